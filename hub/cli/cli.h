@@ -1,0 +1,23 @@
+/* cli.h -- the gitfleet CLI's command table: one file per command */
+#ifndef GF_CLI_H
+#define GF_CLI_H
+
+/* Exit codes of every command: 0 ok, 1 failure, 2 usage error. */
+enum { GF_CLI_OK = 0, GF_CLI_FAIL = 1, GF_CLI_USAGE = 2 };
+
+struct gf_cli_command {
+    const char *name;
+    const char *usage;                 /* "fmt [-w] [FILE...]" */
+    const char *summary;               /* one line for `gitfleet help` */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+/* Print "gitfleet: <message>" to stderr; returns `code` for `return`. */
+int gf_cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print the usage line of `cmd` to stderr and return GF_CLI_USAGE. */
+int gf_cli_usage(const struct gf_cli_command *cmd);
+
+extern const struct gf_cli_command gf_cmd_version;
+
+#endif

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# deps.sh -- install the Debian 12 packages gitfleet builds and tests with, if missing.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config git python3 openssl clang-format
+          libnng-dev libprotobuf-c-dev protobuf-c-compiler libgit2-dev
+          libcurl4-openssl-dev libyaml-dev libssl-dev libjansson-dev libsqlite3-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
