@@ -250,6 +250,37 @@ static void test_yaml_parse__merge_keys(void)
     EXPECT_ERR("b: &b {a: 1}\nm:\n  <<: *b\n  <<: *b\n", GF_EINVAL, "duplicate key \"<<\"");
 }
 
+/* 200,000 keys in one mapping, then all overridden after a merge: duplicate
+ * detection is a hash lookup, so this takes well under a second, where a
+ * linear scan per key would take minutes. */
+static void test_yaml_parse__big_mapping_is_linear(void)
+{
+    size_t n = 200000, cap = n * 48 + 64, len = 0;
+    char *y = malloc(cap);
+    json_t *docs;
+    double t0;
+
+    len += (size_t)snprintf(y + len, cap - len, "base: &b\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(y + len, cap - len, "  key%zu: %zu\n", i, i);
+    len += (size_t)snprintf(y + len, cap - len, "over:\n  <<: *b\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(y + len, cap - len, "  key%zu: x\n", i);
+    t0 = now();
+    GF_ASSERT_INT(gf_yaml_parse(&docs, y, len, "t.yaml", NULL, 0), 0);
+    printf("  %zu bytes, 400,000 keys and 200,000 overrides in %.3f s\n", len, now() - t0);
+    GF_ASSERT(now() - t0 < 10.0);
+    json_t *over = json_object_get(json_array_get(docs, 0), "over");
+    GF_ASSERT_INT(json_object_size(over), n);
+    GF_ASSERT_STR(json_string_value(json_object_get(over, "key77")), "x");
+    json_decref(docs);
+    /* One more copy of a key is still caught, with the override's line. */
+    len += (size_t)snprintf(y + len, cap - len, "  key5: again\n");
+    GF_ASSERT_INT(gf_yaml_parse(&docs, y, len, "t.yaml", NULL, 0), GF_EINVAL);
+    GF_ASSERT_HAS(gf_error_last(), "duplicate key \"key5\" (first at line 200009)");
+    free(y);
+}
+
 static void test_yaml_parse__syntax_errors_have_position_and_expectation(void)
 {
     EXPECT_ERR("a: [1, 2\n", GF_EINVAL, "t.yaml:2:1: did not find expected ',' or ']'");
@@ -479,7 +510,7 @@ GF_TESTS(GF_TEST(test_yaml_parse__mappings_sequences_and_order),
          GF_TEST(test_yaml_parse__keys), GF_TEST(test_yaml_parse__duplicate_keys),
          GF_TEST(test_yaml_parse__anchors_and_aliases),
          GF_TEST(test_yaml_parse__aliases_are_independent_copies),
-         GF_TEST(test_yaml_parse__merge_keys),
+         GF_TEST(test_yaml_parse__merge_keys), GF_TEST(test_yaml_parse__big_mapping_is_linear),
          GF_TEST(test_yaml_parse__syntax_errors_have_position_and_expectation),
          GF_TEST(test_yaml_parse__truncated_input), GF_TEST(test_yaml_parse__tabs_in_indentation),
          GF_TEST(test_yaml_parse__invalid_utf8), GF_TEST(test_yaml_parse__deep_nesting_refused),
