@@ -272,19 +272,19 @@ static json_t *finite_real(const char *s)
 
 /* The `0b`/`0o` fallbacks of go-yaml's resolver, after base-0 parsing failed:
  * they read "0b-101" as -5 and "-0o17" as -15. `s` is writable. */
-static json_t *prefixed_int(char *s, size_t n)
+static json_t *prefixed_int(char *s, size_t n, int v2)
 {
     int64_t iv;
     uint64_t uv;
     int base = 0;
 
-    if (n > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'o')) {
+    if (n > 2 && s[0] == '0' && (s[1] == 'b' || (s[1] == 'o' && !v2))) {
         base = s[1] == 'b' ? 2 : 8;
         if (go_parse_int(s + 2, n - 2, base, &iv) == 0)
             return json_integer(iv);
         if (go_parse_uint(s + 2, n - 2, base, &uv) == 0)
             return json_real((double)uv);
-    } else if (n > 3 && s[0] == '-' && s[1] == '0' && (s[2] == 'b' || s[2] == 'o')) {
+    } else if (n > 3 && s[0] == '-' && s[1] == '0' && (s[2] == 'b' || (s[2] == 'o' && !v2))) {
         base = s[2] == 'b' ? 2 : 8;
         s[2] = '-';
         if (go_parse_int(s + 2, n - 2, base, &iv) == 0)
@@ -296,7 +296,7 @@ static json_t *prefixed_int(char *s, size_t n)
 /* A plain scalar starting with a digit or sign: int, float, or NULL for a
  * string. Integers beyond int64 become reals (json_int_t cannot hold them;
  * kubectl keeps uint64 exact, so 12345678901234567890 loses precision). */
-static json_t *resolve_number(const char *in, size_t n)
+static json_t *resolve_number(const char *in, size_t n, int v2)
 {
     char small[96], *s = n < sizeof(small) ? small : malloc(n + 1);
     json_t *v = NULL;
@@ -317,7 +317,7 @@ static json_t *resolve_number(const char *in, size_t n)
     else if (yaml_style_float(s, len))
         v = finite_real(s);
     if (v == NULL)
-        v = prefixed_int(s, len);
+        v = prefixed_int(s, len, v2);
     if (s != small)
         free(s);
     return v;
@@ -484,8 +484,11 @@ static int resolve_timestamp(struct builder *b, const yaml_event_t *ev, json_t *
 enum special { SP_NONE, SP_NULL, SP_TRUE, SP_FALSE, SP_INF, SP_NAN, SP_MERGE };
 
 /* go-yaml's resolve map: the exact spellings with a fixed meaning. */
-static enum special special_value(const char *s, size_t n)
+static enum special special_value(const char *s, size_t n, int v2)
 {
+    static const char *const v2_true[] = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON"};
+    static const char *const v2_false[] = {"n", "N", "no", "No", "NO", "off", "Off", "OFF"};
+
     static const struct {
         const char *text;
         enum special kind;
@@ -503,6 +506,12 @@ static enum special special_value(const char *s, size_t n)
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strlen(table[i].text) == n && memcmp(table[i].text, s, n) == 0)
             return table[i].kind;
+    for (size_t i = 0; v2 && i < sizeof(v2_true) / sizeof(v2_true[0]); i++) {
+        if (strlen(v2_true[i]) == n && memcmp(v2_true[i], s, n) == 0)
+            return SP_TRUE;
+        if (strlen(v2_false[i]) == n && memcmp(v2_false[i], s, n) == 0)
+            return SP_FALSE;
+    }
     return SP_NONE;
 }
 
@@ -514,7 +523,9 @@ static int resolve_plain(struct builder *b, const yaml_event_t *ev, json_t **out
     char c = n ? s[0] : '\0';
 
     *out = NULL;
-    switch (special_value(s, n)) {
+    int v2 = (b->flags & GF_YAML_V2_TYPING) != 0;
+
+    switch (special_value(s, n, v2)) {
     case SP_NULL:
         *out = json_null();
         return 0;
@@ -533,13 +544,13 @@ static int resolve_plain(struct builder *b, const yaml_event_t *ev, json_t **out
     default:
         break;
     }
-    if (c >= '0' && c <= '9') {
+    if (c >= '0' && c <= '9' && !v2) {
         int error = resolve_timestamp(b, ev, out);
         if (error < 0 || *out != NULL)
             return error;
     }
     if ((c >= '0' && c <= '9') || c == '+' || c == '-')
-        *out = resolve_number(s, n);
+        *out = resolve_number(s, n, v2);
     else if (c == '.')
         *out = resolve_dot(s, n);
     return 0;
@@ -615,7 +626,8 @@ static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char 
 {
     const char *s = (const char *)ev->data.scalar.value;
     size_t n = ev->data.scalar.length;
-    enum special sp = special_value(s, n);
+    int v2 = (b->flags & GF_YAML_V2_TYPING) != 0;
+    enum special sp = special_value(s, n, v2);
     char c = n ? s[0] : '\0';
     json_t *v = NULL;
 
@@ -628,13 +640,17 @@ static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char 
         int error = resolve_timestamp(b, ev, &v);
         if (error < 0)
             return error;
+        if (v != NULL && v2) { /* go-yaml v2 hands timestamps over as written */
+            json_decref(v);
+            v = json_stringn_nocheck(s, n);
+        }
     } else if (strcmp(type, "null") == 0 && sp == SP_NULL)
         v = json_null();
     else if (strcmp(type, "bool") == 0 && (sp == SP_TRUE || sp == SP_FALSE))
         v = json_boolean(sp == SP_TRUE);
     else if ((strcmp(type, "int") == 0 || strcmp(type, "float") == 0) &&
              ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
-        v = c == '.' ? resolve_dot(s, n) : resolve_number(s, n);
+        v = c == '.' ? resolve_dot(s, n) : resolve_number(s, n, v2);
     if (v != NULL && strcmp(type, "int") == 0 && !json_is_integer(v)) {
         json_decref(v);
         v = NULL;
@@ -911,34 +927,95 @@ static int set_key(struct builder *b, struct frame *f, const char *key, size_t k
     return 0;
 }
 
-/* The text of an aliased scalar used as a key, as Kubernetes JSON spells it. */
-static int alias_key(struct builder *b, struct frame *f, json_t *v, yaml_mark_t mark)
+/* Go's strconv.FormatFloat(f, 'g', -1, 32): the fewest digits that read
+ * back as the same float32; exponent form below 1e-4 and from 1e6 up. */
+static void float32_text(char *buf, size_t size, double d)
 {
-    char buf[64];
+    float f = (float)d;
+    int digits = 1, exp;
 
-    if (json_is_string(v))
-        return set_key(b, f, json_string_value(v), json_string_length(v), 0, mark);
+    for (; digits < 9; digits++) {
+        snprintf(buf, size, "%.*e", digits - 1, (double)f);
+        if ((float)strtod(buf, NULL) == f)
+            break;
+    }
+    snprintf(buf, size, "%.*e", digits - 1, (double)f);
+    exp = atoi(strchr(buf, 'e') + 1);
+    if (f != 0 && (exp < -4 || exp >= 6))
+        return;
+    snprintf(buf, size, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, (double)f);
+}
+
+/* The JSON key for a typed scalar that is no string: what sigs.k8s.io/yaml
+ * makes of it in v2 mode (kustomization.yaml), else its JSON text. */
+static int key_text(struct builder *b, const json_t *v, char *buf, size_t size, yaml_mark_t mark)
+{
+    int v2 = (b->flags & GF_YAML_V2_TYPING) != 0;
+
     if (json_is_object(v) || json_is_array(v))
         return fail_at(b, GF_EINVAL, mark,
                        "a mapping key must be a scalar, this alias is a %s (Kubernetes keys "
                        "are strings)",
                        kind_name(v));
+    if (json_is_null(v) && v2)
+        return fail_at(b, GF_EINVAL, mark, "a null mapping key has no JSON spelling");
     if (json_is_integer(v))
-        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v) && v2)
+        float32_text(buf, size, json_real_value(v));
     else if (json_is_real(v))
-        snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+        snprintf(buf, size, "%.17g", json_real_value(v));
     else
-        snprintf(buf, sizeof(buf), "%s",
-                 json_is_null(v)   ? "null"
-                 : json_is_true(v) ? "true"
-                                   : "false");
+        snprintf(buf, size, "%s", json_is_null(v) ? "null" : json_is_true(v) ? "true" : "false");
+    return 0;
+}
+
+/* A scalar or alias in key position. Strings are used as they are; other
+ * types keep their source text (go-yaml v3 mode) or are converted. */
+static int typed_key(struct builder *b, struct frame *f, const json_t *v, const char *text,
+                     size_t len, yaml_mark_t mark)
+{
+    char buf[64];
+    int error;
+
+    if (text != NULL && !(b->flags & GF_YAML_V2_TYPING))
+        return set_key(b, f, text, len, 0, mark);
+    if (json_is_string(v))
+        return set_key(b, f, json_string_value(v), json_string_length(v), 0, mark);
+    if ((error = key_text(b, v, buf, sizeof(buf), mark)) < 0)
+        return error;
     return set_key(b, f, buf, strlen(buf), 0, mark);
+}
+
+static int on_key_scalar(struct builder *b, struct frame *f, const yaml_event_t *ev)
+{
+    const char *s = (const char *)ev->data.scalar.value;
+    const char *anchor = (const char *)ev->data.scalar.anchor;
+    size_t n = ev->data.scalar.length;
+    json_t *value;
+    int error;
+
+    if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.tag == NULL && n == 2 &&
+        memcmp(s, "<<", 2) == 0)
+        return set_key(b, f, s, n, 1, ev->start_mark);
+    if (!(b->flags & GF_YAML_V2_TYPING) && anchor == NULL) { /* the source text */
+        const char *type;
+        if ((error = scalar_tag(b, ev, &type)) < 0)
+            return error;
+        return set_key(b, f, s, n, 0, ev->start_mark);
+    }
+    if ((error = resolve_scalar(b, ev, &value)) < 0)
+        return error;
+    /* An anchored key may be aliased as a value later. */
+    if (anchor == NULL || (error = register_anchor(b, anchor, value, 1, 0)) == 0)
+        error = typed_key(b, f, value, s, n, ev->start_mark);
+    json_decref(value);
+    return error;
 }
 
 static int on_scalar(struct builder *b, const yaml_event_t *ev)
 {
     struct frame *f = top_frame(b);
-    const char *anchor = (const char *)ev->data.scalar.anchor;
     json_t *value;
     int error;
 
@@ -948,27 +1025,11 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
                        b->lim.max_scalar);
     if ((error = count_nodes(b, 1, ev->start_mark)) < 0)
         return error;
-    if (wants_key(f)) {
-        const char *s = (const char *)ev->data.scalar.value;
-        size_t n = ev->data.scalar.length;
-        int plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        int is_merge = plain && ev->data.scalar.tag == NULL && n == 2 && memcmp(s, "<<", 2) == 0;
-        const char *type;
-        if ((error = scalar_tag(b, ev, &type)) < 0)
-            return error;
-        if (anchor) { /* an anchored key may be aliased as a value later */
-            if ((error = resolve_scalar(b, ev, &value)) < 0)
-                return error;
-            error = register_anchor(b, anchor, value, 1, 0);
-            json_decref(value);
-            if (error < 0)
-                return error;
-        }
-        return set_key(b, f, s, n, is_merge, ev->start_mark);
-    }
+    if (wants_key(f))
+        return on_key_scalar(b, f, ev);
     if ((error = resolve_scalar(b, ev, &value)) < 0)
         return error;
-    return complete(b, value, 1, 0, anchor, ev->start_mark);
+    return complete(b, value, 1, 0, (const char *)ev->data.scalar.anchor, ev->start_mark);
 }
 
 static int on_alias(struct builder *b, const yaml_event_t *ev)
@@ -990,7 +1051,7 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
     if ((error = count_nodes(b, nodes, ev->start_mark)) < 0)
         return error;
     if (wants_key(f))
-        return alias_key(b, f, value, ev->start_mark);
+        return typed_key(b, f, value, NULL, 0, ev->start_mark);
     if (b->depth + height > b->lim.max_depth)
         return fail_at(b, GF_ETOOBIG, ev->start_mark,
                        "alias *%s nests collections deeper than %zu levels", name,

@@ -156,6 +156,30 @@ static void test_yaml_parse__timestamps_as_kubectl(void)
            "\"2001-12-14T24:00:00Z\",\"2001-12-14T21:59:60Z\",\"2023-02-29\",\"2001-12-14\"]]");
 }
 
+/* kustomization.yaml is read by sigs.k8s.io/yaml (go-yaml v2): checked with
+ * kubectl, `e: on` in commonAnnotations fails as a bool, a date stays text. */
+static void test_yaml_parse__v2_typing_for_kustomization(void)
+{
+    int fl = GF_YAML_V2_TYPING;
+    char *got = parse_str("[y, Yes, ON, n, NO, off, true, yes, 'on', 2024-01-01, 0x10, 0o-17, ~]",
+                          NULL, fl);
+    GF_ASSERT_STR(got, "[[true,true,true,false,false,false,true,true,\"on\",\"2024-01-01\",16,"
+                       "\"0o-17\",null]]");
+    free(got);
+    got = parse_str("yes: a\n0x10: b\n1.5: c\n1e7: d\n0.0001: e\n'n': f\nq: !!timestamp 2001-1-2\n",
+                    NULL, fl);
+    GF_ASSERT_STR(got, "[{\"true\":\"a\",\"16\":\"b\",\"1.5\":\"c\",\"1e+07\":\"d\","
+                       "\"0.0001\":\"e\",\"n\":\"f\",\"q\":\"2001-1-2\"}]");
+    free(got);
+    got = parse_str("~: a\n", NULL, fl);
+    GF_ASSERT_HAS(got, "ERR EINVAL: t.yaml:1:1: a null mapping key has no JSON spelling");
+    free(got);
+    /* Keys that resolve alike collide: yes and true are both "true". */
+    got = parse_str("yes: a\ntrue: b\n", NULL, fl);
+    GF_ASSERT_HAS(got, "duplicate key \"true\" (first at line 1)");
+    free(got);
+}
+
 static void test_yaml_parse__explicit_tags(void)
 {
     EXPECT("[!!str 1, !!str true, !!int \"12\", !!float 1, !!float '2.5', !!bool True, "
@@ -507,8 +531,8 @@ GF_TESTS(GF_TEST(test_yaml_parse__mappings_sequences_and_order),
          GF_TEST(test_yaml_parse__go_yaml_integers),
          GF_TEST(test_yaml_parse__floats_and_big_numbers),
          GF_TEST(test_yaml_parse__timestamps_as_kubectl), GF_TEST(test_yaml_parse__explicit_tags),
-         GF_TEST(test_yaml_parse__keys), GF_TEST(test_yaml_parse__duplicate_keys),
-         GF_TEST(test_yaml_parse__anchors_and_aliases),
+         GF_TEST(test_yaml_parse__v2_typing_for_kustomization), GF_TEST(test_yaml_parse__keys),
+         GF_TEST(test_yaml_parse__duplicate_keys), GF_TEST(test_yaml_parse__anchors_and_aliases),
          GF_TEST(test_yaml_parse__aliases_are_independent_copies),
          GF_TEST(test_yaml_parse__merge_keys), GF_TEST(test_yaml_parse__big_mapping_is_linear),
          GF_TEST(test_yaml_parse__syntax_errors_have_position_and_expectation),
