@@ -6,6 +6,7 @@
 
 #include <yaml.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -931,8 +932,14 @@ static int set_key(struct builder *b, struct frame *f, const char *key, size_t k
  * back as the same float32; exponent form below 1e-4 and from 1e6 up. */
 static void float32_text(char *buf, size_t size, double d)
 {
-    float f = (float)d;
+    float f;
     int digits = 1, exp;
+
+    if (fabs(d) > FLT_MAX) { /* Go's float32() makes it infinite, sigs.k8s.io/yaml ".inf" */
+        snprintf(buf, size, "%s", d < 0 ? "-.inf" : ".inf");
+        return;
+    }
+    f = (float)d;
 
     for (; digits < 9; digits++) {
         snprintf(buf, size, "%.*e", digits - 1, (double)f);

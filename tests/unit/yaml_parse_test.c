@@ -171,6 +171,9 @@ static void test_yaml_parse__v2_typing_for_kustomization(void)
     GF_ASSERT_STR(got, "[{\"true\":\"a\",\"16\":\"b\",\"1.5\":\"c\",\"1e+07\":\"d\","
                        "\"0.0001\":\"e\",\"n\":\"f\",\"q\":\"2001-1-2\"}]");
     free(got);
+    got = parse_str("1e300: a\n-1e300: b\n", NULL, fl);
+    GF_ASSERT_STR(got, "[{\".inf\":\"a\",\"-.inf\":\"b\"}]");
+    free(got);
     got = parse_str("~: a\n", NULL, fl);
     GF_ASSERT_HAS(got, "ERR EINVAL: t.yaml:1:1: a null mapping key has no JSON spelling");
     free(got);
