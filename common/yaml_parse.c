@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEFAULT_MAX_INPUT     ((size_t)64 << 20)
 #define DEFAULT_MAX_DEPTH     512
@@ -622,14 +623,35 @@ static int resolve_binary(struct builder *b, const yaml_event_t *ev, json_t **ou
     return 0;
 }
 
+/* !!int and !!float: an integer for !!int (beyond int64 is refused, as it
+ * cannot be one here), any number for !!float. NULL when it is none. */
+static json_t *tagged_number(const char *s, size_t n, int is_int, int v2)
+{
+    char c = n ? s[0] : '\0';
+    json_t *v = NULL, *r;
+
+    if (c == '.')
+        v = resolve_dot(s, n);
+    else if ((c >= '0' && c <= '9') || c == '+' || c == '-')
+        v = resolve_number(s, n, v2);
+    if (v == NULL || is_int == json_is_integer(v))
+        return v;
+    if (is_int) {
+        json_decref(v);
+        return NULL;
+    }
+    r = json_real((double)json_integer_value(v));
+    json_decref(v);
+    return r;
+}
+
 /* A scalar with an explicit !!tag: the value must read as that type. */
 static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char *type, json_t **out)
 {
     const char *s = (const char *)ev->data.scalar.value;
     size_t n = ev->data.scalar.length;
-    int v2 = (b->flags & GF_YAML_V2_TYPING) != 0;
+    int v2 = (b->flags & GF_YAML_V2_TYPING) != 0, error;
     enum special sp = special_value(s, n, v2);
-    char c = n ? s[0] : '\0';
     json_t *v = NULL;
 
     *out = NULL;
@@ -638,28 +660,18 @@ static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char 
     if (strcmp(type, "binary") == 0)
         return resolve_binary(b, ev, out);
     if (strcmp(type, "timestamp") == 0) {
-        int error = resolve_timestamp(b, ev, &v);
-        if (error < 0)
+        if ((error = resolve_timestamp(b, ev, &v)) < 0)
             return error;
         if (v != NULL && v2) { /* go-yaml v2 hands timestamps over as written */
             json_decref(v);
             v = json_stringn_nocheck(s, n);
         }
-    } else if (strcmp(type, "null") == 0 && sp == SP_NULL)
-        v = json_null();
-    else if (strcmp(type, "bool") == 0 && (sp == SP_TRUE || sp == SP_FALSE))
-        v = json_boolean(sp == SP_TRUE);
-    else if ((strcmp(type, "int") == 0 || strcmp(type, "float") == 0) &&
-             ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
-        v = c == '.' ? resolve_dot(s, n) : resolve_number(s, n, v2);
-    if (v != NULL && strcmp(type, "int") == 0 && !json_is_integer(v)) {
-        json_decref(v);
-        v = NULL;
-    }
-    if (v != NULL && strcmp(type, "float") == 0 && json_is_integer(v)) {
-        json_t *r = json_real((double)json_integer_value(v));
-        json_decref(v);
-        v = r;
+    } else if (strcmp(type, "null") == 0) {
+        v = sp == SP_NULL ? json_null() : NULL;
+    } else if (strcmp(type, "bool") == 0) {
+        v = sp == SP_TRUE || sp == SP_FALSE ? json_boolean(sp == SP_TRUE) : NULL;
+    } else {
+        v = tagged_number(s, n, strcmp(type, "int") == 0, v2);
     }
     if (v == NULL)
         return fail_at(b, GF_EINVAL, ev->start_mark, "cannot read \"%.*s\" as !!%s",
@@ -1347,12 +1359,18 @@ int gf_yaml_parse_file(json_t **out, const char *path, const struct gf_yaml_limi
                        int flags)
 {
     struct gf_yaml_limits lim;
+    struct stat st;
     char *data;
     size_t len;
     int error;
 
     *out = NULL;
     apply_limits(&lim, limits);
+    /* Refuse a big file before reading any of it (gf_fs_read would stop
+     * at the limit too, but only after reading that much). */
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > lim.max_input)
+        return gf_error_set(GF_ETOOBIG, "%s: %jd bytes of YAML is over the limit of %zu", path,
+                            (intmax_t)st.st_size, lim.max_input);
     if ((error = gf_fs_read(&data, &len, path, lim.max_input)) < 0)
         return error;
     error = gf_yaml_parse(out, data, len, path, &lim, flags);
