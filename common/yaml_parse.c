@@ -93,6 +93,27 @@ static const char *short_tag(const char *tag, char *buf, size_t size)
     return tag;
 }
 
+/* Text from the input for a message: at most 60 bytes, control bytes as
+ * \xNN, so that a NUL or an escape sequence cannot garble the line. */
+static const char *excerpt(const char *s, size_t n, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n && o + 8 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i == 60) {
+            o += (size_t)snprintf(buf + o, size - o, "...");
+            break;
+        }
+        if (c < 0x20 || c == 0x7F || c == '"' || c == '\\')
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02X", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 /* ---- errors reported by libyaml ---------------------------------------- */
 
 /* Byte offset of a 0-based line and column (columns count characters). */
@@ -653,6 +674,7 @@ static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char 
     int v2 = (b->flags & GF_YAML_V2_TYPING) != 0, error;
     enum special sp = special_value(s, n, v2);
     json_t *v = NULL;
+    char buf[256];
 
     *out = NULL;
     if (strcmp(type, "str") == 0)
@@ -674,8 +696,8 @@ static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char 
         v = tagged_number(s, n, strcmp(type, "int") == 0, v2);
     }
     if (v == NULL)
-        return fail_at(b, GF_EINVAL, ev->start_mark, "cannot read \"%.*s\" as !!%s",
-                       (int)(n > 64 ? 64 : n), s, type);
+        return fail_at(b, GF_EINVAL, ev->start_mark, "cannot read \"%s\" as !!%s",
+                       excerpt(s, n, buf, sizeof(buf)), type);
     *out = v;
     return 0;
 }
@@ -895,6 +917,7 @@ static int duplicate_key(struct builder *b, struct frame *f, const char *key, si
                          yaml_mark_t mark)
 {
     size_t i = 0, first = 0;
+    char buf[256];
 
     for (void *it = json_object_iter(f->node); it; it = json_object_iter_next(f->node, it), i++)
         if (json_object_iter_key_len(it) == klen &&
@@ -902,8 +925,8 @@ static int duplicate_key(struct builder *b, struct frame *f, const char *key, si
             first = b->lines[f->lines_base + i];
             break;
         }
-    return fail_at(b, GF_EINVAL, mark, "duplicate key \"%.*s%s\" (first at line %zu)",
-                   (int)(klen > 80 ? 80 : klen), key, klen > 80 ? "..." : "", first);
+    return fail_at(b, GF_EINVAL, mark, "duplicate key \"%s\" (first at line %zu)",
+                   excerpt(key, klen, buf, sizeof(buf)), first);
 }
 
 /* A key arrives for mapping frame `f`. */

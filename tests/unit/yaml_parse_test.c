@@ -218,6 +218,8 @@ static void test_yaml_parse__duplicate_keys(void)
     EXPECT_ERR("top:\n  inner:\n    k: 1\n  k: 2\n  inner: 3\n", GF_EINVAL,
                "t.yaml:5:3: duplicate key \"inner\" (first at line 2)");
     EXPECT_ERR("{a: 1, a: 2}", GF_EINVAL, "duplicate key \"a\" (first at line 1)");
+    EXPECT_ERR("{\"\\0\\e\": 1, \"\\0\\e\": 2}", GF_EINVAL,
+               "duplicate key \"\\x00\\x1B\" (first at line 1)");
     /* Same text, different styles: still the same key. */
     EXPECT_ERR("a: 1\n'a': 2\n", GF_EINVAL, "duplicate key \"a\"");
     /* kustomization.yaml semantics: the last one wins, in the first one's place. */
