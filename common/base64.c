@@ -81,7 +81,7 @@ static int bad_char(const char *text, size_t i)
 
 int gf_base64_decode(unsigned char **out, size_t *len_out, const char *text, size_t len)
 {
-    size_t pad, n, o = 0;
+    size_t pad = 0, n, o = 0;
     unsigned char *bytes;
     int error;
 
