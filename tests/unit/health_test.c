@@ -301,7 +301,38 @@ static void test_health__go_quoting_of_names(void)
     json_decref(d);
 }
 
+static int ignored(const char *yaml)
+{
+    json_t *doc = NULL;
+    int r;
+
+    GF_ASSERT_INT(gf_yaml_parse_one(&doc, yaml, strlen(yaml), "test", NULL), 0);
+    r = agent_health_ignored(doc);
+    json_decref(doc);
+    return r;
+}
+
+/* What Argo CD leaves out of an application's health. */
+static void test_health__ignored_for_app_health(void)
+{
+    GF_ASSERT_INT(ignored("kind: Pod\nmetadata: {name: a}\n"), 0);
+    GF_ASSERT_INT(ignored("metadata: {annotations: {argocd.argoproj.io/hook: PreSync}}\n"), 1);
+    GF_ASSERT_INT(ignored("metadata: {annotations: {argocd.argoproj.io/hook: Skip}}\n"), 0);
+    GF_ASSERT_INT(ignored("metadata: {annotations: {argocd.argoproj.io/hook: 'Skip,PostSync'}}\n"),
+                  1);
+    GF_ASSERT_INT(ignored("metadata: {annotations: {helm.sh/hook: post-install}}\n"), 1);
+    GF_ASSERT_INT(ignored("metadata: {annotations: {helm.sh/hook: crd-install}}\n"), 0);
+    GF_ASSERT_INT(ignored("metadata: {annotations: {argocd.argoproj.io/ignore-healthcheck: "
+                          "'true'}}\n"),
+                  1);
+    GF_ASSERT_INT(ignored("metadata: {annotations: {argocd.argoproj.io/ignore-healthcheck: "
+                          "'false'}}\n"),
+                  0);
+    GF_ASSERT_INT(agent_health_ignored(NULL), 0);
+}
+
 GF_TESTS(GF_TEST(test_health__fixtures_workloads), GF_TEST(test_health__fixtures_pods),
          GF_TEST(test_health__fixtures_other_kinds), GF_TEST(test_health__shared_corpus),
          GF_TEST(test_health__worst_follows_argo_order), GF_TEST(test_health__names_round_trip),
-         GF_TEST(test_health__absent_object_is_missing), GF_TEST(test_health__go_quoting_of_names));
+         GF_TEST(test_health__absent_object_is_missing), GF_TEST(test_health__go_quoting_of_names),
+         GF_TEST(test_health__ignored_for_app_health));
