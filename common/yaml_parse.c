@@ -524,8 +524,8 @@ static enum special special_value(const char *s, size_t n, int v2)
         {"-.inf", SP_INF},   {"-.Inf", SP_INF},   {"-.INF", SP_INF},   {"<<", SP_MERGE},
     };
 
-    if (n > 5)
-        return SP_NONE;
+    if (n > 5 || (n > 0 && strchr(v2 ? "~nNtTfF.+-<yYoO" : "~nNtTfF.+-<", s[0]) == NULL))
+        return SP_NONE; /* the hot path: most scalars start otherwise */
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strlen(table[i].text) == n && memcmp(table[i].text, s, n) == 0)
             return table[i].kind;
