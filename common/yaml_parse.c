@@ -176,10 +176,13 @@ static int parser_error(struct builder *b)
         return out_of_memory(b);
     if (p->error == YAML_READER_ERROR)
         return reader_error(b);
-    if (tab_in_indent(b, offset_of(b, m.line, m.column)) ||
-        (p->problem && strstr(p->problem, "tab") != NULL))
+    size_t off = offset_of(b, m.line, m.column);
+    if (tab_in_indent(b, off) || (p->problem && strstr(p->problem, "tab") != NULL))
         return fail_at(b, GF_EINVAL, m,
                        "tab character in indentation (YAML indents with spaces only): %s",
+                       p->problem ? p->problem : "syntax error");
+    if (off < b->len && b->data[off] == '\t')
+        return fail_at(b, GF_EINVAL, m, "tab character where YAML expects a space: %s",
                        p->problem ? p->problem : "syntax error");
     if (p->context)
         snprintf(ctx, sizeof(ctx), " (%s started at line %zu, column %zu)", p->context,

@@ -342,7 +342,11 @@ static void test_yaml_parse__tabs_in_indentation(void)
 {
     EXPECT_ERR("a:\n\tb: 1\n", GF_EINVAL, "t.yaml:2:1: tab character in indentation");
     EXPECT_ERR("a:\n  b:\n  \tc: 1\n", GF_EINVAL, "tab character in indentation");
-    /* A tab inside a value is fine. */
+    EXPECT_ERR("a:\n  b: 1\n\t\n  c: 2\n", GF_EINVAL, "t.yaml:3:1: tab character in indentation");
+    EXPECT_ERR("a: |\n  x\n\ty\n", GF_EINVAL, "t.yaml:3:1: tab character in indentation");
+    EXPECT_ERR("a:\n  - \tx\n", GF_EINVAL, "t.yaml:2:5: tab character where YAML expects a space");
+    /* A tab inside a value, or as a separator after ':' or ',', is fine. */
+    EXPECT("a:\t1\nb: [1,\t2]\n", "[{\"a\":1,\"b\":[1,2]}]");
     EXPECT("a: \"x\\ty\"\nb: 'p\tq'\n", "[{\"a\":\"x\\ty\",\"b\":\"p\\tq\"}]");
 }
 
