@@ -6,6 +6,7 @@
 #include <string.h>
 
 static const struct gf_cli_command *const commands[] = {
+    &gf_cmd_fmt,
     &gf_cmd_version,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
