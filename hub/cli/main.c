@@ -8,6 +8,7 @@
 static const struct gf_cli_command *const commands[] = {
     &gf_cmd_fmt,
     &gf_cmd_version,
+    &gf_cmd_health,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
