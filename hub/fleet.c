@@ -773,7 +773,8 @@ int hub_fleet_load(struct hub_fleet **out, hub_filesrc *tree, const struct hub_f
         hub_fleet_free(l.fleet);
         return error;
     }
-    qsort(l.fleet->clusters, l.fleet->n_clusters, sizeof(struct hub_cluster), compare_clusters);
+    if (l.fleet->n_clusters > 1)
+        qsort(l.fleet->clusters, l.fleet->n_clusters, sizeof(struct hub_cluster), compare_clusters);
     if ((error = hub_filesrc_stat(tree, apps_dir, &type)) < 0 || type != HUB_FILESRC_DIR) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s: no such directory: no Applications", apps_dir);
@@ -781,7 +782,8 @@ int hub_fleet_load(struct hub_fleet **out, hub_filesrc *tree, const struct hub_f
     } else {
         walk_apps(&l, apps_dir, 0);
     }
-    qsort(l.fleet->apps, l.fleet->n_apps, sizeof(struct hub_app), compare_apps);
+    if (l.fleet->n_apps > 1)
+        qsort(l.fleet->apps, l.fleet->n_apps, sizeof(struct hub_app), compare_apps);
     mark_duplicates(l.fleet);
     *out = l.fleet;
     return 0;
