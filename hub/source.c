@@ -74,6 +74,25 @@ const char *hub_source_location(const hub_source *src)
     return src->location;
 }
 
+int hub_source_url(char **out, hub_source *src)
+{
+    git_config *cfg = NULL;
+    git_buf url = {0};
+
+    *out = NULL;
+    if (src->is_remote) {
+        *out = strdup(src->location);
+        return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    if (git_repository_config_snapshot(&cfg, src->repo) < 0)
+        return git_fail(GF_EIO, src->location);
+    if (git_config_get_string_buf(&url, cfg, "remote.origin.url") == 0)
+        *out = strdup(url.ptr);
+    git_buf_dispose(&url);
+    git_config_free(cfg);
+    return 0;
+}
+
 /* Every branch and tag of the remote, under the same names: the clone is a
  * mirror of what the server has, so "main" resolves the same way as locally. */
 static char *mirror_specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};

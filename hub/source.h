@@ -33,6 +33,10 @@ int hub_source_tree(hub_filesrc **out, hub_source *src, const char *commit);
 /* What the source was opened with (the path or URL). Borrowed. */
 const char *hub_source_location(const hub_source *src);
 
+/* The URL this repository is known by: the URL it was cloned from, or a
+ * local repository's remote.origin.url. *out is malloc'd, NULL when none. */
+int hub_source_url(char **out, hub_source *src);
+
 void hub_source_free(hub_source *src);
 
 #endif

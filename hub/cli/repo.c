@@ -60,7 +60,7 @@ static int open_git(struct gf_cli_repo *repo, const struct gf_cli_repo_options *
 
 int gf_cli_repo_open(struct gf_cli_repo *repo, const struct gf_cli_repo_options *opts)
 {
-    const char *urls[3] = {NULL, NULL, NULL};
+    const char *urls[4] = {NULL, NULL, NULL, NULL};
     struct hub_fleet_options fo = {.apps_dir = opts->apps_dir, .repo_urls = urls};
     size_t n = 0;
     int error;
@@ -73,8 +73,10 @@ int gf_cli_repo_open(struct gf_cli_repo *repo, const struct gf_cli_repo_options 
         error = open_plain_dir(repo, opts);
     if (error < 0)
         goto fail;
-    if (strstr(opts->location, "://") != NULL)
-        urls[n++] = opts->location;
+    if (repo->source != NULL && (error = hub_source_url(&repo->url, repo->source)) < 0)
+        goto fail;
+    if (repo->url != NULL)
+        urls[n++] = repo->url;
     if (opts->repo_url != NULL)
         urls[n++] = opts->repo_url;
     if ((error = hub_fleet_load(&repo->fleet, repo->tree, &fo)) < 0 ||
@@ -138,5 +140,6 @@ void gf_cli_repo_close(struct gf_cli_repo *repo)
     hub_filesrc_free(repo->tree);
     hub_source_free(repo->source);
     free(repo->location);
+    free(repo->url);
     memset(repo, 0, sizeof(*repo));
 }

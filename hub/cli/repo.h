@@ -11,13 +11,14 @@ struct gf_cli_repo_options {
     const char *location;  /* --repo: a Git repository path, a URL, or a plain directory */
     const char *revision;  /* --revision, NULL: HEAD */
     const char *cache_dir; /* --cache-dir, NULL: $GITFLEET_CACHE_DIR or ~/.cache/gitfleet */
-    const char *repo_url;  /* --repo-url: the URL Applications use for this repository */
+    const char *repo_url;  /* --repo-url: another URL Applications use for this repository */
     const char *apps_dir;  /* --apps-dir, NULL: argocd */
 };
 
 struct gf_cli_repo {
     hub_source *source; /* NULL when --repo is a plain directory */
     char *location;
+    char *url; /* the repository's own URL (clone URL or remote.origin.url) */
     hub_filesrc *tree;
     char revision[41]; /* commit id, or "working-tree" */
     const char *revision_ref;
