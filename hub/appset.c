@@ -310,9 +310,10 @@ static json_t *cluster_params(const struct hub_cluster *cl)
         if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
             *c = '-';
     }
-    json_t *p = json_pack("{s:s,s:s,s:s,s:{s:O,s:O},s:o}", "name", cl->name, "nameNormalized", norm,
-                          "server", cl->server, "metadata", "labels", cl->labels, "annotations",
-                          cl->annotations, "values", json_deep_copy(cl->values));
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:{s:O,s:O},s:o}", "name", cl->name, "nameNormalized",
+                          norm, "server", cl->server, "project", cl->project ? cl->project : "",
+                          "metadata", "labels", cl->labels, "annotations", cl->annotations,
+                          "values", json_deep_copy(cl->values));
     free(norm);
     return p;
 }

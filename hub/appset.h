@@ -11,7 +11,8 @@
  * generates. Supported generators: `clusters` (selector matchLabels and
  * matchExpressions over Cluster labels, `values`), `list` (elements), and
  * `matrix` of two of these. Parameters follow Argo CD: name, nameNormalized,
- * server, metadata.labels.<key>, metadata.annotations.<key>, values.<key>;
+ * server, project, metadata.labels.<key>, metadata.annotations.<key>,
+ * values.<key>;
  * `{{name}}` in the default syntax, `{{.name}}` and
  * `{{index .metadata.labels "key"}}` with `goTemplate: true`. A Cluster's
  * spec.values are the base of values.<key>; the generator's `values`

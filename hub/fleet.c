@@ -637,7 +637,7 @@ static int string_map(struct obj_ctx *c, const json_t *obj, const char *field, j
 
 static int parse_cluster(struct obj_ctx *c, const json_t *doc, struct hub_cluster *cl)
 {
-    const char *api, *kind, *name, *server;
+    const char *api, *kind, *name, *server, *project;
     const json_t *values;
     int error;
 
@@ -654,8 +654,10 @@ static int parse_cluster(struct obj_ctx *c, const json_t *doc, struct hub_cluste
     if ((error = string_map(c, doc, "metadata.labels", &cl->labels)) < 0 ||
         (error = string_map(c, doc, "metadata.annotations", &cl->annotations)) < 0 ||
         (error = opt_object(c, doc, "spec.values", &values)) < 0 ||
-        (error = opt_string(c, doc, "spec.server", &server)) < 0)
+        (error = opt_string(c, doc, "spec.server", &server)) < 0 ||
+        (error = opt_string(c, doc, "spec.project", &project)) < 0)
         return error;
+    cl->project = dup_or_empty(project);
     cl->values = values ? json_deep_copy(values) : json_object();
     if (server != NULL)
         cl->server = strdup(server);
@@ -668,6 +670,7 @@ static void cluster_clear(struct hub_cluster *cl)
 {
     free(cl->name);
     free(cl->server);
+    free(cl->project);
     json_decref(cl->labels);
     json_decref(cl->annotations);
     json_decref(cl->values);

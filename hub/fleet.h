@@ -33,6 +33,7 @@ struct hub_fleet_options {
 struct hub_cluster {
     char *name;
     char *server;        /* spec.server, else "gitfleet://<name>" */
+    char *project;       /* spec.project, else "" (the clusters generator's `project`) */
     json_t *labels;      /* object of strings (never NULL) */
     json_t *annotations; /* object of strings (never NULL) */
     json_t *values;      /* spec.values, an object (never NULL) */

@@ -88,7 +88,8 @@ int hub_render_cluster(struct hub_bundle **out, const struct hub_render_ctx *ctx
 json_t *hub_bundle_json(const struct hub_bundle *bundle);
 /* The manifests alone, in apply order (a JSON array). New reference. */
 json_t *hub_bundle_manifests(const struct hub_bundle *bundle);
-/* Number of apps with an error plus conflicts: 0 when all rendered cleanly. */
+/* Number of apps with an error (a conflict fails the later app): 0 when all
+ * rendered cleanly. */
 size_t hub_bundle_failures(const struct hub_bundle *bundle);
 
 void hub_bundle_free(struct hub_bundle *bundle);

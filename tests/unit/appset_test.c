@@ -35,6 +35,7 @@ static void make_clusters(void)
         clusters[i].annotations = yaml("{owner: team-a}");
         clusters[i].values = yaml(i == 0 ? "{replicas: '1', size: 5}" : "{replicas: '3'}");
         clusters[i].server = (char *)(i == 2 ? "https://us:6443" : "gitfleet://x");
+        clusters[i].project = (char *)(i == 1 ? "shop" : "");
     }
 }
 
@@ -93,16 +94,16 @@ static const char *field(const json_t *entries, size_t i, const char *path)
 
 static void test_appset__clusters_by_labels_default_syntax(void)
 {
-    json_t *out = expand(
-        HEAD "  generators:\n  - clusters:\n      selector:\n"
-             "        matchLabels: {env: prod}\n" TEMPLATE("web-{{name}}",
-                                                           "apps/web/{{metadata.labels.region}}/{{ "
-                                                           "values.replicas }}/{{server}}",
-                                                           "{{nameNormalized}}"));
+    json_t *out = expand(HEAD "  generators:\n  - clusters:\n      selector:\n"
+                              "        matchLabels: {env: prod}\n" TEMPLATE(
+                                  "web-{{name}}",
+                                  "apps/web/{{metadata.labels.region}}/{{ "
+                                  "values.replicas }}/{{server}}{{project}}",
+                                  "{{nameNormalized}}"));
 
     GF_ASSERT_INT(json_array_size(out), 2);
     GF_ASSERT_STR(field(out, 0, "metadata.name"), "web-prod-eu");
-    GF_ASSERT_STR(field(out, 0, "spec.source.path"), "apps/web/eu/3/gitfleet://x");
+    GF_ASSERT_STR(field(out, 0, "spec.source.path"), "apps/web/eu/3/gitfleet://xshop");
     GF_ASSERT_STR(field(out, 0, "spec.destination.name"), "prod-eu");
     GF_ASSERT_STR(field(out, 0, "kind"), "Application");
     GF_ASSERT_STR(field(out, 1, "spec.source.path"), "apps/web/us/3/https://us:6443");
