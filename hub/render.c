@@ -459,9 +459,9 @@ static int compare_resources(const struct hub_resource *a, const struct hub_reso
         return a->wave < b->wave ? -1 : 1;
     if ((c = hub_render_kind_rank(a->kind) - hub_render_kind_rank(b->kind)) != 0)
         return c;
-    if ((c = strcmp(a->kind, b->kind)) != 0) /* unknown kinds: by name */
-        return c;
-    if ((c = strcmp(a->name, b->name)) != 0)
+    /* Unknown kinds share one rank and go by name, as in gitops-engine; the
+     * rest only makes the order total. */
+    if ((c = strcmp(a->name, b->name)) != 0 || (c = strcmp(a->kind, b->kind)) != 0)
         return c;
     if ((c = strcmp(a->namespace, b->namespace)) != 0)
         return c;

@@ -195,8 +195,8 @@ static void test_render__scopes_waves_and_kind_order(void)
          "metadata: {name: widgets.example.io}\n"
          "spec: {group: example.io, scope: Cluster, names: {kind: Widget, plural: widgets}}\n"},
         {"apps/late/objs.yaml",
-         "apiVersion: example.io/v1\nkind: Widget\nmetadata: {name: w}\n---\n"
-         "apiVersion: other.io/v1\nkind: Gadget\nmetadata: {name: g}\n---\n"
+         "apiVersion: example.io/v1\nkind: Widget\nmetadata: {name: a-w}\n---\n"
+         "apiVersion: other.io/v1\nkind: Gadget\nmetadata: {name: z-g}\n---\n"
          "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: pre\n  annotations:\n"
          "    gitfleet.io/sync-wave: '-2'\n---\n"
          "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: a-sts}\n---\n"
@@ -210,10 +210,10 @@ static void test_render__scopes_waves_and_kind_order(void)
     b = render(&w, NULL, "c1");
     GF_ASSERT_INT(hub_bundle_failures(b), 0);
     order_text(order, sizeof(order), b);
-    /* wave -2 first; then Argo CD's kind order; unknown kinds last, by kind */
+    /* wave -2 first; then Argo CD's kind order; unknown kinds last, by name */
     GF_ASSERT_STR(order,
                   "Job/shop/pre ConfigMap/shop/b-cm CustomResourceDefinition//widgets.example.io "
-                  "Deployment/shop/z-dep StatefulSet/shop/a-sts Gadget/shop/g Widget//w");
+                  "Deployment/shop/z-dep StatefulSet/shop/a-sts Widget//a-w Gadget/shop/z-g");
     GF_ASSERT_INT(b->order[0]->wave, -2);
     GF_ASSERT_INT(hub_render_kind_rank("Namespace"), 0);
     GF_ASSERT(hub_render_kind_rank("APIService") < hub_render_kind_rank("Gadget"));
@@ -221,7 +221,7 @@ static void test_render__scopes_waves_and_kind_order(void)
     const struct hub_bundle_app *late = bundle_app(b, "late");
     GF_ASSERT_INT(late->n_resources, 6);
     GF_ASSERT_STR(late->resources[0].name, "pre");
-    GF_ASSERT_STR(late->resources[5].kind, "Widget");
+    GF_ASSERT_STR(late->resources[5].kind, "Gadget");
     hub_bundle_free(b);
     world_free(&w);
 }
