@@ -960,6 +960,17 @@ int agent_health_assess_variant(struct agent_health *out, const json_t *obj,
     return 0;
 }
 
+int agent_health_ignored(const json_t *obj)
+{
+    struct check c = {.obj = obj};
+    const char *ignore;
+
+    if (!json_is_object(obj))
+        return 0;
+    ignore = annotation(&c, "argocd.argoproj.io/ignore-healthcheck");
+    return is_hook(&c) || (ignore != NULL && strcmp(ignore, "true") == 0);
+}
+
 int agent_health_assess(struct agent_health *out, const json_t *obj)
 {
     return agent_health_assess_variant(out, obj, AGENT_HEALTH_ARGOCD);

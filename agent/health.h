@@ -49,6 +49,11 @@ int agent_health_assess(struct agent_health *out, const json_t *obj);
 int agent_health_assess_variant(struct agent_health *out, const json_t *obj,
                                 enum agent_health_variant variant);
 
+/* 1 when Argo CD leaves `obj` out of an application's health: a sync hook
+ * (argocd.argoproj.io/hook, unless only "Skip"; or a helm.sh/hook other than
+ * crd-install) or annotated argocd.argoproj.io/ignore-healthcheck: "true". */
+int agent_health_ignored(const json_t *obj);
+
 /* Free the message and reset to NONE; accepts a zeroed struct. */
 void agent_health_clear(struct agent_health *health);
 
