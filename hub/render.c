@@ -630,6 +630,36 @@ static void app_fail(struct hub_bundle_app *ba, const char *msg)
     ba->error = strdup(msg);
 }
 
+/* Does `r` need `dep` to exist first: an object in namespace `dep`, or a
+ * custom resource of the kind that CRD `dep` defines? */
+static int depends_on(const struct hub_resource *r, const struct hub_resource *dep)
+{
+    if (dep->group[0] == '\0' && strcmp(dep->kind, "Namespace") == 0)
+        return strcmp(r->namespace, dep->name) == 0;
+    const json_t *spec = json_object_get(dep->body, "spec");
+    const char *group = json_string_value(json_object_get(spec, "group"));
+    const char *kind = json_string_value(json_object_get(json_object_get(spec, "names"), "kind"));
+    return group && kind && strcmp(r->group, group) == 0 && strcmp(r->kind, kind) == 0;
+}
+
+/* As gitops-engine does: a Namespace or CRD moves up to the wave of the
+ * first object that needs it, so a later wave never holds what an earlier
+ * wave depends on. */
+static void lift_dependencies(struct hub_bundle_app *ba)
+{
+    for (size_t i = 0; i < ba->n_resources; i++) {
+        struct hub_resource *dep = &ba->resources[i];
+        int is_ns = dep->group[0] == '\0' && strcmp(dep->kind, "Namespace") == 0;
+        int is_crd = strcmp(dep->group, "apiextensions.k8s.io") == 0 &&
+                     strcmp(dep->kind, "CustomResourceDefinition") == 0;
+        if (!is_ns && !is_crd)
+            continue;
+        for (size_t k = 0; k < ba->n_resources; k++)
+            if (k != i && ba->resources[k].wave < dep->wave && depends_on(&ba->resources[k], dep))
+                dep->wave = ba->resources[k].wave;
+    }
+}
+
 /* Every document of the app into resources; one bad document fails the app. */
 static void build_app(struct hub_bundle_app *ba, const json_t *docs, const json_t *scopes)
 {
@@ -654,8 +684,10 @@ static void build_app(struct hub_bundle_app *ba, const json_t *docs, const json_
         json_object_set_new(seen, key, json_true());
     }
     json_decref(seen);
-    if (ba->error == NULL)
+    if (ba->error == NULL) {
+        lift_dependencies(ba);
         qsort(ba->resources, ba->n_resources, sizeof(struct hub_resource), compare_resource_values);
+    }
 }
 
 /* ---- a cluster's bundle ---- */

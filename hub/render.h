@@ -20,7 +20,7 @@
 
 struct hub_resource {
     char *group, *version, *kind, *namespace, *name; /* namespace "" when none */
-    int wave;
+    int wave;     /* sync wave; a Namespace or CRD takes the wave of its first dependent */
     json_t *body; /* the manifest as it will be applied */
 };
 

@@ -200,7 +200,15 @@ static void test_render__scopes_waves_and_kind_order(void)
          "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: pre\n  annotations:\n"
          "    gitfleet.io/sync-wave: '-2'\n---\n"
          "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: a-sts}\n---\n"
-         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: z-dep}\n---\n" CM("b-cm", "")},
+         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: z-dep}\n---\n" CM(
+             "b-cm",
+             "") "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n"
+                 "  annotations: {argocd.argoproj.io/sync-wave: '5'}\n---\n"
+                 "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+                 "metadata:\n  name: things.t.io\n  annotations: {gitfleet.io/sync-wave: '3'}\n"
+                 "spec: {group: t.io, scope: Namespaced, names: {kind: Thing, plural: "
+                 "things}}\n---\n"
+                 "apiVersion: t.io/v1\nkind: Thing\nmetadata: {name: th}\n"},
         {NULL, NULL}};
     struct world w;
     struct hub_bundle *b;
@@ -210,18 +218,23 @@ static void test_render__scopes_waves_and_kind_order(void)
     b = render(&w, NULL, "c1");
     GF_ASSERT_INT(hub_bundle_failures(b), 0);
     order_text(order, sizeof(order), b);
-    /* wave -2 first; then Argo CD's kind order; unknown kinds last, by name */
-    GF_ASSERT_STR(order,
-                  "Job/shop/pre ConfigMap/shop/b-cm CustomResourceDefinition//widgets.example.io "
-                  "Deployment/shop/z-dep StatefulSet/shop/a-sts Widget//a-w Gadget/shop/z-g");
+    /* wave -2 first; then Argo CD's kind order; unknown kinds last, by name. The
+     * Namespace and the CRD move up to the wave of the first object needing them. */
+    GF_ASSERT_STR(order, "Namespace//shop Job/shop/pre ConfigMap/shop/b-cm "
+                         "CustomResourceDefinition//things.t.io "
+                         "CustomResourceDefinition//widgets.example.io Deployment/shop/z-dep "
+                         "StatefulSet/shop/a-sts Widget//a-w Thing/shop/th Gadget/shop/z-g");
     GF_ASSERT_INT(b->order[0]->wave, -2);
+    GF_ASSERT_INT(b->order[1]->wave, -2);
+    GF_ASSERT_INT(b->order[3]->wave, 0);
     GF_ASSERT_INT(hub_render_kind_rank("Namespace"), 0);
     GF_ASSERT(hub_render_kind_rank("APIService") < hub_render_kind_rank("Gadget"));
     /* each app's own list is in apply order too */
     const struct hub_bundle_app *late = bundle_app(b, "late");
-    GF_ASSERT_INT(late->n_resources, 6);
-    GF_ASSERT_STR(late->resources[0].name, "pre");
-    GF_ASSERT_STR(late->resources[5].kind, "Gadget");
+    GF_ASSERT_INT(late->n_resources, 9);
+    GF_ASSERT_STR(late->resources[0].kind, "Namespace");
+    GF_ASSERT_STR(late->resources[1].name, "pre");
+    GF_ASSERT_STR(late->resources[8].kind, "Gadget");
     hub_bundle_free(b);
     world_free(&w);
 }
