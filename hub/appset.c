@@ -492,6 +492,30 @@ static int gen_list(json_t *sets, const json_t *gen)
 static int generate(json_t *sets, const json_t *gen, int go, const struct hub_cluster *clusters,
                     size_t n, int depth);
 
+/* One set of the product. As in Argo CD, the second generator's parameters
+ * may use the first's ({{name}} in a list element). */
+static json_t *matrix_pair(const json_t *x, const json_t *y, int go)
+{
+    const json_t *cx = json_object_get(x, "cluster");
+    json_t *err = json_incref(json_object_get(x, "error") ? json_object_get(x, "error")
+                                                          : json_object_get(y, "error"));
+    json_t *p = json_deep_copy(json_object_get(x, "p")), *second = NULL, *e;
+    char why[2048], path[512] = "matrix.generators[1]";
+
+    snprintf(why, sizeof(why), "matrix of %s and %s", json_string_value(json_object_get(x, "why")),
+             json_string_value(json_object_get(y, "why")));
+    if (render_tree(&second, json_object_get(y, "p"), p, go, path, sizeof(path)) == 0)
+        json_object_update_recursive(p, second);
+    else if (err == NULL)
+        err = json_string(gf_error_last());
+    e = entry_new(p, why,
+                  json_string_value(json_is_string(cx) ? cx : json_object_get(y, "cluster")));
+    if (err != NULL)
+        json_object_set_new(e, "error", err);
+    json_decref(second);
+    return e;
+}
+
 /* Every pair of the two child generators' sets, parameters merged. */
 static int gen_matrix(json_t *sets, const json_t *gen, int go, const struct hub_cluster *clusters,
                       size_t n, int depth)
@@ -512,20 +536,7 @@ static int gen_matrix(json_t *sets, const json_t *gen, int go, const struct hub_
         {
             if (error < 0 || json_array_size(sets) >= APPSET_MAX_SETS)
                 break;
-            json_t *p = json_deep_copy(json_object_get(x, "p"));
-            json_object_update_recursive(p, json_object_get(y, "p"));
-            char why[2048];
-            snprintf(why, sizeof(why), "matrix of %s and %s",
-                     json_string_value(json_object_get(x, "why")),
-                     json_string_value(json_object_get(y, "why")));
-            const json_t *cx = json_object_get(x, "cluster");
-            json_t *e = entry_new(
-                p, why, json_string_value(json_is_string(cx) ? cx : json_object_get(y, "cluster")));
-            json_t *err = json_object_get(x, "error") ? json_object_get(x, "error")
-                                                      : json_object_get(y, "error");
-            if (err != NULL)
-                json_object_set(e, "error", err);
-            json_array_append_new(sets, e);
+            json_array_append_new(sets, matrix_pair(x, y, go));
         }
     }
     json_decref(a);

@@ -192,6 +192,18 @@ static void test_appset__list_and_matrix(void)
     GF_ASSERT_HAS(json_string_value(json_object_get(json_array_get(out, 3), "origin")),
                   "matrix of clusters generator");
     json_decref(out);
+
+    /* The second generator sees the first one's parameters. */
+    out = expand(HEAD "  generators:\n  - matrix:\n      generators:\n"
+                      "      - clusters: {selector: {matchLabels: {env: dev}}}\n"
+                      "      - list: {elements: [{app: 'web-{{metadata.labels.tier}}'}, "
+                      "{app: '{{metadata.labels.zone}}'}]}\n" TEMPLATE("{{app}}-{{name}}",
+                                                                       "apps/{{app}}", "{{name}}"));
+    GF_ASSERT_INT(json_array_size(out), 2);
+    GF_ASSERT_STR(field(out, 0, "metadata.name"), "web-small-dev-1");
+    GF_ASSERT_HAS(json_string_value(json_object_get(json_array_get(out, 1), "error")),
+                  "matrix.generators[1].app: '{{metadata.labels.zone}}': no such parameter");
+    json_decref(out);
 }
 
 static void test_appset__go_template(void)
