@@ -361,7 +361,8 @@ static int parse_source(struct obj_ctx *c, const json_t *spec, struct hub_app *a
     if (!is_fleet_repo(url, opts))
         return ctx_fail(c, "spec.source.repoURL",
                         "'%s' is another repository: unsupported, gitfleet renders only the fleet "
-                        "repository",
+                        "repository (if this URL is the fleet repository's, declare it: "
+                        "--repo-url)",
                         url);
     return 0;
 }
