@@ -6,8 +6,10 @@ bin="${GF_BIN_DIR:?}/gitfleet"
 src="${GF_SOURCE_DIR:?}"
 tmp=$(mktemp -d)
 daemon_pid=
+http_pid=
 cleanup() {
     if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null || true; fi
+    if [ -n "$http_pid" ]; then kill "$http_pid" 2>/dev/null || true; fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -143,4 +145,33 @@ done
 run 0 render --repo "git://127.0.0.1:$port/fleet" --repo-url https://github.com/example/fleet.git \
     --cluster prod-eu-1 --app payment-service
 cmp -s "$tmp/out" "$tmp/payment.yaml" || fail "git:// render differs from the local one"
+
+# ... and over smart HTTP (git http-backend as a CGI under Python's server)
+http_test() {
+    chmod 755 "$tmp" # the CGI may run as nobody
+    mkdir -p "$tmp/http/cgi-bin"
+    cat >"$tmp/http/cgi-bin/git" <<EOF
+#!/bin/sh
+export GIT_PROJECT_ROOT=$tmp GIT_HTTP_EXPORT_ALL=1
+# run as root, Python's CGI handler drops to nobody: the repository is then "dubious"
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0="*"
+exec /usr/lib/git-core/git-http-backend
+EOF
+    chmod +x "$tmp/http/cgi-bin/git"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    (cd "$tmp/http" && exec python3 -m http.server --cgi --bind 127.0.0.1 "$port" >"$tmp/http.log" 2>&1) &
+    http_pid=$!
+    for _ in $(seq 50); do
+        git ls-remote "http://127.0.0.1:$port/cgi-bin/git/fleet" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    run 0 render --repo "http://127.0.0.1:$port/cgi-bin/git/fleet" \
+        --repo-url https://github.com/example/fleet.git --cluster prod-eu-1 --app payment-service
+    cmp -s "$tmp/out" "$tmp/payment.yaml" || fail "http:// render differs from the local one"
+}
+if python3 -c 'import http.server; http.server.CGIHTTPRequestHandler' 2>/dev/null; then
+    http_test
+else
+    echo "render_cli_test: http:// part skipped: this Python has no CGI handler"
+fi
 echo "render_cli_test: ok"
