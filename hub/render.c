@@ -588,7 +588,11 @@ static int make_resource(struct hub_resource *r, const json_t *doc, size_t index
     if ((error = identify(r, body, index)) < 0)
         return error;
     metadata = json_object_get(body, "metadata");
-    const char *ns = json_string_value(json_object_get(metadata, "namespace"));
+    const json_t *nsv = json_object_get(metadata, "namespace");
+    const char *ns = json_string_value(nsv);
+    if (nsv != NULL && !json_is_null(nsv) && ns == NULL)
+        return gf_error_set(GF_EINVAL, "%s %s: metadata.namespace: expected a string", r->kind,
+                            r->name);
     if (cluster_scoped(scopes, r->group, r->kind))
         ns = "";
     else if ((ns == NULL || ns[0] == '\0') && app->namespace[0] != '\0') {

@@ -239,19 +239,21 @@ static int link_target(char **out, git_repository *repo, const git_oid *oid)
     return 0;
 }
 
-/* The path a symlink at `done` (the part walked so far, ending with the
- * link's name) leads to, with `rest` appended. GF_EPERM when it leaves. */
-static int follow_link(char **out, struct tree_source *ts, const char *done, size_t dirlen,
-                       const git_oid *oid, const char *rest)
+/* Where the symlink `link` (the first linklen bytes of the walked path,
+ * whose directory is the first dirlen) leads, with `rest` appended.
+ * GF_EPERM when that leaves the tree. */
+static int follow_link(char **out, struct tree_source *ts, const char *link, size_t linklen,
+                       size_t dirlen, const git_oid *oid, const char *rest)
 {
     char *target = NULL, *dir = NULL, *joined = NULL;
     int error;
 
     if ((error = link_target(&target, ts->src->repo, oid)) < 0)
         return error;
-    dir = strndup(done, dirlen);
+    dir = strndup(link, dirlen);
     if (target[0] == '/' || hub_filesrc_join(&joined, dir, target) < 0)
-        error = gf_error_set(GF_EPERM, "'%s' is a symlink that leaves the repository tree", done);
+        error = gf_error_set(GF_EPERM, "'%.*s' is a symlink that leaves the repository tree",
+                             (int)linklen, link);
     else if (rest[0] != '\0')
         error = hub_filesrc_join(out, joined, rest);
     else {
@@ -289,9 +291,8 @@ static int walk(struct tree_source *ts, const char *path, struct tree_hit *hit, 
         const git_tree_entry *ent = git_tree_entry_byname(tree, seg);
         git_object_t otype = ent ? git_tree_entry_type(ent) : GIT_OBJECT_INVALID;
         if (otype == GIT_OBJECT_BLOB && git_tree_entry_filemode(ent) == GIT_FILEMODE_LINK) {
-            char done[4096];
-            snprintf(done, sizeof(done), "%.*s", (int)(p + seglen - path), path);
-            error = follow_link(next_out, ts, done, (size_t)(p - path) ? (size_t)(p - path) - 1 : 0,
+            size_t dirlen = p > path ? (size_t)(p - path) - 1 : 0; /* without the '/' */
+            error = follow_link(next_out, ts, path, (size_t)(p - path) + seglen, dirlen,
                                 git_tree_entry_id(ent), rest);
             break;
         }

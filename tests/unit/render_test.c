@@ -249,7 +249,7 @@ static void test_render__conflicts_and_failures_stay_per_app(void)
                  APP("kust", "c1", "apps/kust", "") APP("badwave", "c1", "apps/badwave", "")
                      APP("badyaml", "c1", "apps/badyaml", "") APP("noname", "c1", "apps/noname", "")
                          APP("dup", "c1", "apps/dup", "") APP("file", "c1", "apps/one/cm.yaml", "")
-                             APP("bad-type", "c1", "7", "")},
+                             APP("badns", "c1", "apps/badns", "") APP("bad-type", "c1", "7", "")},
         {"apps/one/cm.yaml", CM("shared", "")},
         {"apps/two/cm.yaml", CM("shared", "") "---\n" CM("only-two", "")},
         {"apps/three/cm.yaml", CM("shared", "  namespace: elsewhere\n")},
@@ -258,6 +258,7 @@ static void test_render__conflicts_and_failures_stay_per_app(void)
         {"apps/badwave/cm.yaml", CM("w", "  annotations: {argocd.argoproj.io/sync-wave: soon}\n")},
         {"apps/badyaml/cm.yaml", "a: [1,\n"},
         {"apps/noname/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n"},
+        {"apps/badns/cm.yaml", CM("n", "  namespace: [x]\n")},
         {"apps/dup/cm.yaml", CM("d", "") "---\n" CM("d", "")},
         {"7/cm.yaml", CM("seven", "")},
         {NULL, NULL}};
@@ -284,7 +285,9 @@ static void test_render__conflicts_and_failures_stay_per_app(void)
     GF_ASSERT_HAS(bundle_app(b, "dup")->error, "core/ConfigMap shop/d appears twice");
     GF_ASSERT_HAS(bundle_app(b, "file")->error, "is not a directory");
     GF_ASSERT_HAS(bundle_app(b, "bad-type")->error, "spec.source.path: expected a string");
-    GF_ASSERT_INT(hub_bundle_failures(b), 9);
+    GF_ASSERT_HAS(bundle_app(b, "badns")->error,
+                  "ConfigMap n: metadata.namespace: expected a string");
+    GF_ASSERT_INT(hub_bundle_failures(b), 10);
     GF_ASSERT_INT(b->n_order, 2);
     hub_bundle_free(b);
 
