@@ -71,37 +71,71 @@ static json_t *app_json(const struct hub_app *app)
     return j;
 }
 
-static void print_row(const struct hub_app *app)
+static const char *or_dash(const char *s)
 {
-    printf("%-16s %-24s %-16s %-36s %s%s%s\n", app->cluster[0] ? app->cluster : "-", app->name,
-           app->namespace && app->namespace[0] ? app->namespace : "-",
-           app->path && app->path[0] ? app->path : "-", app->origin, app->error ? "  ERROR: " : "",
-           app->error ? app->error : "");
+    return s != NULL && s[0] != '\0' ? s : "-";
+}
+
+/* Column widths that fit the longest cluster, app, namespace and path. */
+struct widths {
+    int cluster, app, ns, path;
+};
+
+static void widen(int *w, const char *s)
+{
+    int n = (int)strlen(or_dash(s));
+    if (n > *w)
+        *w = n;
+}
+
+static void print_row(const struct widths *w, const struct hub_app *app)
+{
+    printf("%-*s  %-*s  %-*s  %-*s  %s%s%s\n", w->cluster, or_dash(app->cluster), w->app,
+           or_dash(app->name), w->ns, or_dash(app->namespace), w->path, or_dash(app->path),
+           app->origin, app->error ? "  ERROR: " : "", app->error ? app->error : "");
+}
+
+static int selected(const struct apps_args *a, const struct hub_app *app)
+{
+    return a->cluster == NULL || strcmp(app->cluster, a->cluster) == 0;
+}
+
+static void print_table(const struct hub_fleet *f, const struct apps_args *a)
+{
+    struct widths w = {7, 3, 9, 4}; /* the headers */
+
+    for (size_t i = 0; i < f->n_apps; i++)
+        if (selected(a, &f->apps[i])) {
+            widen(&w.cluster, f->apps[i].cluster);
+            widen(&w.app, f->apps[i].name);
+            widen(&w.ns, f->apps[i].namespace);
+            widen(&w.path, f->apps[i].path);
+        }
+    printf("%-*s  %-*s  %-*s  %-*s  %s\n", w.cluster, "CLUSTER", w.app, "APP", w.ns, "NAMESPACE",
+           w.path, "PATH", "WHY");
+    for (size_t i = 0; i < f->n_apps; i++)
+        if (selected(a, &f->apps[i]))
+            print_row(&w, &f->apps[i]);
 }
 
 static int list_apps(const struct gf_cli_repo *repo, const struct apps_args *a)
 {
     const struct hub_fleet *f = repo->fleet;
-    json_t *list = json_array();
     size_t errors = 0;
 
-    if (strcmp(a->output, "table") == 0)
-        printf("%-16s %-24s %-16s %-36s %s\n", "CLUSTER", "APP", "NAMESPACE", "PATH", "WHY");
-    for (size_t i = 0; i < f->n_apps; i++) {
-        const struct hub_app *app = &f->apps[i];
-        if (a->cluster != NULL && strcmp(app->cluster, a->cluster) != 0)
-            continue;
-        errors += app->error != NULL;
-        if (strcmp(a->output, "json") == 0)
-            json_array_append_new(list, app_json(app));
-        else
-            print_row(app);
-    }
-    if (strcmp(a->output, "json") == 0) {
+    for (size_t i = 0; i < f->n_apps; i++)
+        errors += selected(a, &f->apps[i]) && f->apps[i].error != NULL;
+    if (strcmp(a->output, "table") == 0) {
+        print_table(f, a);
+    } else {
+        json_t *list = json_array();
+        for (size_t i = 0; i < f->n_apps; i++)
+            if (selected(a, &f->apps[i]))
+                json_array_append_new(list, app_json(&f->apps[i]));
         json_dumpf(list, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
+        json_decref(list);
     }
-    json_decref(list);
     return errors > 0 ? GF_CLI_FAIL : GF_CLI_OK;
 }
 
