@@ -154,6 +154,14 @@ static void test_source__file_url_clone_and_fetch(void)
     GF_ASSERT_STR(data, "a: 4\n");
     free(data);
     hub_filesrc_free(tree);
+
+    /* A branch deleted upstream goes away here too; a moved tag follows. */
+    GF_ASSERT_INT(
+        gf_test_sh("cd %s && git branch -qD feature && " GIT "tag -f v1 >/dev/null", repo), 0);
+    GF_ASSERT_INT(hub_source_fetch(src), 0);
+    GF_ASSERT_INT(hub_source_resolve(head, src, "feature"), GF_ENOTFOUND);
+    GF_ASSERT_INT(hub_source_resolve(head, src, "v1"), 0);
+    GF_ASSERT_STR(head, c);
     hub_source_free(src);
 
     /* Reopening reuses the clone in the cache. */
