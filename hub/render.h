@@ -49,7 +49,8 @@ struct hub_bundle {
  * (the app's tree, and anything outside it that a symlink or a kustomize
  * base led to) has the same content id. Many clusters sharing an app render
  * it once; a commit that touches one app re-renders only that app. Sources
- * without content ids (plain directories) are never cached.
+ * without content ids (plain directories) are never cached. Not thread-safe:
+ * one cache per rendering thread, or a lock around hub_render_cluster().
  */
 struct hub_render_cache;
 
