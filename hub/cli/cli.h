@@ -20,6 +20,8 @@ int gf_cli_usage(const struct gf_cli_command *cmd);
 
 extern const struct gf_cli_command gf_cmd_fmt;
 extern const struct gf_cli_command gf_cmd_version;
+extern const struct gf_cli_command gf_cmd_render;
+extern const struct gf_cli_command gf_cmd_apps;
 extern const struct gf_cli_command gf_cmd_health;
 
 #endif
