@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *status_v(int code, const char *reason, json_t *details, const char *fmt,
-                        va_list ap)
+static json_t *status_v(int code, const char *reason, json_t *details, const char *fmt, va_list ap)
 {
     char msg[4096];
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -42,8 +41,8 @@ static json_t *details_of(const struct ks_type *t, const char *name, const char 
 
 json_t *ks_err_not_found(const struct ks_type *t, const char *name)
 {
-    return ks_err(404, "NotFound", details_of(t, name, t->resource), "%s \"%s\" not found",
-                  t->key, name);
+    return ks_err(404, "NotFound", details_of(t, name, t->resource), "%s \"%s\" not found", t->key,
+                  name);
 }
 
 json_t *ks_err_exists(const struct ks_type *t, const char *name)
@@ -71,8 +70,8 @@ json_t *ks_err_bad_request(const char *fmt, ...)
 
 json_t *ks_err_method(const char *action, const struct ks_type *t)
 {
-    return ks_err(405, "MethodNotAllowed", NULL,
-                  "%s is not supported on resources of kind \"%s\"", action, t->key);
+    return ks_err(405, "MethodNotAllowed", NULL, "%s is not supported on resources of kind \"%s\"",
+                  action, t->key);
 }
 
 json_t *ks_cause(const char *reason, const char *field, const char *type, const char *value,
@@ -106,8 +105,7 @@ json_t *ks_err_invalid(const struct ks_type *t, const char *name, json_t *causes
     json_array_foreach(causes, i, c)
     {
         n += (size_t)snprintf(msg + n, n < sizeof(msg) ? sizeof(msg) - n : 0, "%s%s: %s",
-                              i > 0 ? ", " : "",
-                              json_string_value(json_object_get(c, "field")),
+                              i > 0 ? ", " : "", json_string_value(json_object_get(c, "field")),
                               json_string_value(json_object_get(c, "message")));
         if (n >= sizeof(msg))
             break;

@@ -76,8 +76,7 @@ static int annotated_fail(json_t *obj)
 static int marked_fail(const struct ks_type *t, json_t *obj)
 {
     json_t *tpl = template_of(t, obj);
-    return annotated_fail(obj) || annotated_fail(tpl) ||
-           image_fails(json_object_get(tpl, "spec"));
+    return annotated_fail(obj) || annotated_fail(tpl) || image_fails(json_object_get(tpl, "spec"));
 }
 
 static void template_hash(char *buf, size_t n, const char *name, json_t *tpl)
@@ -102,21 +101,21 @@ static json_t *condition(json_t *prev, const char *type, const char *status, con
     json_t *old = NULL, *c;
     size_t i;
 
-    json_array_foreach(json_object_get(prev, "conditions"), i, c) if (
-        strcmp(str_or(json_object_get(c, "type"), ""), type) == 0) old = c;
+    json_array_foreach(json_object_get(prev, "conditions"), i,
+                       c) if (strcmp(str_or(json_object_get(c, "type"), ""), type) == 0) old = c;
     const char *ostatus = json_string_value(json_object_get(old, "status"));
     const char *oreason = json_string_value(json_object_get(old, "reason"));
     const char *omsg = json_string_value(json_object_get(old, "message"));
     int same_status = ostatus != NULL && strcmp(ostatus, status) == 0;
     int same = same_status && oreason && strcmp(oreason, reason) == 0 && omsg &&
                strcmp(omsg, message) == 0;
-    const char *ltt = same_status ? json_string_value(json_object_get(old, "lastTransitionTime"))
-                                  : now;
+    const char *ltt =
+        same_status ? json_string_value(json_object_get(old, "lastTransitionTime")) : now;
     json_t *out = json_pack("{s:s,s:s}", "type", type, "status", status);
     if (update_time)
-        json_object_set_new(out, "lastUpdateTime",
-                            json_string(same ? str_or(json_object_get(old, "lastUpdateTime"), now)
-                                             : now));
+        json_object_set_new(
+            out, "lastUpdateTime",
+            json_string(same ? str_or(json_object_get(old, "lastUpdateTime"), now) : now));
     json_object_set_new(out, "lastTransitionTime", json_string(ltt ? ltt : now));
     json_object_set_new(out, "reason", json_string(reason));
     json_object_set_new(out, "message", json_string(message));
@@ -153,13 +152,12 @@ static json_t *deployment_status(struct rollout *r)
     long long max_unavail = r->want / 4;
     int available = ready >= r->want - max_unavail;
     json_t *conds = json_array();
-    json_array_append_new(conds,
-                          condition(r->prev, "Available", available ? "True" : "False",
-                                    available ? "MinimumReplicasAvailable"
-                                              : "MinimumReplicasUnavailable",
-                                    available ? "Deployment has minimum availability."
-                                              : "Deployment does not have minimum availability.",
-                                    r->now, 1));
+    json_array_append_new(
+        conds, condition(r->prev, "Available", available ? "True" : "False",
+                         available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+                         available ? "Deployment has minimum availability."
+                                   : "Deployment does not have minimum availability.",
+                         r->now, 1));
     if (r->done && r->fail) {
         snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.", r->rs);
         json_array_append_new(conds, condition(r->prev, "Progressing", "False",
@@ -191,7 +189,9 @@ static json_t *statefulset_status(struct rollout *r)
     set_count(st, "currentReplicas", r->done ? r->want : prev_int(r->prev, "currentReplicas"));
     set_count(st, "updatedReplicas", r->done ? r->want : 0);
     json_object_set_new(st, "currentRevision",
-                        json_string(r->done && !r->fail ? r->rs : cur != NULL ? cur : r->rs));
+                        json_string(r->done && !r->fail ? r->rs
+                                    : cur != NULL       ? cur
+                                                        : r->rs));
     json_object_set_new(st, "updateRevision", json_string(r->rs));
     json_object_set_new(st, "collisionCount", json_integer(0));
     return st;
@@ -236,27 +236,25 @@ static json_t *job_status(struct rollout *r)
         return st;
     }
     if (r->fail) {
-        json_object_set_new(st, "failed",
-                            json_integer(json_integer_value(json_object_get(spec, "backoffLimit")) +
-                                         1));
-        json_array_append_new(conds, condition(r->prev, "FailureTarget", "True",
-                                               "BackoffLimitExceeded",
-                                               "Job has reached the specified backoff limit",
-                                               r->now, 0));
-        json_array_append_new(conds, condition(r->prev, "Failed", "True", "BackoffLimitExceeded",
-                                               "Job has reached the specified backoff limit",
-                                               r->now, 0));
+        json_object_set_new(
+            st, "failed",
+            json_integer(json_integer_value(json_object_get(spec, "backoffLimit")) + 1));
+        json_array_append_new(conds,
+                              condition(r->prev, "FailureTarget", "True", "BackoffLimitExceeded",
+                                        "Job has reached the specified backoff limit", r->now, 0));
+        json_array_append_new(conds,
+                              condition(r->prev, "Failed", "True", "BackoffLimitExceeded",
+                                        "Job has reached the specified backoff limit", r->now, 0));
     } else {
         json_t *c = json_object_get(spec, "completions");
         json_object_set_new(st, "succeeded", json_integer(c ? json_integer_value(c) : 1));
         json_object_set_new(st, "completionTime", json_string(end != NULL ? end : r->now));
-        json_array_append_new(conds, condition(r->prev, "SuccessCriteriaMet", "True",
-                                               "CompletionsReached",
-                                               "Reached expected number of succeeded pods",
-                                               r->now, 0));
-        json_array_append_new(conds, condition(r->prev, "Complete", "True", "CompletionsReached",
-                                               "Reached expected number of succeeded pods",
-                                               r->now, 0));
+        json_array_append_new(conds,
+                              condition(r->prev, "SuccessCriteriaMet", "True", "CompletionsReached",
+                                        "Reached expected number of succeeded pods", r->now, 0));
+        json_array_append_new(conds,
+                              condition(r->prev, "Complete", "True", "CompletionsReached",
+                                        "Reached expected number of succeeded pods", r->now, 0));
     }
     json_object_set_new(st, "ready", json_integer(0));
     json_object_set_new(st, "conditions", conds);
@@ -270,11 +268,11 @@ static json_t *pod_status(struct rollout *r)
     json_t *st = json_pack("{s:s,s:s,s:s}", "phase", ok ? "Running" : "Pending", "hostIP",
                            "10.0.0.1", "startTime", start != NULL ? start : r->now);
     json_t *conds = json_array();
-    json_array_append_new(conds, condition(r->prev, "PodScheduled", "True", "Scheduled", "",
-                                           r->now, 0));
-    json_array_append_new(conds, condition(r->prev, "Ready", ok ? "True" : "False",
-                                           ok ? "ContainersReady" : "ContainersNotReady", "",
-                                           r->now, 0));
+    json_array_append_new(conds,
+                          condition(r->prev, "PodScheduled", "True", "Scheduled", "", r->now, 0));
+    json_array_append_new(conds,
+                          condition(r->prev, "Ready", ok ? "True" : "False",
+                                    ok ? "ContainersReady" : "ContainersNotReady", "", r->now, 0));
     json_object_set_new(st, "conditions", conds);
     if (ok)
         json_object_set_new(st, "podIP", json_string("10.244.0.10"));
@@ -365,9 +363,9 @@ static void balance_service(const struct ks_type *t, json_t *obj)
         return;
     const char *last = strrchr(ip, '.');
     snprintf(lb, sizeof(lb), "172.18.255.%d", last != NULL ? atoi(last + 1) : 1);
-    write_status(t, obj,
-                 json_pack("{s:{s:[{s:s,s:s}]}}", "loadBalancer", "ingress", "ip", lb, "ipMode",
-                           "VIP"));
+    write_status(
+        t, obj,
+        json_pack("{s:{s:[{s:s,s:s}]}}", "loadBalancer", "ingress", "ip", lb, "ipMode", "VIP"));
 }
 
 static void each(const char *key, long long now_ms, const char *now)
@@ -396,9 +394,10 @@ static void each(const char *key, long long now_ms, const char *now)
 
 void ks_ctrl_tick(long long now_ms)
 {
-    static const char *const keys[] = {"deployments.apps", "statefulsets.apps", "daemonsets.apps",
-                                       "replicasets.apps", "jobs.batch",        "pods",
-                                       "persistentvolumeclaims", "services"};
+    static const char *const keys[] = {
+        "deployments.apps",       "statefulsets.apps", "daemonsets.apps",
+        "replicasets.apps",       "jobs.batch",        "pods",
+        "persistentvolumeclaims", "services"};
     char now[32];
 
     ks_obj_now(now, sizeof(now));

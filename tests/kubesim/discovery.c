@@ -1,4 +1,5 @@
-/* discovery.c -- the served resource types (built-in and from CRDs), discovery and OpenAPI documents */
+/* discovery.c -- the served resource types (built-in and from CRDs), discovery and OpenAPI
+ * documents */
 #include "discovery.h"
 
 #include "gitfleet/error.h"
@@ -22,8 +23,8 @@ static const struct builtin builtins[] = {
     {"v1", "services", "service", "Service", "svc", 1, 1, 0, 0, 1},
     {"v1", "serviceaccounts", "serviceaccount", "ServiceAccount", "sa", 1, 0, 0, 0, 0},
     {"v1", "pods", "pod", "Pod", "po", 1, 1, 0, 0, 1},
-    {"v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", "pvc", 1,
-     1, 0, 0, 0},
+    {"v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", "pvc", 1, 1,
+     0, 0, 0},
     {"v1", "events", "event", "Event", "ev", 1, 0, 0, 0, 0},
     {"apps/v1", "deployments", "deployment", "Deployment", "deploy", 1, 1, 1, 1, 1},
     {"apps/v1", "statefulsets", "statefulset", "StatefulSet", "sts", 1, 1, 1, 1, 1},
@@ -32,8 +33,8 @@ static const struct builtin builtins[] = {
     {"batch/v1", "jobs", "job", "Job", "", 1, 1, 0, 1, 1},
     {"batch/v1", "cronjobs", "cronjob", "CronJob", "cj", 1, 1, 0, 1, 1},
     {"networking.k8s.io/v1", "ingresses", "ingress", "Ingress", "ing", 1, 1, 0, 1, 0},
-    {"networking.k8s.io/v1", "networkpolicies", "networkpolicy", "NetworkPolicy", "netpol", 1, 0,
-     0, 1, 0},
+    {"networking.k8s.io/v1", "networkpolicies", "networkpolicy", "NetworkPolicy", "netpol", 1, 0, 0,
+     1, 0},
     {"rbac.authorization.k8s.io/v1", "roles", "role", "Role", "", 1, 0, 0, 0, 0},
     {"rbac.authorization.k8s.io/v1", "rolebindings", "rolebinding", "RoleBinding", "", 1, 0, 0, 0,
      0},
@@ -45,8 +46,8 @@ static const struct builtin builtins[] = {
      "CustomResourceDefinition", "crd,crds", 0, 1, 0, 1, 0},
     {"autoscaling/v2", "horizontalpodautoscalers", "horizontalpodautoscaler",
      "HorizontalPodAutoscaler", "hpa", 1, 1, 0, 0, 1},
-    {"policy/v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", "pdb", 1,
-     1, 0, 1, 0},
+    {"policy/v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", "pdb", 1, 1,
+     0, 1, 0},
 };
 
 static struct ks_type types[MAX_TYPES];
@@ -117,8 +118,8 @@ const struct ks_type *ks_disc_find_kind(const char *group, const char *version, 
 {
     for (int i = 0; i < ntypes; i++) {
         const struct ks_type *t = &types[i];
-        if (t->resource[0] != '\0' && strcmp(t->kind, kind) == 0 &&
-            strcmp(t->group, group) == 0 && (version == NULL || strcmp(t->version, version) == 0))
+        if (t->resource[0] != '\0' && strcmp(t->kind, kind) == 0 && strcmp(t->group, group) == 0 &&
+            (version == NULL || strcmp(t->version, version) == 0))
             return t;
     }
     return NULL;
@@ -252,9 +253,9 @@ static json_t *group_doc(const char *group)
         int seen = 0;
         size_t j;
         json_t *v;
-        json_array_foreach(versions, j, v) if (strcmp(json_string_value(json_object_get(
-                                                          v, "groupVersion")),
-                                                      gv) == 0) seen = 1;
+        json_array_foreach(
+            versions, j,
+            v) if (strcmp(json_string_value(json_object_get(v, "groupVersion")), gv) == 0) seen = 1;
         if (seen)
             continue;
         v = json_pack("{s:s,s:s}", "groupVersion", gv, "version", t->version);
@@ -292,8 +293,7 @@ json_t *ks_disc_apis(void)
         json_array_append_new(groups, g);
     }
     json_decref(seen);
-    return json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups",
-                     groups);
+    return json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", groups);
 }
 
 static json_t *verbs_all(void)
@@ -307,9 +307,8 @@ static json_t *resource_entry(const struct ks_type *t)
     json_t *shorts = json_array();
     for (int i = 0; i < 4 && t->short_names[i][0] != '\0'; i++)
         json_array_append_new(shorts, json_string(t->short_names[i]));
-    json_t *e = json_pack("{s:s,s:s,s:b,s:s,s:o}", "name", t->resource, "singularName",
-                          t->singular, "namespaced", t->namespaced, "kind", t->kind, "verbs",
-                          verbs_all());
+    json_t *e = json_pack("{s:s,s:s,s:b,s:s,s:o}", "name", t->resource, "singularName", t->singular,
+                          "namespaced", t->namespaced, "kind", t->kind, "verbs", verbs_all());
     if (json_array_size(shorts) > 0)
         json_object_set(e, "shortNames", shorts);
     json_decref(shorts);
@@ -322,9 +321,9 @@ static json_t *subresource_entry(const struct ks_type *t, const char *sub)
 {
     char name[300];
     snprintf(name, sizeof(name), "%s/%s", t->resource, sub);
-    json_t *e = json_pack("{s:s,s:s,s:b,s:s,s:[s,s,s]}", "name", name, "singularName", "",
-                          "namespaced", t->namespaced, "kind", t->kind, "verbs", "get", "patch",
-                          "update");
+    json_t *e =
+        json_pack("{s:s,s:s,s:b,s:s,s:[s,s,s]}", "name", name, "singularName", "", "namespaced",
+                  t->namespaced, "kind", t->kind, "verbs", "get", "patch", "update");
     if (strcmp(sub, "scale") == 0) {
         json_object_set_new(e, "group", json_string("autoscaling"));
         json_object_set_new(e, "version", json_string("v1"));
@@ -365,21 +364,35 @@ json_t *ks_disc_resources(const char *group, const char *version)
 
 static const char *const top_common[] = {"apiVersion", "kind", "metadata", NULL};
 static const char *const top_spec[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
-static const char *const top_cm[] = {"apiVersion", "kind",   "metadata", "data", "binaryData",
-                                     "immutable",  "status", NULL};
+static const char *const top_cm[] = {"apiVersion", "kind",      "metadata", "data",
+                                     "binaryData", "immutable", "status",   NULL};
 static const char *const top_secret[] = {"apiVersion", "kind", "metadata",  "data",
                                          "stringData", "type", "immutable", NULL};
-static const char *const top_sa[] = {"apiVersion",      "kind", "metadata", "secrets",
-                                     "imagePullSecrets", "automountServiceAccountToken", NULL};
-static const char *const top_role[] = {"apiVersion", "kind", "metadata", "rules",
+static const char *const top_sa[] = {
+    "apiVersion", "kind", "metadata", "secrets", "imagePullSecrets", "automountServiceAccountToken",
+    NULL};
+static const char *const top_role[] = {"apiVersion",      "kind", "metadata", "rules",
                                        "aggregationRule", NULL};
-static const char *const top_binding[] = {"apiVersion", "kind", "metadata", "subjects", "roleRef",
-                                          NULL};
-static const char *const top_event[] = {
-    "apiVersion", "kind",       "metadata",          "involvedObject",     "reason",
-    "message",    "source",     "firstTimestamp",    "lastTimestamp",      "count",
-    "type",       "eventTime",  "series",            "action",             "related",
-    "reportingComponent",       "reportingInstance", NULL};
+static const char *const top_binding[] = {"apiVersion", "kind",    "metadata",
+                                          "subjects",   "roleRef", NULL};
+static const char *const top_event[] = {"apiVersion",
+                                        "kind",
+                                        "metadata",
+                                        "involvedObject",
+                                        "reason",
+                                        "message",
+                                        "source",
+                                        "firstTimestamp",
+                                        "lastTimestamp",
+                                        "count",
+                                        "type",
+                                        "eventTime",
+                                        "series",
+                                        "action",
+                                        "related",
+                                        "reportingComponent",
+                                        "reportingInstance",
+                                        NULL};
 
 const char *const *ks_disc_top_fields(const struct ks_type *t)
 {
@@ -412,9 +425,8 @@ static json_t *query_params(void)
                                         "pretty"};
     json_t *a = json_array();
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        json_array_append_new(a, json_pack("{s:s,s:s,s:{s:s},s:b}", "name", names[i], "in",
-                                           "query", "schema", "type", "string", "uniqueItems",
-                                           1));
+        json_array_append_new(a, json_pack("{s:s,s:s,s:{s:s},s:b}", "name", names[i], "in", "query",
+                                           "schema", "type", "string", "uniqueItems", 1));
     return a;
 }
 
@@ -422,12 +434,12 @@ static json_t *operation(const struct ks_type *t, const char *verb, int v2)
 {
     char id[400];
     snprintf(id, sizeof(id), "%s%s", verb, t->kind);
-    json_t *op = json_pack("{s:s,s:o,s:{s:{s:s}}}", "operationId", id, "parameters",
-                           query_params(), "responses", "200", "description", "OK");
+    json_t *op = json_pack("{s:s,s:o,s:{s:{s:s}}}", "operationId", id, "parameters", query_params(),
+                           "responses", "200", "description", "OK");
     json_object_set_new(op, "x-kubernetes-action", json_string(verb));
-    json_object_set_new(op, "x-kubernetes-group-version-kind",
-                        json_pack("{s:s,s:s,s:s}", "group", t->group, "version", t->version,
-                                  "kind", t->kind));
+    json_object_set_new(
+        op, "x-kubernetes-group-version-kind",
+        json_pack("{s:s,s:s,s:s}", "group", t->group, "version", t->version, "kind", t->kind));
     if (v2) {
         size_t i;
         json_t *p;

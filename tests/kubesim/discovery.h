@@ -1,4 +1,5 @@
-/* discovery.h -- the served resource types (built-in and from CRDs), discovery and OpenAPI documents */
+/* discovery.h -- the served resource types (built-in and from CRDs), discovery and OpenAPI
+ * documents */
 #ifndef KUBESIM_DISCOVERY_H
 #define KUBESIM_DISCOVERY_H
 

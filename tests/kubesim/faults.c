@@ -39,8 +39,7 @@ int ks_faults_add(const json_t *rule)
                           json_is_true(json_object_get(action, "drop")) ||
                               json_is_true(json_object_get(rule, "drop")),
                           "remaining",
-                          get_int(rule, action, "count") > 0 ? get_int(rule, action, "count")
-                                                             : -1);
+                          get_int(rule, action, "count") > 0 ? get_int(rule, action, "count") : -1);
     int status = (int)json_integer_value(json_object_get(r, "status"));
     if ((status != 0 && (status < 100 || status > 599)) ||
         (status == 0 && !json_is_true(json_object_get(r, "drop")) &&

@@ -1,4 +1,5 @@
-/* handlers.c -- the API server's request entry point: auth, faults, discovery and resource routing */
+/* handlers.c -- the API server's request entry point: auth, faults, discovery and resource routing
+ */
 #include "handlers.h"
 
 #include "apierr.h"
@@ -48,8 +49,9 @@ static void reply_locked(struct ks_req *r, int code, json_t *body)
 
 static void not_found(struct ks_req *r)
 {
-    ks_reply(r, 404, ks_err(404, "NotFound", json_object(),
-                            "the server could not find the requested resource"));
+    ks_reply(
+        r, 404,
+        ks_err(404, "NotFound", json_object(), "the server could not find the requested resource"));
 }
 
 /* ---- auth and faults -------------------------------------------------------------------- */
@@ -66,9 +68,9 @@ static const char *verb_of(const struct ks_req *r)
 {
     const char *m = r->http->method, *w = ks_http_param(r->http, "watch");
     if (strcmp(m, "GET") == 0)
-        return r->name[0] ? "get" : (w != NULL && (!strcmp(w, "true") || !strcmp(w, "1")))
-                                        ? "watch"
-                                        : "list";
+        return r->name[0]                                               ? "get"
+               : (w != NULL && (!strcmp(w, "true") || !strcmp(w, "1"))) ? "watch"
+                                                                        : "list";
     if (strcmp(m, "POST") == 0)
         return "create";
     if (strcmp(m, "PUT") == 0)
@@ -156,8 +158,8 @@ static int handle_meta(struct ks_req *r, char **seg, int n)
 {
     if (n == 1 && strcmp(seg[0], "version") == 0)
         return ks_reply(r, 200, ks_disc_version()), 1;
-    if (n == 1 && (!strcmp(seg[0], "healthz") || !strcmp(seg[0], "readyz") ||
-                   !strcmp(seg[0], "livez"))) {
+    if (n == 1 &&
+        (!strcmp(seg[0], "healthz") || !strcmp(seg[0], "readyz") || !strcmp(seg[0], "livez"))) {
         ks_http_respond(r->conn, 200, "text/plain", "ok", 2, NULL);
         return 1;
     }
@@ -281,6 +283,13 @@ static void handle_resource(struct ks_req *r, char **seg, int n)
     r->table = accept != NULL && strstr(accept, "as=Table") != NULL;
     if (inject_fault(r))
         return;
+    const char *ct = ks_http_header(r->http, "Content-Type");
+    if (ct != NULL && r->http->body_len > 0 && strstr(ct, "protobuf") != NULL)
+        return ks_reply(r, 415,
+                        ks_err(415, "UnsupportedMediaType", NULL,
+                               "the body of the request was in an unknown format - "
+                               "accepted media types include: application/json, "
+                               "application/yaml"));
     dispatch(r);
 }
 

@@ -1,4 +1,5 @@
-/* handlers.h -- the API server's request entry point: auth, faults, discovery and resource routing */
+/* handlers.h -- the API server's request entry point: auth, faults, discovery and resource routing
+ */
 #ifndef KUBESIM_HANDLERS_H
 #define KUBESIM_HANDLERS_H
 

@@ -143,8 +143,7 @@ static void register_crds(void)
 
 static void ensure_namespaces(void)
 {
-    static const char *const names[] = {"default", "kube-system", "kube-public",
-                                        "kube-node-lease"};
+    static const char *const names[] = {"default", "kube-system", "kube-public", "kube-node-lease"};
     char now[32];
     time_t t = time(NULL);
     struct tm tm;
@@ -157,10 +156,10 @@ static void ensure_namespaces(void)
         snprintf(uid, sizeof(uid), "00000000-0000-4000-8000-%012zu", i + 1);
         ks_store_put("namespaces", "", names[i],
                      json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:{s:s}},s:{s:[s]},s:{s:s}}", "apiVersion",
-                               "v1", "kind", "Namespace", "metadata", "name", names[i], "uid",
-                               uid, "creationTimestamp", now, "labels",
-                               "kubernetes.io/metadata.name", names[i], "spec", "finalizers",
-                               "kubernetes", "status", "phase", "Active"));
+                               "v1", "kind", "Namespace", "metadata", "name", names[i], "uid", uid,
+                               "creationTimestamp", now, "labels", "kubernetes.io/metadata.name",
+                               names[i], "spec", "finalizers", "kubernetes", "status", "phase",
+                               "Active"));
     }
 }
 
@@ -172,8 +171,7 @@ static void save_state(void)
     ks_store_lock();
     if (ks_store_writes() != saved_writes) {
         if (ks_store_save(state_path) < 0)
-            gf_log_warn("KUBESIM-STATE-SAVE", "path=%s error=\"%s\"", state_path,
-                        gf_error_last());
+            gf_log_warn("KUBESIM-STATE-SAVE", "path=%s error=\"%s\"", state_path, gf_error_last());
         saved_writes = ks_store_writes();
     }
     ks_store_unlock();

@@ -17,7 +17,7 @@
     "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 #define LABEL_MSG                                                                                  \
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "   \
-    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "    \
+    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "     \
     "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
 
 void ks_obj_now(char *buf, size_t n)
@@ -110,13 +110,13 @@ static json_t *check_name(const struct ks_type *t, json_t *obj, json_t *causes)
         name = json_string_value(json_object_get(md, "name"));
     }
     if (name == NULL || name[0] == '\0') {
-        json_array_append_new(causes, ks_cause("FieldValueRequired", "metadata.name",
-                                               "Required value", NULL,
-                                               "name or generateName is required"));
+        json_array_append_new(causes,
+                              ks_cause("FieldValueRequired", "metadata.name", "Required value",
+                                       NULL, "name or generateName is required"));
     } else if (label_named(t) ? !valid_label(name, strlen(name)) : !valid_subdomain(name)) {
-        json_array_append_new(causes, ks_cause("FieldValueInvalid", "metadata.name",
-                                               "Invalid value", name,
-                                               label_named(t) ? LABEL_MSG : SUBDOMAIN_MSG));
+        json_array_append_new(causes,
+                              ks_cause("FieldValueInvalid", "metadata.name", "Invalid value", name,
+                                       label_named(t) ? LABEL_MSG : SUBDOMAIN_MSG));
     }
     return causes;
 }
@@ -138,11 +138,21 @@ static void check_type_fields(const struct ks_type *t, json_t *obj, json_t *caus
 
 static json_t *check_strict(const struct ks_type *t, json_t *obj)
 {
-    static const char *const meta_fields[] = {
-        "name",          "generateName",      "namespace",       "uid",
-        "resourceVersion", "generation",      "creationTimestamp", "deletionTimestamp",
-        "deletionGracePeriodSeconds", "labels", "annotations",   "ownerReferences",
-        "finalizers",    "managedFields",     "selfLink"};
+    static const char *const meta_fields[] = {"name",
+                                              "generateName",
+                                              "namespace",
+                                              "uid",
+                                              "resourceVersion",
+                                              "generation",
+                                              "creationTimestamp",
+                                              "deletionTimestamp",
+                                              "deletionGracePeriodSeconds",
+                                              "labels",
+                                              "annotations",
+                                              "ownerReferences",
+                                              "finalizers",
+                                              "managedFields",
+                                              "selfLink"};
     const char *const *top = ks_disc_top_fields(t);
     const char *key;
     json_t *v;
@@ -161,8 +171,7 @@ static json_t *check_strict(const struct ks_type *t, json_t *obj)
         for (size_t i = 0; !ok && i < sizeof(meta_fields) / sizeof(meta_fields[0]); i++)
             ok = strcmp(meta_fields[i], key) == 0;
         if (!ok)
-            return ks_err_bad_request("strict decoding error: unknown field \"metadata.%s\"",
-                                      key);
+            return ks_err_bad_request("strict decoding error: unknown field \"metadata.%s\"", key);
     }
     return NULL;
 }
@@ -233,8 +242,7 @@ json_t *ks_obj_check_namespace(const struct ks_type *t, const char *ns, const ch
         return ks_err(404, "NotFound", json_pack("{s:s,s:s}", "name", ns, "kind", "namespaces"),
                       "namespaces \"%s\" not found", ns);
     if (ks_obj_meta(nso, "deletionTimestamp")[0] != '\0')
-        return ks_err(403, "Forbidden",
-                      json_pack("{s:s,s:s}", "name", name, "kind", t->resource),
+        return ks_err(403, "Forbidden", json_pack("{s:s,s:s}", "name", name, "kind", t->resource),
                       "%s \"%s\" is forbidden: unable to create new content in namespace %s "
                       "because it is being terminated",
                       t->key, name, ns);
@@ -247,8 +255,7 @@ static void default_protocols(json_t *ports)
 {
     size_t i;
     json_t *p;
-    json_array_foreach(ports, i, p) if (json_is_object(p) &&
-                                        json_object_get(p, "protocol") == NULL)
+    json_array_foreach(ports, i, p) if (json_is_object(p) && json_object_get(p, "protocol") == NULL)
         json_object_set_new(p, "protocol", json_string("TCP"));
 }
 
@@ -300,9 +307,9 @@ void ks_obj_defaults(const struct ks_type *t, json_t *obj)
     } else if (strcmp(t->key, "statefulsets.apps") == 0) {
         set_default(spec, "replicas", json_integer(1));
         set_default(spec, "podManagementPolicy", json_string("OrderedReady"));
-        set_default(spec, "updateStrategy",
-                    json_pack("{s:s,s:{s:i}}", "type", "RollingUpdate", "rollingUpdate",
-                              "partition", 0));
+        set_default(
+            spec, "updateStrategy",
+            json_pack("{s:s,s:{s:i}}", "type", "RollingUpdate", "rollingUpdate", "partition", 0));
     } else if (strcmp(t->key, "daemonsets.apps") == 0) {
         set_default(spec, "updateStrategy",
                     json_pack("{s:s,s:{s:i,s:i}}", "type", "RollingUpdate", "rollingUpdate",
@@ -322,10 +329,9 @@ static void new_uid(char *buf, size_t n)
     RAND_bytes(r, sizeof(r));
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    snprintf(buf, n,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
-             r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-             r[15]);
+    snprintf(buf, n, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+             r[14], r[15]);
 }
 
 static void assign_cluster_ip(json_t *obj)
@@ -350,8 +356,8 @@ static void crd_status(json_t *obj)
     size_t i;
 
     ks_obj_now(now, sizeof(now));
-    json_array_foreach(json_object_get(spec, "versions"), i, v) if (json_is_true(
-                                                                      json_object_get(v, "storage")))
+    json_array_foreach(json_object_get(spec, "versions"), i,
+                       v) if (json_is_true(json_object_get(v, "storage")))
         json_array_append(stored, json_object_get(v, "name"));
     json_object_set_new(
         obj, "status",
@@ -478,8 +484,8 @@ static int has_string(json_t *list, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(list, i, v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-        return 1;
+    json_array_foreach(list, i,
+                       v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return 1;
     return 0;
 }
 
@@ -558,8 +564,8 @@ static void index_objects(struct gc_state *g, json_t *all)
     json_object_foreach(all, res, bucket) json_object_foreach(bucket, key, obj)
     {
         json_object_set(g->uids, ks_obj_meta(obj, "uid"), obj);
-        json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"),
-                           i, r) if (json_string_value(json_object_get(r, "uid")))
+        json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i,
+                           r) if (json_string_value(json_object_get(r, "uid")))
             json_object_set_new(g->referenced, json_string_value(json_object_get(r, "uid")),
                                 json_true());
     }
@@ -606,8 +612,7 @@ static void finish_foreground(struct gc_state *g, const struct ks_type *t, json_
         json_decref(copy);
         return;
     }
-    json_array_foreach(fin, i, v) if (strcmp(str_or_empty(v), "foregroundDeletion") ==
-                                      0)
+    json_array_foreach(fin, i, v) if (strcmp(str_or_empty(v), "foregroundDeletion") == 0)
     {
         json_array_remove(fin, i);
         break;
@@ -625,9 +630,9 @@ static void collect_one(struct gc_state *g, const struct ks_type *t, json_t *obj
     if (!deleting && (in_terminating_ns(g, t, obj) || orphaned(g, obj))) {
         json_decref(ks_obj_delete(t, obj, "Background"));
         g->changed = 1;
-    } else if (deleting && has_string(json_object_get(json_object_get(obj, "metadata"),
-                                                      "finalizers"),
-                                      "foregroundDeletion")) {
+    } else if (deleting &&
+               has_string(json_object_get(json_object_get(obj, "metadata"), "finalizers"),
+                          "foregroundDeletion")) {
         finish_foreground(g, t, obj);
     }
 }
@@ -646,8 +651,9 @@ static void finish_namespaces(struct gc_state *g)
         int left = 0;
         char prefix[300];
         int plen = snprintf(prefix, sizeof(prefix), "%s/", ks_obj_meta(ns, "name"));
-        json_object_foreach(all, res, bucket) json_object_foreach(bucket, key, obj) if (
-            strncmp(key, prefix, (size_t)plen) == 0) left = 1;
+        json_object_foreach(all, res, bucket)
+            json_object_foreach(bucket, key, obj) if (strncmp(key, prefix, (size_t)plen) == 0)
+                left = 1;
         if (!left) {
             remove_now(ks_disc_find_key("namespaces"), ns);
             g->changed = 1;

@@ -1,4 +1,5 @@
-/* patch.c -- JSON patch (RFC 6902), JSON merge patch (RFC 7386) and API-server strategic merge patch */
+/* patch.c -- JSON patch (RFC 6902), JSON merge patch (RFC 7386) and API-server strategic merge
+ * patch */
 #include "patch.h"
 
 #include "gitfleet/error.h"
@@ -102,8 +103,7 @@ static json_t *pointer_take(json_t *doc, const char *path)
     if (json_is_object(parent) && (v = json_object_get(parent, last)) != NULL) {
         json_incref(v);
         json_object_del(parent, last);
-    } else if (json_is_array(parent) &&
-               parse_index(last, json_array_size(parent), 0, &idx) == 0) {
+    } else if (json_is_array(parent) && parse_index(last, json_array_size(parent), 0, &idx) == 0) {
         v = json_incref(json_array_get(parent, idx));
         json_array_remove(parent, idx);
     }
@@ -131,15 +131,15 @@ static int pointer_add(json_t **doc, const char *path, json_t *value, int replac
     if (json_is_object(parent)) {
         if (replace && json_object_get(parent, last) == NULL) {
             json_decref(value);
-            return gf_error_set(GF_EINVAL, "replace operation does not apply: doc is missing "
-                                           "key: %s",
+            return gf_error_set(GF_EINVAL,
+                                "replace operation does not apply: doc is missing "
+                                "key: %s",
                                 path);
         }
         json_object_set_new(parent, last, value);
         return 0;
     }
-    if (json_is_array(parent) &&
-        parse_index(last, json_array_size(parent), !replace, &idx) == 0) {
+    if (json_is_array(parent) && parse_index(last, json_array_size(parent), !replace, &idx) == 0) {
         if (replace)
             json_array_set_new(parent, idx, value);
         else
@@ -391,8 +391,8 @@ static json_t *replaced_list(json_t *patch)
 {
     json_t *out = json_array(), *it;
     size_t i;
-    json_array_foreach(patch, i, it) if (!(json_is_object(it) &&
-                                           json_object_get(it, "$patch") != NULL))
+    json_array_foreach(patch, i,
+                       it) if (!(json_is_object(it) && json_object_get(it, "$patch") != NULL))
         json_array_append_new(out, strip_directives(it));
     return out;
 }
@@ -481,8 +481,8 @@ static int merge_field(struct smp *s, json_t *orig, const char *key, json_t *pv,
     }
     if (json_is_array(pv)) {
         snprintf(order_key, sizeof(order_key), "$setElementOrder/%s", key);
-        if ((error = merge_list(s, &merged, ov, pv, json_object_get(patch, order_key), sub,
-                                depth)) < 0)
+        if ((error =
+                 merge_list(s, &merged, ov, pv, json_object_get(patch, order_key), sub, depth)) < 0)
             return error;
         json_object_set_new(orig, key, merged);
         return 0;
@@ -501,8 +501,8 @@ static int reorder_only(struct smp *s, json_t *orig, const char *field, json_t *
     struct gf_k8s_list_info info = gf_k8s_list_info(s->group, s->kind, sub);
     if (!json_is_array(list) || info.type == GF_K8S_LIST_ATOMIC)
         return 0;
-    json_t *out = normalize_order(list, order, list,
-                                  info.type == GF_K8S_LIST_MAP ? info.keys[0] : NULL);
+    json_t *out =
+        normalize_order(list, order, list, info.type == GF_K8S_LIST_MAP ? info.keys[0] : NULL);
     json_object_set_new(orig, field, out);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* patch.h -- JSON patch (RFC 6902), JSON merge patch (RFC 7386) and API-server strategic merge patch */
+/* patch.h -- JSON patch (RFC 6902), JSON merge patch (RFC 7386) and API-server strategic merge
+ * patch */
 #ifndef KUBESIM_PATCH_H
 #define KUBESIM_PATCH_H
 

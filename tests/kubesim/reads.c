@@ -38,16 +38,15 @@ json_t *ks_reads_scale(const json_t *obj, const struct ks_type *t)
 
     ks_select_format(sel, sizeof(sel), json_object_get(spec, "selector"));
     (void)t;
-    return json_pack("{s:s,s:s,s:{s:O*,s:O*,s:O*,s:O*,s:O*},s:{s:I},s:{s:I,s:s}}", "kind", "Scale",
-                     "apiVersion", "autoscaling/v1", "metadata", "name",
-                     json_object_get(md, "name"), "namespace", json_object_get(md, "namespace"),
-                     "uid", json_object_get(md, "uid"), "resourceVersion",
-                     json_object_get(md, "resourceVersion"), "creationTimestamp",
-                     json_object_get(md, "creationTimestamp"), "spec", "replicas",
-                     (json_int_t)(rep != NULL ? json_integer_value(rep) : 1), "status", "replicas",
-                     (json_int_t)json_integer_value(
-                         json_object_get(json_object_get(obj, "status"), "replicas")),
-                     "selector", sel);
+    return json_pack(
+        "{s:s,s:s,s:{s:O*,s:O*,s:O*,s:O*,s:O*},s:{s:I},s:{s:I,s:s}}", "kind", "Scale", "apiVersion",
+        "autoscaling/v1", "metadata", "name", json_object_get(md, "name"), "namespace",
+        json_object_get(md, "namespace"), "uid", json_object_get(md, "uid"), "resourceVersion",
+        json_object_get(md, "resourceVersion"), "creationTimestamp",
+        json_object_get(md, "creationTimestamp"), "spec", "replicas",
+        (json_int_t)(rep != NULL ? json_integer_value(rep) : 1), "status", "replicas",
+        (json_int_t)json_integer_value(json_object_get(json_object_get(obj, "status"), "replicas")),
+        "selector", sel);
 }
 
 void ks_reads_get(struct ks_req *r)
@@ -125,8 +124,8 @@ void ks_reads_list(struct ks_req *r)
     }
     api_version(av, sizeof(av), r);
     send_locked(r, 200,
-                json_pack("{s:s,s:s,s:o,s:o}", "kind", r->t.list_kind, "apiVersion", av,
-                          "metadata", meta, "items", items));
+                json_pack("{s:s,s:s,s:o,s:o}", "kind", r->t.list_kind, "apiVersion", av, "metadata",
+                          meta, "items", items));
 }
 
 /* ---- watch ------------------------------------------------------------------------------ */
@@ -190,8 +189,8 @@ static void add_bookmark(struct watch *w, uint64_t rv)
     char av[300], rvs[32];
     api_version(av, sizeof(av), w->r);
     snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)rv);
-    json_t *bm = json_pack("{s:s,s:s,s:{s:s}}", "kind", w->r->t.kind, "apiVersion", av,
-                           "metadata", "resourceVersion", rvs);
+    json_t *bm = json_pack("{s:s,s:s,s:{s:s}}", "kind", w->r->t.kind, "apiVersion", av, "metadata",
+                           "resourceVersion", rvs);
     add_line(w, "BOOKMARK", bm);
     json_decref(bm);
 }

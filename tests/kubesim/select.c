@@ -53,8 +53,7 @@ static int in_set(const char *set, const char *value)
     return 0;
 }
 
-static int set_term(char *t, const char *op_word, const char **value_out, char **key_out,
-                    int *neg)
+static int set_term(char *t, const char *op_word, const char **value_out, char **key_out, int *neg)
 {
     size_t wl = strlen(op_word);
     char *p = strstr(t, op_word);

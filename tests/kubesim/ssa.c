@@ -41,10 +41,17 @@ static int top_excluded(const char *key)
 
 static int meta_excluded(const char *key)
 {
-    static const char *const skip[] = {"name",          "namespace",         "uid",
-                                       "resourceVersion", "generation",      "creationTimestamp",
-                                       "managedFields", "selfLink",          "deletionTimestamp",
-                                       "clusterName",   "deletionGracePeriodSeconds"};
+    static const char *const skip[] = {"name",
+                                       "namespace",
+                                       "uid",
+                                       "resourceVersion",
+                                       "generation",
+                                       "creationTimestamp",
+                                       "managedFields",
+                                       "selfLink",
+                                       "deletionTimestamp",
+                                       "clusterName",
+                                       "deletionGracePeriodSeconds"};
     for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
         if (strcmp(key, skip[i]) == 0)
             return 1;
@@ -189,11 +196,16 @@ static json_t *field_set(const json_t *obj, const char *group, const char *kind,
 static int pe_rank(const char *k)
 {
     switch (k[0]) {
-    case '.': return 0;
-    case 'f': return 1;
-    case 'k': return 2;
-    case 'v': return 3;
-    default: return 4;
+    case '.':
+        return 0;
+    case 'f':
+        return 1;
+    case 'k':
+        return 2;
+    case 'v':
+        return 3;
+    default:
+        return 4;
     }
 }
 
@@ -506,8 +518,7 @@ static int same_manager(const struct manager *m, const struct ks_ssa_opts *o, co
     return strcmp(op, "Apply") == 0 || strcmp(mstr(m, "apiVersion"), o->api_version) == 0;
 }
 
-static struct manager *find_or_add(struct managers *ms, const struct ks_ssa_opts *o,
-                                   const char *op)
+static struct manager *find_or_add(struct managers *ms, const struct ks_ssa_opts *o, const char *op)
 {
     for (size_t i = 0; i < ms->n; i++)
         if (same_manager(&ms->m[i], o, op))
@@ -525,8 +536,7 @@ static struct manager *find_or_add(struct managers *ms, const struct ks_ssa_opts
 static int cmp_manager(const void *a, const void *b)
 {
     const struct manager *x = a, *y = b;
-    static const char *const keys[] = {"operation", "time", "manager", "apiVersion",
-                                       "subresource"};
+    static const char *const keys[] = {"operation", "time", "manager", "apiVersion", "subresource"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         int c = strcmp(mstr(x, keys[i]), mstr(y, keys[i]));
         if (c != 0)
@@ -628,8 +638,7 @@ static void manager_text(char *out, size_t n, const struct manager *m)
     if (strcmp(mstr(m, "operation"), "Apply") == 0)
         o = (size_t)snprintf(out, n, "\"%s\"", mstr(m, "manager"));
     else
-        o = (size_t)snprintf(out, n, "\"%s\" using %s", mstr(m, "manager"),
-                             mstr(m, "apiVersion"));
+        o = (size_t)snprintf(out, n, "\"%s\" using %s", mstr(m, "manager"), mstr(m, "apiVersion"));
     if (sub[0] != '\0' && o < n)
         snprintf(out + o, n - o, " with subresource \"%s\"", sub);
 }
@@ -654,17 +663,17 @@ static json_t *conflict_status(json_t *conflicts, size_t total)
             o += (size_t)snprintf(msg + o, o < sizeof(msg) ? sizeof(msg) - o : 0, "%s: %s", cmsg,
                                   ptext);
         } else if (o < sizeof(msg)) {
-            o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%sconflicts with %s:",
-                                  i > 0 ? "\n" : "", who);
+            o += (size_t)snprintf(msg + o, sizeof(msg) - o,
+                                  "%sconflicts with %s:", i > 0 ? "\n" : "", who);
         }
         json_array_foreach(paths, j, p)
         {
             path_text(ptext, sizeof(ptext), json_string_value(p));
             if (total > 1 && o < sizeof(msg))
                 o += (size_t)snprintf(msg + o, sizeof(msg) - o, "\n- %s", ptext);
-            json_array_append_new(causes, json_pack("{s:s,s:s,s:s}", "reason",
-                                                    "FieldManagerConflict", "message", cmsg,
-                                                    "field", ptext));
+            json_array_append_new(causes,
+                                  json_pack("{s:s,s:s,s:s}", "reason", "FieldManagerConflict",
+                                            "message", cmsg, "field", ptext));
         }
     }
     return ks_err(409, "Conflict", json_pack("{s:o}", "causes", causes), "%s", msg);
@@ -687,9 +696,9 @@ static size_t find_conflicts(json_t *conflicts, struct managers *ms, struct mana
 
     for (size_t i = 0; i < ms->n; i++) {
         struct manager *m = &ms->m[i];
-        json_t *paths = json_array();
         if (m == self)
             continue;
+        json_t *paths = json_array();
         json_object_foreach_safe(m->set, tmp, path, v)
         {
             if (json_object_get(new_set, path) == NULL || !differs(live, merged, path))
@@ -731,7 +740,7 @@ static int owned_by_others(struct managers *ms, struct manager *self, const char
         if (&ms->m[i] == self)
             continue;
         json_object_foreach(ms->m[i].set, p, v) if (strncmp(p, path, plen) == 0 &&
-                                                   (p[plen] == '\0' || p[plen] == SEP)) return 1;
+                                                    (p[plen] == '\0' || p[plen] == SEP)) return 1;
     }
     return 0;
 }
@@ -798,11 +807,10 @@ static json_t *applied_part(const json_t *applied, const char *sub)
     if (sub == NULL) {
         json_object_del(c, "status");
     } else {
-        json_t *keep = json_pack("{s:O*,s:O*,s:O*,s:O*}", "apiVersion",
-                                 json_object_get(c, "apiVersion"), "kind",
-                                 json_object_get(c, "kind"), "metadata",
-                                 json_object_get(c, "metadata"), "status",
-                                 json_object_get(c, "status"));
+        json_t *keep =
+            json_pack("{s:O*,s:O*,s:O*,s:O*}", "apiVersion", json_object_get(c, "apiVersion"),
+                      "kind", json_object_get(c, "kind"), "metadata",
+                      json_object_get(c, "metadata"), "status", json_object_get(c, "status"));
         json_decref(c);
         c = keep;
     }
@@ -825,8 +833,8 @@ int ks_ssa_apply(json_t **out, json_t **status_out, const json_t *live, const js
     json_t *old_set = json_incref(self->set);
     merge_into(&w, merged, part, "", 0);
     prune(merged, old_set, new_set, &ms, self);
-    size_t total = find_conflicts(conflicts, &ms, self, live != NULL ? live : json_null(),
-                                  merged, new_set, o->force);
+    size_t total = find_conflicts(conflicts, &ms, self, live != NULL ? live : json_null(), merged,
+                                  new_set, o->force);
     if (total > 0) {
         *status_out = conflict_status(conflicts, total);
         error = GF_ECONFLICT;

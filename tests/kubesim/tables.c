@@ -138,8 +138,8 @@ static json_t *row_pod(json_t *o)
 {
     size_t n = json_array_size(json_object_get(json_object_get(o, "spec"), "containers"));
     const char *phase = str(o, "status", "phase", NULL);
-    return json_pack("[o,o,s,I,o]", name(o), ratio(condition_true(o, "Ready") ? (long long)n : 0,
-                                                    (long long)n),
+    return json_pack("[o,o,s,I,o]", name(o),
+                     ratio(condition_true(o, "Ready") ? (long long)n : 0, (long long)n),
                      phase[0] ? phase : "Pending", (json_int_t)0, age(o));
 }
 
@@ -154,11 +154,10 @@ static json_t *row_svc(json_t *o)
         (size_t)snprintf(ports + off, sizeof(ports) - off, "%s%lld/%s", i ? "," : "",
                          (long long)json_integer_value(json_object_get(p, "port")),
                          str(p, "protocol", NULL, NULL)[0] ? str(p, "protocol", NULL, NULL)
-                                                          : "TCP");
-    ing = json_array_get(json_object_get(json_object_get(json_object_get(o, "status"),
-                                                         "loadBalancer"),
-                                         "ingress"),
-                         0);
+                                                           : "TCP");
+    ing = json_array_get(
+        json_object_get(json_object_get(json_object_get(o, "status"), "loadBalancer"), "ingress"),
+        0);
     if (ing != NULL)
         snprintf(ext, sizeof(ext), "%s", str(ing, "ip", NULL, NULL));
     else if (strcmp(type, "LoadBalancer") == 0)
@@ -192,8 +191,8 @@ static json_t *row_pvc(json_t *o)
 {
     const char *phase = str(o, "status", "phase", NULL);
     return json_pack("[o,s,s,s,o]", name(o), phase[0] ? phase : "Pending",
-                     str(o, "spec", "volumeName", NULL),
-                     str(o, "status", "capacity", "storage"), age(o));
+                     str(o, "spec", "volumeName", NULL), str(o, "status", "capacity", "storage"),
+                     age(o));
 }
 
 static json_t *row_crd(json_t *o)
@@ -207,8 +206,14 @@ struct kind_table {
     struct column cols[8];
 };
 
-#define NAME_COL {"Name", "string", "name", 0}
-#define AGE_COL  {"Age", "string", "", 0}
+#define NAME_COL                                                                                   \
+    {                                                                                              \
+        "Name", "string", "name", 0                                                                \
+    }
+#define AGE_COL                                                                                    \
+    {                                                                                              \
+        "Age", "string", "", 0                                                                     \
+    }
 
 static const struct kind_table tables[] = {
     {"Deployment",
@@ -254,7 +259,9 @@ static const struct kind_table tables[] = {
       {"Port(s)", "string", "", 0},
       AGE_COL}},
     {"ConfigMap", row_cm, {NAME_COL, {"Data", "integer", "", 0}, AGE_COL}},
-    {"Secret", row_secret, {NAME_COL, {"Type", "string", "", 0}, {"Data", "integer", "", 0}, AGE_COL}},
+    {"Secret",
+     row_secret,
+     {NAME_COL, {"Type", "string", "", 0}, {"Data", "integer", "", 0}, AGE_COL}},
     {"Namespace", row_ns, {NAME_COL, {"Status", "string", "", 0}, AGE_COL}},
     {"PersistentVolumeClaim",
      row_pvc,
@@ -282,10 +289,10 @@ static json_t *columns(const struct kind_table *kt)
 {
     json_t *cols = json_array();
     for (int i = 0; i < 8 && kt->cols[i].name != NULL; i++)
-        json_array_append_new(cols, json_pack("{s:s,s:s,s:s,s:s,s:i}", "name", kt->cols[i].name,
-                                              "type", kt->cols[i].type, "format",
-                                              kt->cols[i].format, "description", "",
-                                              "priority", kt->cols[i].priority));
+        json_array_append_new(cols,
+                              json_pack("{s:s,s:s,s:s,s:s,s:i}", "name", kt->cols[i].name, "type",
+                                        kt->cols[i].type, "format", kt->cols[i].format,
+                                        "description", "", "priority", kt->cols[i].priority));
     return cols;
 }
 
@@ -297,15 +304,13 @@ json_t *ks_table(const struct ks_type *t, json_t *items, json_t *list_meta, int 
 
     json_array_foreach(items, i, it)
     {
-        json_t *object = full ? json_incref(it)
-                              : json_pack("{s:s,s:s,s:O}", "kind", "PartialObjectMetadata",
-                                          "apiVersion", "meta.k8s.io/v1", "metadata",
-                                          json_object_get(it, "metadata"));
-        json_array_append_new(rows, json_pack("{s:o,s:o}", "cells", kt->row(it), "object",
-                                              object));
+        json_t *object =
+            full ? json_incref(it)
+                 : json_pack("{s:s,s:s,s:O}", "kind", "PartialObjectMetadata", "apiVersion",
+                             "meta.k8s.io/v1", "metadata", json_object_get(it, "metadata"));
+        json_array_append_new(rows, json_pack("{s:o,s:o}", "cells", kt->row(it), "object", object));
     }
     return json_pack("{s:s,s:s,s:o,s:o,s:o}", "kind", "Table", "apiVersion", "meta.k8s.io/v1",
                      "metadata", list_meta != NULL ? json_incref(list_meta) : json_object(),
-                     "columnDefinitions",
-                     columns(kt), "rows", rows);
+                     "columnDefinitions", columns(kt), "rows", rows);
 }

@@ -147,9 +147,11 @@ static void commit(struct ks_req *r, struct write_ctx *w, const json_t *live, js
     json_t *stored = ks_obj_store(&r->t, obj);
     if (stored != NULL && strcmp(r->t.key, CRD_KEY) == 0)
         crd_changed(hold, stored);
-    json_t *out = stored != NULL ? json_incref(stored) : keep;
-    if (out != keep)
+    json_t *out = keep;
+    if (stored != NULL) {
+        out = json_incref(stored);
         json_decref(keep);
+    }
     json_decref(hold);
     if (strcmp(r->sub, "scale") == 0) {
         send_locked(r, code, ks_reads_scale(out, &r->t));
@@ -175,8 +177,8 @@ static void create_new(struct ks_req *r, struct write_ctx *w, json_t *obj, int a
     }
     ks_obj_create_meta(&r->t, obj);
     if (strcmp(r->t.key, CRD_KEY) == 0 && ks_disc_add_crd(obj) < 0) {
-        json_t *causes = json_pack("[o]", ks_cause("FieldValueRequired", "spec", "Required value",
-                                                   NULL, gf_error_last()));
+        json_t *causes = json_pack(
+            "[o]", ks_cause("FieldValueRequired", "spec", "Required value", NULL, gf_error_last()));
         err = ks_err_invalid(&r->t, name, causes);
         json_decref(obj);
         return send_locked(r, 422, err);
@@ -328,9 +330,9 @@ static json_t *apply_checks(struct ks_req *r, const json_t *body, const char *av
     if (ks_http_param(r->http, "fieldManager") == NULL)
         return ks_err(422, "Invalid",
                       json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "group", "meta.k8s.io", "kind",
-                                "PatchOptions", "causes", "reason", "FieldValueRequired",
-                                "message", "Required value: is required for apply patch",
-                                "field", "fieldManager"),
+                                "PatchOptions", "causes", "reason", "FieldValueRequired", "message",
+                                "Required value: is required for apply patch", "field",
+                                "fieldManager"),
                       "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: "
                       "is required for apply patch");
     if (!json_is_object(body))
@@ -400,7 +402,7 @@ void ks_writes_patch(struct ks_req *r)
     else
         err = patch_rv_check(r, live, patch);
     json_t *base = err == NULL && strcmp(r->sub, "scale") == 0 ? ks_reads_scale(live, &r->t)
-                                                                 : json_incref(live);
+                                                               : json_incref(live);
     out = err == NULL ? run_patch(r, mt, base, patch, &err) : NULL;
     json_decref(base);
     json_decref(patch);
@@ -439,8 +441,8 @@ static json_t *precondition_check(struct ks_req *r, const json_t *live, json_t *
     const char *rv = json_string_value(json_object_get(pre, "resourceVersion"));
 
     if (uid != NULL && strcmp(uid, ks_obj_meta(live, "uid")) != 0)
-        return ks_err(409, "Conflict", json_pack("{s:s,s:s}", "name", r->name, "kind",
-                                                 r->t.resource),
+        return ks_err(409, "Conflict",
+                      json_pack("{s:s,s:s}", "name", r->name, "kind", r->t.resource),
                       "Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID in "
                       "precondition: %s, UID in object meta: %s",
                       r->t.key, r->name, uid, ks_obj_meta(live, "uid"));
@@ -451,8 +453,8 @@ static json_t *precondition_check(struct ks_req *r, const json_t *live, json_t *
 
 void ks_writes_delete(struct ks_req *r)
 {
-    json_t *opts = r->http->body_len > 0 ? json_loadb(r->http->body, r->http->body_len, 0, NULL)
-                                         : NULL;
+    json_t *opts =
+        r->http->body_len > 0 ? json_loadb(r->http->body, r->http->body_len, 0, NULL) : NULL;
     json_t *err = NULL, *live;
 
     ks_store_lock();
@@ -465,15 +467,16 @@ void ks_writes_delete(struct ks_req *r)
         json_decref(opts);
         return send_locked(r, ks_err_code(err), err);
     }
-    json_t *last = dry_run(r) ? json_incref(live) : ks_obj_delete(&r->t, live, propagation(r, opts));
+    json_t *last =
+        dry_run(r) ? json_incref(live) : ks_obj_delete(&r->t, live, propagation(r, opts));
     json_decref(opts);
     send_locked(r, 200, last);
 }
 
 void ks_writes_delete_collection(struct ks_req *r)
 {
-    json_t *opts = r->http->body_len > 0 ? json_loadb(r->http->body, r->http->body_len, 0, NULL)
-                                         : NULL;
+    json_t *opts =
+        r->http->body_len > 0 ? json_loadb(r->http->body, r->http->body_len, 0, NULL) : NULL;
     const char *ls = ks_http_param(r->http, "labelSelector");
     const char *fs = ks_http_param(r->http, "fieldSelector");
     size_t i;
