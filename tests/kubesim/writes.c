@@ -90,16 +90,12 @@ static json_t *parse_body(struct ks_req *r, int yaml_ok, json_t **err)
     json_error_t jerr;
     json_t *body = json_loadb(r->http->body, r->http->body_len, 0, &jerr);
 
-#ifdef KS_HAVE_YAML
     if (body == NULL && yaml_ok) {
         if (gf_yaml_parse_one(&body, r->http->body, r->http->body_len, "body", NULL) < 0) {
             *err = ks_err_bad_request("error decoding YAML: %s", gf_error_last());
             return NULL;
         }
     }
-#else
-    (void)yaml_ok; /* until the YAML parser lands, apply bodies must be JSON */
-#endif
     if (body == NULL)
         *err = ks_err_bad_request("the body of the request could not be decoded: line %d: %s",
                                   jerr.line, jerr.text);
