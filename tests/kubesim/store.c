@@ -222,9 +222,18 @@ uint64_t ks_store_events(json_t *out, uint64_t from, const char *res, uint64_t *
         *oldest_out = window;
         return 0;
     }
-    for (size_t i = 0; i < ring_len; i++) {
+    /* events are in resourceVersion order: skip to the first one after `from` */
+    size_t lo = 0, hi = ring_len;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ring[(ring_head + mid) % ring_cap].rv <= from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < ring_len; i++) {
         struct event *e = &ring[(ring_head + i) % ring_cap];
-        if (e->rv <= from || strcmp(e->res, res) != 0)
+        if (strcmp(e->res, res) != 0)
             continue;
         json_array_append_new(out,
                               json_pack("{s:s,s:O}", "type", type_name(e->type), "object", e->obj));
