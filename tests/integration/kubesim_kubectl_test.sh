@@ -244,6 +244,47 @@ expect_has "delete with --wait" "$out" 'configmap "watched" deleted'
 out=$(k get cm watched -n demo 2>&1)
 expect_has "NotFound after delete" "$out" 'Error from server (NotFound): configmaps "watched" not found'
 
+# ---- finalizers and owner references -----------------------------------------------------------
+cat >"$tmp/fin.yaml" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: held, namespace: demo, finalizers: [example.com/hold]}
+EOF
+k apply --server-side -f "$tmp/fin.yaml" >/dev/null 2>&1
+k delete cm held -n demo --wait=false >/dev/null 2>&1
+out=$(k get cm held -n demo -o jsonpath='{.metadata.deletionTimestamp}' 2>&1)
+[[ "$out" == 20* ]] && pass "a finalizer holds deletion with deletionTimestamp set" ||
+    fail "deletionTimestamp: $out"
+k patch cm held -n demo --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null 2>&1
+out=$(k get cm held -n demo 2>&1)
+expect_has "removing the last finalizer deletes" "$out" "NotFound"
+uid=$(k get deploy web -n demo -o jsonpath='{.metadata.uid}')
+for dep in dep1 dep2; do
+    k apply --server-side -f - >/dev/null 2>&1 <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: $dep
+  namespace: demo
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: "$uid"}]
+EOF
+done
+k apply --server-side -f "$tmp/app.yaml" >/dev/null 2>&1
+out=$(k delete deploy web -n demo --cascade=orphan 2>&1)
+expect_has "delete --cascade=orphan" "$out" "deleted"
+sleep 0.5
+out=$(k get cm dep1 -n demo -o jsonpath='{.metadata.ownerReferences}' 2>&1)
+[ -z "$out" ] && pass "orphaned dependents keep living without the owner reference" ||
+    fail "orphan: $out"
+k apply --server-side -f "$tmp/app.yaml" >/dev/null 2>&1
+uid=$(k get deploy web -n demo -o jsonpath='{.metadata.uid}')
+k patch cm dep2 -n demo --type=merge -p "{\"metadata\":{\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"web\",\"uid\":\"$uid\"}]}}" >/dev/null 2>&1
+out=$(k delete deploy web -n demo --cascade=foreground --timeout=20s 2>&1)
+expect_has "delete --cascade=foreground" "$out" "deleted"
+out=$(k get cm dep2 -n demo 2>&1)
+expect_has "ownerReferences cascade" "$out" "NotFound"
+k apply --server-side -f "$tmp/app.yaml" >/dev/null 2>&1
+
 # ---- CRD then one of its CRs -------------------------------------------------------------------
 cat >"$tmp/crd.yaml" <<'EOF'
 apiVersion: apiextensions.k8s.io/v1

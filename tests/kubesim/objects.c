@@ -507,7 +507,10 @@ static void orphan_dependents(const char *uid)
                 if ((r = json_array_get(refs, i)) &&
                     strcmp(str_or_empty(json_object_get(r, "uid")), uid) == 0)
                     json_array_remove(refs, i);
-            if (t != NULL && json_array_size(refs) != before)
+            int changed = json_array_size(refs) != before;
+            if (refs != NULL && json_array_size(refs) == 0)
+                json_object_del(json_object_get(obj, "metadata"), "ownerReferences");
+            if (t != NULL && changed)
                 ks_store_put(t->key, ks_obj_meta(obj, "namespace"), ks_obj_meta(obj, "name"),
                              json_incref(obj));
         }
