@@ -373,6 +373,17 @@ start_kubesim
 out=$(k get wd,cm -n demo -o name 2>&1)
 expect_has "objects survive a restart (CR)" "$out" "widget.example.com/w1"
 expect_has "objects survive a restart (cm)" "$out" "configmap/cfg"
+out=$(k get --raw '/api/v1/namespaces/demo/configmaps?watch=true&resourceVersion=2&timeoutSeconds=2' 2>&1)
+expect_has "watch from a version older than the log: Expired" "$out" '"reason":"Expired","code":410'
+rv=$(k get cm -n demo -o jsonpath='{.metadata.resourceVersion}')
+out=$(k get --raw "/api/v1/namespaces/demo/configmaps?watch=true&resourceVersion=$rv&allowWatchBookmarks=true&timeoutSeconds=1" 2>&1)
+expect_has "watch ends with a bookmark when asked" "$out" '"type":"BOOKMARK"'
+out=$(k get --raw "/api/v1/namespaces/demo/configmaps?limit=1" 2>&1)
+expect_has "list with limit gives a continue token" "$out" '"continue":"demo/'
+out=$(k get cm -n demo --chunk-size=1 -o name 2>&1)
+expect_has "kubectl follows continue tokens" "$out" "configmap/dep1"
+out=$(k get cm -n demo --field-selector metadata.name=cfg -o name 2>&1)
+[ "$out" = "configmap/cfg" ] && pass "fieldSelector metadata.name" || fail "fieldSelector: $out"
 out=$(k delete crd widgets.example.com 2>&1)
 out=$(kubectl --cache-dir "$tmp/cache-fresh" get widgets.example.com -A 2>&1)
 expect_has "deleting the CRD removes its resource" "$out" "the server doesn't have a resource type"

@@ -243,6 +243,8 @@ static void watch_loop(struct watch *w, uint64_t from, double deadline)
             add_bookmark(w, from);
         if (w->len > 0)
             last_sent = now;
+        if (w->bookmarks && now >= deadline)
+            add_bookmark(w, from); /* where the client resumes its next watch */
         if (flush(w) < 0 || now >= deadline || ks_http_closing(w->r->conn))
             return;
         double left = deadline - now;

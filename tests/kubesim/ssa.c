@@ -309,16 +309,22 @@ json_t *ks_ssa_fields(const json_t *obj, const char *group, const char *kind)
 
 /* ---- looking paths up in objects -------------------------------------------------------- */
 
-static int item_has_keys(json_t *item, json_t *keys)
+/* `loose`: a key field the item lacks matches (an applied item before defaulting). */
+static int item_has_keys(json_t *item, json_t *keys, int loose)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(keys, k, v) if (!json_equal(json_object_get(item, k), v)) return 0;
+    json_object_foreach(keys, k, v)
+    {
+        json_t *have = json_object_get(item, k);
+        if (!(loose && have == NULL) && !json_equal(have, v))
+            return 0;
+    }
     return 1;
 }
 
 /* Index of the item a PE names in `list`, or -1. */
-static long find_pe_item(json_t *list, const char *pe)
+static long find_pe_item(json_t *list, const char *pe, int loose)
 {
     size_t i;
     json_t *it;
@@ -329,7 +335,7 @@ static long find_pe_item(json_t *list, const char *pe)
     long at = -1;
     json_array_foreach(list, i, it)
     {
-        if ((pe[0] == 'k' && json_is_object(it) && item_has_keys(it, want)) ||
+        if ((pe[0] == 'k' && json_is_object(it) && item_has_keys(it, want, loose)) ||
             (pe[0] == 'v' && json_equal(it, want))) {
             at = (long)i;
             break;
@@ -339,13 +345,13 @@ static long find_pe_item(json_t *list, const char *pe)
     return at;
 }
 
-static json_t *step(json_t *cur, const char *pe)
+static json_t *step(json_t *cur, const char *pe, int loose)
 {
     if (pe[0] == 'f')
         return json_is_object(cur) ? json_object_get(cur, pe + 2) : NULL;
     if (!json_is_array(cur))
         return NULL;
-    long at = find_pe_item(cur, pe);
+    long at = find_pe_item(cur, pe, loose);
     return at >= 0 ? json_array_get(cur, (size_t)at) : NULL;
 }
 
@@ -365,14 +371,19 @@ static int split_path(char *buf, const char *path, char **pes, int max)
     return n;
 }
 
-static json_t *lookup(const json_t *obj, const char *path)
+static json_t *lookup_in(const json_t *obj, const char *path, int loose)
 {
     char buf[MAX_PATH], *pes[MAX_DEPTH];
     int n = split_path(buf, path, pes, MAX_DEPTH);
     json_t *cur = (json_t *)obj;
     for (int i = 0; i < n && cur != NULL; i++)
-        cur = step(cur, pes[i]);
+        cur = step(cur, pes[i], loose);
     return cur;
+}
+
+static json_t *lookup(const json_t *obj, const char *path)
+{
+    return lookup_in(obj, path, 0);
 }
 
 static void remove_path(json_t *obj, const char *path)
@@ -382,13 +393,13 @@ static void remove_path(json_t *obj, const char *path)
     json_t *cur = obj;
 
     for (int i = 0; i < n - 1 && cur != NULL; i++)
-        cur = step(cur, pes[i]);
+        cur = step(cur, pes[i], 0);
     if (cur == NULL)
         return;
     if (pes[n - 1][0] == 'f') {
         json_object_del(cur, pes[n - 1] + 2);
     } else if (json_is_array(cur)) {
-        long at = find_pe_item(cur, pes[n - 1]);
+        long at = find_pe_item(cur, pes[n - 1], 0);
         if (at >= 0)
             json_array_remove(cur, (size_t)at);
     }
@@ -438,9 +449,9 @@ static void merge_list_into(const struct walk *w, json_t *dst, const char *key, 
             char *text = json_dumps(it, JSON_COMPACT | JSON_ENCODE_ANY);
             snprintf(pe, sizeof(pe), "v:%s", text);
             free(text);
-            at = find_pe_item(out, pe);
+            at = find_pe_item(out, pe, 0);
         } else if (item_pe(pe, sizeof(pe), it, &info) == 0) {
-            at = find_pe_item(out, pe);
+            at = find_pe_item(out, pe, 0);
         }
         if (at < 0)
             json_array_append_new(out, json_deep_copy(it));
@@ -817,6 +828,23 @@ static json_t *applied_part(const json_t *applied, const char *sub)
     return c;
 }
 
+/* The field set of the defaulted applied configuration, without the fields
+ * only defaulting added (their list items keep their defaulted keys). */
+static json_t *applied_set(json_t *part, const struct ks_ssa_opts *o)
+{
+    json_t *raw = json_deep_copy(part), *v;
+    const char *path;
+    void *tmp;
+
+    if (o->defaults != NULL)
+        o->defaults(part, o->defaults_arg);
+    json_t *set = field_set(part, o->group, o->kind, o->subresource != NULL);
+    json_object_foreach_safe(set, tmp, path, v) if (lookup_in(raw, path, 1) == NULL)
+        json_object_del(set, path);
+    json_decref(raw);
+    return set;
+}
+
 int ks_ssa_apply(json_t **out, json_t **status_out, const json_t *live, const json_t *applied,
                  const struct ks_ssa_opts *o)
 {
@@ -824,7 +852,7 @@ int ks_ssa_apply(json_t **out, json_t **status_out, const json_t *live, const js
     json_t *part = applied_part(applied, o->subresource);
     json_t *merged = live != NULL ? json_deep_copy(live) : json_object();
     struct walk w = {o->group, o->kind, NULL};
-    json_t *new_set = field_set(part, o->group, o->kind, o->subresource != NULL);
+    json_t *new_set = applied_set(part, o);
     json_t *conflicts = json_array();
     int error = 0;
 

@@ -11,6 +11,11 @@ struct ks_ssa_opts {
     const char *subresource; /* NULL or "status" */
     const char *now;         /* RFC 3339 time for changed managers */
     int force;
+    /* Defaulting applied to a copy of the applied configuration, so that
+     * list keys such as a port's protocol match the live object; defaulted
+     * fields are not recorded as owned. May be NULL. */
+    void (*defaults)(json_t *obj, const void *arg);
+    const void *defaults_arg;
 };
 
 /*

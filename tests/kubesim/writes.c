@@ -70,6 +70,11 @@ struct write_ctx {
     struct ks_ssa_opts ssa;
 };
 
+static void default_ports(json_t *obj, const void *type)
+{
+    ks_obj_default_ports(type, obj);
+}
+
 static void write_ctx_init(struct write_ctx *w, struct ks_req *r)
 {
     manager_name(r, w->manager, sizeof(w->manager));
@@ -82,6 +87,8 @@ static void write_ctx_init(struct write_ctx *w, struct ks_req *r)
     w->ssa.subresource = strcmp(r->sub, "status") == 0 ? "status" : NULL;
     w->ssa.now = w->now;
     w->ssa.force = param_is(r, "force", "true");
+    w->ssa.defaults = default_ports;
+    w->ssa.defaults_arg = &r->t;
 }
 
 /* The request body as JSON (YAML too for apply patches); NULL and *err set. */
@@ -359,7 +366,6 @@ static void do_apply(struct ks_req *r, struct write_ctx *w, json_t *body)
         json_decref(body);
         return send_locked(r, 404, ks_err_not_found(&r->t, r->name));
     }
-    ks_obj_default_ports(&r->t, body);
     int rc = ks_ssa_apply(&out, &err, live, body, &w->ssa);
     json_decref(body);
     if (rc < 0)

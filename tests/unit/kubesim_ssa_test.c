@@ -26,9 +26,13 @@ static const char *S(json_t *v)
 
 static struct ks_ssa_opts opts(const char *kind, const char *manager, int force)
 {
-    struct ks_ssa_opts o = {
-        kind[0] == 'D' ? "apps" : "", kind, kind[0] == 'D' ? "apps/v1" : "v1", manager, NULL,
-        "2026-01-01T00:00:00Z",       force};
+    struct ks_ssa_opts o = {0};
+    o.group = kind[0] == 'D' ? "apps" : "";
+    o.kind = kind;
+    o.api_version = kind[0] == 'D' ? "apps/v1" : "v1";
+    o.manager = manager;
+    o.now = "2026-01-01T00:00:00Z";
+    o.force = force;
     return o;
 }
 
@@ -198,6 +202,36 @@ static void test_kubesim_ssa__a_no_op_apply_keeps_the_time(void)
     json_decref(obj);
 }
 
+/* What the server defaults: a port's protocol. */
+static void default_protocol(json_t *obj, const void *arg)
+{
+    json_t *p = json_object_get(json_object_get(obj, "spec"), "ports"), *it;
+    size_t i;
+    (void)arg;
+    json_array_foreach(p, i, it) if (json_object_get(it, "protocol") == NULL)
+        json_object_set_new(it, "protocol", json_string("TCP"));
+}
+
+static void test_kubesim_ssa__defaulted_keys_are_used_but_not_owned(void)
+{
+    struct ks_ssa_opts o = opts("Service", "m1", 0);
+    json_t *a = J("{\"spec\":{\"ports\":[{\"port\":80}]}}"), *out = NULL, *status = NULL;
+    json_t *live = J("{\"spec\":{\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]}}");
+
+    o.defaults = default_protocol;
+    GF_ASSERT_INT(ks_ssa_apply(&out, &status, live, a, &o), 0);
+    json_t *e =
+        json_array_get(json_object_get(json_object_get(out, "metadata"), "managedFields"), 0);
+    GF_ASSERT_STR(
+        S(json_object_get(e, "fieldsV1")),
+        "{\"f:spec\":{\"f:ports\":{\"k:{\\\"port\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\".\":{},"
+        "\"f:port\":{}}}}}");
+    GF_ASSERT_INT(json_array_size(json_object_get(json_object_get(out, "spec"), "ports")), 1);
+    json_decref(out);
+    json_decref(a);
+    json_decref(live);
+}
+
 GF_TESTS(GF_TEST(test_kubesim_ssa__fields_v1_of_a_deployment),
          GF_TEST(test_kubesim_ssa__apply_records_a_manager),
          GF_TEST(test_kubesim_ssa__a_field_no_longer_applied_is_removed),
@@ -205,4 +239,5 @@ GF_TESTS(GF_TEST(test_kubesim_ssa__fields_v1_of_a_deployment),
          GF_TEST(test_kubesim_ssa__conflict_unless_forced),
          GF_TEST(test_kubesim_ssa__update_takes_ownership_and_never_conflicts),
          GF_TEST(test_kubesim_ssa__keyed_list_items_are_owned_per_item),
-         GF_TEST(test_kubesim_ssa__a_no_op_apply_keeps_the_time));
+         GF_TEST(test_kubesim_ssa__a_no_op_apply_keeps_the_time),
+         GF_TEST(test_kubesim_ssa__defaulted_keys_are_used_but_not_owned));
