@@ -18,6 +18,11 @@ struct gf_yaml_limits {
 /* Flags for gf_yaml_parse(). */
 enum {
     GF_YAML_KEEP_EMPTY = 1 << 0, /* keep empty documents as JSON null (default: drop them) */
+    /* A repeated key replaces the earlier value (in the earlier one's place)
+     * instead of failing. kustomize reads kustomization.yaml this way
+     * (sigs.k8s.io/yaml); resources use the default, which is an error like
+     * kubectl's "mapping key already defined". */
+    GF_YAML_LAST_KEY_WINS = 1 << 1,
 };
 
 /*
