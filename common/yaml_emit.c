@@ -458,13 +458,15 @@ static bool is_base60_float(const char *s, size_t n)
     return i == n;
 }
 
+/* The resolver's word list. Its "<<" (merge) is left out: kubectl prints
+ * the string "<<" plain. */
 static bool in_resolve_map(const char *s, size_t n)
 {
     static const char *const words[] = {
         "y",    "Y",    "yes",  "Yes",   "YES",   "true",  "True",  "TRUE",  "on",    "On",
         "ON",   "n",    "N",    "no",    "No",    "NO",    "false", "False", "FALSE", "off",
         "Off",  "OFF",  "",     "~",     "null",  "Null",  "NULL",  ".nan",  ".NaN",  ".NAN",
-        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<"};
+        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"};
 
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strlen(words[i]) == n && memcmp(words[i], s, n) == 0)
@@ -1135,6 +1137,11 @@ static int compare_digit_runs(const uint32_t *a, size_t na, const uint32_t *b, s
     return a[i] < b[i] ? -1 : 1;
 }
 
+/* At the first differing rune: two letters compare as code points, a
+ * letter sorts after a non-letter, and otherwise the digit runs decide.
+ * This order is not transitive ("a10" < "a1b" < "a01b" < "a9" < "a10"): for
+ * such key sets kubectl's own output changes from run to run (Go map order
+ * feeds its sort), so no order can match it every time. */
 static int compare_runes(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 {
     for (size_t i = 0; i < na && i < nb; i++) {

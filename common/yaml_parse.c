@@ -335,6 +335,152 @@ static json_t *resolve_dot(const char *s, size_t n)
     return finite_real(buf);
 }
 
+/* ---- timestamps: go-yaml v3 reads these and kubectl prints them as
+ * RFC 3339 (Go's time.Time JSON), so `2024-01-01` becomes
+ * "2024-01-01T00:00:00Z". Layouts accepted, as Go's time.Parse reads them:
+ * "2006-1-2T15:4:5.999999999Z07:00" (also with 't'),
+ * "2006-1-2 15:4:5.999999999" (UTC) and "2006-1-2". ---- */
+
+struct timestamp {
+    int year, month, day, hour, minute, second, offset; /* offset in minutes */
+    long nsec;
+};
+
+/* Go's getnum: one or two digits (exactly two when `fixed`). */
+static int ts_num(const char **p, const char *end, int fixed, int *out)
+{
+    const char *s = *p;
+
+    if (s >= end || s[0] < '0' || s[0] > '9')
+        return -1;
+    if (s + 1 >= end || s[1] < '0' || s[1] > '9') {
+        if (fixed)
+            return -1;
+        *out = s[0] - '0';
+        *p = s + 1;
+        return 0;
+    }
+    *out = (s[0] - '0') * 10 + (s[1] - '0');
+    *p = s + 2;
+    return 0;
+}
+
+static int ts_char(const char **p, const char *end, char c)
+{
+    if (*p >= end || **p != c)
+        return -1;
+    (*p)++;
+    return 0;
+}
+
+static int days_in(int month, int year)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* Fraction (Go takes any number of digits and truncates to nanoseconds)
+ * and, for the 'T' layouts, the zone: Z or +hh:mm. */
+static int ts_frac_zone(const char **p, const char *end, int zone, struct timestamp *t)
+{
+    const char *s = *p;
+    int hh, mm;
+
+    if (end - s >= 2 && (s[0] == '.' || s[0] == ',') && s[1] >= '0' && s[1] <= '9') {
+        long scale = 100000000;
+        for (s++; s < end && *s >= '0' && *s <= '9'; s++, scale /= 10)
+            t->nsec += (*s - '0') * scale;
+    }
+    if (zone && s < end && *s == 'Z') {
+        s++;
+    } else if (zone) {
+        if (end - s < 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':')
+            return -1;
+        const char *q = s + 1, *r = s + 4;
+        if (ts_num(&q, end, 1, &hh) < 0 || ts_num(&r, end, 1, &mm) < 0 || hh > 24 || mm > 60)
+            return -1;
+        t->offset = (s[0] == '-' ? -1 : 1) * (hh * 60 + mm);
+        s += 6;
+    }
+    *p = s;
+    return 0;
+}
+
+static int ts_parse(const char *s, size_t n, struct timestamp *t)
+{
+    const char *p = s + 4, *end = s + n;
+    int zone = 0;
+
+    memset(t, 0, sizeof(*t));
+    if (n < 5 || count_digits(s, n) != 4 || s[4] != '-')
+        return -1;
+    t->year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    if (ts_char(&p, end, '-') < 0 || ts_num(&p, end, 0, &t->month) < 0 ||
+        ts_char(&p, end, '-') < 0 || ts_num(&p, end, 0, &t->day) < 0)
+        return -1;
+    if (p < end) {
+        if (*p == 'T' || *p == 't') {
+            zone = 1;
+            p++;
+        } else if (*p == ' ') {
+            while (p < end && *p == ' ') /* Go matches a layout space to a run of them */
+                p++;
+        } else {
+            return -1;
+        }
+        if (ts_num(&p, end, 0, &t->hour) < 0 || ts_char(&p, end, ':') < 0 ||
+            ts_num(&p, end, 0, &t->minute) < 0 || ts_char(&p, end, ':') < 0 ||
+            ts_num(&p, end, 0, &t->second) < 0 || ts_frac_zone(&p, end, zone, t) < 0)
+            return -1;
+    }
+    if (p != end || t->month < 1 || t->month > 12 || t->day < 1 ||
+        t->day > days_in(t->month, t->year) || t->hour > 23 || t->minute > 59 || t->second > 59)
+        return -1;
+    return 0;
+}
+
+/* Go's RFC3339Nano: trailing zeros of the fraction dropped, Z for UTC. */
+static json_t *ts_json(const struct timestamp *t)
+{
+    char buf[64];
+    int len = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d", t->year, t->month, t->day,
+                       t->hour, t->minute, t->second);
+
+    if (t->nsec > 0) {
+        char frac[16];
+        int fl = snprintf(frac, sizeof(frac), "%09ld", t->nsec);
+        while (fl > 0 && frac[fl - 1] == '0')
+            frac[--fl] = '\0';
+        len += snprintf(buf + len, sizeof(buf) - (size_t)len, ".%s", frac);
+    }
+    if (t->offset == 0)
+        snprintf(buf + len, sizeof(buf) - (size_t)len, "Z");
+    else
+        snprintf(buf + len, sizeof(buf) - (size_t)len, "%c%02d:%02d", t->offset < 0 ? '-' : '+',
+                 abs(t->offset) / 60, abs(t->offset) % 60);
+    return json_string(buf);
+}
+
+/* The RFC 3339 string of a timestamp; *out stays NULL when `s` is none. */
+static int resolve_timestamp(struct builder *b, const yaml_event_t *ev, json_t **out)
+{
+    const char *s = (const char *)ev->data.scalar.value;
+    struct timestamp t;
+
+    *out = NULL;
+    if (ts_parse(s, ev->data.scalar.length, &t) < 0)
+        return 0;
+    if (abs(t.offset) >= 24 * 60)
+        return fail_at(b, GF_EINVAL, ev->start_mark,
+                       "timestamp %s has a zone offset of 24 hours or more, which RFC 3339 "
+                       "cannot write (kubectl fails on it too)",
+                       s);
+    *out = ts_json(&t);
+    return *out ? 0 : out_of_memory(b);
+}
+
 enum special { SP_NONE, SP_NULL, SP_TRUE, SP_FALSE, SP_INF, SP_NAN, SP_MERGE };
 
 /* go-yaml's resolve map: the exact spellings with a fixed meaning. */
@@ -386,6 +532,11 @@ static int resolve_plain(struct builder *b, const yaml_event_t *ev, json_t **out
                        (int)n, s);
     default:
         break;
+    }
+    if (c >= '0' && c <= '9') {
+        int error = resolve_timestamp(b, ev, out);
+        if (error < 0 || *out != NULL)
+            return error;
     }
     if ((c >= '0' && c <= '9') || c == '+' || c == '-')
         *out = resolve_number(s, n);
@@ -473,7 +624,11 @@ static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char 
         return 0;
     if (strcmp(type, "binary") == 0)
         return resolve_binary(b, ev, out);
-    if (strcmp(type, "null") == 0 && sp == SP_NULL)
+    if (strcmp(type, "timestamp") == 0) {
+        int error = resolve_timestamp(b, ev, &v);
+        if (error < 0)
+            return error;
+    } else if (strcmp(type, "null") == 0 && sp == SP_NULL)
         v = json_null();
     else if (strcmp(type, "bool") == 0 && (sp == SP_TRUE || sp == SP_FALSE))
         v = json_boolean(sp == SP_TRUE);
@@ -500,7 +655,7 @@ static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char 
  * none. A lone "!" means "no specific tag": go-yaml still types the scalar. */
 static int scalar_tag(struct builder *b, const yaml_event_t *ev, const char **type)
 {
-    static const char *known[] = {"str", "int", "float", "bool", "null", "binary"};
+    static const char *known[] = {"str", "int", "float", "bool", "null", "binary", "timestamp"};
     const char *tag = (const char *)ev->data.scalar.tag;
     char buf[128];
 
@@ -516,7 +671,7 @@ static int scalar_tag(struct builder *b, const yaml_event_t *ev, const char **ty
     }
     return fail_at(b, GF_EINVAL, ev->start_mark,
                    "unknown tag %s on a scalar; expected one of !!str !!int !!float !!bool "
-                   "!!null !!binary",
+                   "!!null !!binary !!timestamp",
                    short_tag(tag, buf, sizeof(buf)));
 }
 

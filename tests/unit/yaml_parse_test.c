@@ -99,8 +99,10 @@ static void test_yaml_parse__core_schema_typing(void)
 /* The integer spellings go-yaml v3 accepts (checked with kubectl kustomize). */
 static void test_yaml_parse__go_yaml_integers(void)
 {
-    EXPECT("[0x10, 0o10, 010, 1_000, +5, 0b101, -0b101, 0b-101, 0x_1F, 1__0_, -0, 0, 0X1f]",
-           "[[16,8,8,1000,5,5,-5,-5,31,10,0,0,31]]");
+    EXPECT("[0x10, 0o10, 010, 1_000, +5, 0b101, -0b101, 0b-101, 0x_1F, 1__0_, -0, 0, 0X1f, 0o-17]",
+           "[[16,8,8,1000,5,5,-5,-5,31,10,0,0,31,-15]]");
+    EXPECT("[0x8000000000000000, 0x10000000000000000, -0b-1]",
+           "[[9.2233720368547758e18,\"0x10000000000000000\",\"-0b-1\"]]");
     EXPECT("[9223372036854775807, -9223372036854775808]",
            "[[9223372036854775807,-9223372036854775808]]");
     /* 08 is no octal: go-yaml reads it as the float 8. */
@@ -126,6 +128,34 @@ static void test_yaml_parse__floats_and_big_numbers(void)
     EXPECT("a: '.inf'\n", "[{\"a\":\".inf\"}]");
 }
 
+/* Plain timestamps become Go's RFC 3339 text, as `kubectl kustomize` prints them
+ * (each expectation below was checked with kubectl v1.32). */
+static void test_yaml_parse__timestamps_as_kubectl(void)
+{
+    EXPECT("[2001-12-14t21:59:43.10-05:00, 2001-12-14 21:59:43.10, 2001-12-14T21:59:43Z, "
+           "2001-1-2, 2001-12-14T21:59:43.123456789+01:30, 2001-12-14T21:59:43.1234567891Z]",
+           "[[\"2001-12-14T21:59:43.1-05:00\",\"2001-12-14T21:59:43.1Z\",\"2001-12-14T21:59:43Z\","
+           "\"2001-01-02T00:00:00Z\",\"2001-12-14T21:59:43.123456789+01:30\","
+           "\"2001-12-14T21:59:43.123456789Z\"]]");
+    EXPECT("[2001-12-14T1:2:3Z, 2001-12-14T21:59:43.000Z, 0001-01-01, 2001-12-14T21:59:43+00:00, "
+           "2001-12-14T21:59:43-00:00, 2001-12-14  21:59:43, !!timestamp '2001-12-14', "
+           "9999-12-31T23:59:59.999999999-23:59, 2024-02-29]",
+           "[[\"2001-12-14T01:02:03Z\",\"2001-12-14T21:59:43Z\",\"0001-01-01T00:00:00Z\","
+           "\"2001-12-14T21:59:43Z\",\"2001-12-14T21:59:43Z\",\"2001-12-14T21:59:43Z\","
+           "\"2001-12-14T00:00:00Z\",\"9999-12-31T23:59:59.999999999-23:59\","
+           "\"2024-02-29T00:00:00Z\"]]");
+    EXPECT("- 2001-12-14T21:59:43,5Z\n- 2001-12-14 1:2:3\n- 2001-12-14 21:59:43Z\n"
+           "- 2001-12-14T21:59:43.Z\n",
+           "[[\"2001-12-14T21:59:43.5Z\",\"2001-12-14T01:02:03Z\",\"2001-12-14 21:59:43Z\","
+           "\"2001-12-14T21:59:43.Z\"]]");
+    EXPECT_ERR("a: 2001-12-14T21:59:43+24:00\n", GF_EINVAL, "t.yaml:1:4: timestamp");
+    /* Not timestamps: they stay as written. */
+    EXPECT("[2001-02-30, 2001-12-14 21:59:43.10 -5, 20011-12-14, 2001-12-14T21:59:43, "
+           "2001-12-14T24:00:00Z, 2001-12-14T21:59:60Z, 2023-02-29, '2001-12-14']",
+           "[[\"2001-02-30\",\"2001-12-14 21:59:43.10 -5\",\"20011-12-14\",\"2001-12-14T21:59:43\","
+           "\"2001-12-14T24:00:00Z\",\"2001-12-14T21:59:60Z\",\"2023-02-29\",\"2001-12-14\"]]");
+}
+
 static void test_yaml_parse__explicit_tags(void)
 {
     EXPECT("[!!str 1, !!str true, !!int \"12\", !!float 1, !!float '2.5', !!bool True, "
@@ -133,7 +163,9 @@ static void test_yaml_parse__explicit_tags(void)
            "[[\"1\",\"true\",12,1.0,2.5,true,null,\"hello\",12,\"12\"]]");
     EXPECT("!!map {a: !!seq [x]}", "[{\"a\":[\"x\"]}]");
     EXPECT_ERR("a: !foo bar\n", GF_EINVAL, "t.yaml:1:4: unknown tag !foo");
-    EXPECT_ERR("a: !!timestamp 2001-01-01\n", GF_EINVAL, "unknown tag !!timestamp");
+    EXPECT_ERR("a: !!python/str x\n", GF_EINVAL, "unknown tag !!python/str");
+    EXPECT_ERR("a: !!timestamp 2001-02-30\n", GF_EINVAL,
+               "cannot read \"2001-02-30\" as !!timestamp");
     EXPECT_ERR("a: !!map [x]\n", GF_EINVAL, "unknown tag !!map on a sequence");
     EXPECT_ERR("a: !!int 1.5\n", GF_EINVAL, "cannot read \"1.5\" as !!int");
     EXPECT_ERR("a: !!bool yes\n", GF_EINVAL, "cannot read \"yes\" as !!bool");
@@ -216,6 +248,37 @@ static void test_yaml_parse__merge_keys(void)
     EXPECT_ERR("m:\n  <<: 1\n", GF_EINVAL, "t.yaml:2:7: the << merge key expects a mapping");
     EXPECT_ERR("m:\n  <<: [{a: 1}, x]\n", GF_EINVAL, "item 2 is a string");
     EXPECT_ERR("b: &b {a: 1}\nm:\n  <<: *b\n  <<: *b\n", GF_EINVAL, "duplicate key \"<<\"");
+}
+
+/* 200,000 keys in one mapping, then all overridden after a merge: duplicate
+ * detection is a hash lookup, so this takes well under a second, where a
+ * linear scan per key would take minutes. */
+static void test_yaml_parse__big_mapping_is_linear(void)
+{
+    size_t n = 200000, cap = n * 48 + 64, len = 0;
+    char *y = malloc(cap);
+    json_t *docs;
+    double t0;
+
+    len += (size_t)snprintf(y + len, cap - len, "base: &b\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(y + len, cap - len, "  key%zu: %zu\n", i, i);
+    len += (size_t)snprintf(y + len, cap - len, "over:\n  <<: *b\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(y + len, cap - len, "  key%zu: x\n", i);
+    t0 = now();
+    GF_ASSERT_INT(gf_yaml_parse(&docs, y, len, "t.yaml", NULL, 0), 0);
+    printf("  %zu bytes, 400,000 keys and 200,000 overrides in %.3f s\n", len, now() - t0);
+    GF_ASSERT(now() - t0 < 10.0);
+    json_t *over = json_object_get(json_array_get(docs, 0), "over");
+    GF_ASSERT_INT(json_object_size(over), n);
+    GF_ASSERT_STR(json_string_value(json_object_get(over, "key77")), "x");
+    json_decref(docs);
+    /* One more copy of a key is still caught, with the override's line. */
+    len += (size_t)snprintf(y + len, cap - len, "  key5: again\n");
+    GF_ASSERT_INT(gf_yaml_parse(&docs, y, len, "t.yaml", NULL, 0), GF_EINVAL);
+    GF_ASSERT_HAS(gf_error_last(), "duplicate key \"key5\" (first at line 200009)");
+    free(y);
 }
 
 static void test_yaml_parse__syntax_errors_have_position_and_expectation(void)
@@ -442,11 +505,12 @@ GF_TESTS(GF_TEST(test_yaml_parse__mappings_sequences_and_order),
          GF_TEST(test_yaml_parse__empty_stream_and_comments),
          GF_TEST(test_yaml_parse__scalar_document), GF_TEST(test_yaml_parse__core_schema_typing),
          GF_TEST(test_yaml_parse__go_yaml_integers),
-         GF_TEST(test_yaml_parse__floats_and_big_numbers), GF_TEST(test_yaml_parse__explicit_tags),
+         GF_TEST(test_yaml_parse__floats_and_big_numbers),
+         GF_TEST(test_yaml_parse__timestamps_as_kubectl), GF_TEST(test_yaml_parse__explicit_tags),
          GF_TEST(test_yaml_parse__keys), GF_TEST(test_yaml_parse__duplicate_keys),
          GF_TEST(test_yaml_parse__anchors_and_aliases),
          GF_TEST(test_yaml_parse__aliases_are_independent_copies),
-         GF_TEST(test_yaml_parse__merge_keys),
+         GF_TEST(test_yaml_parse__merge_keys), GF_TEST(test_yaml_parse__big_mapping_is_linear),
          GF_TEST(test_yaml_parse__syntax_errors_have_position_and_expectation),
          GF_TEST(test_yaml_parse__truncated_input), GF_TEST(test_yaml_parse__tabs_in_indentation),
          GF_TEST(test_yaml_parse__invalid_utf8), GF_TEST(test_yaml_parse__deep_nesting_refused),
