@@ -131,8 +131,8 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
     for (size_t i = 0; i < bundle->n_apps; i++)
         if (bundle->apps[i].error) {
             h->metrics.render_errors++;
-            json_array_append_new(list, json_sprintf("%s: %s", bundle->apps[i].app->name,
-                                                     bundle->apps[i].error));
+            json_array_append_new(
+                list, json_sprintf("%s: %s", bundle->apps[i].app->name, bundle->apps[i].error));
         }
     for (size_t i = 0; i < bundle->n_conflicts; i++)
         json_array_append_new(list, json_string(bundle->conflicts[i]));
@@ -154,8 +154,11 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
 {
     const char *urls[] = {h->settings.repo_url, h->settings.repo, NULL};
     struct hub_fleet_options opts = {.repo_urls = urls};
-    struct hub_render_ctx ctx = {.revision = commit, .revision_ref = h->settings.branch,
-                                 .tree_at = tree_at, .tree_arg = h, .cache = h->cache};
+    struct hub_render_ctx ctx = {.revision = commit,
+                                 .revision_ref = h->settings.branch,
+                                 .tree_at = tree_at,
+                                 .tree_arg = h,
+                                 .cache = h->cache};
     hub_filesrc *tree = NULL;
     struct hub_fleet *fleet = NULL;
     int error;
@@ -387,8 +390,8 @@ static int open_parts(hub *h)
 {
     const struct hub_settings *s = &h->settings;
     char path[4096];
-    struct hub_serve_config sc = {.listen = s->listen, .max_wait_ms = s->max_wait,
-                                  .on_report = on_report, .arg = h};
+    struct hub_serve_config sc = {
+        .listen = s->listen, .max_wait_ms = s->max_wait, .on_report = on_report, .arg = h};
     int error;
 
     if ((error = gf_fs_mkdirs(s->data_dir, 0700)) < 0 || (error = load_or_create_key(h)) < 0 ||

@@ -59,8 +59,8 @@ typedef struct hub {
     int stopping;
     struct hub_fleet *fleet; /* at `commit`; NULL before the first sync */
     char commit[41];
-    char last_error[512];    /* of the last sync pass, "" when fine */
-    json_t *render_errors;   /* cluster -> [app errors], of the last pass */
+    char last_error[512];  /* of the last sync pass, "" when fine */
+    json_t *render_errors; /* cluster -> [app errors], of the last pass */
     struct hub_metrics metrics;
 } hub;
 

@@ -14,7 +14,7 @@
 #define CONNECTED_WINDOW_MS 60000
 
 static const char *const health_order[] = {"Healthy", "Suspended", "Progressing",
-                                           "Missing", "Degraded", "Unknown"};
+                                           "Missing", "Degraded",  "Unknown"};
 
 static int health_rank(const char *h)
 {
@@ -112,23 +112,23 @@ static const char *render_error(hub *h, const char *cluster, const char *name)
 }
 
 /* One app row: Git's view (it targets this cluster) merged with the agent's. */
-static json_t *app_row(hub *h, const char *cluster, const struct hub_app *app,
-                       const json_t *report, uint64_t desired, int detail)
+static json_t *app_row(hub *h, const char *cluster, const struct hub_app *app, const json_t *report,
+                       uint64_t desired, int detail)
 {
     const json_t *reported = report_app(report, app->name);
     const char *error = app->error ? app->error : render_error(h, cluster, app->name);
-    json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown",
-                            "health", "Unknown", "revision", "", "message",
-                            "waiting for the agent's report");
+    json_t *row =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown", "health",
+                  "Unknown", "revision", "", "message", "waiting for the agent's report");
 
     if (reported) {
         json_object_update_existing(row, (json_t *)reported);
         uint64_t applied = (uint64_t)json_integer_value(json_object_get(report, "generation"));
         if (applied < desired) {
             json_object_set_new(row, "sync", json_string("OutOfSync"));
-            json_object_set_new(row, "message",
-                                json_sprintf("generation %llu is not applied yet",
-                                             (unsigned long long)desired));
+            json_object_set_new(
+                row, "message",
+                json_sprintf("generation %llu is not applied yet", (unsigned long long)desired));
         }
         if (detail)
             json_object_set(row, "resources", json_object_get(reported, "resources"));
@@ -151,10 +151,10 @@ static void add_orphans(json_t *apps, const json_t *report, int detail)
         const char *name = json_string_value(json_object_get(app, "name"));
         if (name == NULL || find_named(apps, name) != NULL)
             continue;
-        json_t *row = json_pack("{s:s, s:s, s:O, s:O, s:s}", "name", name, "sync", "OutOfSync",
-                                "health", json_object_get(app, "health"), "revision",
-                                json_object_get(app, "revision"), "message",
-                                "removed from Git; its objects stay in the cluster (no prune)");
+        json_t *row =
+            json_pack("{s:s, s:s, s:O, s:O, s:s}", "name", name, "sync", "OutOfSync", "health",
+                      json_object_get(app, "health"), "revision", json_object_get(app, "revision"),
+                      "message", "removed from Git; its objects stay in the cluster (no prune)");
         if (detail)
             json_object_set(row, "resources", json_object_get(app, "resources"));
         json_array_append_new(apps, row);
@@ -176,8 +176,8 @@ static json_t *cluster_row(hub *h, const char *name, int detail)
     int in_git = h->fleet && hub_fleet_cluster(h->fleet, name) != NULL;
     for (size_t i = 0; h->fleet && i < h->fleet->n_apps; i++)
         if (strcmp(h->fleet->apps[i].cluster, name) == 0)
-            json_array_append_new(apps, app_row(h, name, &h->fleet->apps[i], report, desired,
-                                                detail));
+            json_array_append_new(apps,
+                                  app_row(h, name, &h->fleet->apps[i], report, desired, detail));
     pthread_mutex_unlock(&h->lock);
     add_orphans(apps, report, detail);
     size_t i;
@@ -194,7 +194,10 @@ static json_t *cluster_row(hub *h, const char *name, int detail)
         "lastSeen", rfc3339(known ? c.last_seen_ms : 0), "revision",
         known ? c.applied_revision : "", "generation", "desired", (json_int_t)desired, "applied",
         (json_int_t)(known ? c.applied_generation : 0), "health",
-        report == NULL ? "Unknown" : worst < 0 ? "Healthy" : health_order[worst], "message",
+        report == NULL ? "Unknown"
+        : worst < 0    ? "Healthy"
+                       : health_order[worst],
+        "message",
         !known || !c.joined ? "not joined"
         : json_string_value(json_object_get(report, "error"))
             ? json_string_value(json_object_get(report, "error"))
@@ -259,9 +262,9 @@ json_t *hub_status_apps(hub *h, const char *cluster)
         json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "cluster",
                                               a->cluster, "name", a->name, "origin",
                                               a->origin ? a->origin : "", "path",
-                                              a->path ? a->path : "", "namespace",
-                                              a->namespace, "error", a->error ? a->error : "",
-                                              "syncPolicy", hub_fleet_policy_json(&a->policy)));
+                                              a->path ? a->path : "", "namespace", a->namespace,
+                                              "error", a->error ? a->error : "", "syncPolicy",
+                                              hub_fleet_policy_json(&a->policy)));
     }
     pthread_mutex_unlock(&h->lock);
     return rows;
@@ -303,8 +306,9 @@ static void cluster_metrics(hub *h, char **buf, size_t *len, size_t *cap, int64_
 
     if (hub_status_fleet(h, NULL, 0, &status) < 0)
         return;
-    emit(buf, len, cap, "# HELP gitfleet_report_age_seconds Seconds since the cluster's agent "
-                        "last reported.\n# TYPE gitfleet_report_age_seconds gauge\n");
+    emit(buf, len, cap,
+         "# HELP gitfleet_report_age_seconds Seconds since the cluster's agent "
+         "last reported.\n# TYPE gitfleet_report_age_seconds gauge\n");
     json_array_foreach(json_object_get(status, "clusters"), i, c)
     {
         struct hub_store_cluster sc;
@@ -357,8 +361,8 @@ char *hub_status_metrics(hub *h)
            m.fetch_errors);
     metric(&buf, &len, &cap, "gitfleet_bundles_published_total", "counter",
            "New bundle generations.", m.bundles_published);
-    metric(&buf, &len, &cap, "gitfleet_bundles_served_total", "counter",
-           "Bundles sent to agents.", ss.bundles_served);
+    metric(&buf, &len, &cap, "gitfleet_bundles_served_total", "counter", "Bundles sent to agents.",
+           ss.bundles_served);
     metric(&buf, &len, &cap, "gitfleet_agent_requests_total", "counter", "Agent requests.",
            ss.requests);
     metric(&buf, &len, &cap, "gitfleet_agent_refused_total", "counter",
