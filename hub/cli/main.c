@@ -7,6 +7,8 @@
 
 static const struct gf_cli_command *const commands[] = {
     &gf_cmd_version,
+    &gf_cmd_render,
+    &gf_cmd_apps,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
