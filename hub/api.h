@@ -2,6 +2,8 @@
 #ifndef HUB_API_H
 #define HUB_API_H
 
+#include <stddef.h>
+
 struct hub;
 struct hub_api;
 
