@@ -67,6 +67,39 @@ static int64_t now_ms(void)
     return gf_wire_now_ms();
 }
 
+static int bundle_has_app(const Gitfleet__Bundle *bundle, const char *name)
+{
+    for (size_t i = 0; i < bundle->n_apps; i++)
+        if (strcmp(bundle->apps[i]->name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Apps the previous report had but the bundle no longer holds keep their
+ * objects (nothing is pruned here) and stay in the report, so the hub can
+ * show what was left behind. */
+static void carry_retained_apps(const json_t *old_report, json_t *report,
+                                const Gitfleet__Bundle *bundle)
+{
+    size_t i;
+    json_t *app;
+
+    json_array_foreach(json_object_get(old_report, "apps"), i, app)
+    {
+        const char *name = json_string_value(json_object_get(app, "name"));
+        if (name == NULL || bundle_has_app(bundle, name))
+            continue;
+        json_t *kept = json_deep_copy(app);
+        json_object_set_new(kept, "sync", json_string("OutOfSync"));
+        json_object_set_new(kept, "operation", json_string(""));
+        json_object_set_new(kept, "message",
+                            json_string("removed from Git; its objects stay in "
+                                        "the cluster (no prune)"));
+        json_object_set_new(kept, "retained", json_true());
+        json_array_append_new(json_object_get(report, "apps"), kept);
+    }
+}
+
 /* Apply the current bundle; schedule a retry with backoff and jitter when
  * something failed transiently (the API server returned 429/5xx). */
 static void enforce(struct loop *lp)
@@ -76,8 +109,10 @@ static void enforce(struct loop *lp)
 
     if (lp->bundle == NULL || agent_apply_bundle(&report, lp->kube, lp->bundle, &transient) < 0)
         return;
+    carry_retained_apps(lp->report, report, lp->bundle);
     json_decref(lp->report);
     lp->report = report;
+    agent_state_write_report(&lp->state, report);
     lp->report_dirty = 1;
     lp->last_resync_ms = now_ms();
     if (transient) {
@@ -270,6 +305,7 @@ int agent_run(const struct agent_run_config *config)
     }
     gf_log_info("AGENT-START", "cluster=%s hub=%s server=%s", lp.state.cluster, lp.state.hub_url,
                 agent_kube_server(lp.kube));
+    agent_state_read_report(&lp.state, &lp.report);
     load_cached(&lp);
     while (!stop_requested) {
         housekeeping(&lp);

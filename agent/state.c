@@ -113,6 +113,31 @@ int agent_state_write_bundle(const struct agent_state *state, const void *data, 
     return gf_fs_write_atomic(path, data, len, 0600);
 }
 
+int agent_state_read_report(const struct agent_state *state, json_t **out)
+{
+    char path[4096];
+    json_error_t jerr;
+
+    state_path(path, sizeof(path), state, "report.json");
+    *out = json_load_file(path, 0, &jerr);
+    if (*out == NULL)
+        return gf_error_set(GF_ENOTFOUND, "%s: %s", path, jerr.text);
+    return 0;
+}
+
+int agent_state_write_report(const struct agent_state *state, const json_t *report)
+{
+    char path[4096], *text = json_dumps(report, JSON_COMPACT);
+    int error;
+
+    if (text == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    state_path(path, sizeof(path), state, "report.json");
+    error = gf_fs_write_atomic(path, text, strlen(text), 0600);
+    free(text);
+    return error;
+}
+
 void agent_state_clear(struct agent_state *state)
 {
     free(state->dir);

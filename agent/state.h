@@ -4,6 +4,8 @@
 
 #include "gitfleet/sign.h"
 
+#include <jansson.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +14,7 @@
  *   agent.key      the agent's Ed25519 private key (0600)
  *   hub.pub        the hub's public key, pinned at join
  *   identity.json  {"cluster", "hub"} written at join
+ *   report.json    the last report: which apps were applied and how
  *   bundle.signed  the last bundle that verified and was applied (0600),
  *                  so the agent keeps enforcing it while the hub is away
  * Every file is written atomically.
@@ -34,6 +37,10 @@ int agent_state_load(struct agent_state *state, const char *dir);
 /* The cached signed bundle; GF_ENOTFOUND when none. */
 int agent_state_read_bundle(const struct agent_state *state, unsigned char **out, size_t *len_out);
 int agent_state_write_bundle(const struct agent_state *state, const void *data, size_t len);
+/* The last report (report.json): it remembers which apps were applied, so
+ * apps that left Git are still known after a restart. */
+int agent_state_read_report(const struct agent_state *state, json_t **out);
+int agent_state_write_report(const struct agent_state *state, const json_t *report);
 void agent_state_clear(struct agent_state *state);
 
 #endif

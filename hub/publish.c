@@ -154,18 +154,33 @@ static int encode(struct encoded *e, const struct hub_bundle *b)
     return 0;
 }
 
-/* SHA-256 of the bundle without generation and time. */
-static int content_hash(char out[65], const Gitfleet__Bundle *bundle)
+/* SHA-256 of what the cluster would apply: the bundle without generation,
+ * time and revisions, so that a commit touching nothing of this cluster's
+ * (a README, another cluster's overlay) hashes the same. */
+static int content_hash(char out[65], Gitfleet__Bundle *bundle)
 {
-    size_t len = gitfleet__bundle__get_packed_size(bundle);
-    uint8_t *bytes = malloc(len ? len : 1);
+    char *revision = bundle->revision;
+    size_t len;
+    uint8_t *bytes;
 
-    if (bytes == NULL)
-        return gf_error_set(GF_ENOMEM, "out of memory");
-    gitfleet__bundle__pack(bundle, bytes);
-    gf_sha256_hex(out, bytes, len);
-    free(bytes);
-    return 0;
+    bundle->revision = NULL;
+    for (size_t i = 0; i < bundle->n_apps; i++)
+        bundle->apps[i]->revision = NULL;
+    len = gitfleet__bundle__get_packed_size(bundle);
+    if ((bytes = malloc(len ? len : 1)) != NULL) {
+        gitfleet__bundle__pack(bundle, bytes);
+        gf_sha256_hex(out, bytes, len);
+        free(bytes);
+    }
+    bundle->revision = revision;
+    return bytes ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
+/* Put the app revisions back after hashing. */
+static void restore_revisions(struct encoded *e, const struct hub_bundle *b)
+{
+    for (size_t i = 0; i < b->n_apps; i++)
+        e->apps[i].revision = b->apps[i].revision;
 }
 
 int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hub_bundle *bundle,
@@ -182,6 +197,7 @@ int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hu
         (error = content_hash(stored.content_hash, &e.bundle)) < 0 ||
         (error = hub_store_bundle_max_generation(store, bundle->cluster, &max)) < 0)
         goto out;
+    restore_revisions(&e, bundle);
     *generation_out = max;
     if (hub_store_bundle_latest(store, bundle->cluster, &latest) == 0) {
         int same = strcmp(latest.content_hash, stored.content_hash) == 0;

@@ -21,5 +21,10 @@ int gf_cli_usage(const struct gf_cli_command *cmd);
 extern const struct gf_cli_command gf_cmd_version;
 extern const struct gf_cli_command gf_cmd_render;
 extern const struct gf_cli_command gf_cmd_apps;
+extern const struct gf_cli_command gf_cmd_status;
+extern const struct gf_cli_command gf_cmd_clusters;
+extern const struct gf_cli_command gf_cmd_cluster;
+extern const struct gf_cli_command gf_cmd_history;
+extern const struct gf_cli_command gf_cmd_sync;
 
 #endif

@@ -6,9 +6,8 @@
 #include <string.h>
 
 static const struct gf_cli_command *const commands[] = {
-    &gf_cmd_version,
-    &gf_cmd_render,
-    &gf_cmd_apps,
+    &gf_cmd_version,  &gf_cmd_render,  &gf_cmd_apps,    &gf_cmd_status,
+    &gf_cmd_clusters, &gf_cmd_cluster, &gf_cmd_history, &gf_cmd_sync,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
