@@ -4,6 +4,7 @@
 #include "gitfleet/fsutil.h"
 #include "gitfleet/log.h"
 #include "run.h"
+#include "state.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@ struct settings {
     char *kubeconfig;
     char *context;
     int in_cluster;
+    int if_not_joined;
+    int64_t max_age;
     char *hub_ca;
     char *client_cert;
     char *client_key;
@@ -44,6 +47,10 @@ static const struct gf_config_option options[] = {
     OPT("token", GF_CONFIG_STRING, token, 0, 0, NULL, "join: the one-time join token"),
     OPT("token-file", GF_CONFIG_STRING, token_file, 0, 0, NULL,
         "join: read the token from this file (e.g. a mounted Secret)"),
+    OPT("if-not-joined", GF_CONFIG_BOOL, if_not_joined, 0, 0, "false",
+        "join: do nothing when the state directory already joined"),
+    OPT("max-age", GF_CONFIG_DURATION, max_age, 1000, 3600000, "2m",
+        "probe: how old the run loop's heartbeat may be"),
     OPT("kubeconfig", GF_CONFIG_STRING, kubeconfig, 0, 0, NULL, "run: the cluster's kubeconfig"),
     OPT("context", GF_CONFIG_STRING, context, 0, 0, NULL, "run: kubeconfig context to use"),
     OPT("in-cluster", GF_CONFIG_BOOL, in_cluster, 0, 0, "false",
@@ -69,6 +76,7 @@ static void usage(FILE *out)
     fputs("usage: gitfleet-agent join --hub URL (--token T | --token-file F) [--state-dir DIR]\n"
           "       gitfleet-agent run [--state-dir DIR] (--kubeconfig FILE [--context C] | "
           "--in-cluster)\n"
+          "       gitfleet-agent probe [--state-dir DIR] [--max-age 2m]\n"
           "       gitfleet-agent --help | --version\n"
           "\n"
           "The gitfleet agent pulls its cluster's signed bundle from the hub, verifies it\n"
@@ -125,13 +133,20 @@ static int run_join(struct settings *s)
 
     if (s->hub == NULL || (s->token == NULL && s->token_file == NULL))
         return gf_error_set(GF_EINVAL, "join needs --hub and --token or --token-file");
+    if (s->if_not_joined) {
+        struct agent_state probe;
+        int joined = agent_state_load(&probe, s->state_dir) == 0;
+        agent_state_clear(&probe);
+        if (joined)
+            return 0; /* the token may be gone already: do not read it */
+    }
     if (s->token_file) {
         if ((error = gf_fs_read(&token, NULL, s->token_file, 4096)) < 0)
             return error;
         token[strcspn(token, "\r\n")] = '\0';
     }
     struct gf_wire_tls tls = tls_of(s);
-    error = agent_run_join(s->state_dir, s->hub, token ? token : s->token, &tls);
+    error = agent_run_join(s->state_dir, s->hub, token ? token : s->token, &tls, s->if_not_joined);
     free(token);
     return error;
 }
@@ -162,8 +177,9 @@ int main(int argc, char **argv)
         printf("gitfleet-agent %s\n", GF_VERSION);
         return 0;
     }
-    if (argc < 2 || (strcmp(argv[1], "join") != 0 && strcmp(argv[1], "run") != 0)) {
-        fprintf(stderr, "gitfleet-agent: expected 'join' or 'run'\n");
+    if (argc < 2 || (strcmp(argv[1], "join") != 0 && strcmp(argv[1], "run") != 0 &&
+                     strcmp(argv[1], "probe") != 0)) {
+        fprintf(stderr, "gitfleet-agent: expected 'join', 'run' or 'probe'\n");
         usage(stderr);
         return 2;
     }
@@ -172,11 +188,16 @@ int main(int argc, char **argv)
         gf_config_free(&s, options, N_OPTIONS);
         return 2;
     }
-    error = strcmp(argv[1], "join") == 0 ? run_join(&s) : run_agent(&s);
+    if (strcmp(argv[1], "probe") == 0)
+        error = agent_run_probe(s.state_dir, s.max_age);
+    else
+        error = strcmp(argv[1], "join") == 0 ? run_join(&s) : run_agent(&s);
     if (error < 0)
         fprintf(stderr, "gitfleet-agent: %s\n", gf_error_last());
     else if (strcmp(argv[1], "join") == 0)
         printf("joined; run `gitfleet-agent run --state-dir %s` next\n", s.state_dir);
+    else if (strcmp(argv[1], "probe") == 0)
+        printf("alive\n");
     gf_config_free(&s, options, N_OPTIONS);
     return error < 0 ? 1 : 0;
 }

@@ -25,7 +25,7 @@ static void on_signal(int sig)
 }
 
 int agent_run_join(const char *state_dir, const char *hub_url, const char *token,
-                   const struct gf_wire_tls *tls)
+                   const struct gf_wire_tls *tls, int if_not_joined)
 {
     struct agent_state state;
     struct agent_link_config lc = {.hub_url = hub_url, .cluster = "", .timeout_ms = 10000};
@@ -34,6 +34,14 @@ int agent_run_join(const char *state_dir, const char *hub_url, const char *token
     agent_link *link = NULL;
     int error;
 
+    if (if_not_joined) {
+        int joined = agent_state_load(&state, state_dir) == 0;
+        if (joined)
+            gf_log_info("AGENT-ALREADY-JOINED", "cluster=%s hub=%s", state.cluster, state.hub_url);
+        agent_state_clear(&state);
+        if (joined)
+            return 0;
+    }
     if ((error = agent_state_init(&state, state_dir)) < 0)
         goto out;
     lc.key = state.agent_key;
@@ -47,6 +55,18 @@ out:
     agent_link_close(link);
     agent_state_clear(&state);
     return error;
+}
+
+int agent_run_probe(const char *state_dir, int64_t max_age_ms)
+{
+    int64_t age;
+    int error = agent_state_heartbeat_age(state_dir, &age);
+
+    if (error < 0)
+        return error;
+    if (age > max_age_ms)
+        return gf_error_set(GF_ETIMEDOUT, "the agent loop last ran %lld ms ago", (long long)age);
+    return 0;
 }
 
 /* Everything the loop carries between iterations. */
@@ -308,6 +328,7 @@ int agent_run(const struct agent_run_config *config)
     agent_state_read_report(&lp.state, &lp.report);
     load_cached(&lp);
     while (!stop_requested) {
+        agent_state_heartbeat(&lp.state);
         housekeeping(&lp);
         fetch_once(&lp, &backoff);
     }
