@@ -1,0 +1,204 @@
+/* plan.h -- a sync operation's order (phases, waves, kinds) and the executor that walks it */
+#ifndef GF_AGENT_PLAN_H
+#define GF_AGENT_PLAN_H
+
+#include "health.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/*
+ * Ordering follows Argo CD (gitops-engine pkg/sync): phase, then wave, then
+ * kind in Argo CD's kind order (unknown kinds last), then name (ties:
+ * namespace, group). Rules and the decisions gitfleet takes where Argo CD
+ * is loose:
+ * - argocd.argoproj.io/hook is a comma-separated list of PreSync, Sync,
+ *   PostSync, SyncFail, Skip. A hook with several types runs once in each
+ *   phase. Skip (anywhere in the list) leaves the object out of the sync.
+ *   PreDelete and PostDelete hooks belong to app deletion, not to a sync:
+ *   left out and counted in n_skipped. Any other value is GF_EINVAL (Argo CD
+ *   would silently apply the object as a plain resource; a typo in
+ *   "PreSync" must not run a migration Job as an ordinary resource).
+ * - Objects without a hook are applied in the Sync phase.
+ * - The wave is argocd.argoproj.io/sync-wave, else gitfleet.io/sync-wave,
+ *   else 0; hooks too. A value that is not a decimal int is GF_EINVAL.
+ * - argocd.argoproj.io/hook-delete-policy is a comma-separated list of
+ *   HookSucceeded, HookFailed, BeforeHookCreation; a hook without one gets
+ *   BeforeHookCreation (gitops-engine's default). Unknown values: GF_EINVAL.
+ * - generateName: allowed on hooks only (as in Argo CD); such a hook is
+ *   created anew on every sync (the apply callback must POST it, since
+ *   server-side apply needs a name) and BeforeHookCreation does nothing for
+ *   it (there is no earlier name to delete): give it HookSucceeded or a
+ *   Job ttlSecondsAfterFinished. A non-hook with generateName and no name
+ *   is GF_EINVAL.
+ * - Prunes run in the Sync phase. By default (Argo CD's), each prune runs in
+ *   the wave of the live object, with the prune waves mirrored (highest
+ *   wave pruned first), and before the applies of its wave. PruneLast
+ *   (the app option or PruneLast=true in the live object's sync-options)
+ *   moves the prune to a wave after the last Sync-phase wave
+ *   (max(0, last wave) + 1). Argo CD deletes a wave's prunes in parallel;
+ *   here they are in reverse kind order (Deployment before Namespace).
+ * - Not done: helm.sh/hook annotations, and Argo CD's moving of a
+ *   Namespace or CRD into an earlier wave than the objects that need it.
+ */
+
+enum agent_plan_phase {
+    AGENT_PLAN_PRESYNC = 0,
+    AGENT_PLAN_SYNC,
+    AGENT_PLAN_POSTSYNC,
+    AGENT_PLAN_SYNCFAIL,
+};
+
+enum agent_plan_action {
+    AGENT_PLAN_APPLY = 0, /* apply (or create, for generateName hooks) the desired object */
+    AGENT_PLAN_PRUNE,     /* delete the live object */
+};
+
+/* Hook delete policies, a bit set. */
+#define AGENT_PLAN_DELETE_ON_SUCCESS 1u /* HookSucceeded */
+#define AGENT_PLAN_DELETE_ON_FAILURE 2u /* HookFailed */
+#define AGENT_PLAN_DELETE_BEFORE     4u /* BeforeHookCreation */
+
+struct agent_plan_item {
+    enum agent_plan_action action;
+    enum agent_plan_phase phase;
+    int wave;
+    int hook;               /* 1 for hooks (any phase) */
+    unsigned delete_policy; /* hooks only: AGENT_PLAN_DELETE_* bits */
+    const json_t *obj;      /* borrowed from the input: desired (APPLY) or live (PRUNE) */
+    /* Borrowed from obj ("" when absent); name is "" for generateName hooks. */
+    const char *api_version, *kind, *namespace_, *name, *generate_name;
+    char group[128]; /* from apiVersion; "" for core */
+};
+
+/* A run of items with the same phase and wave: items[first .. first+count). */
+struct agent_plan_step {
+    enum agent_plan_phase phase;
+    int wave;
+    size_t first, count;
+};
+
+struct agent_plan {
+    struct agent_plan_item *items; /* in execution order */
+    size_t n_items;
+    struct agent_plan_step *steps; /* PreSync, Sync, PostSync steps, then SyncFail steps */
+    size_t n_steps;
+    size_t n_skipped; /* objects left out: Skip, PreDelete, PostDelete hooks */
+};
+
+struct agent_plan_input {
+    json_t *const *apply; /* desired objects, borrowed: they must outlive the plan */
+    size_t n_apply;
+    json_t *const *prune; /* live objects to delete (already decided by agent_inventory) */
+    size_t n_prune;
+    int prune_last; /* the app's PruneLast=true sync option */
+};
+
+/*
+ * Order `in` into a plan (*out, free with agent_plan_free()). Returns 0,
+ * GF_EINVAL naming the object and annotation at fault, or GF_ENOMEM.
+ */
+int agent_plan_build(struct agent_plan **out, const struct agent_plan_input *in);
+void agent_plan_free(struct agent_plan *plan);
+
+/* "PreSync", "Sync", "PostSync", "SyncFail". */
+const char *agent_plan_phase_name(enum agent_plan_phase phase);
+
+/* "group/Kind namespace/name" of an item (core group: "Kind ns/name";
+ * cluster-scoped: "Kind name"), malloc'd. */
+char *agent_plan_item_ref(const struct agent_plan_item *item);
+
+/* One line per item: "<phase> <wave> <apply|prune|hook> <ref>[ delete=A,B]",
+ * malloc'd; for logs and tests. */
+char *agent_plan_describe(const struct agent_plan *plan);
+
+/* --- the executor ---------------------------------------------------------
+ *
+ * agent_plan_run() walks a plan as gitops-engine does:
+ * 1. For each step (PreSync waves, Sync waves, PostSync waves): wait
+ *    wave_delay after the previous step; delete the existing objects of
+ *    named BeforeHookCreation hooks and wait until they are gone; delete the
+ *    step's prunes; apply its objects.
+ * 2. Then wait until the step is done: hooks that are Pods, batch Jobs or
+ *    argoproj.io Workflows succeed when Healthy and fail when Degraded;
+ *    other hooks succeed once created; plain objects must become Healthy
+ *    (or have no health rule), Degraded fails them; prunes wait until the
+ *    object is gone. In the final step (the last one before SyncFail),
+ *    plain objects and prunes are done once applied/deleted, as in Argo CD
+ *    ("successful even if those objects subsequently degrade"), so a sync
+ *    without hooks or waves is one pass of applies.
+ * 3. A failed apply or delete, a failed hook, a Degraded object or a step
+ *    that is not done within wave_timeout fails the operation: the SyncFail
+ *    steps run (same rules), and the result is Failed with the first
+ *    failure's phase, wave, object and message.
+ * 4. At the end hooks are deleted by their policy: HookSucceeded ones that
+ *    succeeded, HookFailed ones that failed.
+ */
+
+enum agent_plan_state {
+    AGENT_PLAN_PENDING = 0, /* items only: not reached */
+    AGENT_PLAN_RUNNING,
+    AGENT_PLAN_SUCCEEDED,
+    AGENT_PLAN_FAILED,
+};
+
+struct agent_plan_callbacks {
+    void *ctx;
+    /* Apply item->obj server-side; for a generateName hook, create it and
+     * set *created_name (malloc'd, the server-assigned name). 0 or < 0 with
+     * a gf_error message. */
+    int (*apply)(void *ctx, const struct agent_plan_item *item, char **created_name);
+    /* Health of the live object named `name` (item->name, or the created
+     * name): agent_health_assess() of a GET, AGENT_HEALTH_MISSING when it is
+     * absent. A read error (< 0) is retried until the wave times out. */
+    int (*health)(void *ctx, const struct agent_plan_item *item, const char *name,
+                  struct agent_health *out);
+    /* Delete the live object named `name`; an absent one is 0 (or
+     * GF_ENOTFOUND, also fine). */
+    int (*remove)(void *ctx, const struct agent_plan_item *item, const char *name);
+    /* Monotonic seconds and a sleep; NULL: the real clock. Tests script
+     * time through these. */
+    double (*now)(void *ctx);
+    void (*sleep)(void *ctx, double seconds);
+};
+
+struct agent_plan_options {
+    double timeout;      /* whole operation, seconds; 0: none */
+    double wave_timeout; /* one step's wait for health or hooks; 0: 300 */
+    double wave_delay; /* pause between steps (Argo CD: 2s, the default with NULL opts); 0: none */
+    double poll_interval; /* between health reads; 0: 1s */
+};
+
+/* What happened to one item; results[i] belongs to plan->items[i]. */
+struct agent_plan_item_result {
+    enum agent_plan_state state; /* PENDING: not reached; RUNNING: not finished */
+    char *created_name;          /* generateName hooks; owned */
+    char *message;               /* owned; NULL when none */
+};
+
+struct agent_plan_result {
+    enum agent_plan_state state;
+    /* On failure: where the first failure happened. */
+    enum agent_plan_phase phase;
+    int wave;
+    char *object;  /* agent_plan_item_ref() of the failed item; NULL for a timeout of the whole
+                      operation */
+    char *message; /* owned: what failed, plus any SyncFail hook failure */
+    struct agent_plan_item_result *items; /* n = plan->n_items, owned */
+    size_t n_items;
+};
+
+/*
+ * Run `plan` to the end with `cb` (borrowed) and `opts` (NULL: defaults),
+ * filling *out (release with agent_plan_result_clear()). Returns 0 once the
+ * operation has finished, Succeeded or Failed (see out->state), or
+ * GF_EINVAL / GF_ENOMEM when it could not be run at all.
+ */
+int agent_plan_run(struct agent_plan_result *out, const struct agent_plan *plan,
+                   const struct agent_plan_callbacks *cb, const struct agent_plan_options *opts);
+
+void agent_plan_result_clear(struct agent_plan_result *result);
+
+const char *agent_plan_state_name(enum agent_plan_state state);
+
+#endif
