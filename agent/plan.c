@@ -68,7 +68,7 @@ const char *agent_plan_phase_name(enum agent_plan_phase phase)
     return (unsigned)phase < 4 ? phase_names[phase] : "?";
 }
 
-static size_t kind_rank(const char *kind)
+size_t agent_plan_kind_rank(const char *kind)
 {
     for (size_t i = 0; i < N_KINDS; i++)
         if (strcmp(kind, kind_order[i]) == 0)
@@ -172,7 +172,7 @@ static int add_delete_policy(void *arg, const char *elem)
 }
 
 /* The object's wave: Argo CD's annotation, else gitfleet's, else 0. */
-static int parse_wave(int *out, const json_t *obj)
+int agent_plan_wave(int *out, const json_t *obj)
 {
     const char *text = annotation(obj, WAVE_ANNOTATION), *key = WAVE_ANNOTATION;
     char *end;
@@ -257,7 +257,7 @@ static int add_desired(struct builder *b, const json_t *obj)
     int wave, error;
 
     memset(&id, 0, sizeof(id));
-    if ((error = fill_identity(&id, obj)) < 0 || (error = parse_wave(&wave, obj)) < 0)
+    if ((error = fill_identity(&id, obj)) < 0 || (error = agent_plan_wave(&wave, obj)) < 0)
         return error;
     hooks = annotation(obj, HOOK_ANNOTATION);
     if (hooks != NULL && (error = each_csv(hooks, add_hook_type, &phases)) < 0)
@@ -295,7 +295,7 @@ static int add_prune(struct builder *b, const json_t *obj, int app_prune_last, i
     struct agent_syncopts opts, app;
     int error, wave;
 
-    if ((error = parse_wave(&wave, obj)) < 0)
+    if ((error = agent_plan_wave(&wave, obj)) < 0)
         return error;
     agent_syncopts_init(&app);
     app.prune_last = app_prune_last;
@@ -369,7 +369,7 @@ static int cmp_str(const char *a, const char *b)
 static int cmp_items(const void *pa, const void *pb)
 {
     const struct agent_plan_item *a = pa, *b = pb;
-    size_t ka = kind_rank(a->kind), kb = kind_rank(b->kind);
+    size_t ka = agent_plan_kind_rank(a->kind), kb = agent_plan_kind_rank(b->kind);
     int c;
 
     if (a->phase != b->phase)

@@ -101,6 +101,14 @@ struct agent_plan_input {
 int agent_plan_build(struct agent_plan **out, const struct agent_plan_input *in);
 void agent_plan_free(struct agent_plan *plan);
 
+/* Position of `kind` in Argo CD's kind order (0 = Namespace); every kind
+ * not in the list shares the last rank. */
+size_t agent_plan_kind_rank(const char *kind);
+
+/* The sync wave of `obj` (argocd.argoproj.io/sync-wave, else
+ * gitfleet.io/sync-wave, else 0). 0 or GF_EINVAL when not an integer. */
+int agent_plan_wave(int *out, const json_t *obj);
+
 /* "PreSync", "Sync", "PostSync", "SyncFail". */
 const char *agent_plan_phase_name(enum agent_plan_phase phase);
 
