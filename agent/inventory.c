@@ -221,7 +221,7 @@ static int read_objects(struct agent_inventory *inv, const json_t *list)
         return gf_error_set(GF_ETOOBIG, "inventory: more than %d objects", MAX_OBJECTS);
     json_array_foreach(list, i, item)
     {
-        const char *g, *v, *k, *ns, *n;
+        const char *g = NULL, *v = NULL, *k = NULL, *ns = NULL, *n = NULL;
         int error;
         if (!json_is_object(item))
             return gf_error_set(GF_EINVAL, "inventory: objects[%zu]: expected an object", i);
