@@ -866,59 +866,67 @@ static int jq_path(struct jq *q, struct pattern *p)
     return first ? jq_fail(q, "expected a path starting with .") : 0;
 }
 
-/* select(.a.b == LITERAL) */
-static int jq_select(struct jq *q, struct pattern *p)
+/* The JSON literal up to the closing ")" of a select (strings may hold ")"). */
+static int jq_literal(struct jq *q, json_t **out)
 {
-    struct pattern sub = {0};
-    struct step *st;
-    size_t start;
-    int error;
+    size_t start = q->pos;
 
-    q->pos += strlen("select(");
-    jq_space(q);
-    if ((error = jq_path(q, &sub)) < 0)
-        goto out;
-    for (size_t i = 0; i < sub.n; i++)
-        if (sub.steps[i].kind != STEP_FIELD) {
-            error = jq_fail(q, "select() takes a chain of fields");
-            goto out;
-        }
-    jq_space(q);
-    if (strncmp(q->s + q->pos, "==", 2) != 0) {
-        error = jq_fail(q, "expected ==");
-        goto out;
-    }
-    q->pos += 2;
-    jq_space(q);
-    start = q->pos;
     while (q->s[q->pos] != '\0' && q->s[q->pos] != ')') {
         char *skip;
         if (q->s[q->pos] != '"') {
             q->pos++;
             continue;
         }
-        if ((skip = jq_string(q)) == NULL) {
-            error = jq_fail(q, "unterminated string");
-            goto out;
-        }
+        if ((skip = jq_string(q)) == NULL)
+            return jq_fail(q, "unterminated string");
         free(skip);
     }
-    if (q->s[q->pos] != ')' || (st = add_step(p, STEP_SELECT)) == NULL) {
-        error = q->s[q->pos] != ')' ? jq_fail(q, "expected )") : gf_error_set(GF_ENOMEM, "oom");
+    if (q->s[q->pos] != ')')
+        return jq_fail(q, "expected )");
+    *out = json_loadb(q->s + start, q->pos - start, JSON_DECODE_ANY, NULL);
+    if (*out == NULL)
+        return jq_fail(q, "expected a JSON literal");
+    q->pos++;
+    return 0;
+}
+
+/* select(.a.b == LITERAL) */
+static int jq_select(struct jq *q, struct pattern *p)
+{
+    struct pattern sub = {0};
+    struct step *st;
+    json_t *value = NULL;
+    int error;
+
+    q->pos += strlen("select(");
+    jq_space(q);
+    if ((error = jq_path(q, &sub)) < 0)
+        goto out;
+    for (size_t i = 0; i < sub.n && error == 0; i++)
+        if (sub.steps[i].kind != STEP_FIELD)
+            error = jq_fail(q, "select() takes a chain of fields");
+    jq_space(q);
+    if (error == 0 && strncmp(q->s + q->pos, "==", 2) != 0)
+        error = jq_fail(q, "expected ==");
+    if (error < 0)
+        goto out;
+    q->pos += 2;
+    jq_space(q);
+    if ((error = jq_literal(q, &value)) < 0)
+        goto out;
+    if ((st = add_step(p, STEP_SELECT)) == NULL ||
+        (st->sub = calloc(sub.n + 1, sizeof(char *))) == NULL) {
+        error = gf_error_set(GF_ENOMEM, "out of memory");
         goto out;
     }
-    st->value = json_loadb(q->s + start, q->pos - start, JSON_DECODE_ANY, NULL);
-    st->sub = calloc(sub.n + 1, sizeof(char *));
-    if (st->value == NULL || st->sub == NULL) {
-        error = jq_fail(q, "expected a JSON literal");
-        goto out;
-    }
+    st->value = value;
+    value = NULL;
     for (size_t i = 0; i < sub.n; i++) {
         st->sub[i] = sub.steps[i].name;
         sub.steps[i].name = NULL;
     }
-    q->pos++;
 out:
+    json_decref(value);
     pattern_clear(&sub);
     return error;
 }

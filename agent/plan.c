@@ -599,6 +599,13 @@ static void fail(struct run *r, size_t i, const char *fmt, ...)
     free(msg);
 }
 
+/* Let the caller report the operation while it runs. */
+static void progress(struct run *r)
+{
+    if (r->cb->progress != NULL)
+        r->cb->progress(r->cb->ctx, r->out);
+}
+
 /* Hooks whose completion Argo CD reads from their health. */
 static int tracks_completion(const struct agent_plan_item *it)
 {
@@ -740,6 +747,7 @@ static int wait_step(struct run *r, const struct agent_plan_step *s)
         }
         if (running == 0)
             return 0;
+        progress(r);
         if (now(r) >= deadline) {
             const char *last = r->out->items[first_running].message;
             fail(r, first_running, "timed out waiting for %s (%zu not done; last seen: %s)",
@@ -762,6 +770,7 @@ static int run_step(struct run *r, size_t k, int final)
     }
     if (delete_before_hooks(r, s) < 0 || start_step(r, s, final) < 0)
         return -1;
+    progress(r);
     return wait_step(r, s);
 }
 
@@ -775,7 +784,8 @@ static void delete_finished_hooks(struct run *r)
             continue;
         if ((st == AGENT_PLAN_SUCCEEDED && (it->delete_policy & AGENT_PLAN_DELETE_ON_SUCCESS)) ||
             (st == AGENT_PLAN_FAILED && (it->delete_policy & AGENT_PLAN_DELETE_ON_FAILURE))) {
-            if (r->cb->remove(r->cb->ctx, it, live_name(r, i)) < 0)
+            int error = r->cb->remove(r->cb->ctx, it, live_name(r, i));
+            if (error < 0 && error != GF_ENOTFOUND) /* a hook in two phases goes once */
                 set_item(r, i, st, gf_error_last());
         }
     }

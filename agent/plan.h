@@ -150,6 +150,8 @@ enum agent_plan_state {
     AGENT_PLAN_FAILED,
 };
 
+struct agent_plan_result;
+
 struct agent_plan_callbacks {
     void *ctx;
     /* Apply item->obj server-side; for a generateName hook, create it and
@@ -168,6 +170,11 @@ struct agent_plan_callbacks {
      * time through these. */
     double (*now)(void *ctx);
     void (*sleep)(void *ctx, double seconds);
+    /* Optional: called after each step's applies and after each health
+     * round that leaves items waiting, with the result so far (state
+     * RUNNING, per-item states), so the caller can report progress.
+     * Borrowed for the call only. */
+    void (*progress)(void *ctx, const struct agent_plan_result *so_far);
 };
 
 struct agent_plan_options {

@@ -293,6 +293,8 @@ struct fake {
     size_t n;
     const char *fail_apply;
     int gen_seq;
+    int progress_calls, progress_running;
+    enum agent_plan_state first_item_state;
 };
 
 static struct fake_obj *fake_get(struct fake *f, const char *name)
@@ -388,13 +390,28 @@ static void fake_sleep(void *ctx, double s)
     ((struct fake *)ctx)->t += s;
 }
 
+/* Records what the caller sees while the operation runs. */
+static void fake_progress(void *ctx, const struct agent_plan_result *so_far)
+{
+    struct fake *f = ctx;
+
+    f->progress_calls++;
+    f->progress_running &= so_far->state == AGENT_PLAN_RUNNING;
+    f->first_item_state = so_far->n_items ? so_far->items[0].state : AGENT_PLAN_PENDING;
+}
+
 static const struct agent_plan_options opts = {
     .wave_timeout = 60, .wave_delay = 2, .poll_interval = 5};
 
 static void run(struct agent_plan_result *res, struct fake *f, struct objs *a, struct objs *p)
 {
-    struct agent_plan_callbacks cb = {f,           fake_apply, fake_health,
-                                      fake_remove, fake_now,   fake_sleep};
+    struct agent_plan_callbacks cb = {.ctx = f,
+                                      .apply = fake_apply,
+                                      .health = fake_health,
+                                      .remove = fake_remove,
+                                      .now = fake_now,
+                                      .sleep = fake_sleep,
+                                      .progress = fake_progress};
     struct agent_plan_input in = {a->v, a->n, p ? p->v : NULL, p ? p->n : 0, 0};
     struct agent_plan *plan = NULL;
 
@@ -412,8 +429,13 @@ static void test_plan__next_wave_waits_for_health(void)
     add(&a, obj("apps/v1", "Deployment", "x", "db", NULL));
     add(&a, obj("apps/v1", "Deployment", "x", "web", WAVE, "1", NULL));
     fake_script(&f, "db", "Progressing,Progressing,Healthy");
+    f.progress_running = 1;
     run(&res, &f, &a, NULL);
     GF_ASSERT_INT(res.state, AGENT_PLAN_SUCCEEDED);
+    /* after each step's applies, and after the 2 rounds db was still progressing */
+    GF_ASSERT_INT(f.progress_calls, 4);
+    GF_ASSERT_INT(f.progress_running, 1);
+    GF_ASSERT_INT(f.first_item_state, AGENT_PLAN_SUCCEEDED);
     /* db read at t=0, 5, 10 (healthy), then the 2s wave delay */
     GF_ASSERT_STR(f.log, "apply db@0 apply web@12");
     GF_ASSERT_INT(res.items[0].state, AGENT_PLAN_SUCCEEDED);
@@ -583,8 +605,12 @@ static void test_plan__operation_timeout(void)
     struct objs a = {0};
     struct fake f = {0};
     struct agent_plan_result res;
-    struct agent_plan_callbacks cb = {&f,          fake_apply, fake_health,
-                                      fake_remove, fake_now,   fake_sleep};
+    struct agent_plan_callbacks cb = {.ctx = &f,
+                                      .apply = fake_apply,
+                                      .health = fake_health,
+                                      .remove = fake_remove,
+                                      .now = fake_now,
+                                      .sleep = fake_sleep};
     struct agent_plan_options o = {.timeout = 12, .wave_timeout = 60, .poll_interval = 5};
     struct agent_plan_input in = {0};
     struct agent_plan *plan = NULL;
