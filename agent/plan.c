@@ -95,11 +95,10 @@ static const char *annotation(const json_t *obj, const char *key)
 
 char *agent_plan_item_ref(const struct agent_plan_item *item)
 {
-    const char *name = item->name[0] ? item->name : item->generate_name;
     char *ref = NULL;
 
     if (asprintf(&ref, "%s%s%s %s%s%s", item->group, item->group[0] ? "/" : "", item->kind,
-                 item->namespace_, item->namespace_[0] ? "/" : "", name) < 0)
+                 item->namespace_, item->namespace_[0] ? "/" : "", item->name) < 0)
         return NULL;
     return ref;
 }
@@ -248,29 +247,76 @@ static int error_for(int error, const json_t *obj)
                                            : str_at(obj, "metadata", "generateName"));
 }
 
+/* Name a generateName hook as Argo CD does: generateName +
+ * lower("<rev7>-<Phase>-<started_at>"); item->obj becomes an owned copy. */
+static int name_hook(struct agent_plan_item *it, const struct agent_plan_input *in)
+{
+    const char *rev = in->revision ? in->revision : "";
+    char *name = NULL;
+    json_t *copy;
+
+    if (asprintf(&name, "%s%.*s-%s-%lld", it->generate_name,
+                 strlen(rev) >= 8 ? 7 : (int)strlen(rev), rev, agent_plan_phase_name(it->phase),
+                 in->started_at) < 0)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    for (char *p = name + strlen(it->generate_name); *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (strlen(name) > 253) {
+        free(name);
+        return gf_error_set(GF_EINVAL, "generateName too long for a hook name");
+    }
+    copy = json_deep_copy(it->obj);
+    if (copy == NULL ||
+        json_object_set_new(json_object_get(copy, "metadata"), "name", json_string(name)) < 0) {
+        json_decref(copy);
+        free(name);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    free(name);
+    it->obj = copy;
+    it->generated = 1;
+    it->name = str_at(copy, "metadata", "name");
+    it->generate_name = str_at(copy, "metadata", "generateName");
+    it->api_version = str_at(copy, "apiVersion", NULL);
+    it->kind = str_at(copy, "kind", NULL);
+    it->namespace_ = str_at(copy, "metadata", "namespace");
+    return 0;
+}
+
+/* Parse the hook and delete-policy annotations: *phases (bits, HOOK_SKIP), *del. */
+static int parse_hook(unsigned *phases, unsigned *del, const json_t *obj)
+{
+    const char *hooks = annotation(obj, HOOK_ANNOTATION), *policy;
+    int error;
+
+    *phases = *del = 0;
+    if (hooks != NULL && (error = each_csv(hooks, add_hook_type, phases)) < 0)
+        return gf_error_wrap(error, "annotation %s", HOOK_ANNOTATION);
+    if (*phases == 0 || (*phases & HOOK_SKIP))
+        return 0;
+    policy = annotation(obj, DELETE_ANNOTATION);
+    if (policy != NULL && (error = each_csv(policy, add_delete_policy, del)) < 0)
+        return gf_error_wrap(error, "annotation %s", DELETE_ANNOTATION);
+    if (*del == 0)
+        *del = AGENT_PLAN_DELETE_BEFORE;
+    return 0;
+}
+
 /* One desired object: nothing (Skip), one plain item, or one item per hook phase. */
-static int add_desired(struct builder *b, const json_t *obj)
+static int add_desired(struct builder *b, const json_t *obj, const struct agent_plan_input *in)
 {
     struct agent_plan_item id;
-    const char *hooks, *policy;
-    unsigned phases = 0, del = 0;
+    unsigned phases, del;
     int wave, error;
 
     memset(&id, 0, sizeof(id));
-    if ((error = fill_identity(&id, obj)) < 0 || (error = agent_plan_wave(&wave, obj)) < 0)
+    if ((error = fill_identity(&id, obj)) < 0 || (error = agent_plan_wave(&wave, obj)) < 0 ||
+        (error = parse_hook(&phases, &del, obj)) < 0)
         return error;
-    hooks = annotation(obj, HOOK_ANNOTATION);
-    if (hooks != NULL && (error = each_csv(hooks, add_hook_type, &phases)) < 0)
-        return gf_error_wrap(error, "annotation %s", HOOK_ANNOTATION);
     if (phases & HOOK_SKIP) {
         b->plan->n_skipped++;
         return 0;
     }
-    policy = annotation(obj, DELETE_ANNOTATION);
-    if (phases != 0 && policy != NULL && (error = each_csv(policy, add_delete_policy, &del)) < 0)
-        return gf_error_wrap(error, "annotation %s", DELETE_ANNOTATION);
-    if (phases != 0 && del == 0)
-        del = AGENT_PLAN_DELETE_BEFORE;
     if (phases == 0 && id.name[0] == '\0')
         return gf_error_set(GF_EINVAL, "generateName is only allowed on hooks");
     for (unsigned ph = 0; ph < 4; ph++) {
@@ -284,6 +330,10 @@ static int add_desired(struct builder *b, const json_t *obj)
         it->wave = wave;
         it->hook = phases != 0;
         it->delete_policy = it->hook ? del : 0;
+        if (it->name[0] == '\0' && (error = name_hook(it, in)) < 0) {
+            b->plan->n_items--;
+            return error;
+        }
     }
     return 0;
 }
@@ -381,9 +431,76 @@ static int cmp_items(const void *pa, const void *pb)
     if (ka != kb)
         return (ka < kb) == (a->action == AGENT_PLAN_APPLY) ? -1 : 1;
     if ((c = cmp_str(a->name, b->name)) != 0 || (c = cmp_str(a->namespace_, b->namespace_)) != 0 ||
-        (c = cmp_str(a->group, b->group)) != 0 || (c = cmp_str(a->kind, b->kind)) != 0)
+        (c = cmp_str(a->group, b->group)) != 0)
         return c;
-    return cmp_str(a->generate_name, b->generate_name);
+    return cmp_str(a->kind, b->kind);
+}
+
+/* The key a dependency provides: a core Namespace's name, or a CRD's
+ * "<spec.group>/<spec.names.kind>". 0 when `it` is not one. */
+static int dep_key(const struct agent_plan_item *it, int crd, char *key, size_t len)
+{
+    const json_t *spec = json_object_get(it->obj, "spec");
+    const char *g = str_at(spec, "group", NULL),
+               *k = str_at(json_object_get(spec, "names"), "kind", NULL);
+
+    if (!crd)
+        return it->group[0] == '\0' && strcmp(it->kind, "Namespace") == 0 &&
+               (size_t)snprintf(key, len, "%s", it->name) < len;
+    return strcmp(it->group, "apiextensions.k8s.io") == 0 &&
+           strcmp(it->kind, "CustomResourceDefinition") == 0 && g[0] && k[0] &&
+           (size_t)snprintf(key, len, "%s/%s", g, k) < len;
+}
+
+/* The key of the dependency an object needs: its namespace, or its group/kind. */
+static int ref_key(const struct agent_plan_item *it, int crd, char *key, size_t len)
+{
+    if (!crd)
+        return it->namespace_[0] && (size_t)snprintf(key, len, "%s", it->namespace_) < len;
+    return (size_t)snprintf(key, len, "%s/%s", it->group, it->kind) < len;
+}
+
+/* Move items[i] to position j, taking the phase and wave of the item there. */
+static void move_before(struct agent_plan *plan, size_t i, size_t j, json_t *first)
+{
+    struct agent_plan_item moved = plan->items[i];
+    const char *key;
+    json_t *v;
+
+    moved.phase = plan->items[j].phase;
+    moved.wave = plan->items[j].wave;
+    memmove(&plan->items[j + 1], &plan->items[j], (i - j) * sizeof(moved));
+    plan->items[j] = moved;
+    json_object_foreach(first, key, v) if ((size_t)json_integer_value(v) >= j)
+        json_integer_set(v, json_integer_value(v) + 1);
+}
+
+/*
+ * gitops-engine's adjustDeps, after sorting: a Namespace (crd 0) or CRD
+ * (crd 1) that comes after the first object needing it moves right before
+ * that object, into its phase and wave. Prunes take no part.
+ */
+static int adjust_deps(struct agent_plan *plan, int crd)
+{
+    json_t *first = json_object(); /* key -> index of the first object needing it */
+    char key[600];
+
+    if (first == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < plan->n_items; i++) {
+        const struct agent_plan_item *it = &plan->items[i];
+        json_t *at;
+        if (it->action == AGENT_PLAN_PRUNE)
+            continue;
+        if (dep_key(it, crd, key, sizeof(key))) {
+            if ((at = json_object_get(first, key)) != NULL)
+                move_before(plan, i, (size_t)json_integer_value(at), first);
+        } else if (ref_key(it, crd, key, sizeof(key)) && json_object_get(first, key) == NULL) {
+            json_object_set_new(first, key, json_integer((json_int_t)i));
+        }
+    }
+    json_decref(first);
+    return 0;
 }
 
 static int build_steps(struct agent_plan *plan)
@@ -412,7 +529,7 @@ static int add_all(struct builder *b, const struct agent_plan_input *in)
     int *prune_last, error = 0;
 
     for (size_t i = 0; i < in->n_apply; i++)
-        if ((error = add_desired(b, in->apply[i])) < 0)
+        if ((error = add_desired(b, in->apply[i], in)) < 0)
             return error_for(error, in->apply[i]);
     first_prune = b->plan->n_items;
     prune_last = calloc(in->n_prune ? in->n_prune : 1, sizeof(int));
@@ -440,7 +557,8 @@ int agent_plan_build(struct agent_plan **out, const struct agent_plan_input *in)
     if ((error = add_all(&b, in)) < 0)
         goto fail;
     qsort(b.plan->items, b.plan->n_items, sizeof(b.plan->items[0]), cmp_items);
-    if ((error = build_steps(b.plan)) < 0)
+    if ((error = adjust_deps(b.plan, 0)) < 0 || (error = adjust_deps(b.plan, 1)) < 0 ||
+        (error = build_steps(b.plan)) < 0)
         goto fail;
     *out = b.plan;
     return 0;
@@ -453,6 +571,9 @@ void agent_plan_free(struct agent_plan *plan)
 {
     if (plan == NULL)
         return;
+    for (size_t i = 0; i < plan->n_items; i++)
+        if (plan->items[i].generated)
+            json_decref((json_t *)plan->items[i].obj);
     free(plan->items);
     free(plan->steps);
     free(plan);
@@ -547,12 +668,6 @@ static void nap(struct run *r, double seconds)
         real_sleep(NULL, seconds);
 }
 
-static const char *live_name(struct run *r, size_t i)
-{
-    const char *created = r->out->items[i].created_name;
-    return created ? created : r->plan->items[i].name;
-}
-
 static void set_item(struct run *r, size_t i, enum agent_plan_state state, const char *msg)
 {
     struct agent_plan_item_result *res = &r->out->items[i];
@@ -621,12 +736,12 @@ static double step_deadline(struct run *r)
 }
 
 /* Read item i's health into *h; 0, or < 0 when the read failed. */
-static int read_health(struct run *r, size_t i, const char *name, struct agent_health *h)
+static int read_health(struct run *r, size_t i, struct agent_health *h)
 {
     int error;
 
     memset(h, 0, sizeof(*h));
-    error = r->cb->health(r->cb->ctx, &r->plan->items[i], name, h);
+    error = r->cb->health(r->cb->ctx, &r->plan->items[i], h);
     if (error < 0) {
         agent_health_clear(h); /* whatever the callback left */
         set_item(r, i, r->out->items[i].state, gf_error_last());
@@ -642,16 +757,16 @@ static int delete_before_hooks(struct run *r, const struct agent_plan_step *s)
 
     for (size_t i = s->first; i < s->first + s->count; i++) {
         const struct agent_plan_item *it = &r->plan->items[i];
-        if (!it->hook || !(it->delete_policy & AGENT_PLAN_DELETE_BEFORE) || it->name[0] == '\0')
+        if (!it->hook || !(it->delete_policy & AGENT_PLAN_DELETE_BEFORE) || it->generated)
             continue;
-        int error = r->cb->remove(r->cb->ctx, it, it->name);
+        int error = r->cb->remove(r->cb->ctx, it);
         if (error < 0 && error != GF_ENOTFOUND) {
             fail(r, i, "deleting the earlier hook: %s", gf_error_last());
             return -1;
         }
         for (;;) {
             struct agent_health h;
-            int gone = read_health(r, i, it->name, &h) == 0 && h.status == AGENT_HEALTH_MISSING;
+            int gone = read_health(r, i, &h) == 0 && h.status == AGENT_HEALTH_MISSING;
             agent_health_clear(&h);
             if (gone)
                 break;
@@ -671,19 +786,14 @@ static int start_step(struct run *r, const struct agent_plan_step *s, int final)
 {
     for (size_t i = s->first; i < s->first + s->count; i++) {
         const struct agent_plan_item *it = &r->plan->items[i];
-        struct agent_plan_item_result *res = &r->out->items[i];
         int error;
 
         if (it->action == AGENT_PLAN_PRUNE) {
-            error = r->cb->remove(r->cb->ctx, it, it->name);
+            error = r->cb->remove(r->cb->ctx, it);
             if (error == GF_ENOTFOUND)
                 error = 0;
         } else {
-            free(res->created_name);
-            res->created_name = NULL;
-            error = r->cb->apply(r->cb->ctx, it, it->name[0] ? NULL : &res->created_name);
-            if (error == 0 && it->name[0] == '\0' && res->created_name == NULL)
-                error = gf_error_set(GF_EINVAL, "the server gave the created hook no name");
+            error = r->cb->apply(r->cb->ctx, it);
         }
         if (error < 0) {
             fail(r, i, "%s: %s", it->action == AGENT_PLAN_PRUNE ? "delete" : "apply",
@@ -705,7 +815,7 @@ static enum agent_plan_state judge(struct run *r, size_t i)
     enum agent_plan_state state = AGENT_PLAN_RUNNING;
     struct agent_health h;
 
-    if (read_health(r, i, live_name(r, i), &h) < 0)
+    if (read_health(r, i, &h) < 0)
         return state;
     if (it->action == AGENT_PLAN_PRUNE) {
         if (h.status == AGENT_HEALTH_MISSING)
@@ -774,20 +884,22 @@ static int run_step(struct run *r, size_t k, int final)
     return wait_step(r, s);
 }
 
-/* Delete hooks whose outcome matches their HookSucceeded/HookFailed policy. */
+/* gitops-engine's end of an operation: hooks that were applied and are not
+ * running are deleted when their policy names the operation's outcome. */
 static void delete_finished_hooks(struct run *r)
 {
+    unsigned want = r->failed ? AGENT_PLAN_DELETE_ON_FAILURE : AGENT_PLAN_DELETE_ON_SUCCESS;
+
     for (size_t i = 0; i < r->plan->n_items; i++) {
         const struct agent_plan_item *it = &r->plan->items[i];
         enum agent_plan_state st = r->out->items[i].state;
-        if (!it->hook || it->action != AGENT_PLAN_APPLY)
+        int error;
+        if (!it->hook || !(it->delete_policy & want) || st == AGENT_PLAN_PENDING ||
+            st == AGENT_PLAN_RUNNING)
             continue;
-        if ((st == AGENT_PLAN_SUCCEEDED && (it->delete_policy & AGENT_PLAN_DELETE_ON_SUCCESS)) ||
-            (st == AGENT_PLAN_FAILED && (it->delete_policy & AGENT_PLAN_DELETE_ON_FAILURE))) {
-            int error = r->cb->remove(r->cb->ctx, it, live_name(r, i));
-            if (error < 0 && error != GF_ENOTFOUND) /* a hook in two phases goes once */
-                set_item(r, i, st, gf_error_last());
-        }
+        error = r->cb->remove(r->cb->ctx, it);
+        if (error < 0 && error != GF_ENOTFOUND) /* a hook in two phases goes once */
+            set_item(r, i, st, gf_error_last());
     }
 }
 
@@ -850,10 +962,8 @@ void agent_plan_result_clear(struct agent_plan_result *result)
 {
     if (result == NULL)
         return;
-    for (size_t i = 0; i < result->n_items; i++) {
-        free(result->items[i].created_name);
+    for (size_t i = 0; i < result->n_items; i++)
         free(result->items[i].message);
-    }
     free(result->items);
     free(result->object);
     free(result->message);

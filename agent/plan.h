@@ -25,12 +25,14 @@
  * - argocd.argoproj.io/hook-delete-policy is a comma-separated list of
  *   HookSucceeded, HookFailed, BeforeHookCreation; a hook without one gets
  *   BeforeHookCreation (gitops-engine's default). Unknown values: GF_EINVAL.
- * - generateName: allowed on hooks only (as in Argo CD); such a hook is
- *   created anew on every sync (the apply callback must POST it, since
- *   server-side apply needs a name) and BeforeHookCreation does nothing for
- *   it (there is no earlier name to delete): give it HookSucceeded or a
- *   Job ttlSecondsAfterFinished. A non-hook with generateName and no name
- *   is GF_EINVAL.
+ * - generateName: allowed on hooks only (as in Argo CD). Like Argo CD, the
+ *   plan names such a hook itself, so it can be applied server-side and
+ *   found again: generateName + lowercase("<rev>-<Phase>-<started_at>"),
+ *   <rev> being the first 7 characters of the revision (all of it when
+ *   shorter than 8). item->obj is then a copy carrying that name. Each sync
+ *   makes a new object, so BeforeHookCreation does nothing for it: give it
+ *   HookSucceeded or a Job ttlSecondsAfterFinished. A non-hook with
+ *   generateName and no name is GF_EINVAL.
  * - Prunes run in the Sync phase. By default (Argo CD's), each prune runs in
  *   the wave of the live object, with the prune waves mirrored (highest
  *   wave pruned first), and before the applies of its wave. PruneLast
@@ -38,8 +40,11 @@
  *   moves the prune to a wave after the last Sync-phase wave
  *   (max(0, last wave) + 1). Argo CD deletes a wave's prunes in parallel;
  *   here they are in reverse kind order (Deployment before Namespace).
- * - Not done: helm.sh/hook annotations, and Argo CD's moving of a
- *   Namespace or CRD into an earlier wave than the objects that need it.
+ * - As Argo CD does after sorting: a Namespace that comes after an object
+ *   in it moves (with that object's phase and wave) right before the first
+ *   such object; likewise a CRD before the first custom resource of its
+ *   group/kind.
+ * - Not done: helm.sh/hook annotations; the hook finalizer Argo CD adds.
  */
 
 enum agent_plan_phase {
@@ -65,8 +70,10 @@ struct agent_plan_item {
     int wave;
     int hook;               /* 1 for hooks (any phase) */
     unsigned delete_policy; /* hooks only: AGENT_PLAN_DELETE_* bits */
-    const json_t *obj;      /* borrowed from the input: desired (APPLY) or live (PRUNE) */
-    /* Borrowed from obj ("" when absent); name is "" for generateName hooks. */
+    int generated;          /* the name was made from generateName */
+    const json_t *obj;      /* desired (APPLY) or live (PRUNE); borrowed from the input, or
+                               owned by the plan for generated names */
+    /* Borrowed from obj ("" when absent). */
     const char *api_version, *kind, *namespace_, *name, *generate_name;
     char group[128]; /* from apiVersion; "" for core */
 };
@@ -91,7 +98,9 @@ struct agent_plan_input {
     size_t n_apply;
     json_t *const *prune; /* live objects to delete (already decided by agent_inventory) */
     size_t n_prune;
-    int prune_last; /* the app's PruneLast=true sync option */
+    int prune_last;       /* the app's PruneLast=true sync option */
+    const char *revision; /* the Git revision synced (names generateName hooks); may be NULL */
+    long long started_at; /* the operation's start, Unix seconds (same use) */
 };
 
 /*
@@ -139,8 +148,10 @@ char *agent_plan_describe(const struct agent_plan *plan);
  *    that is not done within wave_timeout fails the operation: the SyncFail
  *    steps run (same rules), and the result is Failed with the first
  *    failure's phase, wave, object and message.
- * 4. At the end hooks are deleted by their policy: HookSucceeded ones that
- *    succeeded, HookFailed ones that failed.
+ * 4. At the end, as gitops-engine does, hooks that were applied and are not
+ *    still running are deleted by their policy against the operation's
+ *    outcome: HookSucceeded ones when it succeeded, HookFailed ones when it
+ *    failed (SyncFail hooks included).
  */
 
 enum agent_plan_state {
@@ -154,18 +165,15 @@ struct agent_plan_result;
 
 struct agent_plan_callbacks {
     void *ctx;
-    /* Apply item->obj server-side; for a generateName hook, create it and
-     * set *created_name (malloc'd, the server-assigned name). 0 or < 0 with
-     * a gf_error message. */
-    int (*apply)(void *ctx, const struct agent_plan_item *item, char **created_name);
-    /* Health of the live object named `name` (item->name, or the created
-     * name): agent_health_assess() of a GET, AGENT_HEALTH_MISSING when it is
-     * absent. A read error (< 0) is retried until the wave times out. */
-    int (*health)(void *ctx, const struct agent_plan_item *item, const char *name,
-                  struct agent_health *out);
-    /* Delete the live object named `name`; an absent one is 0 (or
+    /* Apply item->obj server-side. 0 or < 0 with a gf_error message. */
+    int (*apply)(void *ctx, const struct agent_plan_item *item);
+    /* Health of the live object of `item`: agent_health_assess() of a GET,
+     * AGENT_HEALTH_MISSING when it is absent. A read error (< 0) is retried
+     * until the wave times out. */
+    int (*health)(void *ctx, const struct agent_plan_item *item, struct agent_health *out);
+    /* Delete the live object of `item`; an absent one is 0 (or
      * GF_ENOTFOUND, also fine). */
-    int (*remove)(void *ctx, const struct agent_plan_item *item, const char *name);
+    int (*remove)(void *ctx, const struct agent_plan_item *item);
     /* Monotonic seconds and a sleep; NULL: the real clock. Tests script
      * time through these. */
     double (*now)(void *ctx);
@@ -187,7 +195,6 @@ struct agent_plan_options {
 /* What happened to one item; results[i] belongs to plan->items[i]. */
 struct agent_plan_item_result {
     enum agent_plan_state state; /* PENDING: not reached; RUNNING: not finished */
-    char *created_name;          /* generateName hooks; owned */
     char *message;               /* owned; NULL when none */
 };
 

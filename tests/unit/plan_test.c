@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include "plan.h"
+#include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 
 #include <stdarg.h>
@@ -54,8 +55,11 @@ static void drop(struct objs *l)
 /* The plan of `apply` and `prune` described, or NULL on error. */
 static char *describe(struct objs *apply, struct objs *prune, int prune_last, int *error)
 {
-    struct agent_plan_input in = {apply->v, apply->n, prune ? prune->v : NULL, prune ? prune->n : 0,
-                                  prune_last};
+    struct agent_plan_input in = {.apply = apply->v,
+                                  .n_apply = apply->n,
+                                  .prune = prune ? prune->v : NULL,
+                                  .n_prune = prune ? prune->n : 0,
+                                  .prune_last = prune_last};
     struct agent_plan *plan = NULL;
     char *text = NULL;
 
@@ -215,7 +219,7 @@ static void test_plan__generate_name_only_on_hooks(void)
     add(&a,
         obj("batch/v1", "Job", "x", "gen:migrate-", HOOK, "PreSync", DEL, "HookSucceeded", NULL));
     text = describe(&a, NULL, 0, &error);
-    GF_ASSERT_STR(text, "PreSync 0 hook batch/Job x/migrate- delete=HookSucceeded\n");
+    GF_ASSERT_STR(text, "PreSync 0 hook batch/Job x/migrate--presync-0 delete=HookSucceeded\n");
     free(text);
     drop(&a);
     expect_error(obj("batch/v1", "Job", "x", "gen:migrate-", NULL),
@@ -292,7 +296,6 @@ struct fake {
     struct fake_obj objs[16];
     size_t n;
     const char *fail_apply;
-    int gen_seq;
     int progress_calls, progress_running;
     enum agent_plan_state first_item_state;
 };
@@ -317,34 +320,25 @@ static void fake_log(struct fake *f, const char *what, const char *name)
     snprintf(f->log + len, sizeof(f->log) - len, "%s%s %s@%g", len ? " " : "", what, name, f->t);
 }
 
-static int fake_apply(void *ctx, const struct agent_plan_item *item, char **created)
+static int fake_apply(void *ctx, const struct agent_plan_item *item)
 {
     struct fake *f = ctx;
-    char name[64];
 
     if (f->fail_apply && strcmp(f->fail_apply, item->name) == 0)
         return gf_error_set(GF_EINVAL, "admission webhook said no");
-    if (created != NULL) {
-        snprintf(name, sizeof(name), "%s%05d", item->generate_name, ++f->gen_seq);
-        *created = strdup(name);
-    } else {
-        snprintf(name, sizeof(name), "%s", item->name);
-    }
-    fake_log(f, "apply", name);
-    fake_get(f, name)->exists = 1;
-    fake_get(f, name)->reads = 0;
+    fake_log(f, "apply", item->name);
+    fake_get(f, item->name)->exists = 1;
+    fake_get(f, item->name)->reads = 0;
     return 0;
 }
 
-static int fake_health(void *ctx, const struct agent_plan_item *item, const char *name,
-                       struct agent_health *out)
+static int fake_health(void *ctx, const struct agent_plan_item *item, struct agent_health *out)
 {
     struct fake *f = ctx;
-    struct fake_obj *o = fake_get(f, name);
+    struct fake_obj *o = fake_get(f, item->name);
     char buf[128], *tok, *save = NULL, *pick = NULL;
     int n = 0;
 
-    (void)item;
     out->message = strdup("");
     if (!o->exists) {
         out->status = AGENT_HEALTH_MISSING;
@@ -361,21 +355,24 @@ static int fake_health(void *ctx, const struct agent_plan_item *item, const char
     o->reads++;
     if (strcmp(pick, "Error") == 0)
         return gf_error_set(GF_EIO, "connection refused");
-    out->status = strcmp(pick, "None") == 0
-                      ? AGENT_HEALTH_NONE
-                      : (enum agent_health_status)agent_health_status_parse(pick);
+    if (strcmp(pick, "None") == 0) {
+        out->status = AGENT_HEALTH_NONE;
+        return 0;
+    }
+    if (agent_health_status_parse(pick) < 0)
+        gf_test_fail(__FILE__, __LINE__, "bad health script entry %s", pick);
+    out->status = (enum agent_health_status)agent_health_status_parse(pick);
     return 0;
 }
 
-static int fake_remove(void *ctx, const struct agent_plan_item *item, const char *name)
+static int fake_remove(void *ctx, const struct agent_plan_item *item)
 {
     struct fake *f = ctx;
-    struct fake_obj *o = fake_get(f, name);
+    struct fake_obj *o = fake_get(f, item->name);
 
-    (void)item;
     if (!o->exists)
         return GF_ENOTFOUND;
-    fake_log(f, "delete", name);
+    fake_log(f, "delete", item->name);
     o->exists = 0;
     return 0;
 }
@@ -412,7 +409,8 @@ static void run(struct agent_plan_result *res, struct fake *f, struct objs *a, s
                                       .now = fake_now,
                                       .sleep = fake_sleep,
                                       .progress = fake_progress};
-    struct agent_plan_input in = {a->v, a->n, p ? p->v : NULL, p ? p->n : 0, 0};
+    struct agent_plan_input in = {
+        .apply = a->v, .n_apply = a->n, .prune = p ? p->v : NULL, .n_prune = p ? p->n : 0};
     struct agent_plan *plan = NULL;
 
     GF_ASSERT_INT(agent_plan_build(&plan, &in), 0);
@@ -537,26 +535,110 @@ static void test_plan__failed_presync_hook_stops_the_sync(void)
     GF_ASSERT_INT(res.phase, AGENT_PLAN_PRESYNC);
     GF_ASSERT_STR(res.object, "batch/Job x/migrate");
     GF_ASSERT_HAS(res.message, "hook Degraded");
-    /* cfg never applied; the failed hook and the succeeded SyncFail hook deleted at the end */
-    GF_ASSERT_STR(f.log, "apply migrate@0 apply alert@0 delete migrate@5 delete alert@5");
+    /* cfg never applied; the operation failed, so only HookFailed hooks are
+     * deleted at the end (alert succeeded but its HookSucceeded needs a
+     * successful operation) */
+    GF_ASSERT_STR(f.log, "apply migrate@0 apply alert@0 delete migrate@5");
     agent_plan_result_clear(&res);
     drop(&a);
 }
 
-static void test_plan__generate_name_hook_uses_created_name(void)
+static void test_plan__generate_name_hook_named_like_argocd(void)
+{
+    struct objs a = {0};
+    struct fake f = {0};
+    struct agent_plan_result res;
+    struct agent_plan_callbacks cb = {.ctx = &f,
+                                      .apply = fake_apply,
+                                      .health = fake_health,
+                                      .remove = fake_remove,
+                                      .now = fake_now,
+                                      .sleep = fake_sleep};
+    struct agent_plan_input in = {0};
+    struct agent_plan *plan = NULL;
+
+    add(&a, obj("batch/v1", "Job", "x", "gen:migrate-", HOOK, "PreSync,PostSync", DEL,
+                "HookSucceeded,BeforeHookCreation", NULL));
+    add(&a, obj("v1", "ConfigMap", "x", "cfg", NULL));
+    in.apply = a.v;
+    in.n_apply = a.n;
+    in.revision = "0123ABCDEF456";
+    in.started_at = 1700000000;
+    GF_ASSERT_INT(agent_plan_build(&plan, &in), 0);
+    GF_ASSERT_STR(plan->items[0].name, "migrate-0123abc-presync-1700000000");
+    GF_ASSERT_STR(gf_doc_string(plan->items[0].obj, "metadata.name"),
+                  "migrate-0123abc-presync-1700000000");
+    GF_ASSERT_STR(plan->items[2].name, "migrate-0123abc-postsync-1700000000");
+    GF_ASSERT(gf_doc_string(a.v[0], "metadata.name") == NULL); /* the input is untouched */
+    fake_script(&f, "migrate-0123abc-presync-1700000000", "Progressing,Progressing,Healthy");
+    GF_ASSERT_INT(agent_plan_run(&res, plan, &cb, &opts), 0);
+    GF_ASSERT_INT(res.state, AGENT_PLAN_SUCCEEDED);
+    /* no BeforeHookCreation delete for a fresh name; HookSucceeded at the end */
+    GF_ASSERT_STR(f.log, "apply migrate-0123abc-presync-1700000000@0 apply cfg@12 "
+                         "apply migrate-0123abc-postsync-1700000000@14 "
+                         "delete migrate-0123abc-presync-1700000000@14 "
+                         "delete migrate-0123abc-postsync-1700000000@14");
+    agent_plan_result_clear(&res);
+    agent_plan_free(plan);
+    drop(&a);
+    /* a short revision is used whole */
+    add(&a, obj("v1", "Pod", "x", "gen:p-", HOOK, "Sync", NULL));
+    in.apply = a.v;
+    in.n_apply = a.n;
+    in.revision = "v1.2";
+    in.started_at = 5;
+    GF_ASSERT_INT(agent_plan_build(&plan, &in), 0);
+    GF_ASSERT_STR(plan->items[0].name, "p-v1.2-sync-5");
+    agent_plan_free(plan);
+    drop(&a);
+}
+
+static void test_plan__namespace_and_crd_move_before_their_users(void)
+{
+    struct objs a = {0};
+    int error;
+    char *text;
+
+    add(&a, obj("v1", "Namespace", NULL, "app", WAVE, "5", NULL));
+    add(&a, obj("v1", "ConfigMap", "app", "cfg", WAVE, "1", NULL));
+    add(&a, obj("batch/v1", "Job", "app", "pre", HOOK, "PreSync", NULL));
+    add(&a, obj("v1", "Namespace", NULL, "other", NULL));
+    add(&a, obj("example.com/v1", "Widget", "other", "w", WAVE, "-1", NULL));
+    add(&a, json_pack("{s:s,s:s,s:{s:s},s:{s:s,s:{s:s}}}", "apiVersion", "apiextensions.k8s.io/v1",
+                      "kind", "CustomResourceDefinition", "metadata", "name", "widgets.example.com",
+                      "spec", "group", "example.com", "names", "kind", "Widget"));
+    text = describe(&a, NULL, 0, &error);
+    GF_ASSERT_INT(error, 0);
+    GF_ASSERT_STR(text, "PreSync 0 apply Namespace app\n"
+                        "PreSync 0 hook batch/Job app/pre delete=BeforeHookCreation\n"
+                        "Sync -1 apply Namespace other\n"
+                        "Sync -1 apply apiextensions.k8s.io/CustomResourceDefinition "
+                        "widgets.example.com\n"
+                        "Sync -1 apply example.com/Widget other/w\n"
+                        "Sync 1 apply ConfigMap app/cfg\n");
+    free(text);
+    drop(&a);
+}
+
+static void test_plan__untracked_hooks_and_objects_without_health(void)
 {
     struct objs a = {0};
     struct fake f = {0};
     struct agent_plan_result res;
 
-    add(&a, obj("batch/v1", "Job", "x", "gen:migrate-", HOOK, "PreSync", DEL,
-                "HookSucceeded,BeforeHookCreation", NULL));
-    add(&a, obj("v1", "ConfigMap", "x", "cfg", NULL));
-    fake_script(&f, "migrate-00001", "Running,Progressing,Healthy");
+    /* a ConfigMap hook is done once created; a Secret without a health rule
+     * is done at once; a Job hook with HookFailed stays after a success */
+    add(&a, obj("v1", "ConfigMap", "x", "note", HOOK, "Sync", NULL));
+    add(&a, obj("v1", "Secret", "x", "s", NULL));
+    add(&a, obj("batch/v1", "Job", "x", "check", HOOK, "Sync", DEL, "HookFailed", NULL));
+    add(&a, obj("v1", "ConfigMap", "x", "later", WAVE, "1", NULL));
+    fake_script(&f, "note", "Progressing");
+    fake_script(&f, "s", "None");
+    fake_script(&f, "check", "Progressing,Healthy");
     run(&res, &f, &a, NULL);
     GF_ASSERT_INT(res.state, AGENT_PLAN_SUCCEEDED);
-    GF_ASSERT_STR(res.items[0].created_name, "migrate-00001");
-    GF_ASSERT_STR(f.log, "apply migrate-00001@0 apply cfg@12 delete migrate-00001@12");
+    GF_ASSERT_STR(f.log, "apply s@0 apply note@0 apply check@0 apply later@7");
+    GF_ASSERT_INT(res.items[1].state, AGENT_PLAN_SUCCEEDED); /* note, though "Progressing" */
     agent_plan_result_clear(&res);
     drop(&a);
 }
@@ -642,7 +724,9 @@ GF_TESTS(GF_TEST(test_plan__kinds_in_argocd_order_then_name),
          GF_TEST(test_plan__degraded_wave_fails_and_runs_syncfail),
          GF_TEST(test_plan__wave_timeout), GF_TEST(test_plan__hooks_run_around_the_sync),
          GF_TEST(test_plan__failed_presync_hook_stops_the_sync),
-         GF_TEST(test_plan__generate_name_hook_uses_created_name),
+         GF_TEST(test_plan__generate_name_hook_named_like_argocd),
+         GF_TEST(test_plan__namespace_and_crd_move_before_their_users),
+         GF_TEST(test_plan__untracked_hooks_and_objects_without_health),
          GF_TEST(test_plan__apply_error_fails_with_message),
          GF_TEST(test_plan__prune_waits_until_gone_before_next_wave),
          GF_TEST(test_plan__operation_timeout));
