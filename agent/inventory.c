@@ -179,6 +179,44 @@ int agent_inventory_add_object(struct agent_inventory *inv, const json_t *obj)
                   meta_str(obj, "name"));
 }
 
+/* A resource of a bundle app into the inventory, unless it is a hook. */
+static int add_resource(struct agent_inventory *inv, const Gitfleet__Resource *res, size_t i)
+{
+    const Gitfleet__ResourceId *id = res->id;
+    json_t *body;
+    int hook;
+
+    if (id == NULL || id->kind == NULL || id->name == NULL || id->version == NULL ||
+        id->kind[0] == '\0' || id->name[0] == '\0')
+        return gf_error_set(GF_EINVAL, "resources[%zu]: no id", i);
+    body = res->has_body ? json_loadb((const char *)res->body.data, res->body.len, 0, NULL) : NULL;
+    if (body == NULL)
+        return gf_error_set(GF_EINVAL, "resources[%zu] (%s %s): body is not JSON", i, id->kind,
+                            id->name);
+    hook = json_object_get(json_object_get(json_object_get(body, "metadata"), "annotations"),
+                           HOOK_KEY) != NULL;
+    json_decref(body);
+    if (hook)
+        return 0;
+    return add_id(inv, id->group ? id->group : "", id->version, id->kind,
+                  id->namespace_ ? id->namespace_ : "", id->name);
+}
+
+int agent_inventory_from_app(struct agent_inventory **out, const Gitfleet__App *app)
+{
+    int error;
+
+    if ((error = agent_inventory_new(out, app->name)) < 0)
+        return error;
+    for (size_t i = 0; i < app->n_resources; i++)
+        if ((error = add_resource(*out, app->resources[i], i)) < 0) {
+            agent_inventory_free(*out);
+            *out = NULL;
+            return gf_error_wrap(error, "app %s", app->name);
+        }
+    return 0;
+}
+
 /* --- stored form ---------------------------------------------------------- */
 
 json_t *agent_inventory_to_json(const struct agent_inventory *inv)

@@ -2,6 +2,7 @@
 #ifndef GF_AGENT_INVENTORY_H
 #define GF_AGENT_INVENTORY_H
 
+#include "gitfleet.pb-c.h"
 #include "syncopts.h"
 
 #include <jansson.h>
@@ -44,6 +45,11 @@ void agent_inventory_free(struct agent_inventory *inv);
  * not added. A duplicate (same group, kind, namespace, name) is ignored.
  * 0, GF_EINVAL for an object without them, GF_ENOMEM. */
 int agent_inventory_add_object(struct agent_inventory *inv, const json_t *obj);
+
+/* The inventory a bundle app asks for: the id of every resource that is
+ * not a hook (bodies are read for the hook annotation). 0, GF_EINVAL naming
+ * a resource without an id or with a body that is not JSON, GF_ENOMEM. */
+int agent_inventory_from_app(struct agent_inventory **out, const Gitfleet__App *app);
 
 /* 1 when the inventory holds that identity (the version is not compared:
  * an object keeps its identity across API versions). */

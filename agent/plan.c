@@ -975,3 +975,43 @@ const char *agent_plan_state_name(enum agent_plan_state state)
     static const char *const names[] = {"Pending", "Running", "Succeeded", "Failed"};
     return (unsigned)state < 4 ? names[state] : "?";
 }
+
+static json_t *item_json(const struct agent_plan_item *it, const struct agent_plan_item_result *r)
+{
+    char *ref = agent_plan_item_ref(it);
+    json_t *o = ref ? json_pack("{s:s,s:i,s:s,s:s,s:s}", "phase", agent_plan_phase_name(it->phase),
+                                "wave", it->wave, "action",
+                                it->action == AGENT_PLAN_PRUNE ? "prune"
+                                : it->hook                     ? "hook"
+                                                               : "apply",
+                                "object", ref, "state", agent_plan_state_name(r->state))
+                    : NULL;
+
+    free(ref);
+    if (o != NULL && r->message != NULL && r->message[0] != '\0')
+        json_object_set_new(o, "message", json_string(r->message));
+    return o;
+}
+
+json_t *agent_plan_result_to_json(const struct agent_plan *plan,
+                                  const struct agent_plan_result *result)
+{
+    json_t *doc = json_pack("{s:s,s:[]}", "state", agent_plan_state_name(result->state), "items");
+    json_t *items = json_object_get(doc, "items");
+
+    if (doc == NULL)
+        return NULL;
+    if (result->message != NULL)
+        json_object_set_new(doc, "message", json_string(result->message));
+    if (result->state == AGENT_PLAN_FAILED && result->object != NULL)
+        json_object_set_new(doc, "failed",
+                            json_pack("{s:s,s:i,s:s}", "phase",
+                                      agent_plan_phase_name(result->phase), "wave", result->wave,
+                                      "object", result->object));
+    for (size_t i = 0; i < plan->n_items && i < result->n_items; i++)
+        if (json_array_append_new(items, item_json(&plan->items[i], &result->items[i])) < 0) {
+            json_decref(doc);
+            return NULL;
+        }
+    return doc;
+}

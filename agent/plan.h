@@ -221,6 +221,13 @@ int agent_plan_run(struct agent_plan_result *out, const struct agent_plan *plan,
 
 void agent_plan_result_clear(struct agent_plan_result *result);
 
+/* `result` of running `plan` as JSON for a report (caller owns; NULL on OOM):
+ * {"state": "Succeeded", "message"?, "failed"?: {"phase", "wave", "object"},
+ *  "items": [{"phase", "wave", "action": "apply"|"hook"|"prune", "object",
+ *             "state": "Pending"|"Running"|"Succeeded"|"Failed", "message"?}]} */
+json_t *agent_plan_result_to_json(const struct agent_plan *plan,
+                                  const struct agent_plan_result *result);
+
 const char *agent_plan_state_name(enum agent_plan_state state);
 
 #endif

@@ -181,6 +181,47 @@ static void test_inventory__owns_needs_matching_tracking_id(void)
     json_decref(ns);
 }
 
+static void test_inventory__from_bundle_app(void)
+{
+    Gitfleet__ResourceId ids[3] = {GITFLEET__RESOURCE_ID__INIT, GITFLEET__RESOURCE_ID__INIT,
+                                   GITFLEET__RESOURCE_ID__INIT};
+    Gitfleet__Resource res[3] = {GITFLEET__RESOURCE__INIT, GITFLEET__RESOURCE__INIT,
+                                 GITFLEET__RESOURCE__INIT};
+    Gitfleet__Resource *list[3] = {&res[0], &res[1], &res[2]};
+    Gitfleet__App app = GITFLEET__APP__INIT;
+    const char *bodies[3] = {"{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"}}",
+                             "{\"kind\":\"Job\",\"metadata\":{\"name\":\"m\",\"annotations\":{"
+                             "\"argocd.argoproj.io/hook\":\"PreSync\"}}}",
+                             "{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"p\"}}"};
+    const char *kinds[3] = {"Deployment", "Job", "Namespace"}, *names[3] = {"web", "m", "p"};
+    const char *groups[3] = {"apps", "batch", ""}, *nss[3] = {"p", "p", ""};
+    struct agent_inventory *inv = NULL;
+
+    for (int i = 0; i < 3; i++) {
+        ids[i].group = (char *)groups[i];
+        ids[i].version = (char *)"v1";
+        ids[i].kind = (char *)kinds[i];
+        ids[i].namespace_ = (char *)nss[i];
+        ids[i].name = (char *)names[i];
+        res[i].id = &ids[i];
+        res[i].has_body = 1;
+        res[i].body.data = (uint8_t *)bodies[i];
+        res[i].body.len = strlen(bodies[i]);
+    }
+    app.name = (char *)"web";
+    app.n_resources = 3;
+    app.resources = list;
+    GF_ASSERT_INT(agent_inventory_from_app(&inv, &app), 0);
+    GF_ASSERT_INT(inv->n, 2); /* the hook is not owned */
+    GF_ASSERT(agent_inventory_has(inv, "apps", "Deployment", "p", "web"));
+    GF_ASSERT(agent_inventory_has(inv, "", "Namespace", "", "p"));
+    agent_inventory_free(inv);
+    res[2].body.len = 3;
+    GF_ASSERT_INT(agent_inventory_from_app(&inv, &app), GF_EINVAL);
+    GF_ASSERT_HAS(gf_error_last(), "app web: resources[2] (Namespace p): body is not JSON");
+    GF_ASSERT(inv == NULL);
+}
+
 /* --- prune decisions ------------------------------------------------------ */
 
 static int lookup(void *ctx, const struct agent_inventory_id *id, json_t **out)
@@ -429,7 +470,7 @@ GF_TESTS(GF_TEST(test_inventory__ids_sorted_unique_hooks_left_out),
          GF_TEST(test_inventory__json_round_trip_and_errors),
          GF_TEST(test_inventory__configmap_form), GF_TEST(test_inventory__state_file_save_load),
          GF_TEST(test_inventory__owns_needs_matching_tracking_id),
-         GF_TEST(test_inventory__prune_verdicts_per_rule),
+         GF_TEST(test_inventory__from_bundle_app), GF_TEST(test_inventory__prune_verdicts_per_rule),
          GF_TEST(test_inventory__confirm_allowed_and_prune_disabled),
          GF_TEST(test_inventory__app_level_prune_false),
          GF_TEST(test_inventory__safety_valve_share),

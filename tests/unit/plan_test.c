@@ -657,6 +657,25 @@ static void test_plan__apply_error_fails_with_message(void)
     GF_ASSERT_STR(res.message, "apply: admission webhook said no");
     GF_ASSERT_STR(res.items[0].message, "apply: admission webhook said no");
     GF_ASSERT_STR(f.log, "");
+    {
+        struct agent_plan_input in = {.apply = a.v, .n_apply = a.n};
+        struct agent_plan *plan = NULL;
+        json_t *doc;
+        char *text;
+        GF_ASSERT_INT(agent_plan_build(&plan, &in), 0);
+        doc = agent_plan_result_to_json(plan, &res);
+        text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+        GF_ASSERT_STR(text, "{\"failed\":{\"object\":\"ConfigMap x/bad\",\"phase\":\"Sync\","
+                            "\"wave\":0},\"items\":[{\"action\":\"apply\",\"message\":\"apply: "
+                            "admission webhook said no\",\"object\":\"ConfigMap x/bad\",\"phase\":"
+                            "\"Sync\",\"state\":\"Failed\",\"wave\":0},{\"action\":\"apply\","
+                            "\"object\":\"ConfigMap x/good\",\"phase\":\"Sync\",\"state\":"
+                            "\"Pending\",\"wave\":1}],\"message\":\"apply: admission webhook "
+                            "said no\",\"state\":\"Failed\"}");
+        free(text);
+        json_decref(doc);
+        agent_plan_free(plan);
+    }
     agent_plan_result_clear(&res);
     drop(&a);
 }
