@@ -662,7 +662,8 @@ static void cmp_list(struct walk *w, const json_t *d, const json_t *l)
 
 static void cmp_value(struct walk *w, const json_t *d, const json_t *l)
 {
-    if (w->error || ignored(w))
+    /* an explicit null in Git claims nothing: apply drops it */
+    if (w->error || json_is_null(d) || ignored(w))
         return;
     if (l == NULL || json_is_null(l)) {
         if (!is_empty(d))

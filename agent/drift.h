@@ -12,7 +12,7 @@
  *   extra items in associative lists). The top-level `status` is skipped.
  * - Absent, null and the zero values Go's omitempty drops (false, 0, "",
  *   {}, []) are alike: desired `hostNetwork: false` matches a live object
- *   without it.
+ *   without it. A desired null claims nothing and is not compared.
  * - Lists: associative lists of built-in kinds (gf_k8s_list_info: containers
  *   by name, ports by containerPort+protocol, env by name, ...) match items
  *   by the merge keys the desired item has; set lists (finalizers) by value;

@@ -60,8 +60,11 @@ static const char *const kind_order[] = {"Namespace",
 
 static const char *const phase_names[] = {"PreSync", "Sync", "PostSync", "SyncFail"};
 
-/* Parsed hook annotation: a bit per phase, or left out of the sync. */
-#define HOOK_SKIP (1u << 8)
+/* Parsed hook annotation: a bit per sync phase, plus Skip and the
+ * deletion-time types, which alone leave the object out of the sync. */
+#define HOOK_SKIP   (1u << 8)
+#define HOOK_OTHER  (1u << 9)
+#define HOOK_PHASES 0xfu
 
 const char *agent_plan_phase_name(enum agent_plan_phase phase)
 {
@@ -141,9 +144,12 @@ static int add_hook_type(void *arg, const char *elem)
             *bits |= 1u << i;
             return 0;
         }
-    if (strcmp(elem, "Skip") == 0 || strcmp(elem, "PreDelete") == 0 ||
-        strcmp(elem, "PostDelete") == 0) {
+    if (strcmp(elem, "Skip") == 0) {
         *bits |= HOOK_SKIP;
+        return 0;
+    }
+    if (strcmp(elem, "PreDelete") == 0 || strcmp(elem, "PostDelete") == 0) {
+        *bits |= HOOK_OTHER;
         return 0;
     }
     return gf_error_set(GF_EINVAL,
@@ -292,7 +298,7 @@ static int parse_hook(unsigned *phases, unsigned *del, const json_t *obj)
     *phases = *del = 0;
     if (hooks != NULL && (error = each_csv(hooks, add_hook_type, phases)) < 0)
         return gf_error_wrap(error, "annotation %s", HOOK_ANNOTATION);
-    if (*phases == 0 || (*phases & HOOK_SKIP))
+    if ((*phases & HOOK_PHASES) == 0)
         return 0;
     policy = annotation(obj, DELETE_ANNOTATION);
     if (policy != NULL && (error = each_csv(policy, add_delete_policy, del)) < 0)
@@ -313,10 +319,11 @@ static int add_desired(struct builder *b, const json_t *obj, const struct agent_
     if ((error = fill_identity(&id, obj)) < 0 || (error = agent_plan_wave(&wave, obj)) < 0 ||
         (error = parse_hook(&phases, &del, obj)) < 0)
         return error;
-    if (phases & HOOK_SKIP) {
-        b->plan->n_skipped++;
+    if (phases != 0 && (phases & HOOK_PHASES) == 0) {
+        b->plan->n_skipped++; /* only Skip, PreDelete or PostDelete */
         return 0;
     }
+    phases &= HOOK_PHASES; /* "Skip,PreSync" is a PreSync hook, as in gitops-engine */
     if (phases == 0 && id.name[0] == '\0')
         return gf_error_set(GF_EINVAL, "generateName is only allowed on hooks");
     for (unsigned ph = 0; ph < 4; ph++) {

@@ -13,10 +13,11 @@
  * namespace, group). Rules and the decisions gitfleet takes where Argo CD
  * is loose:
  * - argocd.argoproj.io/hook is a comma-separated list of PreSync, Sync,
- *   PostSync, SyncFail, Skip. A hook with several types runs once in each
- *   phase. Skip (anywhere in the list) leaves the object out of the sync.
- *   PreDelete and PostDelete hooks belong to app deletion, not to a sync:
- *   left out and counted in n_skipped. Any other value is GF_EINVAL (Argo CD
+ *   PostSync, SyncFail, Skip, PreDelete, PostDelete. A hook with several
+ *   types runs once in each of its sync phases. An object whose types name
+ *   no sync phase (Skip alone; PreDelete and PostDelete belong to app
+ *   deletion) is left out and counted in n_skipped; "Skip,PreSync" is a
+ *   PreSync hook, as in gitops-engine. Any other value is GF_EINVAL (Argo CD
  *   would silently apply the object as a plain resource; a typo in
  *   "PreSync" must not run a migration Job as an ordinary resource).
  * - Objects without a hook are applied in the Sync phase.

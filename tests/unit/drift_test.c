@@ -170,9 +170,11 @@ static void test_drift__empty_alike_absent(void)
 {
     char *text = diff("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"labels\":{}},"
                       "\"spec\":{\"hostNetwork\":false,\"containers\":[{\"name\":\"a\",\"args\":[],"
-                      "\"env\":[{\"name\":\"E\",\"value\":\"\"}],\"ports\":null}]}}",
+                      "\"env\":[{\"name\":\"E\",\"value\":\"\"}],\"ports\":null,"
+                      "\"workingDir\":null}]}}",
                       "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{},\"spec\":{"
-                      "\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"E\"}]}]}}",
+                      "\"containers\":[{\"name\":\"a\",\"workingDir\":\"/w\",\"env\":[{"
+                      "\"name\":\"E\"}]}]}}",
                       NULL);
 
     GF_ASSERT_STR(text, "");

@@ -173,12 +173,15 @@ static void test_plan__skip_and_delete_hooks_left_out(void)
     add(&a, obj("batch/v1", "Job", "x", "predel", HOOK, "PreDelete", NULL));
     add(&a, obj("batch/v1", "Job", "x", "postdel", HOOK, "PostDelete", NULL));
     add(&a, obj("v1", "ConfigMap", "x", "kept", NULL));
+    add(&a, obj("batch/v1", "Job", "x", "skip-pre", HOOK, "Skip, PreSync", NULL));
     in.apply = a.v;
     in.n_apply = a.n;
     GF_ASSERT_INT(agent_plan_build(&plan, &in), 0);
-    GF_ASSERT_INT(plan->n_items, 1);
+    GF_ASSERT_INT(plan->n_items, 2);
     GF_ASSERT_INT(plan->n_skipped, 3);
-    GF_ASSERT_STR(plan->items[0].name, "kept");
+    GF_ASSERT_STR(plan->items[0].name, "skip-pre");
+    GF_ASSERT_INT(plan->items[0].phase, AGENT_PLAN_PRESYNC);
+    GF_ASSERT_STR(plan->items[1].name, "kept");
     agent_plan_free(plan);
     drop(&a);
 }
