@@ -18,8 +18,8 @@
  *   no sync phase (Skip alone; PreDelete and PostDelete belong to app
  *   deletion) is left out and counted in n_skipped; "Skip,PreSync" is a
  *   PreSync hook, as in gitops-engine. Any other value is GF_EINVAL (Argo CD
- *   would silently apply the object as a plain resource; a typo in
- *   "PreSync" must not run a migration Job as an ordinary resource).
+ *   silently drops unknown types, so a typo such as "Presync" would make
+ *   the migration Job never run without a word).
  * - Objects without a hook are applied in the Sync phase.
  * - The wave is argocd.argoproj.io/sync-wave, else gitfleet.io/sync-wave,
  *   else 0; hooks too. A value that is not a decimal int is GF_EINVAL.
@@ -56,7 +56,7 @@ enum agent_plan_phase {
 };
 
 enum agent_plan_action {
-    AGENT_PLAN_APPLY = 0, /* apply (or create, for generateName hooks) the desired object */
+    AGENT_PLAN_APPLY = 0, /* server-side apply the desired object */
     AGENT_PLAN_PRUNE,     /* delete the live object */
 };
 
