@@ -574,7 +574,7 @@ static void retire_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const ch
     } else {
         char message[512];
         snprintf(message, sizeof(message),
-                 "removed from Git; its %zu objects stay in the cluster (held: delete them with "
+                 "removed from Git; its objects stay in the cluster (%zu held: delete them with "
                  "`gitfleet sync --allow-prune %s`)",
                  pr.next->n, name);
         json_object_set_new(entry, "message", json_string(message));
