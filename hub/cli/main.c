@@ -6,11 +6,7 @@
 #include <string.h>
 
 static const struct gf_cli_command *const commands[] = {
-    &gf_cmd_fmt,
-    &gf_cmd_version,
-    &gf_cmd_render,
-    &gf_cmd_apps,
-    &gf_cmd_health,
+    &gf_cmd_fmt, &gf_cmd_version, &gf_cmd_render, &gf_cmd_apps, &gf_cmd_health,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
