@@ -15,6 +15,7 @@
 #define RENDER_MAX_DEPTH  32 /* directory levels under an app's path */
 #define RENDER_MAX_DOCS   100000
 #define RENDER_MAX_GLOB   32 /* alternatives of one {a,b} pattern */
+#define RENDER_MAX_PINNED 32 /* distinct targetRevisions on one cluster */
 #define CACHE_BUCKETS     1024
 #define LABEL_APP         "gitfleet.io/app"
 #define ANNOTATION_TRACK  "gitfleet.io/tracking-id"
@@ -703,7 +704,7 @@ struct tree_set {
         char *ref;
         char commit[41];
         hub_filesrc *tree;
-    } pinned[8];
+    } pinned[RENDER_MAX_PINNED];
     size_t n;
 };
 
@@ -730,10 +731,15 @@ static int tree_for(hub_filesrc **out, const char **commit_out, struct tree_set 
             *commit_out = ts->pinned[i].commit;
             return 0;
         }
-    if (ctx->tree_at == NULL || ts->n == sizeof(ts->pinned) / sizeof(ts->pinned[0]))
+    if (ctx->tree_at == NULL)
         return gf_error_set(GF_EUNSUPPORTED,
                             "spec.source.targetRevision: '%s' cannot be rendered with revision %s",
                             rev, ctx->revision);
+    if (ts->n == RENDER_MAX_PINNED)
+        return gf_error_set(GF_ETOOBIG,
+                            "spec.source.targetRevision: '%s': more than %d distinct revisions "
+                            "on one cluster",
+                            rev, RENDER_MAX_PINNED);
     if ((error = ctx->tree_at(out, ts->pinned[ts->n].commit, ctx->tree_arg, rev)) < 0)
         return gf_error_wrap(error, "spec.source.targetRevision");
     ts->pinned[ts->n].ref = strdup(rev);

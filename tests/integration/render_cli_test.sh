@@ -20,6 +20,16 @@ fail() {
 g() { git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main "$@"; }
 export GITFLEET_CACHE_DIR=$tmp/cache
 
+# Every kustomization of the example is valid for the referee, kubectl kustomize.
+if command -v kubectl >/dev/null; then
+    while IFS= read -r k; do
+        kubectl kustomize "$(dirname "$k")" >/dev/null 2>"$tmp/kerr" ||
+            fail "kubectl kustomize $(dirname "$k"): $(cat "$tmp/kerr")"
+    done < <(find "$src/deploy/examples/fleet" -name kustomization.yaml)
+else
+    echo "render_cli_test: kubectl not installed, example kustomizations not checked"
+fi
+
 # The example fleet as a repository whose origin is the URL its Applications name.
 repo=$tmp/fleet
 cp -r "$src/deploy/examples/fleet" "$repo"
