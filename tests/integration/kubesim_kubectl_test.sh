@@ -228,11 +228,7 @@ expect_has "PVC becomes Bound" "$out" "condition met"
 k get cm -n demo -w >"$tmp/watch.out" 2>&1 &
 wpid=$!
 sleep 1
-k create cm watched -n demo >/dev/null 2>&1 || k apply --server-side -f - >/dev/null 2>&1 <<'EOF'
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: watched, namespace: demo}
-EOF
+k create cm watched -n demo >/dev/null 2>&1
 sleep 1
 kill "$wpid" 2>/dev/null
 wait "$wpid" 2>/dev/null
@@ -243,6 +239,18 @@ out=$(k delete cm watched -n demo --wait --timeout=20s 2>&1)
 expect_has "delete with --wait" "$out" 'configmap "watched" deleted'
 out=$(k get cm watched -n demo 2>&1)
 expect_has "NotFound after delete" "$out" 'Error from server (NotFound): configmaps "watched" not found'
+
+# ---- typed commands (protobuf bodies) ------------------------------------------------------------
+out=$(k create namespace typed 2>&1)
+expect_has "kubectl create namespace" "$out" "namespace/typed created"
+out=$(k create configmap lit -n typed --from-literal=k=v 2>&1)
+expect_has "kubectl create configmap" "$out" "configmap/lit created"
+out=$(k create deployment tdep -n typed --image=nginx:1 --replicas=2 --port=8080 2>&1)
+expect_has "kubectl create deployment" "$out" "deployment.apps/tdep created"
+out=$(k get deploy tdep -n typed -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort}' 2>&1)
+expect_has "the protobuf body decoded" "$out" "2 8080"
+k rollout status deploy/tdep -n typed --timeout=20s >/dev/null 2>&1 &&
+    pass "rollout of a typed deployment" || fail "rollout of tdep"
 
 # ---- finalizers and owner references -----------------------------------------------------------
 cat >"$tmp/fin.yaml" <<'EOF'

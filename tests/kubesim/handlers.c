@@ -5,6 +5,7 @@
 #include "apierr.h"
 #include "discovery.h"
 #include "faults.h"
+#include "protobuf.h"
 #include "request.h"
 #include "store.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define MAX_SEGS 12
@@ -232,6 +234,29 @@ static int route(struct ks_req *r, const char *group, const char *version, char 
     return 0;
 }
 
+/* kubectl's typed commands send protobuf: turn the body into JSON in place. */
+static int protobuf_to_json(struct ks_http_req *req)
+{
+    const char *ct = ks_http_header(req, "Content-Type");
+    json_t *obj;
+    int error;
+
+    if (ct == NULL || req->body_len == 0 || strstr(ct, "protobuf") == NULL)
+        return 0;
+    if ((error = ks_protobuf_decode(&obj, (const unsigned char *)req->body, req->body_len)) < 0)
+        return error;
+    free(req->body);
+    req->body = json_dumps(obj, JSON_COMPACT);
+    req->body_len = strlen(req->body);
+    json_decref(obj);
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, "Content-Type") == 0) {
+            free(req->headers[i].value);
+            req->headers[i].value = strdup("application/json");
+        }
+    return 0;
+}
+
 static void dispatch(struct ks_req *r)
 {
     const char *m = r->http->method, *verb = verb_of(r);
@@ -283,13 +308,8 @@ static void handle_resource(struct ks_req *r, char **seg, int n)
     r->table = accept != NULL && strstr(accept, "as=Table") != NULL;
     if (inject_fault(r))
         return;
-    const char *ct = ks_http_header(r->http, "Content-Type");
-    if (ct != NULL && r->http->body_len > 0 && strstr(ct, "protobuf") != NULL)
-        return ks_reply(r, 415,
-                        ks_err(415, "UnsupportedMediaType", NULL,
-                               "the body of the request was in an unknown format - "
-                               "accepted media types include: application/json, "
-                               "application/yaml"));
+    if (protobuf_to_json(r->http) < 0)
+        return ks_reply(r, 415, ks_err(415, "UnsupportedMediaType", NULL, "%s", gf_error_last()));
     dispatch(r);
 }
 
