@@ -368,6 +368,36 @@ static void balance_service(const struct ks_type *t, json_t *obj)
         json_pack("{s:{s:[{s:s,s:s}]}}", "loadBalancer", "ingress", "ip", lb, "ipMode", "VIP"));
 }
 
+static void balance_ingress(const struct ks_type *t, json_t *obj)
+{
+    write_status(t, obj,
+                 json_pack("{s:{s:[{s:s}]}}", "loadBalancer", "ingress", "ip", "172.18.255.200"));
+}
+
+/* An HPA that can scale and sits at its minimum. */
+static void autoscale(const struct ks_type *t, json_t *obj, const char *now)
+{
+    json_t *spec = json_object_get(obj, "spec"), *prev = json_object_get(obj, "status");
+    json_t *min = json_object_get(spec, "minReplicas");
+    json_int_t want = min != NULL ? json_integer_value(min) : 1;
+    json_t *conds = json_array();
+
+    json_array_append_new(conds, condition(prev, "AbleToScale", "True", "SucceededGetScale",
+                                           "the HPA controller was able to get the target's "
+                                           "current scale",
+                                           now, 0));
+    json_array_append_new(conds, condition(prev, "ScalingActive", "True", "ValidMetricFound",
+                                           "the HPA was able to successfully calculate a "
+                                           "replica count",
+                                           now, 0));
+    json_array_append_new(conds,
+                          condition(prev, "ScalingLimited", "False", "DesiredWithinRange",
+                                    "the desired count is within the acceptable range", now, 0));
+    write_status(t, obj,
+                 json_pack("{s:I,s:I,s:o}", "currentReplicas", want, "desiredReplicas", want,
+                           "conditions", conds));
+}
+
 static void each(const char *key, long long now_ms, const char *now)
 {
     const struct ks_type *found = ks_disc_find_key(key);
@@ -386,6 +416,10 @@ static void each(const char *key, long long now_ms, const char *now)
             bind_pvc(&t, obj);
         else if (strcmp(key, "services") == 0)
             balance_service(&t, obj);
+        else if (strcmp(key, "ingresses.networking.k8s.io") == 0)
+            balance_ingress(&t, obj);
+        else if (strcmp(key, "horizontalpodautoscalers.autoscaling") == 0)
+            autoscale(&t, obj, now);
         else
             reconcile(&t, obj, now_ms, now);
     }
@@ -394,10 +428,16 @@ static void each(const char *key, long long now_ms, const char *now)
 
 void ks_ctrl_tick(long long now_ms)
 {
-    static const char *const keys[] = {
-        "deployments.apps",       "statefulsets.apps", "daemonsets.apps",
-        "replicasets.apps",       "jobs.batch",        "pods",
-        "persistentvolumeclaims", "services"};
+    static const char *const keys[] = {"deployments.apps",
+                                       "statefulsets.apps",
+                                       "daemonsets.apps",
+                                       "replicasets.apps",
+                                       "jobs.batch",
+                                       "pods",
+                                       "persistentvolumeclaims",
+                                       "services",
+                                       "ingresses.networking.k8s.io",
+                                       "horizontalpodautoscalers.autoscaling"};
     char now[32];
 
     ks_obj_now(now, sizeof(now));
