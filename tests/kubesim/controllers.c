@@ -20,7 +20,8 @@ static pthread_t thread;
 static int running;
 static volatile int stopping;
 static int delay;
-static json_t *seen; /* uid -> {"gen": generation, "at": ms first seen} */
+static json_t *seen;      /* uid -> {"gen": generation, "at": ms first seen} */
+static json_t *next_seen; /* this tick's entries: objects gone drop out */
 
 /* What a controller derives its status from. */
 struct rollout {
@@ -290,6 +291,7 @@ static int track(json_t *obj, long long gen, long long now_ms)
         e = json_pack("{s:I,s:I}", "gen", (json_int_t)gen, "at", (json_int_t)now_ms);
         json_object_set_new(seen, uid, e);
     }
+    json_object_set(next_seen, uid, e);
     return now_ms - json_integer_value(json_object_get(e, "at")) >= delay;
 }
 
@@ -444,9 +446,13 @@ void ks_ctrl_tick(long long now_ms)
     ks_store_lock();
     if (seen == NULL)
         seen = json_object();
+    next_seen = json_object();
     ks_obj_collect_garbage();
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         each(keys[i], now_ms, now);
+    json_decref(seen);
+    seen = next_seen;
+    next_seen = NULL;
     ks_store_unlock();
 }
 
