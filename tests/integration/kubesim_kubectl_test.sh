@@ -234,6 +234,19 @@ kill "$wpid" 2>/dev/null
 wait "$wpid" 2>/dev/null
 expect_has "get -w streams a new object" "$(cat "$tmp/watch.out")" "watched"
 
+k get cm -n demo -l sel=yes -w --output-watch-events >"$tmp/watch-sel.out" 2>&1 &
+wpid=$!
+sleep 1
+k label cm watched -n demo sel=yes >/dev/null 2>&1
+sleep 0.3
+k label cm watched -n demo sel- >/dev/null 2>&1
+sleep 1
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+out=$(tr -s ' ' <"$tmp/watch-sel.out")
+expect_has "a label selector watch sees an object enter" "$out" "ADDED watched"
+expect_has "a label selector watch sees it leave as DELETED" "$out" "DELETED watched"
+
 # ---- delete -----------------------------------------------------------------------------------
 out=$(k delete cm watched -n demo --wait --timeout=20s 2>&1)
 expect_has "delete with --wait" "$out" 'configmap "watched" deleted'

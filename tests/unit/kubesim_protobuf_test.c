@@ -1,7 +1,7 @@
 /* kubesim_protobuf_test.c -- decoding the protobuf bodies of kubectl's typed commands */
 #include "harness.h"
 
-#include "protobuf.h"
+#include "../kubesim/protobuf.h"
 
 #include "gitfleet/error.h"
 

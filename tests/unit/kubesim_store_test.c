@@ -1,8 +1,8 @@
 /* kubesim_store_test.c -- kubesim's store: resourceVersions, the watch log window, selectors */
 #include "harness.h"
 
-#include "select.h"
-#include "store.h"
+#include "../kubesim/select.h"
+#include "../kubesim/store.h"
 
 #include "gitfleet/error.h"
 
