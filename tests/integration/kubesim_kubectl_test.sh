@@ -123,6 +123,16 @@ expect_has "get -A lists demo/cfg" "$out" "demo        cfg"
 out=$(k get deploy -n demo 2>&1)
 expect_has "table columns for deployments" "$out" "UP-TO-DATE"
 
+cat >"$tmp/list.yaml" <<'EOF'
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: l1, namespace: demo}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: l2, namespace: demo}}
+EOF
+out=$(k apply --server-side -f "$tmp/list.yaml" 2>&1)
+expect_has "apply --server-side of a kind: List file" "$out" "configmap/l2 serverside-applied"
+
 # ---- rollouts and conditions -----------------------------------------------------------------
 out=$(k rollout status deploy/web -n demo --timeout=20s 2>&1)
 expect_has "rollout status" "$out" 'successfully rolled out'

@@ -155,6 +155,26 @@ static void reply_doc(struct ks_req *r, json_t *doc)
         reply_locked(r, 200, doc);
 }
 
+/* kubectl asks for OpenAPI v2 in protobuf only to validate what v3 cannot
+ * vouch for ("kind: List" files). A Document with no definitions makes it
+ * skip client-side validation and leave it to the server, as v3 does. */
+static void openapi_v2(struct ks_req *r)
+{
+    static const char doc[] = "\x0a\x03"
+                              "2.0"
+                              "\x12\x13\x0a\x0a"
+                              "Kubernetes"
+                              "\x12\x05"
+                              "v1.32";
+    const char *accept = ks_http_header(r->http, "Accept");
+
+    if (accept == NULL || strstr(accept, "protobuf") == NULL)
+        return reply_doc(r, ks_disc_openapi_v2());
+    ks_store_unlock();
+    ks_http_respond(r->conn, 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", doc,
+                    sizeof(doc) - 1, NULL);
+}
+
 /* Discovery and OpenAPI paths; 1 when handled. */
 static int handle_meta(struct ks_req *r, char **seg, int n)
 {
@@ -177,7 +197,7 @@ static int handle_meta(struct ks_req *r, char **seg, int n)
     if (n == 3 && strcmp(seg[0], "apis") == 0)
         return reply_doc(r, ks_disc_resources(seg[1], seg[2])), 1;
     if (n >= 2 && strcmp(seg[0], "openapi") == 0 && strcmp(seg[1], "v2") == 0)
-        return reply_doc(r, ks_disc_openapi_v2()), 1;
+        return openapi_v2(r), 1;
     if (n == 2 && strcmp(seg[0], "openapi") == 0 && strcmp(seg[1], "v3") == 0)
         return reply_doc(r, ks_disc_openapi_root()), 1;
     if (n == 4 && strcmp(seg[0], "openapi") == 0 && strcmp(seg[2], "api") == 0)
