@@ -210,6 +210,16 @@ k apply --server-side -f "$tmp/bad.yaml" >/dev/null 2>&1
 out=$(k rollout status deploy/broken -n demo --timeout=20s 2>&1)
 expect_has "image tag fail ends with ProgressDeadlineExceeded" "$out" "exceeded its progress deadline"
 
+sed 's/broken/upd/g; s/example\/app:fail/example\/app:1/' "$tmp/bad.yaml" >"$tmp/upd.yaml"
+k apply --server-side -f "$tmp/upd.yaml" >/dev/null 2>&1
+k rollout status deploy/upd -n demo --timeout=20s >/dev/null 2>&1 || fail "rollout of upd"
+out=$(k set image deploy/upd -n demo app=example/app:fail 2>&1)
+expect_has "set image" "$out" "image updated"
+out=$(k rollout status deploy/upd -n demo --timeout=20s 2>&1)
+expect_has "a failing update exceeds its deadline" "$out" "exceeded its progress deadline"
+out=$(k get deploy upd -n demo -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>&1)
+expect_has "the old pods keep it Available" "$out" "True"
+
 # ---- Jobs and PVCs ------------------------------------------------------------------------------
 cat >"$tmp/job.yaml" <<'EOF'
 apiVersion: batch/v1

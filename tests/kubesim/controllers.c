@@ -136,10 +136,12 @@ static void set_count(json_t *st, const char *key, long long v)
 
 /* ---- workloads -------------------------------------------------------------------------- */
 
+/* A marked rollout never gets ready pods of its own: what was ready before
+ * (the old ReplicaSet's pods) stays, and the first rollout has none. */
 static json_t *deployment_status(struct rollout *r)
 {
     json_t *st = json_pack("{s:I}", "observedGeneration", (json_int_t)r->gen);
-    long long ready = r->done ? (r->fail ? 0 : r->want) : prev_int(r->prev, "readyReplicas");
+    long long ready = r->done && !r->fail ? r->want : prev_int(r->prev, "readyReplicas");
     long long updated = r->done ? r->want : 0;
     char msg[512];
 
@@ -178,7 +180,7 @@ static json_t *deployment_status(struct rollout *r)
 
 static json_t *statefulset_status(struct rollout *r)
 {
-    long long ready = r->done ? (r->fail ? 0 : r->want) : prev_int(r->prev, "readyReplicas");
+    long long ready = r->done && !r->fail ? r->want : prev_int(r->prev, "readyReplicas");
     const char *cur = json_string_value(json_object_get(r->prev, "updateRevision"));
     json_t *st = json_pack("{s:I,s:I}", "observedGeneration", (json_int_t)r->gen, "replicas",
                            (json_int_t)r->want);
