@@ -407,6 +407,29 @@ expect_has "injected 500" "$out" "injected fault"
 out=$(k get cm cfg -n demo -o name 2>&1)
 expect_has "fault used up after count" "$out" "configmap/cfg"
 
+echo '{"verb":"get","resource":"configmaps","count":2,"action":{"status":429,"retryAfterSeconds":1}}' >"$tmp/fault.json"
+k create --raw /kubesim/faults -f "$tmp/fault.json" >/dev/null 2>&1
+start_s=$(date +%s)
+out=$(k get cm cfg -n demo -o name 2>&1)
+expect_has "kubectl retries 429 with Retry-After" "$out" "configmap/cfg"
+[ $(($(date +%s) - start_s)) -ge 2 ] && pass "Retry-After was honoured" || fail "no Retry-After wait"
+echo '{"verb":"list","resource":"configmaps","drop":true}' >"$tmp/fault.json"
+k create --raw /kubesim/faults -f "$tmp/fault.json" >/dev/null 2>&1
+out=$(k get cm -n demo 2>&1)
+echo "$out" | grep -qE 'EOF|connection reset' && pass "dropped connections" ||
+    fail "dropped connection: $out"
+k delete --raw /kubesim/faults >/dev/null 2>&1
+echo '{"verb":"*","resource":"secrets","delayMs":1500}' >"$tmp/fault.json"
+k create --raw /kubesim/faults -f "$tmp/fault.json" >/dev/null 2>&1
+start_s=$(date +%s%N)
+k get secrets -n demo >/dev/null 2>&1
+[ $((($(date +%s%N) - start_s) / 1000000)) -ge 1400 ] && pass "an injected delay" || fail "no delay"
+k delete --raw /kubesim/faults >/dev/null 2>&1
+start_s=$(date +%s%N)
+k get secrets -n demo >/dev/null 2>&1
+[ $((($(date +%s%N) - start_s) / 1000000)) -lt 1400 ] && pass "DELETE /kubesim/faults clears" ||
+    fail "faults not cleared"
+
 # ---- state survives a restart; namespace deletion ----------------------------------------------
 sleep 0.5
 stop_kubesim
