@@ -1,0 +1,206 @@
+/* internal.h -- types and functions shared by the kustomize engine's files (not public) */
+#ifndef HUB_KUSTOMIZE_INTERNAL_H
+#define HUB_KUSTOMIZE_INTERNAL_H
+
+#include "filesrc.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* ---- resources (resource.c) ---- */
+
+/* The identity of a resource: group/version/kind, name, namespace. */
+struct kz_id {
+    char *group, *version, *kind, *name, *ns;
+};
+
+enum kz_behavior {
+    KZ_BEHAVIOR_NONE = 0,
+    KZ_BEHAVIOR_CREATE,
+    KZ_BEHAVIOR_REPLACE,
+    KZ_BEHAVIOR_MERGE
+};
+
+/* One resource being built, with what kustomize tracks beside the object:
+ * the ids it had before renames (for name references and patch targets),
+ * the prefixes and suffixes applied, and generator flags. */
+struct kz_res {
+    json_t *obj;
+    struct kz_id *prev; /* earlier ids, oldest first */
+    size_t nprev;
+    json_t *prefixes, *suffixes; /* JSON arrays of strings */
+    int needs_hash;
+    enum kz_behavior behavior;
+    char *origin; /* buildMetadata origin annotation value (YAML text), or NULL */
+};
+
+/* An ordered list of resources. */
+struct kz_resmap {
+    struct kz_res **items;
+    size_t len, cap;
+};
+
+int kz_res_new(struct kz_res **out, json_t *obj); /* steals obj */
+void kz_res_free(struct kz_res *r);
+int kz_res_copy(struct kz_res **out, const struct kz_res *r);
+
+const char *kz_res_kind(const struct kz_res *r);
+const char *kz_res_name(const struct kz_res *r);
+const char *kz_res_namespace(const struct kz_res *r); /* "" when absent */
+const char *kz_res_api_version(const struct kz_res *r);
+/* Group and version of the apiVersion; buf must hold it. */
+void kz_res_gv(const struct kz_res *r, char *buf, size_t buflen, const char **group,
+               const char **version);
+int kz_res_set_name(struct kz_res *r, const char *name);
+int kz_res_set_namespace(struct kz_res *r, const char *ns);
+/* Fill a kz_id for the current id (strings owned by the id). */
+int kz_res_cur_id(struct kz_id *out, const struct kz_res *r);
+/* The original id: the first stored previous id, else the current one. */
+int kz_res_org_id(struct kz_id *out, const struct kz_res *r);
+/* Remember the current id among the previous ones (before a rename). */
+int kz_res_store_prev(struct kz_res *r);
+int kz_res_is_cluster_scoped(const struct kz_res *r);
+
+void kz_id_clear(struct kz_id *id);
+int kz_id_copy(struct kz_id *out, const struct kz_id *id);
+/* kustomize's ResId.Equals: same gvk, name, and namespace ("" == "default"). */
+int kz_id_equals(const struct kz_id *a, const struct kz_id *b);
+/* "Kind.version.group/name.namespace" style used in messages (kustomize's ResId.String). */
+char *kz_id_string(const struct kz_id *id);
+int kz_id_cluster_scoped(const struct kz_id *id);
+
+void kz_resmap_init(struct kz_resmap *m);
+void kz_resmap_clear(struct kz_resmap *m);
+/* Append (takes ownership). With check_dup, an equal current id is an error. */
+int kz_resmap_append(struct kz_resmap *m, struct kz_res *r, int check_dup);
+int kz_resmap_copy(struct kz_resmap *out, const struct kz_resmap *m);
+void kz_resmap_remove_at(struct kz_resmap *m, size_t i);
+/* Indexes of resources any of whose ids (current or previous) equal `id`. */
+size_t kz_resmap_find_any_id(const struct kz_resmap *m, const struct kz_id *id, size_t *idx,
+                             size_t max);
+
+/* ---- field specs and transformer configurations (fieldspec.c) ---- */
+
+struct kz_fieldspec {
+    char *group, *version, *kind; /* NULL: any */
+    char **path;                  /* split path segments */
+    size_t npath;
+    int create;
+};
+
+struct kz_fslist {
+    struct kz_fieldspec *items;
+    size_t len;
+};
+
+struct kz_nameref {
+    char *group, *version, *kind; /* the referred kind */
+    struct kz_fslist specs;       /* where it is referred to */
+};
+
+/* The transformer configuration: kustomize's builtin field specs plus any
+ * `configurations:` files. */
+struct kz_tconfig {
+    struct kz_fslist name_prefix, name_suffix, namespace, common_labels, template_labels,
+        common_annotations, images, replicas, var_reference;
+    struct kz_nameref *nameref;
+    size_t nnameref;
+};
+
+int kz_tconfig_builtin(struct kz_tconfig **out);
+void kz_tconfig_free(struct kz_tconfig *tc);
+int kz_tconfig_copy(struct kz_tconfig **out, const struct kz_tconfig *tc);
+/* Merge a configuration document (JSON of a kustomize TransformerConfig). */
+int kz_tconfig_merge_doc(struct kz_tconfig *tc, const json_t *doc, const char *file);
+int kz_tconfig_merge(struct kz_tconfig *tc, const struct kz_tconfig *other);
+
+int kz_fslist_parse(struct kz_fslist *out, const json_t *arr, const char *what);
+void kz_fslist_free(struct kz_fslist *l);
+int kz_fslist_append(struct kz_fslist *l, const struct kz_fieldspec *fs);
+/* Does the field spec's gvk select this resource? */
+int kz_fieldspec_selects(const struct kz_fieldspec *fs, const struct kz_res *r);
+
+/* Called on the value at the end of a field spec path; *slot may be NULL when
+ * the spec creates it (create_kind says which kind of node to create). */
+typedef int (*kz_field_fn)(json_t *parent, const char *key, json_t *value, void *ctx);
+/* Walk `fs` in `obj`, calling fn for every matched value. Missing maps are
+ * created when fs->create and create_leaf (0: not created, 1: object, 2:
+ * string: fn gets value NULL). */
+int kz_fieldspec_apply(json_t *obj, const struct kz_fieldspec *fs, int create_leaf, kz_field_fn fn,
+                       void *ctx);
+/* Apply every spec of the list that selects r. */
+int kz_fslist_apply(struct kz_res *r, const struct kz_fslist *l, int create_leaf, kz_field_fn fn,
+                    void *ctx);
+
+/* ---- strategic merge (smp.c) and JSON 6902 (json6902.c) ---- */
+
+/* Merge `patch` into `*target` (both objects) the way kustomize does for
+ * a resource of group/kind. *target may become NULL ($patch: delete). */
+int kz_smp_merge(json_t **target, const json_t *patch, const char *group, const char *kind);
+/* Apply a JSON 6902 operation list to *target. */
+int kz_json6902_apply(json_t **target, const json_t *ops);
+
+/* ---- helpers (resource.c) ---- */
+
+char *kz_strdup(const char *s);
+char *kz_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Scalar (string, number, bool) as a string as kustomize would read it; NULL otherwise. */
+char *kz_scalar_string(const json_t *v);
+
+/* ---- the build (build.c) ---- */
+
+struct kz_build;
+
+/* Read a file relative to the kustomization dir, confined to it (kustomize's
+ * default load restrictions). */
+int kz_build_read(struct kz_build *b, const char *kdir, const char *path, char **out,
+                  size_t *len_out, char **resolved_out);
+/* Parse YAML docs (cached per session) from a file relative to kdir. */
+int kz_build_read_yaml(struct kz_build *b, const char *kdir, const char *path, json_t **out);
+
+/* ---- generators (generators.c) ---- */
+
+/* Generate ConfigMaps and Secrets of a kustomization into `out`. */
+int kz_generators_run(struct kz_build *b, const char *kdir, const json_t *kust,
+                      struct kz_resmap *out);
+/* The content-hash suffix of a ConfigMap or Secret (kustomize's algorithm). */
+int kz_generators_hash(char out[11], const json_t *obj);
+/* Append generated resources into the accumulator with create/merge/replace. */
+int kz_generators_merge_into(struct kz_resmap *acc, struct kz_resmap *gen);
+
+/* ---- transformers (transformers.c) ---- */
+
+int kz_transform_namespace(struct kz_resmap *m, const char *ns, const struct kz_tconfig *tc);
+int kz_transform_prefix_suffix(struct kz_resmap *m, const char *prefix, const char *suffix,
+                               const struct kz_tconfig *tc);
+/* Set labels (or annotations when annotations=1) along the given field specs. */
+int kz_transform_labels(struct kz_resmap *m, const json_t *labels, const struct kz_fslist *l);
+int kz_transform_images(struct kz_resmap *m, const json_t *images, const struct kz_tconfig *tc);
+int kz_transform_replicas(struct kz_resmap *m, const json_t *replicas, const struct kz_tconfig *tc);
+
+/* ---- patches (patches.c) ---- */
+
+/* Resources selected by a kustomize target selector. */
+int kz_select(const struct kz_resmap *m, const json_t *target, size_t **idx_out, size_t *n_out);
+int kz_patches_apply(struct kz_build *b, const char *kdir, const json_t *kust, struct kz_resmap *m);
+int kz_patches_sm_legacy(struct kz_build *b, const char *kdir, const json_t *list,
+                         struct kz_resmap *m);
+int kz_patches_json6902_legacy(struct kz_build *b, const char *kdir, const json_t *list,
+                               struct kz_resmap *m);
+
+/* ---- name references (nameref.c) ---- */
+
+int kz_nameref_fix(struct kz_resmap *m, const struct kz_tconfig *tc);
+
+/* ---- replacements and vars (replacements.c, vars.c) ---- */
+
+int kz_replacements_apply(struct kz_build *b, const char *kdir, const json_t *list,
+                          struct kz_resmap *m);
+int kz_vars_resolve(struct kz_resmap *m, const json_t *vars, const struct kz_tconfig *tc);
+
+/* ---- order (order.c) ---- */
+
+/* kubectl's legacy output order. */
+int kz_order_legacy(struct kz_resmap *m);
+
+#endif
