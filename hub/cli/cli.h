@@ -19,6 +19,7 @@ int gf_cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2
 int gf_cli_usage(const struct gf_cli_command *cmd);
 
 extern const struct gf_cli_command gf_cmd_version;
+extern const struct gf_cli_command gf_cmd_health;
 extern const struct gf_cli_command gf_cmd_kustomize;
 
 #endif

@@ -7,6 +7,7 @@
 
 static const struct gf_cli_command *const commands[] = {
     &gf_cmd_version,
+    &gf_cmd_health,
     &gf_cmd_kustomize,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

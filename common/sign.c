@@ -1,0 +1,288 @@
+/* sign.c -- Ed25519 keys (PEM files, raw public keys, key ids) and signatures */
+#include "gitfleet/sign.h"
+#include "gitfleet/doc.h"
+#include "gitfleet/error.h"
+#include "gitfleet/fsutil.h"
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A key file is a few hundred bytes; anything much larger is not one. */
+#define GF_SIGN_KEY_FILE_MAX 65536
+
+struct gf_sign_key {
+    EVP_PKEY *pkey;
+    int has_private;
+};
+
+/* The first queued OpenSSL error as text, and the queue emptied, so that a
+ * later failure does not report a stale reason. */
+static const char *ossl_reason(char *buf, size_t size)
+{
+    unsigned long e = ERR_get_error();
+
+    if (e == 0)
+        snprintf(buf, size, "unknown OpenSSL error");
+    else
+        ERR_error_string_n(e, buf, size);
+    ERR_clear_error();
+    return buf;
+}
+
+static int key_wrap(gf_sign_key **out, EVP_PKEY *pkey, int has_private)
+{
+    gf_sign_key *key = calloc(1, sizeof(*key));
+
+    if (key == NULL) {
+        EVP_PKEY_free(pkey);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    key->pkey = pkey;
+    key->has_private = has_private;
+    *out = key;
+    return 0;
+}
+
+int gf_sign_key_generate(gf_sign_key **out)
+{
+    char why[256];
+    EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+
+    *out = NULL;
+    if (pkey == NULL)
+        return gf_error_set(GF_ERROR, "generating an Ed25519 key: %s",
+                            ossl_reason(why, sizeof(why)));
+    return key_wrap(out, pkey, 1);
+}
+
+/* Never prompt for a passphrase: an encrypted key simply fails to load. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    return -1;
+}
+
+/* Parse PEM text as a private key, else as a public key. */
+static EVP_PKEY *parse_pem(const char *pem, size_t len, int *has_private)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *pkey;
+
+    if (bio == NULL)
+        return NULL;
+    *has_private = 1;
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    if (pkey == NULL) {
+        ERR_clear_error();
+        *has_private = 0;
+        BIO_free(bio);
+        if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+            return NULL;
+        pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+    }
+    BIO_free(bio);
+    return pkey;
+}
+
+int gf_sign_key_load(gf_sign_key **out, const char *path)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    int has_private = 0, error;
+    EVP_PKEY *pkey;
+
+    *out = NULL;
+    if ((error = gf_fs_read(&pem, &len, path, GF_SIGN_KEY_FILE_MAX)) < 0)
+        return gf_error_wrap(error == GF_ETOOBIG ? GF_EINVAL : error, "loading key");
+    pkey = parse_pem(pem, len, &has_private);
+    if (pkey == NULL) {
+        error = strstr(pem, "ENCRYPTED") != NULL
+                    ? gf_error_set(GF_EINVAL, "%s: encrypted private keys are not supported", path)
+                    : gf_error_set(GF_EINVAL,
+                                   "%s: not a PEM private key (PKCS#8) or public key (SPKI)", path);
+        ERR_clear_error();
+    } else if (!EVP_PKEY_is_a(pkey, "ED25519")) {
+        error = gf_error_set(GF_EINVAL, "%s: a %s key, not an Ed25519 key", path,
+                             EVP_PKEY_get0_type_name(pkey));
+        EVP_PKEY_free(pkey);
+    } else {
+        error = key_wrap(out, pkey, has_private);
+    }
+    OPENSSL_cleanse(pem, len);
+    free(pem);
+    return error;
+}
+
+/* Write the private or public half as PEM into a secure-memory BIO. */
+static int pem_bio(BIO **out, const gf_sign_key *key, int private_half)
+{
+    char why[256], id[GF_SIGN_KEY_ID_LEN + 1];
+    BIO *bio;
+    int ok;
+
+    *out = NULL;
+    if (private_half && !key->has_private) {
+        gf_sign_key_id(id, key);
+        return gf_error_set(GF_EINVAL, "key %s has no private half", id);
+    }
+    if ((bio = BIO_new(BIO_s_secmem())) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    if (private_half)
+        ok = PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL);
+    else
+        ok = PEM_write_bio_PUBKEY(bio, key->pkey);
+    if (ok != 1) {
+        BIO_free(bio);
+        return gf_error_set(GF_ERROR, "encoding the key as PEM: %s", ossl_reason(why, sizeof(why)));
+    }
+    *out = bio;
+    return 0;
+}
+
+static int save_pem(const gf_sign_key *key, const char *path, int private_half, mode_t mode)
+{
+    BIO *bio;
+    char *data;
+    long len;
+    int error;
+
+    if ((error = pem_bio(&bio, key, private_half)) < 0)
+        return gf_error_wrap(error, "saving %s", path);
+    len = BIO_get_mem_data(bio, &data);
+    error = gf_fs_write_atomic(path, data, (size_t)len, mode);
+    BIO_free(bio);
+    return error < 0 ? gf_error_wrap(error, "saving key") : 0;
+}
+
+int gf_sign_key_save_private(const gf_sign_key *key, const char *path)
+{
+    return save_pem(key, path, 1, 0600);
+}
+
+int gf_sign_key_save_public(const gf_sign_key *key, const char *path)
+{
+    return save_pem(key, path, 0, 0644);
+}
+
+int gf_sign_key_public_pem(char **out, const gf_sign_key *key)
+{
+    BIO *bio;
+    char *data;
+    long len;
+    int error;
+
+    *out = NULL;
+    if ((error = pem_bio(&bio, key, 0)) < 0)
+        return error;
+    len = BIO_get_mem_data(bio, &data);
+    if ((*out = malloc((size_t)len + 1)) == NULL)
+        error = gf_error_set(GF_ENOMEM, "out of memory");
+    else {
+        memcpy(*out, data, (size_t)len);
+        (*out)[len] = '\0';
+    }
+    BIO_free(bio);
+    return error;
+}
+
+int gf_sign_key_from_public(gf_sign_key **out, const unsigned char raw[GF_SIGN_PUBLIC_KEY_LEN])
+{
+    char why[256];
+    EVP_PKEY *pkey =
+        EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, GF_SIGN_PUBLIC_KEY_LEN);
+
+    *out = NULL;
+    if (pkey == NULL)
+        return gf_error_set(GF_EINVAL, "not an Ed25519 public key: %s",
+                            ossl_reason(why, sizeof(why)));
+    return key_wrap(out, pkey, 0);
+}
+
+int gf_sign_key_public_raw(unsigned char out[GF_SIGN_PUBLIC_KEY_LEN], const gf_sign_key *key)
+{
+    char why[256];
+    size_t len = GF_SIGN_PUBLIC_KEY_LEN;
+
+    if (EVP_PKEY_get_raw_public_key(key->pkey, out, &len) != 1 || len != GF_SIGN_PUBLIC_KEY_LEN)
+        return gf_error_set(GF_ERROR, "reading the raw public key: %s",
+                            ossl_reason(why, sizeof(why)));
+    return 0;
+}
+
+void gf_sign_key_id(char out[GF_SIGN_KEY_ID_LEN + 1], const gf_sign_key *key)
+{
+    unsigned char raw[GF_SIGN_PUBLIC_KEY_LEN];
+    char hex[65];
+
+    /* An Ed25519 EVP_PKEY always has its raw public key; "" if OpenSSL fails. */
+    out[0] = '\0';
+    if (gf_sign_key_public_raw(raw, key) < 0)
+        return;
+    gf_sha256_hex(hex, raw, sizeof(raw));
+    memcpy(out, hex, GF_SIGN_KEY_ID_LEN);
+    out[GF_SIGN_KEY_ID_LEN] = '\0';
+}
+
+int gf_sign_key_has_private(const gf_sign_key *key)
+{
+    return key != NULL && key->has_private;
+}
+
+void gf_sign_key_free(gf_sign_key *key)
+{
+    if (key == NULL)
+        return;
+    EVP_PKEY_free(key->pkey);
+    free(key);
+}
+
+int gf_sign(unsigned char sig[GF_SIGN_SIGNATURE_LEN], const gf_sign_key *key, const void *data,
+            size_t len)
+{
+    char why[256], id[GF_SIGN_KEY_ID_LEN + 1];
+    size_t sig_len = GF_SIGN_SIGNATURE_LEN;
+    EVP_MD_CTX *ctx;
+    int error = 0;
+
+    if (!key->has_private) {
+        gf_sign_key_id(id, key);
+        return gf_error_set(GF_EINVAL, "cannot sign with public-only key %s", id);
+    }
+    if ((ctx = EVP_MD_CTX_new()) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    /* Ed25519 is one-shot: no digest, and EVP_DigestSign rather than Update. */
+    if (EVP_DigestSignInit_ex(ctx, NULL, NULL, NULL, NULL, key->pkey, NULL) != 1 ||
+        EVP_DigestSign(ctx, sig, &sig_len, len ? data : (const void *)"", len) != 1 ||
+        sig_len != GF_SIGN_SIGNATURE_LEN)
+        error = gf_error_set(GF_ERROR, "signing: %s", ossl_reason(why, sizeof(why)));
+    EVP_MD_CTX_free(ctx);
+    return error;
+}
+
+int gf_sign_verify(const gf_sign_key *key, const unsigned char *sig, size_t sig_len,
+                   const void *data, size_t len)
+{
+    char id[GF_SIGN_KEY_ID_LEN + 1];
+    EVP_MD_CTX *ctx;
+    int ok;
+
+    gf_sign_key_id(id, key);
+    if (sig == NULL || sig_len != GF_SIGN_SIGNATURE_LEN)
+        return gf_error_set(GF_EPERM, "signature is %zu bytes, expected %d (key %s)", sig_len,
+                            GF_SIGN_SIGNATURE_LEN, id);
+    if ((ctx = EVP_MD_CTX_new()) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    ok = EVP_DigestVerifyInit_ex(ctx, NULL, NULL, NULL, NULL, key->pkey, NULL) == 1 &&
+         EVP_DigestVerify(ctx, sig, sig_len, len ? data : (const void *)"", len) == 1;
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok)
+        return gf_error_set(GF_EPERM, "signature does not verify with key %s", id);
+    return 0;
+}
