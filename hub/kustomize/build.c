@@ -169,6 +169,63 @@ static int check_fields(const json_t *k, const char *file)
     return 0;
 }
 
+/* Keys allowed in the entries of list fields (kustomize decodes strictly). */
+struct nested_fields {
+    const char *field;
+    const char *keys[16];
+};
+
+static const struct nested_fields nested[] = {
+    {"labels", {"pairs", "includeSelectors", "includeTemplates", "fields", NULL}},
+    {"images", {"name", "newName", "newTag", "digest", "tagSuffix", NULL}},
+    {"replicas", {"name", "count", NULL}},
+    {"patches", {"path", "patch", "target", "options", NULL}},
+    {"patchesJson6902", {"path", "patch", "target", NULL}},
+    {"configMapGenerator",
+     {"name", "namespace", "behavior", "files", "literals", "envs", "env", "options", NULL}},
+    {"secretGenerator",
+     {"name", "namespace", "behavior", "files", "literals", "envs", "env", "options", "type",
+      NULL}},
+};
+
+static int check_keys(const json_t *obj, const char *const *keys, const char *file,
+                      const char *field)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        size_t i;
+        for (i = 0; keys[i] != NULL; i++)
+            if (strcmp(keys[i], key) == 0)
+                break;
+        if (keys[i] == NULL)
+            return gf_error_set(GF_EINVAL,
+                                "%s: invalid Kustomization: json: unknown field \"%s\" in '%s'",
+                                file, key, field);
+    }
+    return 0;
+}
+
+static int check_nested(const json_t *k, const char *file)
+{
+    int error;
+    for (size_t n = 0; n < sizeof(nested) / sizeof(nested[0]); n++) {
+        const json_t *list = json_object_get(k, nested[n].field), *e;
+        size_t i;
+        json_array_foreach((json_t *)list, i, e)
+        {
+            if (!json_is_object(e))
+                return gf_error_set(GF_EINVAL, "%s: entries of '%s' must be maps", file,
+                                    nested[n].field);
+            if ((error = check_keys(e, nested[n].keys, file, nested[n].field)) < 0)
+                return error;
+        }
+    }
+    return 0;
+}
+
 static int nonempty(const json_t *v)
 {
     return v != NULL && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0) &&
@@ -240,7 +297,7 @@ static int check_kind(const json_t *k, const char *file, int *component)
     if (kind != NULL && kind[0] && !*component && strcmp(kind, "Kustomization") != 0)
         return gf_error_set(
             GF_EINVAL, "%s: unknown kind '%s' (expected Kustomization or Component)", file, kind);
-    if (*component && (api == NULL || strcmp(api, "kustomize.config.k8s.io/v1alpha1") != 0))
+    if (*component && api != NULL && strcmp(api, "kustomize.config.k8s.io/v1alpha1") != 0)
         return gf_error_set(GF_EINVAL,
                             "%s: apiVersion for Component should be "
                             "kustomize.config.k8s.io/v1alpha1",
@@ -275,8 +332,8 @@ static int load_kust(struct kz_build *b, const char *dir, json_t **out, char **f
         goto out;
     }
     k = k ? json_incref(k) : json_object();
-    if ((error = check_fields(k, file)) < 0 || (error = check_unsupported(k, file)) < 0 ||
-        (error = check_kind(k, file, component)) < 0) {
+    if ((error = check_fields(k, file)) < 0 || (error = check_nested(k, file)) < 0 ||
+        (error = check_unsupported(k, file)) < 0 || (error = check_kind(k, file, component)) < 0) {
         json_decref(k);
         goto out;
     }
@@ -313,7 +370,7 @@ static int add_resource_doc(struct kz_base *acc, json_t *doc, const char *file)
     if (kind == NULL || kind[0] == '\0')
         return gf_error_set(GF_EINVAL, "%s: missing Resource metadata: a resource needs a kind",
                             file);
-    if (strcmp(kind, "List") == 0 && json_is_array(json_object_get(doc, "items"))) {
+    if (strcmp(kind, "List") == 0) {
         size_t i;
         json_t *item;
         json_array_foreach(json_object_get(doc, "items"), i, item)
@@ -597,46 +654,57 @@ static int load_configurations(struct kz_build *b, const char *kdir, const json_
 
 /* ---- the transformer steps of one kustomization ---- */
 
-static int run_labels(const json_t *k, struct kz_base *acc)
+static void fslist_add_all(struct kz_fslist *l, const struct kz_fslist *from)
 {
-    const json_t *common = json_object_get(k, "commonLabels");
-    const json_t *labels = json_object_get(k, "labels");
-    struct kz_fslist l = {0};
-    struct kz_fieldspec meta = {NULL, NULL, NULL, (char *[]){"metadata", "labels"}, 2, 1};
-    int error = 0;
+    for (size_t i = 0; i < from->len; i++)
+        kz_fslist_append(l, &from->items[i]);
+}
 
-    if (nonempty(common)) {
-        kz_fslist_append(&l, &meta);
-        for (size_t i = 0; i < acc->tc->common_labels.len; i++)
-            kz_fslist_append(&l, &acc->tc->common_labels.items[i]);
-        for (size_t i = 0; i < acc->tc->template_labels.len; i++)
-            kz_fslist_append(&l, &acc->tc->template_labels.items[i]);
-        error = kz_transform_labels(&acc->res, common, &l);
-        kz_fslist_free(&l);
-    }
+/* The `labels` entries: metadata only, or with templates, or with selectors too. */
+static int run_label_entries(const json_t *labels, struct kz_base *acc)
+{
+    struct kz_fieldspec meta = {NULL, NULL, NULL, (char *[]){"metadata", "labels"}, 2, 1};
     size_t i;
     json_t *e;
+    int error = 0;
+
     json_array_foreach((json_t *)labels, i, e)
     {
-        if (error < 0)
-            break;
+        struct kz_fslist l = {0};
         const json_t *pairs = json_object_get(e, "pairs");
         if (!json_is_object(pairs))
             continue;
-        if (json_is_true(json_object_get(e, "includeSelectors"))) {
-            for (size_t j = 0; j < acc->tc->common_labels.len; j++)
-                kz_fslist_append(&l, &acc->tc->common_labels.items[j]);
-            for (size_t j = 0; j < acc->tc->template_labels.len; j++)
-                kz_fslist_append(&l, &acc->tc->template_labels.items[j]);
-        } else if (json_is_true(json_object_get(e, "includeTemplates"))) {
-            for (size_t j = 0; j < acc->tc->template_labels.len; j++)
-                kz_fslist_append(&l, &acc->tc->template_labels.items[j]);
-        }
+        if (json_is_true(json_object_get(e, "includeSelectors")))
+            fslist_add_all(&l, &acc->tc->common_labels);
+        if (json_is_true(json_object_get(e, "includeSelectors")) ||
+            json_is_true(json_object_get(e, "includeTemplates")))
+            fslist_add_all(&l, &acc->tc->template_labels);
         kz_fslist_append(&l, &meta);
+        fslist_add_all(&l, &acc->tc->labels);
         if ((error = kz_fslist_parse(&l, json_object_get(e, "fields"), "labels.fields")) == 0)
             error = kz_transform_labels(&acc->res, pairs, &l);
         kz_fslist_free(&l);
+        if (error < 0)
+            break;
     }
+    return error;
+}
+
+/* `labels` entries first, then commonLabels (kustomize's order). */
+static int run_labels(const json_t *k, struct kz_base *acc)
+{
+    const json_t *common = json_object_get(k, "commonLabels");
+    struct kz_fieldspec meta = {NULL, NULL, NULL, (char *[]){"metadata", "labels"}, 2, 1};
+    struct kz_fslist l = {0};
+    int error;
+
+    if ((error = run_label_entries(json_object_get(k, "labels"), acc)) < 0 || !nonempty(common))
+        return error;
+    kz_fslist_append(&l, &meta);
+    fslist_add_all(&l, &acc->tc->common_labels);
+    fslist_add_all(&l, &acc->tc->template_labels);
+    error = kz_transform_labels(&acc->res, common, &l);
+    kz_fslist_free(&l);
     return error;
 }
 
@@ -753,7 +821,8 @@ static int accumulate(struct kz_build *b, const char *dir, struct kz_base *acc, 
     }
     if (acc->tc == NULL && (error = kz_tconfig_builtin(&acc->tc)) < 0)
         goto out;
-    acc->component = component;
+    if (!as_component)
+        acc->component = component;
     b->stack[b->depth++] = dir;
     error = accumulate_body(b, dir, k, acc);
     b->depth--;

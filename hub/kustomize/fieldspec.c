@@ -287,7 +287,11 @@ static const char builtin_nameref[] =
     "- kind: IngressClass\n"
     "  version: v1\n"
     "  group: networking.k8s.io/v1\n"
-    "  fieldSpecs: [{path: spec/ingressClassName, kind: Ingress}]\n";
+    "  fieldSpecs: [{path: spec/ingressClassName, kind: Ingress}]\n"
+    "- kind: ValidatingAdmissionPolicy\n"
+    "  group: admissionregistration.k8s.io\n"
+    "  fieldSpecs: [{path: spec/policyName, kind: ValidatingAdmissionPolicyBinding, group: "
+    "admissionregistration.k8s.io}]\n";
 
 /* The ConfigMap and Secret references inside pod templates follow one
  * pattern per workload kind; they are generated rather than spelled out. */
@@ -516,7 +520,7 @@ static int walk(json_t *node, const struct kz_fieldspec *fs, size_t i, int creat
         return fn(node, name, child, ctx);
     }
     if (child == NULL) {
-        if (!fs->create || is_seq)
+        if (!fs->create || !create_leaf || is_seq)
             return 0;
         child = json_object();
         json_object_set_new(node, name, child);
@@ -608,8 +612,9 @@ static struct kz_fslist *list_for(struct kz_tconfig *tc, const char *key)
 {
     struct kz_fslist *lists[] = {&tc->name_prefix,   &tc->name_suffix,     &tc->namespace,
                                  &tc->common_labels, &tc->template_labels, &tc->common_annotations,
-                                 &tc->images,        &tc->replicas,        &tc->var_reference};
-    for (size_t i = 0; i < 9; i++)
+                                 &tc->images,        &tc->replicas,        &tc->var_reference,
+                                 &tc->labels};
+    for (size_t i = 0; i < 10; i++)
         if (strcmp(known_keys[i], key) == 0)
             return lists[i];
     return NULL;
@@ -706,8 +711,9 @@ void kz_tconfig_free(struct kz_tconfig *tc)
         return;
     struct kz_fslist *lists[] = {&tc->name_prefix,   &tc->name_suffix,     &tc->namespace,
                                  &tc->common_labels, &tc->template_labels, &tc->common_annotations,
-                                 &tc->images,        &tc->replicas,        &tc->var_reference};
-    for (size_t i = 0; i < 9; i++)
+                                 &tc->images,        &tc->replicas,        &tc->var_reference,
+                                 &tc->labels};
+    for (size_t i = 0; i < 10; i++)
         kz_fslist_free(lists[i]);
     for (size_t i = 0; i < tc->nnameref; i++) {
         free(tc->nameref[i].group);
@@ -722,7 +728,7 @@ void kz_tconfig_free(struct kz_tconfig *tc)
 int kz_tconfig_merge(struct kz_tconfig *tc, const struct kz_tconfig *o)
 {
     int error;
-    for (size_t i = 0; known_keys[i] != NULL && i < 9; i++) {
+    for (size_t i = 0; known_keys[i] != NULL && i < 10; i++) {
         if ((error = fslist_merge(list_for(tc, known_keys[i]),
                                   list_for((struct kz_tconfig *)o, known_keys[i]))) < 0)
             return error;

@@ -102,7 +102,7 @@ struct kz_nameref {
  * `configurations:` files. */
 struct kz_tconfig {
     struct kz_fslist name_prefix, name_suffix, namespace, common_labels, template_labels,
-        common_annotations, images, replicas, var_reference;
+        common_annotations, images, replicas, var_reference, labels;
     struct kz_nameref *nameref;
     size_t nnameref;
 };

@@ -175,7 +175,10 @@ static int apply_sm(struct kz_res *r, const json_t *patch, const struct patch_op
     kz_res_gv(r, gbuf, sizeof(gbuf), &g, &v);
     char *group = strdup(g);
     json_t *p = json_deep_copy(patch);
-    json_object_set_new(p, "apiVersion", json_string(kz_res_api_version(r)));
+    if (json_object_get(r->obj, "apiVersion") != NULL)
+        json_object_set_new(p, "apiVersion", json_string(kz_res_api_version(r)));
+    else
+        json_object_del(p, "apiVersion");
     if (!o->allow_kind_change)
         json_object_set_new(p, "kind", json_string(kind));
     error = kz_smp_merge(&r->obj, p, group, kind);

@@ -108,10 +108,12 @@ static int is_meta_name(const struct kz_fieldspec *fs)
            strcmp(fs->path[1], "name") == 0;
 }
 
-static int affix_one(struct kz_res *r, const struct kz_fslist *l, const char *prefix,
-                     const char *suffix)
+/* Every kustomization level runs both transformers, even with an empty
+ * affix: the (possibly empty) affixes recorded per level are what name
+ * references compare to pick between same-named candidates. */
+static int affix_one(struct kz_res *r, const struct kz_fslist *l, const char *affix, int is_prefix)
 {
-    struct affix a = {prefix, suffix};
+    struct affix a = {is_prefix ? affix : "", is_prefix ? "" : affix};
     struct kz_id org = {0};
     int error = 0;
 
@@ -123,12 +125,12 @@ static int affix_one(struct kz_res *r, const struct kz_fslist *l, const char *pr
         if (!fs_selects_id(fs, &org))
             continue;
         if (is_meta_name(fs)) {
-            json_array_append_new(prefix[0] ? r->prefixes : r->suffixes,
-                                  json_string(prefix[0] ? prefix : suffix));
-            if ((error = kz_res_store_prev(r)) < 0)
+            json_array_append_new(is_prefix ? r->prefixes : r->suffixes, json_string(affix));
+            if (affix[0] && (error = kz_res_store_prev(r)) < 0)
                 break;
         }
-        error = kz_fieldspec_apply(r->obj, fs, 0, affix_leaf, &a);
+        if (affix[0])
+            error = kz_fieldspec_apply(r->obj, fs, 0, affix_leaf, &a);
     }
 out:
     kz_id_clear(&org);
@@ -139,16 +141,12 @@ int kz_transform_prefix_suffix(struct kz_resmap *m, const char *prefix, const ch
                                const struct kz_tconfig *tc)
 {
     int error;
-    for (size_t i = 0; i < m->len; i++) {
-        if (prefix != NULL && prefix[0] &&
-            (error = affix_one(m->items[i], &tc->name_prefix, prefix, "")) < 0)
+    for (size_t i = 0; i < m->len; i++)
+        if ((error = affix_one(m->items[i], &tc->name_prefix, prefix ? prefix : "", 1)) < 0)
             return error;
-    }
-    for (size_t i = 0; i < m->len; i++) {
-        if (suffix != NULL && suffix[0] &&
-            (error = affix_one(m->items[i], &tc->name_suffix, "", suffix)) < 0)
+    for (size_t i = 0; i < m->len; i++)
+        if ((error = affix_one(m->items[i], &tc->name_suffix, suffix ? suffix : "", 0)) < 0)
             return error;
-    }
     return 0;
 }
 
