@@ -98,11 +98,19 @@ static int keys_match(const json_t *ditem, const json_t *sitem, const char *cons
     return any;
 }
 
+/*
+ * Lists keyed by merge keys. With one key kyaml puts the patch's items
+ * first (merged with their originals), then the untouched originals; with
+ * several keys (ports) it puts the new items first, then the originals in
+ * their own order, merged in place.
+ */
 static int merge_keyed_list(json_t **dst, const json_t *src, const char *path,
                             const struct gf_k8s_list_info *info, const struct smp_ctx *c, int depth)
 {
     size_t nd = json_array_size(*dst), i;
-    char *used = calloc(nd + 1, 1);
+    int multi = info->keys[1] != NULL;
+    json_t **merged = calloc(nd + 1, sizeof(json_t *));
+    char *state = calloc(nd + 1, 1); /* 0 untouched, 1 merged, 2 deleted */
     json_t *result = json_array(), *sitem;
     int error = 0;
 
@@ -110,30 +118,39 @@ static int merge_keyed_list(json_t **dst, const json_t *src, const char *path,
     {
         size_t j;
         for (j = 0; j < nd; j++)
-            if (!used[j] && keys_match(json_array_get(*dst, j), sitem, info->keys))
+            if (state[j] == 0 && keys_match(json_array_get(*dst, j), sitem, info->keys))
                 break;
         const char *d = directive(sitem);
         if (d != NULL && strcmp(d, "delete") == 0) {
             if (j < nd)
-                used[j] = 1;
+                state[j] = 2;
             continue;
         }
-        json_t *item = NULL;
-        if (j < nd) {
-            used[j] = 1;
-            item = json_deep_copy(json_array_get(*dst, j));
-        }
+        json_t *item = j < nd ? json_deep_copy(json_array_get(*dst, j)) : NULL;
         if ((error = merge_value(&item, sitem, path, c, depth + 1)) < 0) {
             json_decref(item);
             break;
         }
+        if (j < nd) {
+            state[j] = item != NULL ? 1 : 2;
+            merged[j] = item;
+            if (multi || item == NULL)
+                continue;
+            json_incref(item);
+        }
         if (item != NULL)
             json_array_append_new(result, item);
     }
-    for (size_t j = 0; error == 0 && j < nd; j++)
-        if (!used[j])
+    for (size_t j = 0; error == 0 && j < nd; j++) {
+        if (state[j] == 0)
             json_array_append(result, json_array_get(*dst, j));
-    free(used);
+        else if (state[j] == 1 && multi)
+            json_array_append(result, merged[j]);
+    }
+    for (size_t j = 0; j < nd; j++)
+        json_decref(merged[j]);
+    free(merged);
+    free(state);
     if (error < 0) {
         json_decref(result);
         return error;
