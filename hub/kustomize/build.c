@@ -69,7 +69,7 @@ static char *cache_key(struct kz_build *b, const char *tag, const char *path)
     return kz_printf("%s:%p:%s", tag, (void *)b->src, path);
 }
 
-static int read_yaml_at(struct kz_build *b, const char *joined, json_t **out)
+static int read_yaml_at(struct kz_build *b, const char *joined, json_t **out, int flags)
 {
     char *key = cache_key(b, "f", joined), *text = NULL;
     size_t len;
@@ -80,7 +80,7 @@ static int read_yaml_at(struct kz_build *b, const char *joined, json_t **out)
         return 0;
     }
     if ((error = hub_filesrc_read(b->src, joined, &text, &len)) == 0) {
-        error = gf_yaml_parse(out, text, len, joined, NULL, 0);
+        error = gf_yaml_parse(out, text, len, joined, NULL, flags);
         if (error == 0)
             kz_session_file_put(b->session, key, *out);
     } else if (error == GF_ENOTFOUND) {
@@ -103,7 +103,7 @@ int kz_build_read_yaml(struct kz_build *b, const char *kdir, const char *path, j
         error = gf_error_set(GF_EPERM, "security; file '%s' is not in or below '%s'", joined,
                              shown(kdir));
     else
-        error = read_yaml_at(b, joined, out);
+        error = read_yaml_at(b, joined, out, 0);
     free(joined);
     return error;
 }
@@ -320,7 +320,7 @@ static int load_kust(struct kz_build *b, const char *dir, json_t **out, char **f
     *out = NULL;
     if ((error = find_kust_file(b, dir, &file)) < 0)
         return error;
-    if ((error = read_yaml_at(b, file, &docs)) < 0)
+    if ((error = read_yaml_at(b, file, &docs, GF_YAML_LAST_KEY_WINS)) < 0)
         goto out;
     if (json_array_size(docs) > 1) {
         error = gf_error_set(GF_EINVAL, "%s: a kustomization must be one YAML document", file);
@@ -370,7 +370,9 @@ static int add_resource_doc(struct kz_base *acc, json_t *doc, const char *file)
     if (kind == NULL || kind[0] == '\0')
         return gf_error_set(GF_EINVAL, "%s: missing Resource metadata: a resource needs a kind",
                             file);
-    if (strcmp(kind, "List") == 0) {
+    size_t klen = strlen(kind);
+    if (strcmp(kind, "List") == 0 || (klen > 4 && strcmp(kind + klen - 4, "List") == 0 &&
+                                      json_is_array(json_object_get(doc, "items")))) {
         size_t i;
         json_t *item;
         json_array_foreach(json_object_get(doc, "items"), i, item)
@@ -397,7 +399,7 @@ static int add_resource_file(struct kz_build *b, const char *kdir, const char *j
     if (!within(kdir, joined))
         return gf_error_set(GF_EPERM, "security; file '%s' is not in or below '%s'", joined,
                             shown(kdir));
-    if ((error = read_yaml_at(b, joined, &docs)) < 0)
+    if ((error = read_yaml_at(b, joined, &docs, 0)) < 0)
         return error;
     json_array_foreach(docs, i, doc)
     {
@@ -877,6 +879,22 @@ static int sort_output(struct kz_build *b, const char *dir, struct kz_resmap *m)
     return error;
 }
 
+/* Resources marked config.kubernetes.io/local-config: "true" feed the build
+ * (name references, vars) but are not output. */
+static void drop_local(struct kz_resmap *m)
+{
+    for (size_t i = 0; i < m->len;) {
+        json_t *annos =
+            json_object_get(json_object_get(m->items[i]->obj, "metadata"), "annotations");
+        const char *v =
+            json_string_value(json_object_get(annos, "config.kubernetes.io/local-config"));
+        if (v != NULL && strcmp(v, "true") == 0)
+            kz_resmap_remove_at(m, i);
+        else
+            i++;
+    }
+}
+
 static int finish(struct kz_build *b, const char *dir, struct kz_base *acc, json_t **out)
 {
     int error;
@@ -885,6 +903,7 @@ static int finish(struct kz_build *b, const char *dir, struct kz_base *acc, json
         (error = kz_vars_resolve(&acc->res, acc->vars, acc->tc)) < 0 ||
         (error = sort_output(b, dir, &acc->res)) < 0)
         return error;
+    drop_local(&acc->res);
     json_t *docs = json_array();
     for (size_t i = 0; i < acc->res.len; i++)
         json_array_append(docs, acc->res.items[i]->obj);

@@ -171,6 +171,8 @@ static const char builtin_config[] =
     "- {path: spec/template/spec/initContainers/volumeMounts/mountPath, kind: StatefulSet}\n"
     "- {path: spec/volumeClaimTemplates/spec/nfs/server, kind: StatefulSet}\n"
     "- {path: spec/template/spec/volumes/nfs/server, kind: StatefulSet}\n"
+    "- {path: spec/ports/port, kind: Service}\n"
+    "- {path: spec/ports/targetPort, kind: Service}\n"
     "- {path: spec/rules/host, kind: Ingress}\n"
     "- {path: spec/tls/hosts, kind: Ingress}\n"
     "- {path: spec/tls/secretName, kind: Ingress}\n"

@@ -174,10 +174,13 @@ int kz_generators_hash(char out[11], const json_t *obj)
 
 /* ---- base64 and UTF-8 ---- */
 
+/* Standard base64, broken into lines of 70 with a newline after each once
+ * it is 70 characters or longer: kyaml writes Secret data and binaryData so. */
 static char *base64(const unsigned char *p, size_t n)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
+    size_t enc = 4 * ((n + 2) / 3), lines = enc / 70 + 1;
+    char *flat = malloc(enc + 1), *o = flat;
 
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
@@ -188,6 +191,17 @@ static char *base64(const unsigned char *p, size_t n)
         *o++ = i + 2 < n ? tbl[v & 63] : '=';
     }
     *o = '\0';
+    if (lines == 1)
+        return flat;
+    char *out = malloc(enc + lines + 1), *w = out;
+    for (size_t i = 0; i < enc; i += 70) {
+        size_t len = enc - i < 70 ? enc - i : 70;
+        memcpy(w, flat + i, len);
+        w += len;
+        *w++ = '\n';
+    }
+    *w = '\0';
+    free(flat);
     return out;
 }
 

@@ -180,6 +180,10 @@ int kz_transform_replicas(struct kz_resmap *m, const json_t *replicas, const str
 
 /* ---- patches (patches.c) ---- */
 
+/* Go's regexp match of ^(pat)$ for the patterns kustomize users write. */
+int kz_anchored_match(const char *pat, const char *s);
+/* A Kubernetes label selector ("a=b,c!=d,e in (x,y),!f") against a string map. */
+int kz_labels_match(const char *sel, const json_t *labels);
 /* Resources selected by a kustomize target selector. */
 int kz_select(const struct kz_resmap *m, const json_t *target, size_t **idx_out, size_t *n_out);
 int kz_patches_apply(struct kz_build *b, const char *kdir, const json_t *kust, struct kz_resmap *m);

@@ -226,7 +226,7 @@ static int set_mapping(const struct nr_ctx *c, json_t *node)
                     kz_res_org_id(&id, c->cands[i]);
                 else
                     kz_res_cur_id(&id, c->cands[i]);
-                if (strcmp(id.ns ? id.ns : "", ns) == 0)
+                if (strcmp(eff_ns(&id), ns) == 0)
                     by_ns[n++] = c->cands[i];
                 kz_id_clear(&id);
             }

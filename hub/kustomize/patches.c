@@ -12,7 +12,7 @@
 /* ---- selectors ---- */
 
 /* Go's regexp.MatchString("^(?:pat)$") for the simple patterns kustomize users write. */
-static int anchored_match(const char *pat, const char *s)
+int kz_anchored_match(const char *pat, const char *s)
 {
     regex_t re;
     char *full = kz_printf("^(%s)$", pat);
@@ -29,7 +29,7 @@ static int anchored_match(const char *pat, const char *s)
 static int field_matches(const json_t *target, const char *key, const char *value)
 {
     const char *pat = json_string_value(json_object_get(target, key));
-    return pat == NULL || pat[0] == '\0' || anchored_match(pat, value);
+    return pat == NULL || pat[0] == '\0' || kz_anchored_match(pat, value);
 }
 
 static const char *effective_ns(const struct kz_id *id)
@@ -86,7 +86,7 @@ static int requirement_matches(char *req, const json_t *labels)
     return json_object_get(labels, req) != NULL;
 }
 
-static int selector_matches(const char *sel, const json_t *labels)
+int kz_labels_match(const char *sel, const json_t *labels)
 {
     char *copy = strdup(sel), *start = copy;
     int depth = 0, ok = 1;
@@ -118,18 +118,18 @@ static int res_selected(const struct kz_res *r, const json_t *t)
     kz_res_cur_id(&cur, r);
     kz_res_org_id(&org, r);
     const char *ns = json_string_value(json_object_get(t, "namespace"));
-    ok = ns == NULL || ns[0] == '\0' || anchored_match(ns, effective_ns(&org)) ||
-         anchored_match(ns, effective_ns(&cur));
+    ok = ns == NULL || ns[0] == '\0' || kz_anchored_match(ns, effective_ns(&org)) ||
+         kz_anchored_match(ns, effective_ns(&cur));
     const char *name = json_string_value(json_object_get(t, "name"));
-    ok = ok && (name == NULL || name[0] == '\0' || anchored_match(name, org.name) ||
-                anchored_match(name, cur.name));
+    ok = ok && (name == NULL || name[0] == '\0' || kz_anchored_match(name, org.name) ||
+                kz_anchored_match(name, cur.name));
     ok = ok && field_matches(t, "group", cur.group) && field_matches(t, "version", cur.version) &&
          field_matches(t, "kind", cur.kind);
     const json_t *md = json_object_get(r->obj, "metadata");
     const char *ls = json_string_value(json_object_get(t, "labelSelector"));
     const char *as = json_string_value(json_object_get(t, "annotationSelector"));
-    ok = ok && (ls == NULL || selector_matches(ls, json_object_get(md, "labels")));
-    ok = ok && (as == NULL || selector_matches(as, json_object_get(md, "annotations")));
+    ok = ok && (ls == NULL || kz_labels_match(ls, json_object_get(md, "labels")));
+    ok = ok && (as == NULL || kz_labels_match(as, json_object_get(md, "annotations")));
     kz_id_clear(&cur);
     kz_id_clear(&org);
     return ok;
