@@ -494,10 +494,12 @@ static int build_base(struct kz_build *b, const char *dir, struct kz_base **out)
 
     *out = NULL;
     if (cached != NULL && base_fresh(b, cached)) {
+        kz_session_count_base(b->session, 1);
         free(key);
         add_deps(b, cached);
         return copy_base(out, cached);
     }
+    kz_session_count_base(b->session, 0);
     base = calloc(1, sizeof(*base));
     base->vars = json_array();
     b->deps = NULL;

@@ -21,6 +21,14 @@ typedef struct hub_kustomize_session hub_kustomize_session;
 int hub_kustomize_session_new(hub_kustomize_session **out);
 void hub_kustomize_session_free(hub_kustomize_session *s);
 
+/* What a session's caches did so far (for benchmarks and tests). */
+struct hub_kustomize_stats {
+    unsigned long file_hits, file_misses; /* parsed YAML files */
+    unsigned long base_hits, base_builds; /* kustomization directories used as resources */
+};
+
+void hub_kustomize_session_stats(const hub_kustomize_session *s, struct hub_kustomize_stats *out);
+
 struct hub_kustomize_options {
     hub_kustomize_session *session; /* NULL: a private session for this build */
 };

@@ -23,7 +23,13 @@ struct base_entry {
 struct hub_kustomize_session {
     struct file_entry *files[SESSION_BUCKETS];
     struct base_entry *bases[SESSION_BUCKETS];
+    struct hub_kustomize_stats stats;
 };
+
+void hub_kustomize_session_stats(const hub_kustomize_session *s, struct hub_kustomize_stats *out)
+{
+    *out = s->stats;
+}
 
 static size_t bucket(const char *key)
 {
@@ -77,8 +83,11 @@ void hub_kustomize_session_free(hub_kustomize_session *s)
 json_t *kz_session_file_get(hub_kustomize_session *s, const char *key)
 {
     for (struct file_entry *e = s->files[bucket(key)]; e != NULL; e = e->next)
-        if (strcmp(e->key, key) == 0)
+        if (strcmp(e->key, key) == 0) {
+            s->stats.file_hits++;
             return json_incref(e->docs);
+        }
+    s->stats.file_misses++;
     return NULL;
 }
 
@@ -100,6 +109,14 @@ const struct kz_base *kz_session_base_get(hub_kustomize_session *s, const char *
         if (strcmp(e->key, key) == 0)
             return e->base;
     return NULL;
+}
+
+void kz_session_count_base(hub_kustomize_session *s, int hit)
+{
+    if (hit)
+        s->stats.base_hits++;
+    else
+        s->stats.base_builds++;
 }
 
 void kz_session_base_put(hub_kustomize_session *s, const char *key, struct kz_base *base)

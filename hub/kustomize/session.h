@@ -29,6 +29,8 @@ json_t *kz_session_file_get(hub_kustomize_session *s, const char *key);
 void kz_session_file_put(hub_kustomize_session *s, const char *key, json_t *docs);
 /* Borrowed; NULL when absent. */
 const struct kz_base *kz_session_base_get(hub_kustomize_session *s, const char *key);
+/* Count a base served from the cache (hit) or built. */
+void kz_session_count_base(hub_kustomize_session *s, int hit);
 /* Takes ownership of base. */
 void kz_session_base_put(hub_kustomize_session *s, const char *key, struct kz_base *base);
 
