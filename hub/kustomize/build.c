@@ -240,8 +240,6 @@ static int check_unsupported(const json_t *k, const char *file)
         {"helmCharts", "helm charts are not supported"},
         {"helmGlobals", "helm charts are not supported"},
         {"helmChartInflationGenerator", "helm charts are not supported"},
-        {"generators", "generator plugins (KRM functions, exec plugins) are not supported"},
-        {"transformers", "transformer plugins (KRM functions, exec plugins) are not supported"},
         {"validators", "validator plugins are not supported"},
         {"openapi", "custom OpenAPI schemas are not supported"},
         {"imageTags", "the 'imageTags' field is not supported (use 'images')"},
@@ -466,7 +464,8 @@ static int copy_base(struct kz_base **out, const struct kz_base *base)
     c->component = base->component;
     c->vars = json_copy(base->vars);
     if ((error = kz_resmap_copy(&c->res, &base->res)) < 0 ||
-        (error = kz_tconfig_copy(&c->tc, base->tc)) < 0) {
+        (c->tc = kz_tconfig_hold(base->tc)) == NULL) {
+        error = error < 0 ? error : gf_error_set(GF_EINVAL, "a base without configuration");
         kz_base_free(c);
         return error;
     }
@@ -552,7 +551,7 @@ static int add_resource_dir(struct kz_build *b, const char *joined, const char *
     }
     sub->res.len = 0;
     if (error == 0)
-        error = kz_tconfig_merge(acc->tc, sub->tc);
+        error = kz_tconfig_merge(&acc->tc, sub->tc);
     if (error == 0)
         error = merge_vars(acc->vars, sub->vars, joined);
     kz_base_free(sub);
@@ -646,7 +645,7 @@ static int load_configurations(struct kz_build *b, const char *kdir, const json_
             return gf_error_wrap(error, "configurations");
         json_array_foreach(docs, k, d)
         {
-            if ((error = kz_tconfig_merge_doc(acc->tc, d, json_string_value(e))) < 0)
+            if ((error = kz_tconfig_merge_doc(&acc->tc, d, json_string_value(e))) < 0)
                 break;
         }
         json_decref(docs);
@@ -654,6 +653,33 @@ static int load_configurations(struct kz_build *b, const char *kdir, const json_
             return error;
     }
     return 0;
+}
+
+int kz_build_configs(struct kz_build *b, const char *kdir, const char *entry, json_t **out)
+{
+    char *joined = NULL;
+    enum hub_filesrc_type type;
+    struct kz_base *sub = NULL;
+    int error;
+
+    *out = NULL;
+    if ((error = resolve_entry(b, kdir, entry, "plugin configuration", &joined, &type)) < 0) {
+        free(joined);
+        return error;
+    }
+    if (type == HUB_FILESRC_FILE) {
+        error = kz_build_read_yaml(b, kdir, entry, out);
+        free(joined);
+        return error;
+    }
+    if ((error = build_base(b, joined, &sub)) == 0) {
+        *out = json_array();
+        for (size_t i = 0; i < sub->res.len; i++)
+            json_array_append(*out, sub->res.items[i]->obj);
+    }
+    kz_base_free(sub);
+    free(joined);
+    return error;
 }
 
 /* ---- the transformer steps of one kustomization ---- */
@@ -724,11 +750,14 @@ static int run_transformers(struct kz_build *b, const char *kdir, const json_t *
     if (error == 0)
         error = kz_patches_apply(b, kdir, k, &acc->res);
     if (error == 0 && (s = json_string_value(json_object_get(k, "namespace"))) != NULL && s[0])
-        error = kz_transform_namespace(&acc->res, s, acc->tc);
+        error =
+            kz_transform_namespace(&acc->res, s, &acc->tc->namespace, 0, KZ_SUBJECTS_DEFAULT_ONLY);
     if (error == 0)
-        error = kz_transform_prefix_suffix(
-            &acc->res, json_string_value(json_object_get(k, "namePrefix")),
-            json_string_value(json_object_get(k, "nameSuffix")), acc->tc);
+        error = kz_transform_affix(&acc->res, json_string_value(json_object_get(k, "namePrefix")),
+                                   1, &acc->tc->name_prefix);
+    if (error == 0)
+        error = kz_transform_affix(&acc->res, json_string_value(json_object_get(k, "nameSuffix")),
+                                   0, &acc->tc->name_suffix);
     if (error == 0)
         error = run_labels(k, acc);
     if (error == 0 && nonempty(v = json_object_get(k, "commonAnnotations")))
@@ -736,11 +765,13 @@ static int run_transformers(struct kz_build *b, const char *kdir, const json_t *
     if (error == 0 && nonempty(v = json_object_get(k, "patchesJson6902")))
         error = kz_patches_json6902_legacy(b, kdir, v, &acc->res);
     if (error == 0 && nonempty(v = json_object_get(k, "replicas")))
-        error = kz_transform_replicas(&acc->res, v, acc->tc);
+        error = kz_transform_replicas(&acc->res, v, &acc->tc->replicas);
     if (error == 0 && nonempty(v = json_object_get(k, "images")))
-        error = kz_transform_images(&acc->res, v, acc->tc);
+        error = kz_transform_images(&acc->res, v, &acc->tc->images);
     if (error == 0 && nonempty(v = json_object_get(k, "replacements")))
         error = kz_replacements_apply(b, kdir, v, &acc->res);
+    if (error == 0 && nonempty(v = json_object_get(k, "transformers")))
+        error = kz_plugins_run(b, kdir, v, 0, &acc->res);
     return error;
 }
 
@@ -782,6 +813,8 @@ static int accumulate_body(struct kz_build *b, const char *dir, const json_t *k,
         return error;
     }
     if ((error = kz_generators_merge_into(&acc->res, &gen)) < 0 ||
+        (nonempty(json_object_get(k, "generators")) &&
+         (error = kz_plugins_run(b, dir, json_object_get(k, "generators"), 1, &acc->res)) < 0) ||
         (error = run_transformers(b, dir, k, acc)) < 0)
         return error;
     if (vars != NULL)

@@ -622,7 +622,7 @@ static struct kz_fslist *list_for(struct kz_tconfig *tc, const char *key)
     return NULL;
 }
 
-int kz_tconfig_merge_doc(struct kz_tconfig *tc, const json_t *doc, const char *file)
+static int merge_doc_into(struct kz_tconfig *tc, const json_t *doc, const char *file)
 {
     const char *key;
     json_t *v;
@@ -686,7 +686,7 @@ static void builtin_init(void)
 
     if (gf_yaml_parse_one(&a, builtin_config, strlen(builtin_config), "builtin", NULL) < 0 ||
         gf_yaml_parse_one(&b, builtin_nameref, strlen(builtin_nameref), "builtin", NULL) < 0 ||
-        kz_tconfig_merge_doc(tc, a, "builtin") < 0) {
+        merge_doc_into(tc, a, "builtin") < 0) {
         json_decref(a);
         json_decref(b);
         kz_tconfig_free(tc);
@@ -696,6 +696,8 @@ static void builtin_init(void)
     merge_nameref_doc(tc, json_object_get(b, "nameReference"), "builtin");
     json_decref(a);
     json_decref(b);
+    tc->refs = -1;
+    tc->pristine = 1;
     builtin_tc = tc;
 }
 
@@ -704,12 +706,20 @@ int kz_tconfig_builtin(struct kz_tconfig **out)
     pthread_once(&builtin_once, builtin_init);
     if (builtin_tc == NULL)
         return gf_error_set(GF_ERROR, "kustomize: the builtin configuration does not parse");
-    return kz_tconfig_copy(out, builtin_tc);
+    *out = builtin_tc;
+    return 0;
+}
+
+struct kz_tconfig *kz_tconfig_hold(struct kz_tconfig *tc)
+{
+    if (tc != NULL && tc->refs > 0)
+        tc->refs++;
+    return tc;
 }
 
 void kz_tconfig_free(struct kz_tconfig *tc)
 {
-    if (tc == NULL)
+    if (tc == NULL || tc->refs < 0 || --tc->refs > 0)
         return;
     struct kz_fslist *lists[] = {&tc->name_prefix,   &tc->name_suffix,     &tc->namespace,
                                  &tc->common_labels, &tc->template_labels, &tc->common_annotations,
@@ -727,7 +737,7 @@ void kz_tconfig_free(struct kz_tconfig *tc)
     free(tc);
 }
 
-int kz_tconfig_merge(struct kz_tconfig *tc, const struct kz_tconfig *o)
+static int merge_into(struct kz_tconfig *tc, const struct kz_tconfig *o)
 {
     int error;
     for (size_t i = 0; known_keys[i] != NULL && i < 10; i++) {
@@ -744,7 +754,7 @@ int kz_tconfig_merge(struct kz_tconfig *tc, const struct kz_tconfig *o)
     return 0;
 }
 
-int kz_tconfig_copy(struct kz_tconfig **out, const struct kz_tconfig *tc)
+static int tconfig_copy(struct kz_tconfig **out, const struct kz_tconfig *tc)
 {
     struct kz_tconfig *c = calloc(1, sizeof(*c));
     int error;
@@ -752,10 +762,50 @@ int kz_tconfig_copy(struct kz_tconfig **out, const struct kz_tconfig *tc)
     *out = NULL;
     if (c == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
-    if ((error = kz_tconfig_merge(c, tc)) < 0) {
+    c->refs = 1;
+    c->pristine = tc->pristine;
+    if ((error = merge_into(c, tc)) < 0) {
         kz_tconfig_free(c);
         return error;
     }
     *out = c;
     return 0;
+}
+
+/* Make *tc private to the caller before it writes to it. */
+static int own(struct kz_tconfig **tc)
+{
+    struct kz_tconfig *c;
+    int error;
+
+    if ((*tc)->refs == 1)
+        return 0;
+    if ((error = tconfig_copy(&c, *tc)) < 0)
+        return error;
+    kz_tconfig_free(*tc);
+    *tc = c;
+    return 0;
+}
+
+int kz_tconfig_merge(struct kz_tconfig **tc, const struct kz_tconfig *other)
+{
+    int error;
+
+    /* Every configuration starts from the builtin one, so merging that is a no-op. */
+    if (*tc == other || other->pristine)
+        return 0;
+    if ((error = own(tc)) < 0)
+        return error;
+    (*tc)->pristine = 0;
+    return merge_into(*tc, other);
+}
+
+int kz_tconfig_merge_doc(struct kz_tconfig **tc, const json_t *doc, const char *file)
+{
+    int error;
+
+    if ((error = own(tc)) < 0)
+        return error;
+    (*tc)->pristine = 0;
+    return merge_doc_into(*tc, doc, file);
 }

@@ -465,13 +465,13 @@ static int opt_flag(const json_t *opts, const json_t *gopts, const char *key)
     return json_is_true(json_object_get(opts, key)) || json_is_true(json_object_get(gopts, key));
 }
 
-static int generate_one(struct kz_build *b, const char *kdir, const char *kind, const json_t *spec,
-                        const json_t *gopts, struct kz_resmap *out)
+int kz_generators_one(struct kz_build *b, const char *kdir, const char *kind, const json_t *spec,
+                      const json_t *gopts, struct kz_resmap *out)
 {
     const char *name = json_string_value(json_object_get(spec, "name"));
     const json_t *opts = json_object_get(spec, "options");
     struct gen g = {kind, name, json_object(), json_object()};
-    enum kz_behavior behavior;
+    enum kz_behavior behavior = KZ_BEHAVIOR_CREATE;
     struct kz_res *r = NULL;
     int error;
 
@@ -531,7 +531,7 @@ int kz_generators_run(struct kz_build *b, const char *kdir, const json_t *kust,
             return gf_error_set(GF_EINVAL, "'%s' must be a list", fields[f][0]);
         json_array_foreach((json_t *)list, i, spec)
         {
-            if ((error = generate_one(b, kdir, fields[f][1], spec, gopts, out)) < 0)
+            if ((error = kz_generators_one(b, kdir, fields[f][1], spec, gopts, out)) < 0)
                 return gf_error_wrap(error, "%s", fields[f][0]);
         }
     }

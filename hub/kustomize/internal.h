@@ -105,14 +105,19 @@ struct kz_tconfig {
         common_annotations, images, replicas, var_reference, labels;
     struct kz_nameref *nameref;
     size_t nnameref;
+    int refs;     /* shared copy-on-write; -1: the immortal builtin */
+    int pristine; /* nothing beyond the builtin configuration */
 };
 
+/* Configurations are shared, not copied: builtin() and hold() hand out a
+ * reference, free() drops one, and the merge functions copy before writing
+ * when the configuration is shared (most builds never add to the builtin). */
 int kz_tconfig_builtin(struct kz_tconfig **out);
+struct kz_tconfig *kz_tconfig_hold(struct kz_tconfig *tc);
 void kz_tconfig_free(struct kz_tconfig *tc);
-int kz_tconfig_copy(struct kz_tconfig **out, const struct kz_tconfig *tc);
 /* Merge a configuration document (JSON of a kustomize TransformerConfig). */
-int kz_tconfig_merge_doc(struct kz_tconfig *tc, const json_t *doc, const char *file);
-int kz_tconfig_merge(struct kz_tconfig *tc, const struct kz_tconfig *other);
+int kz_tconfig_merge_doc(struct kz_tconfig **tc, const json_t *doc, const char *file);
+int kz_tconfig_merge(struct kz_tconfig **tc, const struct kz_tconfig *other);
 
 int kz_fslist_parse(struct kz_fslist *out, const json_t *arr, const char *what);
 void kz_fslist_free(struct kz_fslist *l);
@@ -158,11 +163,18 @@ int kz_build_read(struct kz_build *b, const char *kdir, const char *path, char *
 /* Parse YAML docs (cached per session) from a file relative to kdir. */
 int kz_build_read_yaml(struct kz_build *b, const char *kdir, const char *path, json_t **out);
 
+/* Plugin configurations named by a transformers:/generators: entry: the
+ * documents of a file, or the resources a kustomization directory builds. */
+int kz_build_configs(struct kz_build *b, const char *kdir, const char *entry, json_t **out);
+
 /* ---- generators (generators.c) ---- */
 
 /* Generate ConfigMaps and Secrets of a kustomization into `out`. */
 int kz_generators_run(struct kz_build *b, const char *kdir, const json_t *kust,
                       struct kz_resmap *out);
+/* One ConfigMap ("ConfigMap") or Secret ("Secret") from a generator spec. */
+int kz_generators_one(struct kz_build *b, const char *kdir, const char *kind, const json_t *spec,
+                      const json_t *gopts, struct kz_resmap *out);
 /* The content-hash suffix of a ConfigMap or Secret (kustomize's algorithm). */
 int kz_generators_hash(char out[11], const json_t *obj);
 /* Append generated resources into the accumulator with create/merge/replace. */
@@ -170,13 +182,26 @@ int kz_generators_merge_into(struct kz_resmap *acc, struct kz_resmap *gen);
 
 /* ---- transformers (transformers.c) ---- */
 
-int kz_transform_namespace(struct kz_resmap *m, const char *ns, const struct kz_tconfig *tc);
-int kz_transform_prefix_suffix(struct kz_resmap *m, const char *prefix, const char *suffix,
-                               const struct kz_tconfig *tc);
-/* Set labels (or annotations when annotations=1) along the given field specs. */
+enum { KZ_SUBJECTS_DEFAULT_ONLY = 0, KZ_SUBJECTS_ALL_SERVICE_ACCOUNTS, KZ_SUBJECTS_NONE };
+
+/* Set the namespace: metadata.namespace of namespaced kinds (only where
+ * empty with unset_only), RoleBinding subjects per `subjects`, and `specs`. */
+int kz_transform_namespace(struct kz_resmap *m, const char *ns, const struct kz_fslist *specs,
+                           int unset_only, int subjects);
+/* A name prefix (is_prefix) or suffix along `specs`; recorded even when empty. */
+int kz_transform_affix(struct kz_resmap *m, const char *affix, int is_prefix,
+                       const struct kz_fslist *specs);
+/* Set labels (or annotations) along the given field specs. */
 int kz_transform_labels(struct kz_resmap *m, const json_t *labels, const struct kz_fslist *l);
-int kz_transform_images(struct kz_resmap *m, const json_t *images, const struct kz_tconfig *tc);
-int kz_transform_replicas(struct kz_resmap *m, const json_t *replicas, const struct kz_tconfig *tc);
+int kz_transform_images(struct kz_resmap *m, const json_t *images, const struct kz_fslist *specs);
+int kz_transform_replicas(struct kz_resmap *m, const json_t *replicas,
+                          const struct kz_fslist *specs);
+
+/* ---- builtin plugin configurations (plugins.c) ---- */
+
+/* The `transformers:` or `generators:` field: builtin plugin configs only. */
+int kz_plugins_run(struct kz_build *b, const char *kdir, const json_t *list, int generators,
+                   struct kz_resmap *m);
 
 /* ---- patches (patches.c) ---- */
 

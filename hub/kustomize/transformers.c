@@ -21,8 +21,8 @@ static int is_role_binding(const char *kind)
     return strcmp(kind, "RoleBinding") == 0 || strcmp(kind, "ClusterRoleBinding") == 0;
 }
 
-/* kustomize sets the namespace of subjects named "default" only. */
-static void role_binding_subjects(struct kz_res *r, const char *ns)
+/* By default kustomize sets the namespace of subjects named "default" only. */
+static void role_binding_subjects(struct kz_res *r, const char *ns, int all_sa)
 {
     json_t *subjects = json_object_get(r->obj, "subjects"), *s;
     size_t i;
@@ -30,7 +30,11 @@ static void role_binding_subjects(struct kz_res *r, const char *ns)
     json_array_foreach(subjects, i, s)
     {
         const char *name = json_string_value(json_object_get(s, "name"));
-        if (json_is_object(s) && name != NULL && strcmp(name, "default") == 0)
+        const char *kind = json_string_value(json_object_get(s, "kind"));
+        if (!json_is_object(s))
+            continue;
+        if (all_sa ? (kind != NULL && strcmp(kind, "ServiceAccount") == 0)
+                   : (name != NULL && strcmp(name, "default") == 0))
             json_object_set_new(s, "namespace", json_string(ns));
     }
 }
@@ -46,7 +50,8 @@ static int is_subjects(const struct kz_fieldspec *fs)
     return fs->npath == 1 && strcmp(fs->path[0], "subjects") == 0;
 }
 
-int kz_transform_namespace(struct kz_resmap *m, const char *ns, const struct kz_tconfig *tc)
+int kz_transform_namespace(struct kz_resmap *m, const char *ns, const struct kz_fslist *specs,
+                           int unset_only, int subjects)
 {
     int error;
 
@@ -54,13 +59,13 @@ int kz_transform_namespace(struct kz_resmap *m, const char *ns, const struct kz_
         struct kz_res *r = m->items[i];
         if ((error = kz_res_store_prev(r)) < 0)
             return error;
-        if (!kz_res_is_cluster_scoped(r))
+        if (!kz_res_is_cluster_scoped(r) && (!unset_only || kz_res_namespace(r)[0] == '\0'))
             kz_res_set_namespace(r, ns);
         int rb = is_role_binding(kz_res_kind(r));
-        if (rb)
-            role_binding_subjects(r, ns);
-        for (size_t k = 0; k < tc->namespace.len; k++) {
-            const struct kz_fieldspec *fs = &tc->namespace.items[k];
+        if (rb && subjects != KZ_SUBJECTS_NONE)
+            role_binding_subjects(r, ns, subjects == KZ_SUBJECTS_ALL_SERVICE_ACCOUNTS);
+        for (size_t k = 0; k < specs->len; k++) {
+            const struct kz_fieldspec *fs = &specs->items[k];
             if (is_meta_namespace(fs) || (rb && is_subjects(fs)) || !kz_fieldspec_selects(fs, r))
                 continue;
             if ((error = kz_fieldspec_apply(r->obj, fs, 2, set_string_leaf, (void *)ns)) < 0)
@@ -137,15 +142,12 @@ out:
     return error;
 }
 
-int kz_transform_prefix_suffix(struct kz_resmap *m, const char *prefix, const char *suffix,
-                               const struct kz_tconfig *tc)
+int kz_transform_affix(struct kz_resmap *m, const char *affix, int is_prefix,
+                       const struct kz_fslist *specs)
 {
     int error;
     for (size_t i = 0; i < m->len; i++)
-        if ((error = affix_one(m->items[i], &tc->name_prefix, prefix ? prefix : "", 1)) < 0)
-            return error;
-    for (size_t i = 0; i < m->len; i++)
-        if ((error = affix_one(m->items[i], &tc->name_suffix, suffix ? suffix : "", 0)) < 0)
+        if ((error = affix_one(m->items[i], specs, affix ? affix : "", is_prefix)) < 0)
             return error;
     return 0;
 }
@@ -308,7 +310,7 @@ static void images_everywhere(json_t *node, const json_t *img, int depth)
     }
 }
 
-int kz_transform_images(struct kz_resmap *m, const json_t *images, const struct kz_tconfig *tc)
+int kz_transform_images(struct kz_resmap *m, const json_t *images, const struct kz_fslist *specs)
 {
     size_t k;
     json_t *img;
@@ -322,7 +324,7 @@ int kz_transform_images(struct kz_resmap *m, const json_t *images, const struct 
             struct kz_res *r = m->items[i];
             if (strcmp(kz_res_kind(r), "CustomResourceDefinition") != 0)
                 images_everywhere(r->obj, img, 0);
-            if ((error = kz_fslist_apply(r, &tc->images, 0, update_image, img)) < 0)
+            if ((error = kz_fslist_apply(r, specs, 0, update_image, img)) < 0)
                 return error;
         }
     }
@@ -347,7 +349,8 @@ static int res_has_name(const struct kz_res *r, const char *name)
     return 0;
 }
 
-int kz_transform_replicas(struct kz_resmap *m, const json_t *replicas, const struct kz_tconfig *tc)
+int kz_transform_replicas(struct kz_resmap *m, const json_t *replicas,
+                          const struct kz_fslist *specs)
 {
     size_t k;
     json_t *rep;
@@ -364,8 +367,8 @@ int kz_transform_replicas(struct kz_resmap *m, const json_t *replicas, const str
             count = json_integer(0);
         else
             json_incref(count);
-        for (size_t f = 0; f < tc->replicas.len; f++) {
-            const struct kz_fieldspec *fs = &tc->replicas.items[f];
+        for (size_t f = 0; f < specs->len; f++) {
+            const struct kz_fieldspec *fs = &specs->items[f];
             for (size_t i = 0; i < m->len; i++) {
                 struct kz_res *r = m->items[i];
                 if (!kz_fieldspec_selects(fs, r) || !res_has_name(r, name))

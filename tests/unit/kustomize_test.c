@@ -223,6 +223,7 @@ static void test_kustomize__refusals(void)
     put_file(root, "helm/kustomization.yaml", "helmCharts:\n- {name: x}\n");
     assert_refused(root, "helm", GF_EUNSUPPORTED, "helmCharts");
     put_file(root, "plugin/kustomization.yaml", "transformers: [t.yaml]\n");
+    put_file(root, "plugin/t.yaml", "apiVersion: example.com/v1\nkind: Sed\nmetadata: {name: x}\n");
     assert_refused(root, "plugin", GF_EUNSUPPORTED, "transformers");
     put_file(root, "remote/kustomization.yaml", "resources: [github.com/x/y//z?ref=v1]\n");
     assert_refused(root, "remote", GF_EUNSUPPORTED, "remote");
