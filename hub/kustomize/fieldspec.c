@@ -425,12 +425,45 @@ static int fieldspec_same(const struct kz_fieldspec *a, const struct kz_fieldspe
            strcmp(a->kind ? a->kind : "", b->kind ? b->kind : "") == 0;
 }
 
-/* Append unless an equal spec is already there (kustomize merges configs as sets). */
+static int opt_selects(const char *want, const char *have)
+{
+    return want == NULL || (have != NULL && strcmp(want, have) == 0);
+}
+
+/* Same path, and one spec's gvk selects the other's (kustomize's "effectively equal"). */
+static int fieldspec_overlaps(const struct kz_fieldspec *a, const struct kz_fieldspec *b)
+{
+    if (a->npath != b->npath)
+        return 0;
+    for (size_t i = 0; i < a->npath; i++)
+        if (strcmp(a->path[i], b->path[i]) != 0)
+            return 0;
+    return (opt_selects(a->kind, b->kind) && opt_selects(a->group, b->group) &&
+            opt_selects(a->version, b->version)) ||
+           (opt_selects(b->kind, a->kind) && opt_selects(b->group, a->group) &&
+            opt_selects(b->version, a->version));
+}
+
+/* Merge one spec into a list as kustomize merges configurations: an equal
+ * spec is already there; one on the same path that selects or is selected
+ * by it is replaced by it (a `namePrefix: [{path: metadata/name, kind: X}]`
+ * configuration narrows the default to kind X); otherwise it is appended. */
 static int fslist_add_unique(struct kz_fslist *l, const struct kz_fieldspec *fs)
 {
-    for (size_t i = 0; i < l->len; i++)
+    for (size_t i = 0; i < l->len; i++) {
         if (fieldspec_same(&l->items[i], fs))
             return 0;
+        if (fieldspec_overlaps(&l->items[i], fs)) {
+            struct kz_fslist one = {0};
+            int error = kz_fslist_append(&one, fs);
+            if (error < 0)
+                return error;
+            fieldspec_clear(&l->items[i]);
+            l->items[i] = one.items[0];
+            free(one.items);
+            return 0;
+        }
+    }
     return kz_fslist_append(l, fs);
 }
 
@@ -605,9 +638,9 @@ static int merge_nameref_doc(struct kz_tconfig *tc, const json_t *arr, const cha
 }
 
 static const char *const known_keys[] = {
-    "namePrefix",     "nameSuffix",        "namespace", "commonLabels",
-    "templateLabels", "commonAnnotations", "images",    "replicas",
-    "varReference",   "nameReference",     NULL,
+    "namePrefix",        "nameSuffix", "namespace", "commonLabels", "templateLabels",
+    "commonAnnotations", "images",     "replicas",  "varReference", "labels",
+    "nameReference",     NULL,
 };
 
 static struct kz_fslist *list_for(struct kz_tconfig *tc, const char *key)
