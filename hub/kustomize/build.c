@@ -682,6 +682,93 @@ int kz_build_configs(struct kz_build *b, const char *kdir, const char *entry, js
     return error;
 }
 
+/* ---- crds: field specs from OpenAPI definitions (x-kubernetes-* extensions) ---- */
+
+static void crd_add(json_t *cfg, const char *key, const char *kind, const char *path)
+{
+    json_t *list = json_object_get(cfg, key);
+    if (list == NULL)
+        json_object_set_new(cfg, key, list = json_array());
+    json_array_append_new(list, json_pack("{s:s, s:s}", "path", path, "kind", kind));
+}
+
+static void crd_walk(json_t *cfg, const json_t *defs, const char *type, const char *kind,
+                     const char *path, int depth)
+{
+    const json_t *props =
+        json_object_get(json_object_get(json_object_get(defs, type), "Schema"), "properties");
+    const char *name;
+    json_t *p;
+
+    if (depth > 32)
+        return;
+    json_object_foreach((json_t *)props, name, p)
+    {
+        char *sub = path[0] ? kz_printf("%s/%s", path, name) : strdup(name);
+        const char *ver =
+            json_string_value(json_object_get(p, "x-kubernetes-object-ref-api-version"));
+        const char *rkind = json_string_value(json_object_get(p, "x-kubernetes-object-ref-kind"));
+        const char *ref = json_string_value(json_object_get(p, "$ref"));
+        if (json_object_get(p, "x-kubernetes-annotation") != NULL)
+            crd_add(cfg, "commonAnnotations", kind, sub);
+        if (json_object_get(p, "x-kubernetes-label-selector") != NULL)
+            crd_add(cfg, "commonLabels", kind, sub);
+        if (json_object_get(p, "x-kubernetes-identity") != NULL)
+            crd_add(cfg, "namePrefix", kind, sub);
+        if (ver != NULL && rkind != NULL) {
+            const char *key =
+                json_string_value(json_object_get(p, "x-kubernetes-object-ref-name-key"));
+            char *fp = kz_printf("%s/%s", sub, key ? key : "name");
+            json_t *nr = json_object_get(cfg, "nameReference");
+            if (nr == NULL)
+                json_object_set_new(cfg, "nameReference", nr = json_array());
+            json_array_append_new(nr,
+                                  json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "kind", rkind, "version",
+                                            ver, "fieldSpecs", "path", fp, "kind", kind));
+            free(fp);
+        }
+        if (ref != NULL)
+            crd_walk(cfg, defs, ref, kind, sub, depth + 1);
+        free(sub);
+    }
+}
+
+static int load_crds(struct kz_build *b, const char *kdir, const json_t *list, struct kz_base *acc)
+{
+    size_t i;
+    json_t *e;
+    int error = 0;
+
+    json_array_foreach((json_t *)list, i, e)
+    {
+        json_t *docs = NULL, *cfg = json_object(), *def;
+        const char *type;
+        if (!json_is_string(e) ||
+            (error = kz_build_read_yaml(b, kdir, json_string_value(e), &docs)) < 0) {
+            json_decref(cfg);
+            return error < 0 ? gf_error_wrap(error, "crds")
+                             : gf_error_set(GF_EINVAL, "crds: entries must be strings");
+        }
+        const json_t *defs = json_array_get(docs, 0);
+        json_object_foreach((json_t *)defs, type, def)
+        {
+            const json_t *props = json_object_get(json_object_get(def, "Schema"), "properties");
+            const char *dot = strrchr(type, '.');
+            if (dot == NULL || json_object_get(props, "kind") == NULL ||
+                json_object_get(props, "apiVersion") == NULL ||
+                json_object_get(props, "metadata") == NULL)
+                continue;
+            crd_walk(cfg, defs, type, dot + 1, "", 0);
+        }
+        error = kz_tconfig_merge_doc(&acc->tc, cfg, json_string_value(e));
+        json_decref(cfg);
+        json_decref(docs);
+        if (error < 0)
+            return error;
+    }
+    return 0;
+}
+
 /* ---- the transformer steps of one kustomization ---- */
 
 static void fslist_add_all(struct kz_fslist *l, const struct kz_fslist *from)
@@ -800,13 +887,14 @@ static int accumulate_body(struct kz_build *b, const char *dir, const json_t *k,
         (error = list_field(k, "configurations", &confs, "kustomization")) < 0 ||
         (error = list_field(k, "vars", &vars, "kustomization")) < 0)
         return error;
+    /* kustomize v5 runs components after the generators, before the transformers */
     if ((res && (error = accumulate_resources(b, dir, res, acc)) < 0) ||
         (bases && (error = accumulate_resources(b, dir, bases, acc)) < 0) ||
-        (comps && (error = accumulate_components(b, dir, comps, acc)) < 0) ||
         (confs && (error = load_configurations(b, dir, confs, acc)) < 0))
         return error;
-    if (nonempty(json_object_get(k, "crds")))
-        return gf_error_set(GF_EUNSUPPORTED, "field 'crds' is not supported yet");
+    if (nonempty(json_object_get(k, "crds")) &&
+        (error = load_crds(b, dir, json_object_get(k, "crds"), acc)) < 0)
+        return error;
     kz_resmap_init(&gen);
     if ((error = kz_generators_run(b, dir, k, &gen)) < 0) {
         kz_resmap_clear(&gen);
@@ -815,9 +903,12 @@ static int accumulate_body(struct kz_build *b, const char *dir, const json_t *k,
     if ((error = kz_generators_merge_into(&acc->res, &gen)) < 0 ||
         (nonempty(json_object_get(k, "generators")) &&
          (error = kz_plugins_run(b, dir, json_object_get(k, "generators"), 1, &acc->res)) < 0) ||
+        (comps && (error = accumulate_components(b, dir, comps, acc)) < 0) ||
         (error = run_transformers(b, dir, k, acc)) < 0)
         return error;
     if (vars != NULL)
+        error = kz_vars_bind(&acc->res, vars);
+    if (vars != NULL && error == 0)
         error = merge_vars(acc->vars, vars, dir);
     return error;
 }

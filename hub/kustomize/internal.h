@@ -29,6 +29,7 @@ struct kz_res {
     struct kz_id *prev; /* earlier ids, oldest first */
     size_t nprev;
     json_t *prefixes, *suffixes; /* JSON arrays of strings */
+    json_t *var_names;           /* vars bound to this resource where they were declared */
     int needs_hash;
     enum kz_behavior behavior;
     char *origin; /* buildMetadata origin annotation value (YAML text), or NULL */
@@ -225,6 +226,9 @@ int kz_nameref_fix(struct kz_resmap *m, const struct kz_tconfig *tc);
 
 int kz_replacements_apply(struct kz_build *b, const char *kdir, const json_t *list,
                           struct kz_resmap *m);
+/* Bind the vars a kustomization declares to the one resource each names
+ * (kustomize binds them there, before any overlay renames or repeats it). */
+int kz_vars_bind(struct kz_resmap *m, const json_t *vars);
 int kz_vars_resolve(struct kz_resmap *m, const json_t *vars, const struct kz_tconfig *tc);
 
 /* ---- order (order.c) ---- */

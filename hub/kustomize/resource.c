@@ -53,6 +53,7 @@ int kz_res_new(struct kz_res **out, json_t *obj)
     r->obj = obj;
     r->prefixes = json_array();
     r->suffixes = json_array();
+    r->var_names = json_array();
     *out = r;
     return 0;
 }
@@ -87,6 +88,7 @@ void kz_res_free(struct kz_res *r)
     free(r->prev);
     json_decref(r->prefixes);
     json_decref(r->suffixes);
+    json_decref(r->var_names);
     free(r->origin);
     free(r);
 }
@@ -102,6 +104,8 @@ int kz_res_copy(struct kz_res **out, const struct kz_res *r)
     json_decref(c->suffixes);
     c->prefixes = json_deep_copy(r->prefixes);
     c->suffixes = json_deep_copy(r->suffixes);
+    json_decref(c->var_names);
+    c->var_names = json_deep_copy(r->var_names);
     c->needs_hash = r->needs_hash;
     c->behavior = r->behavior;
     c->origin = kz_strdup(r->origin);

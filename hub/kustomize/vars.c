@@ -51,26 +51,57 @@ static int res_matches(const struct kz_res *r, const json_t *ref)
     return ok;
 }
 
+int kz_vars_bind(struct kz_resmap *m, const json_t *vars)
+{
+    size_t i;
+    json_t *var;
+
+    json_array_foreach((json_t *)vars, i, var)
+    {
+        const char *name = json_string_value(json_object_get(var, "name"));
+        const json_t *ref = json_object_get(var, "objref");
+        struct kz_res *found = NULL;
+        size_t n = 0;
+        if (name == NULL)
+            return gf_error_set(GF_EINVAL, "vars: a var needs a name");
+        for (size_t k = 0; k < m->len; k++)
+            if (res_matches(m->items[k], ref)) {
+                found = m->items[k];
+                n++;
+            }
+        if (n > 1)
+            return gf_error_set(GF_ECONFLICT,
+                                "found %zu resId matches for var %s (unable to disambiguate)", n,
+                                name);
+        if (found != NULL)
+            json_array_append_new(found->var_names, json_string(name));
+    }
+    return 0;
+}
+
+static int bound_to(const struct kz_res *r, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(r->var_names, i, v)
+    {
+        if (strcmp(json_string_value(v), name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int var_value(json_t **out, const struct kz_resmap *m, const json_t *var)
 {
     const char *name = json_string_value(json_object_get(var, "name"));
-    const json_t *ref = json_object_get(var, "objref");
     const char *fp =
         json_string_value(json_object_get(json_object_get(var, "fieldref"), "fieldpath"));
     struct kz_res *found = NULL;
-    size_t n = 0;
 
-    for (size_t i = 0; i < m->len; i++)
-        if (res_matches(m->items[i], ref)) {
+    for (size_t i = 0; i < m->len && found == NULL; i++)
+        if (bound_to(m->items[i], name))
             found = m->items[i];
-            n++;
-        }
-    if (n > 1)
-        return gf_error_set(GF_ECONFLICT,
-                            "found %zu resId matches for var %s (unable to "
-                            "disambiguate)",
-                            n, name);
-    if (n == 0)
+    if (found == NULL)
         return gf_error_set(
             GF_ENOTFOUND, "var %s cannot be mapped to a field in the set of known resources", name);
     json_t *v = kz_fieldpath_get(found->obj, fp && fp[0] ? fp : "metadata.name");
