@@ -18,7 +18,13 @@ struct kz_build {
     size_t depth;
     struct kz_dep *deps; /* directories read by the base being built */
     size_t ndeps;
+    const char *kfile; /* the kustomization file being built (root-relative) */
 };
+
+const char *kz_build_kfile(const struct kz_build *b)
+{
+    return b->kfile;
+}
 
 /* ---- files ---- */
 
@@ -382,6 +388,7 @@ static int add_resource_doc(struct kz_base *acc, json_t *doc, const char *file)
     }
     if ((error = kz_res_new(&r, json_deep_copy(doc))) < 0)
         return error;
+    r->origin = json_pack("{s:s}", "path", file);
     if ((error = kz_resmap_append(&acc->res, r, 1)) < 0)
         return gf_error_wrap(error, "%s", file);
     return 0;
@@ -655,7 +662,8 @@ static int load_configurations(struct kz_build *b, const char *kdir, const json_
     return 0;
 }
 
-int kz_build_configs(struct kz_build *b, const char *kdir, const char *entry, json_t **out)
+int kz_build_configs(struct kz_build *b, const char *kdir, const char *entry, json_t **out,
+                     json_t **files)
 {
     char *joined = NULL;
     enum hub_filesrc_type type;
@@ -667,15 +675,21 @@ int kz_build_configs(struct kz_build *b, const char *kdir, const char *entry, js
         free(joined);
         return error;
     }
+    *files = json_array();
     if (type == HUB_FILESRC_FILE) {
         error = kz_build_read_yaml(b, kdir, entry, out);
+        for (size_t i = 0; error == 0 && i < json_array_size(*out); i++)
+            json_array_append_new(*files, json_string(joined));
         free(joined);
         return error;
     }
     if ((error = build_base(b, joined, &sub)) == 0) {
         *out = json_array();
-        for (size_t i = 0; i < sub->res.len; i++)
+        for (size_t i = 0; i < sub->res.len; i++) {
+            const char *p = json_string_value(json_object_get(sub->res.items[i]->origin, "path"));
             json_array_append(*out, sub->res.items[i]->obj);
+            json_array_append_new(*files, json_string(p ? p : joined));
+        }
     }
     kz_base_free(sub);
     free(joined);
@@ -825,38 +839,79 @@ static int run_labels(const json_t *k, struct kz_base *acc)
     return error;
 }
 
+/* Note `count` runs of builtin transformer `kind` on every resource (buildMetadata). */
+static void noted(struct kz_build *b, struct kz_base *acc, const char *kind, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        kz_buildmeta_transformed(&acc->res, b->kfile, kz_buildmeta_by(kind, NULL));
+}
+
+static size_t list_len(const json_t *k, const char *field)
+{
+    const json_t *v = json_object_get(k, field);
+    return json_is_array(v) ? json_array_size(v) : 0;
+}
+
+static size_t label_runs(const json_t *k)
+{
+    return list_len(k, "labels") + (nonempty(json_object_get(k, "commonLabels")) ? 1 : 0);
+}
+
+static int run_names(struct kz_build *b, const json_t *k, struct kz_base *acc)
+{
+    const char *s;
+    int error = 0;
+
+    if ((s = json_string_value(json_object_get(k, "namespace"))) != NULL && s[0]) {
+        error =
+            kz_transform_namespace(&acc->res, s, &acc->tc->namespace, 0, KZ_SUBJECTS_DEFAULT_ONLY);
+        noted(b, acc, "NamespaceTransformer", 1);
+    }
+    s = json_string_value(json_object_get(k, "namePrefix"));
+    if (error == 0 && (error = kz_transform_affix(&acc->res, s, 1, &acc->tc->name_prefix)) == 0)
+        noted(b, acc, "PrefixTransformer", s && s[0] ? 1 : 0);
+    s = json_string_value(json_object_get(k, "nameSuffix"));
+    if (error == 0 && (error = kz_transform_affix(&acc->res, s, 0, &acc->tc->name_suffix)) == 0)
+        noted(b, acc, "SuffixTransformer", s && s[0] ? 1 : 0);
+    return error;
+}
+
 static int run_transformers(struct kz_build *b, const char *kdir, const json_t *k,
                             struct kz_base *acc)
 {
     const json_t *v;
-    const char *s;
     int error = 0;
 
-    if (nonempty(v = json_object_get(k, "patchesStrategicMerge")))
+    if (nonempty(v = json_object_get(k, "patchesStrategicMerge"))) {
         error = kz_patches_sm_legacy(b, kdir, v, &acc->res);
+        noted(b, acc, "PatchStrategicMergeTransformer", 1);
+    }
+    if (error == 0 && (error = kz_patches_apply(b, kdir, k, &acc->res)) == 0)
+        noted(b, acc, "PatchTransformer", list_len(k, "patches"));
     if (error == 0)
-        error = kz_patches_apply(b, kdir, k, &acc->res);
-    if (error == 0 && (s = json_string_value(json_object_get(k, "namespace"))) != NULL && s[0])
-        error =
-            kz_transform_namespace(&acc->res, s, &acc->tc->namespace, 0, KZ_SUBJECTS_DEFAULT_ONLY);
-    if (error == 0)
-        error = kz_transform_affix(&acc->res, json_string_value(json_object_get(k, "namePrefix")),
-                                   1, &acc->tc->name_prefix);
-    if (error == 0)
-        error = kz_transform_affix(&acc->res, json_string_value(json_object_get(k, "nameSuffix")),
-                                   0, &acc->tc->name_suffix);
-    if (error == 0)
-        error = run_labels(k, acc);
-    if (error == 0 && nonempty(v = json_object_get(k, "commonAnnotations")))
+        error = run_names(b, k, acc);
+    if (error == 0 && (error = run_labels(k, acc)) == 0)
+        noted(b, acc, "LabelTransformer", label_runs(k));
+    if (error == 0 && nonempty(v = json_object_get(k, "commonAnnotations"))) {
         error = kz_transform_labels(&acc->res, v, &acc->tc->common_annotations);
-    if (error == 0 && nonempty(v = json_object_get(k, "patchesJson6902")))
+        noted(b, acc, "AnnotationsTransformer", 1);
+    }
+    if (error == 0 && nonempty(v = json_object_get(k, "patchesJson6902"))) {
         error = kz_patches_json6902_legacy(b, kdir, v, &acc->res);
-    if (error == 0 && nonempty(v = json_object_get(k, "replicas")))
+        noted(b, acc, "PatchJson6902Transformer", json_array_size(v));
+    }
+    if (error == 0 && nonempty(v = json_object_get(k, "replicas"))) {
         error = kz_transform_replicas(&acc->res, v, &acc->tc->replicas);
-    if (error == 0 && nonempty(v = json_object_get(k, "images")))
+        noted(b, acc, "ReplicaCountTransformer", json_array_size(v));
+    }
+    if (error == 0 && nonempty(v = json_object_get(k, "images"))) {
         error = kz_transform_images(&acc->res, v, &acc->tc->images);
-    if (error == 0 && nonempty(v = json_object_get(k, "replacements")))
+        noted(b, acc, "ImageTagTransformer", json_array_size(v));
+    }
+    if (error == 0 && nonempty(v = json_object_get(k, "replacements"))) {
         error = kz_replacements_apply(b, kdir, v, &acc->res);
+        noted(b, acc, "ReplacementTransformer", 1);
+    }
     if (error == 0 && nonempty(v = json_object_get(k, "transformers")))
         error = kz_plugins_run(b, kdir, v, 0, &acc->res);
     return error;
@@ -952,7 +1007,10 @@ static int accumulate(struct kz_build *b, const char *dir, struct kz_base *acc, 
     if (!as_component)
         acc->component = component;
     b->stack[b->depth++] = dir;
+    const char *saved_kfile = b->kfile;
+    b->kfile = file;
     error = accumulate_body(b, dir, k, acc);
+    b->kfile = saved_kfile;
     b->depth--;
     if (error < 0)
         gf_error_wrap(error, "%s", file);
@@ -1005,6 +1063,20 @@ static int sort_output(struct kz_build *b, const char *dir, struct kz_resmap *m)
     return error;
 }
 
+static int apply_build_metadata(struct kz_build *b, const char *dir, struct kz_resmap *m)
+{
+    json_t *k = NULL;
+    char *file = NULL;
+    int component, error;
+
+    if ((error = load_kust(b, dir, &k, &file, &component)) < 0)
+        return error;
+    error = kz_buildmeta_apply(m, json_object_get(k, "buildMetadata"), dir);
+    json_decref(k);
+    free(file);
+    return error;
+}
+
 /* Resources marked config.kubernetes.io/local-config: "true" feed the build
  * (name references, vars) but are not output. */
 static void drop_local(struct kz_resmap *m)
@@ -1027,7 +1099,8 @@ static int finish(struct kz_build *b, const char *dir, struct kz_base *acc, json
 
     if ((error = add_hashes(&acc->res)) < 0 || (error = kz_nameref_fix(&acc->res, acc->tc)) < 0 ||
         (error = kz_vars_resolve(&acc->res, acc->vars, acc->tc)) < 0 ||
-        (error = sort_output(b, dir, &acc->res)) < 0)
+        (error = sort_output(b, dir, &acc->res)) < 0 ||
+        (error = apply_build_metadata(b, dir, &acc->res)) < 0)
         return error;
     drop_local(&acc->res);
     json_t *docs = json_array();

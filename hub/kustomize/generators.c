@@ -506,6 +506,10 @@ int kz_generators_one(struct kz_build *b, const char *kdir, const char *kind, co
         goto out;
     r->behavior = behavior;
     r->needs_hash = !opt_flag(opts, gopts, "disableNameSuffixHash");
+    r->origin = json_pack(
+        "{s:s, s:o}", "configuredIn", kz_build_kfile(b), "configuredBy",
+        kz_buildmeta_by(strcmp(kind, "Secret") == 0 ? "SecretGenerator" : "ConfigMapGenerator",
+                        NULL));
     error = kz_resmap_append(out, r, 1);
 out:
     json_decref(g.data);
@@ -606,6 +610,8 @@ static int merge_one(struct kz_resmap *acc, struct kz_res *nr)
         struct kz_res *old = acc->items[idx[0]];
         copy_merge_meta(nr, old);
         if (nr->behavior == KZ_BEHAVIOR_MERGE) {
+            json_decref(nr->origin);
+            nr->origin = json_deep_copy(old->origin);
             merge_string_map(nr->obj, "data", old->obj, NULL);
             merge_string_map(nr->obj, "binaryData", old->obj, NULL);
         }

@@ -32,7 +32,8 @@ struct kz_res {
     json_t *var_names;           /* vars bound to this resource where they were declared */
     int needs_hash;
     enum kz_behavior behavior;
-    char *origin; /* buildMetadata origin annotation value (YAML text), or NULL */
+    json_t *origin; /* {"path": f} or {"configuredIn": f, "configuredBy": {...}}, root-relative */
+    json_t *transforms; /* [{"configuredIn": f, "configuredBy": {...}}] applied to it */
 };
 
 /* An ordered list of resources. */
@@ -164,9 +165,12 @@ int kz_build_read(struct kz_build *b, const char *kdir, const char *path, char *
 /* Parse YAML docs (cached per session) from a file relative to kdir. */
 int kz_build_read_yaml(struct kz_build *b, const char *kdir, const char *path, json_t **out);
 
+/* The kustomization file being built (root-relative), for buildMetadata. */
+const char *kz_build_kfile(const struct kz_build *b);
 /* Plugin configurations named by a transformers:/generators: entry: the
  * documents of a file, or the resources a kustomization directory builds. */
-int kz_build_configs(struct kz_build *b, const char *kdir, const char *entry, json_t **out);
+int kz_build_configs(struct kz_build *b, const char *kdir, const char *entry, json_t **out,
+                     json_t **files);
 
 /* ---- generators (generators.c) ---- */
 
@@ -230,6 +234,15 @@ int kz_replacements_apply(struct kz_build *b, const char *kdir, const json_t *li
  * (kustomize binds them there, before any overlay renames or repeats it). */
 int kz_vars_bind(struct kz_resmap *m, const json_t *vars);
 int kz_vars_resolve(struct kz_resmap *m, const json_t *vars, const struct kz_tconfig *tc);
+
+/* ---- buildMetadata (buildmeta.c) ---- */
+
+/* A builtin plugin reference {"apiVersion": "builtin", "kind": kind} (+ name). */
+json_t *kz_buildmeta_by(const char *kind, const char *name);
+/* Record that the transformer configured in `file` (root-relative) ran on every resource. */
+void kz_buildmeta_transformed(struct kz_resmap *m, const char *file, json_t *by);
+/* Write the annotations and labels `buildMetadata` asks for; paths relative to `topdir`. */
+int kz_buildmeta_apply(struct kz_resmap *m, const json_t *build_metadata, const char *topdir);
 
 /* ---- order (order.c) ---- */
 

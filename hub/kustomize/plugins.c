@@ -109,7 +109,7 @@ static int run_patch(struct kz_build *b, const char *kdir, const json_t *cfg, st
 }
 
 /* The GKE workload-identity ServiceAccount. */
-static int run_iam_policy(const json_t *cfg, struct kz_resmap *m)
+static int run_iam_policy(const json_t *cfg, const char *cfg_file, struct kz_resmap *m)
 {
     const json_t *ks = json_object_get(cfg, "kubernetesService");
     const json_t *sa = json_object_get(cfg, "serviceAccount");
@@ -132,12 +132,15 @@ static int run_iam_policy(const json_t *cfg, struct kz_resmap *m)
     if ((error = kz_res_new(&r, json_pack("{s:s, s:s, s:o}", "apiVersion", "v1", "kind",
                                           "ServiceAccount", "metadata", md))) < 0)
         return error;
+    r->origin = json_pack(
+        "{s:s, s:o}", "configuredIn", cfg_file, "configuredBy",
+        kz_buildmeta_by("IAMPolicyGenerator", str(json_object_get(cfg, "metadata"), "name")));
     return kz_resmap_append(m, r, 1);
 }
 
 /* ConfigMapGenerator / SecretGenerator configs: name and namespace may sit in metadata. */
 static int run_generator(struct kz_build *b, const char *kdir, const json_t *cfg,
-                         struct kz_resmap *m)
+                         const char *cfg_file, struct kz_resmap *m)
 {
     const json_t *md = json_object_get(cfg, "metadata");
     json_t *spec = json_deep_copy(cfg);
@@ -153,6 +156,11 @@ static int run_generator(struct kz_build *b, const char *kdir, const json_t *cfg
         b, kdir, strcmp(str(cfg, "kind"), "SecretGenerator") == 0 ? "Secret" : "ConfigMap", spec,
         NULL, &gen);
     json_decref(spec);
+    for (size_t i = 0; error == 0 && i < gen.len; i++) {
+        json_decref(gen.items[i]->origin);
+        gen.items[i]->origin = json_pack("{s:s, s:o}", "configuredIn", cfg_file, "configuredBy",
+                                         kz_buildmeta_by(str(cfg, "kind"), str(md, "name")));
+    }
     if (error == 0)
         return kz_generators_merge_into(m, &gen);
     kz_resmap_clear(&gen);
@@ -167,17 +175,16 @@ static int is_one_of(const char *kind, const char *const *kinds)
     return 0;
 }
 
+static int run_transformer(struct kz_build *b, const char *kdir, const json_t *cfg,
+                           struct kz_resmap *m);
+
+/* Run one config; a transformer is noted on every resource for buildMetadata. */
 static int run_config(struct kz_build *b, const char *kdir, const json_t *cfg, int generators,
-                      struct kz_resmap *m)
+                      const char *cfg_file, struct kz_resmap *m)
 {
-    static const char *const specs_kinds[] = {"PrefixSuffixTransformer", "PrefixTransformer",
-                                              "SuffixTransformer",       "LabelTransformer",
-                                              "AnnotationsTransformer",  "ImageTagTransformer",
-                                              "ReplicaCountTransformer", NULL};
-    static const char *const patch_kinds[] = {"PatchTransformer", "PatchJson6902Transformer",
-                                              "PatchStrategicMergeTransformer", NULL};
     const char *api = str(cfg, "apiVersion"), *kind = str(cfg, "kind");
     const char *field = generators ? "generators" : "transformers";
+    int error;
 
     if (!json_is_object(cfg) || kind == NULL)
         return gf_error_set(GF_EINVAL, "%s: a plugin configuration needs a kind", field);
@@ -188,27 +195,54 @@ static int run_config(struct kz_build *b, const char *kdir, const json_t *cfg, i
                             field, api ? api : "", kind);
     if (generators &&
         (strcmp(kind, "ConfigMapGenerator") == 0 || strcmp(kind, "SecretGenerator") == 0))
-        return run_generator(b, kdir, cfg, m);
+        return run_generator(b, kdir, cfg, cfg_file, m);
     if (generators && strcmp(kind, "IAMPolicyGenerator") == 0)
-        return run_iam_policy(cfg, m);
-    if (!generators && strcmp(kind, "NamespaceTransformer") == 0)
+        return run_iam_policy(cfg, cfg_file, m);
+    if (generators)
+        return gf_error_set(GF_EUNSUPPORTED, "generators: builtin plugin %s is not supported",
+                            kind);
+    if ((error = run_transformer(b, kdir, cfg, m)) == 0)
+        kz_buildmeta_transformed(
+            m, cfg_file, kz_buildmeta_by(kind, str(json_object_get(cfg, "metadata"), "name")));
+    return error;
+}
+
+static int run_transformer(struct kz_build *b, const char *kdir, const json_t *cfg,
+                           struct kz_resmap *m)
+{
+    static const char *const specs_kinds[] = {"PrefixSuffixTransformer", "PrefixTransformer",
+                                              "SuffixTransformer",       "LabelTransformer",
+                                              "AnnotationsTransformer",  "ImageTagTransformer",
+                                              "ReplicaCountTransformer", NULL};
+    static const char *const patch_kinds[] = {"PatchTransformer", "PatchJson6902Transformer",
+                                              "PatchStrategicMergeTransformer", NULL};
+    const char *kind = str(cfg, "kind");
+
+    if (strcmp(kind, "NamespaceTransformer") == 0)
         return run_namespace(cfg, m);
-    if (!generators && is_one_of(kind, specs_kinds))
+    if (is_one_of(kind, specs_kinds))
         return run_specs_transformer(cfg, m);
-    if (!generators && is_one_of(kind, patch_kinds))
+    if (is_one_of(kind, patch_kinds))
         return run_patch(b, kdir, cfg, m);
-    if (!generators && strcmp(kind, "ReplacementTransformer") == 0)
+    if (strcmp(kind, "ReplacementTransformer") == 0)
         return kz_replacements_apply(b, kdir, json_object_get(cfg, "replacements"), m);
-    return gf_error_set(GF_EUNSUPPORTED, "%s: builtin plugin %s is not supported", field, kind);
+    return gf_error_set(GF_EUNSUPPORTED, "transformers: builtin plugin %s is not supported", kind);
 }
 
 /* An entry is inline YAML, a file of configs, or a kustomization directory
  * whose resources are the configs. */
-static int entry_configs(struct kz_build *b, const char *kdir, const char *entry, json_t **out)
+static int entry_configs(struct kz_build *b, const char *kdir, const char *entry, json_t **out,
+                         json_t **files)
 {
-    if (strchr(entry, '\n') != NULL)
-        return gf_yaml_parse(out, entry, strlen(entry), "inline plugin configuration", NULL, 0);
-    return kz_build_configs(b, kdir, entry, out);
+    if (strchr(entry, '\n') != NULL) {
+        int error =
+            gf_yaml_parse(out, entry, strlen(entry), "inline plugin configuration", NULL, 0);
+        *files = json_array();
+        for (size_t i = 0; error == 0 && i < json_array_size(*out); i++)
+            json_array_append_new(*files, json_string(kz_build_kfile(b)));
+        return error;
+    }
+    return kz_build_configs(b, kdir, entry, out, files);
 }
 
 int kz_plugins_run(struct kz_build *b, const char *kdir, const json_t *list, int generators,
@@ -220,18 +254,20 @@ int kz_plugins_run(struct kz_build *b, const char *kdir, const json_t *list, int
 
     json_array_foreach((json_t *)list, i, e)
     {
-        json_t *configs = NULL;
+        json_t *configs = NULL, *files = NULL;
         if (!json_is_string(e))
             return gf_error_set(GF_EINVAL, "%s: entries must be strings",
                                 generators ? "generators" : "transformers");
-        if ((error = entry_configs(b, kdir, json_string_value(e), &configs)) < 0)
+        if ((error = entry_configs(b, kdir, json_string_value(e), &configs, &files)) < 0)
             return error;
         json_array_foreach(configs, k, cfg)
         {
-            if ((error = run_config(b, kdir, cfg, generators, m)) < 0)
+            const char *f = json_string_value(json_array_get(files, k));
+            if ((error = run_config(b, kdir, cfg, generators, f ? f : "", m)) < 0)
                 break;
         }
         json_decref(configs);
+        json_decref(files);
         if (error < 0)
             return error;
     }

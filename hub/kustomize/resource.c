@@ -89,7 +89,8 @@ void kz_res_free(struct kz_res *r)
     json_decref(r->prefixes);
     json_decref(r->suffixes);
     json_decref(r->var_names);
-    free(r->origin);
+    json_decref(r->origin);
+    json_decref(r->transforms);
     free(r);
 }
 
@@ -108,7 +109,8 @@ int kz_res_copy(struct kz_res **out, const struct kz_res *r)
     c->var_names = json_deep_copy(r->var_names);
     c->needs_hash = r->needs_hash;
     c->behavior = r->behavior;
-    c->origin = kz_strdup(r->origin);
+    c->origin = json_deep_copy(r->origin);
+    c->transforms = json_deep_copy(r->transforms);
     if (r->nprev > 0) {
         c->prev = calloc(r->nprev, sizeof(*c->prev));
         for (size_t i = 0; i < r->nprev; i++)
