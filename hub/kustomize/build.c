@@ -1053,11 +1053,8 @@ static int sort_output(struct kz_build *b, const char *dir, struct kz_resmap *m)
         error = 0;
     else if (so != NULL && !json_is_null(so) && (order == NULL || strcmp(order, "legacy") != 0))
         error = gf_error_set(GF_EINVAL, "%s: sortOptions.order must be 'legacy' or 'fifo'", file);
-    else if (json_object_get(so, "legacySortOptions") != NULL)
-        error = gf_error_set(GF_EUNSUPPORTED, "%s: sortOptions.legacySortOptions is not supported",
-                             file);
     else
-        error = kz_order_legacy(m);
+        error = kz_order_legacy(m, json_object_get(so, "legacySortOptions"));
     json_decref(k);
     free(file);
     return error;

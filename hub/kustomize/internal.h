@@ -246,7 +246,8 @@ int kz_buildmeta_apply(struct kz_resmap *m, const json_t *build_metadata, const 
 
 /* ---- order (order.c) ---- */
 
-/* kubectl's legacy output order. */
-int kz_order_legacy(struct kz_resmap *m);
+/* kubectl's legacy output order; legacy_options (sortOptions.legacySortOptions,
+ * may be NULL) replaces the first and last kind lists. */
+int kz_order_legacy(struct kz_resmap *m, const json_t *legacy_options);
 
 #endif

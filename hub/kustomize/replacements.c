@@ -295,7 +295,7 @@ static int rejected(const json_t *rejects, const struct kz_id *ids, size_t n)
     json_array_foreach((json_t *)rejects, i, rj)
     {
         for (size_t k = 0; k < n; k++)
-            if (target_selects(rj, &ids[k]))
+            if (source_selects(rj, &ids[k])) /* kubectl matches rejects exactly, not as regexes */
                 return 1;
     }
     return 0;
