@@ -658,71 +658,32 @@ static void write_single(struct emitter *e, const char *s, size_t n, bool allow_
     e->indention = false;
 }
 
+/* yaml.v2's short escapes; anything else is \xXX, \uXXXX or \UXXXXXXXX. */
+static const struct {
+    uint32_t cp;
+    char c;
+} short_escapes[] = {
+    {0x00, '0'},  {0x07, 'a'}, {0x08, 'b'}, {0x09, 't'},   {0x0A, 'n'},
+    {0x0B, 'v'},  {0x0C, 'f'}, {0x0D, 'r'}, {0x1B, 'e'},   {0x22, '"'},
+    {0x5C, '\\'}, {0x85, 'N'}, {0xA0, '_'}, {0x2028, 'L'}, {0x2029, 'P'},
+};
+
 /* One escaped character; returns the bytes it consumed. */
 static size_t write_escape(struct emitter *e, const char *s, size_t i)
 {
+    static const char hex[] = "0123456789ABCDEF";
     const unsigned char *b = (const unsigned char *)s;
     int w = utf8_width(b[i]), digits;
     uint32_t v = w == 1 ? b[i] : (uint32_t)(b[i] & (0xFF >> (w + 1)));
-    static const char hex[] = "0123456789ABCDEF";
-    char c;
 
     for (int k = 1; k < w; k++)
         v = (v << 6) | (b[i + k] & 0x3F);
     put(e, '\\');
-    switch (v) {
-    case 0x00:
-        c = '0';
-        break;
-    case 0x07:
-        c = 'a';
-        break;
-    case 0x08:
-        c = 'b';
-        break;
-    case 0x09:
-        c = 't';
-        break;
-    case 0x0A:
-        c = 'n';
-        break;
-    case 0x0B:
-        c = 'v';
-        break;
-    case 0x0C:
-        c = 'f';
-        break;
-    case 0x0D:
-        c = 'r';
-        break;
-    case 0x1B:
-        c = 'e';
-        break;
-    case 0x22:
-        c = '"';
-        break;
-    case 0x5C:
-        c = '\\';
-        break;
-    case 0x85:
-        c = 'N';
-        break;
-    case 0xA0:
-        c = '_';
-        break;
-    case 0x2028:
-        c = 'L';
-        break;
-    case 0x2029:
-        c = 'P';
-        break;
-    default:
-        c = 0;
-        break;
-    }
-    if (c != 0) {
-        put(e, c);
-        return (size_t)w;
+    for (size_t k = 0; k < sizeof(short_escapes) / sizeof(short_escapes[0]); k++) {
+        if (short_escapes[k].cp == v) {
+            put(e, short_escapes[k].c);
+            return (size_t)w;
+        }
     }
     digits = v <= 0xFF ? 2 : v <= 0xFFFF ? 4 : 8;
     put(e, digits == 2 ? 'x' : digits == 4 ? 'u' : 'U');
@@ -770,8 +731,10 @@ static void write_block_hints(struct emitter *e, const char *s, size_t n)
 {
     size_t i;
 
-    if (is_space_at(s, n, 0) || is_break_at(s, n, 0))
-        write_indicator(e, BEST_INDENT == 2 ? "2" : "?", false, false, false);
+    if (is_space_at(s, n, 0) || is_break_at(s, n, 0)) {
+        char hint[2] = {(char)('0' + BEST_INDENT), '\0'};
+        write_indicator(e, hint, false, false, false);
+    }
     if (n == 0) {
         write_indicator(e, "-", false, false, false);
         return;
@@ -1326,10 +1289,13 @@ static int emit_document(struct emitter *e, const json_t *doc)
     return e->error;
 }
 
+/* Hand the buffer over NUL-terminated (an empty stream still gets one). */
 static int finish(char **out, size_t *len_out, struct emitter *e, int error)
 {
-    if (error == 0 && e->buf == NULL)
-        put_bytes(e, "", 0), error = e->error;
+    if (error == 0 && e->buf == NULL) {
+        put_bytes(e, "", 0);
+        error = e->error;
+    }
     if (error < 0) {
         free(e->buf);
         return error;

@@ -6,12 +6,14 @@
 
 #include <yaml.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEFAULT_MAX_INPUT     ((size_t)64 << 20)
 #define DEFAULT_MAX_DEPTH     512
@@ -91,6 +93,27 @@ static const char *short_tag(const char *tag, char *buf, size_t size)
     return tag;
 }
 
+/* Text from the input for a message: at most 60 bytes, control bytes as
+ * \xNN, so that a NUL or an escape sequence cannot garble the line. */
+static const char *excerpt(const char *s, size_t n, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n && o + 8 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i == 60) {
+            o += (size_t)snprintf(buf + o, size - o, "...");
+            break;
+        }
+        if (c < 0x20 || c == 0x7F || c == '"' || c == '\\')
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02X", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 /* ---- errors reported by libyaml ---------------------------------------- */
 
 /* Byte offset of a 0-based line and column (columns count characters). */
@@ -153,10 +176,13 @@ static int parser_error(struct builder *b)
         return out_of_memory(b);
     if (p->error == YAML_READER_ERROR)
         return reader_error(b);
-    if (tab_in_indent(b, offset_of(b, m.line, m.column)) ||
-        (p->problem && strstr(p->problem, "tab") != NULL))
+    size_t off = offset_of(b, m.line, m.column);
+    if (tab_in_indent(b, off) || (p->problem && strstr(p->problem, "tab") != NULL))
         return fail_at(b, GF_EINVAL, m,
                        "tab character in indentation (YAML indents with spaces only): %s",
+                       p->problem ? p->problem : "syntax error");
+    if (off < b->len && b->data[off] == '\t')
+        return fail_at(b, GF_EINVAL, m, "tab character where YAML expects a space: %s",
                        p->problem ? p->problem : "syntax error");
     if (p->context)
         snprintf(ctx, sizeof(ctx), " (%s started at line %zu, column %zu)", p->context,
@@ -272,19 +298,19 @@ static json_t *finite_real(const char *s)
 
 /* The `0b`/`0o` fallbacks of go-yaml's resolver, after base-0 parsing failed:
  * they read "0b-101" as -5 and "-0o17" as -15. `s` is writable. */
-static json_t *prefixed_int(char *s, size_t n)
+static json_t *prefixed_int(char *s, size_t n, int v2)
 {
     int64_t iv;
     uint64_t uv;
     int base = 0;
 
-    if (n > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'o')) {
+    if (n > 2 && s[0] == '0' && (s[1] == 'b' || (s[1] == 'o' && !v2))) {
         base = s[1] == 'b' ? 2 : 8;
         if (go_parse_int(s + 2, n - 2, base, &iv) == 0)
             return json_integer(iv);
         if (go_parse_uint(s + 2, n - 2, base, &uv) == 0)
             return json_real((double)uv);
-    } else if (n > 3 && s[0] == '-' && s[1] == '0' && (s[2] == 'b' || s[2] == 'o')) {
+    } else if (n > 3 && s[0] == '-' && s[1] == '0' && (s[2] == 'b' || (s[2] == 'o' && !v2))) {
         base = s[2] == 'b' ? 2 : 8;
         s[2] = '-';
         if (go_parse_int(s + 2, n - 2, base, &iv) == 0)
@@ -296,7 +322,7 @@ static json_t *prefixed_int(char *s, size_t n)
 /* A plain scalar starting with a digit or sign: int, float, or NULL for a
  * string. Integers beyond int64 become reals (json_int_t cannot hold them;
  * kubectl keeps uint64 exact, so 12345678901234567890 loses precision). */
-static json_t *resolve_number(const char *in, size_t n)
+static json_t *resolve_number(const char *in, size_t n, int v2)
 {
     char small[96], *s = n < sizeof(small) ? small : malloc(n + 1);
     json_t *v = NULL;
@@ -317,7 +343,7 @@ static json_t *resolve_number(const char *in, size_t n)
     else if (yaml_style_float(s, len))
         v = finite_real(s);
     if (v == NULL)
-        v = prefixed_int(s, len);
+        v = prefixed_int(s, len, v2);
     if (s != small)
         free(s);
     return v;
@@ -484,8 +510,11 @@ static int resolve_timestamp(struct builder *b, const yaml_event_t *ev, json_t *
 enum special { SP_NONE, SP_NULL, SP_TRUE, SP_FALSE, SP_INF, SP_NAN, SP_MERGE };
 
 /* go-yaml's resolve map: the exact spellings with a fixed meaning. */
-static enum special special_value(const char *s, size_t n)
+static enum special special_value(const char *s, size_t n, int v2)
 {
+    static const char *const v2_true[] = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON"};
+    static const char *const v2_false[] = {"n", "N", "no", "No", "NO", "off", "Off", "OFF"};
+
     static const struct {
         const char *text;
         enum special kind;
@@ -498,11 +527,17 @@ static enum special special_value(const char *s, size_t n)
         {"-.inf", SP_INF},   {"-.Inf", SP_INF},   {"-.INF", SP_INF},   {"<<", SP_MERGE},
     };
 
-    if (n > 5)
-        return SP_NONE;
+    if (n > 5 || (n > 0 && strchr(v2 ? "~nNtTfF.+-<yYoO" : "~nNtTfF.+-<", s[0]) == NULL))
+        return SP_NONE; /* the hot path: most scalars start otherwise */
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strlen(table[i].text) == n && memcmp(table[i].text, s, n) == 0)
             return table[i].kind;
+    for (size_t i = 0; v2 && i < sizeof(v2_true) / sizeof(v2_true[0]); i++) {
+        if (strlen(v2_true[i]) == n && memcmp(v2_true[i], s, n) == 0)
+            return SP_TRUE;
+        if (strlen(v2_false[i]) == n && memcmp(v2_false[i], s, n) == 0)
+            return SP_FALSE;
+    }
     return SP_NONE;
 }
 
@@ -514,7 +549,9 @@ static int resolve_plain(struct builder *b, const yaml_event_t *ev, json_t **out
     char c = n ? s[0] : '\0';
 
     *out = NULL;
-    switch (special_value(s, n)) {
+    int v2 = (b->flags & GF_YAML_V2_TYPING) != 0;
+
+    switch (special_value(s, n, v2)) {
     case SP_NULL:
         *out = json_null();
         return 0;
@@ -533,13 +570,13 @@ static int resolve_plain(struct builder *b, const yaml_event_t *ev, json_t **out
     default:
         break;
     }
-    if (c >= '0' && c <= '9') {
+    if (c >= '0' && c <= '9' && !v2) {
         int error = resolve_timestamp(b, ev, out);
         if (error < 0 || *out != NULL)
             return error;
     }
     if ((c >= '0' && c <= '9') || c == '+' || c == '-')
-        *out = resolve_number(s, n);
+        *out = resolve_number(s, n, v2);
     else if (c == '.')
         *out = resolve_dot(s, n);
     return 0;
@@ -610,14 +647,37 @@ static int resolve_binary(struct builder *b, const yaml_event_t *ev, json_t **ou
     return 0;
 }
 
+/* !!int and !!float: an integer for !!int (beyond int64 is refused, as it
+ * cannot be one here), any number for !!float. NULL when it is none. */
+static json_t *tagged_number(const char *s, size_t n, int is_int, int v2)
+{
+    char c = n ? s[0] : '\0';
+    json_t *v = NULL, *r;
+
+    if (c == '.')
+        v = resolve_dot(s, n);
+    else if ((c >= '0' && c <= '9') || c == '+' || c == '-')
+        v = resolve_number(s, n, v2);
+    if (v == NULL || is_int == json_is_integer(v))
+        return v;
+    if (is_int) {
+        json_decref(v);
+        return NULL;
+    }
+    r = json_real((double)json_integer_value(v));
+    json_decref(v);
+    return r;
+}
+
 /* A scalar with an explicit !!tag: the value must read as that type. */
 static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char *type, json_t **out)
 {
     const char *s = (const char *)ev->data.scalar.value;
     size_t n = ev->data.scalar.length;
-    enum special sp = special_value(s, n);
-    char c = n ? s[0] : '\0';
+    int v2 = (b->flags & GF_YAML_V2_TYPING) != 0, error;
+    enum special sp = special_value(s, n, v2);
     json_t *v = NULL;
+    char buf[256];
 
     *out = NULL;
     if (strcmp(type, "str") == 0)
@@ -625,28 +685,22 @@ static int resolve_tagged(struct builder *b, const yaml_event_t *ev, const char 
     if (strcmp(type, "binary") == 0)
         return resolve_binary(b, ev, out);
     if (strcmp(type, "timestamp") == 0) {
-        int error = resolve_timestamp(b, ev, &v);
-        if (error < 0)
+        if ((error = resolve_timestamp(b, ev, &v)) < 0)
             return error;
-    } else if (strcmp(type, "null") == 0 && sp == SP_NULL)
-        v = json_null();
-    else if (strcmp(type, "bool") == 0 && (sp == SP_TRUE || sp == SP_FALSE))
-        v = json_boolean(sp == SP_TRUE);
-    else if ((strcmp(type, "int") == 0 || strcmp(type, "float") == 0) &&
-             ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
-        v = c == '.' ? resolve_dot(s, n) : resolve_number(s, n);
-    if (v != NULL && strcmp(type, "int") == 0 && !json_is_integer(v)) {
-        json_decref(v);
-        v = NULL;
-    }
-    if (v != NULL && strcmp(type, "float") == 0 && json_is_integer(v)) {
-        json_t *r = json_real((double)json_integer_value(v));
-        json_decref(v);
-        v = r;
+        if (v != NULL && v2) { /* go-yaml v2 hands timestamps over as written */
+            json_decref(v);
+            v = json_stringn_nocheck(s, n);
+        }
+    } else if (strcmp(type, "null") == 0) {
+        v = sp == SP_NULL ? json_null() : NULL;
+    } else if (strcmp(type, "bool") == 0) {
+        v = sp == SP_TRUE || sp == SP_FALSE ? json_boolean(sp == SP_TRUE) : NULL;
+    } else {
+        v = tagged_number(s, n, strcmp(type, "int") == 0, v2);
     }
     if (v == NULL)
-        return fail_at(b, GF_EINVAL, ev->start_mark, "cannot read \"%.*s\" as !!%s",
-                       (int)(n > 64 ? 64 : n), s, type);
+        return fail_at(b, GF_EINVAL, ev->start_mark, "cannot read \"%s\" as !!%s",
+                       excerpt(s, n, buf, sizeof(buf)), type);
     *out = v;
     return 0;
 }
@@ -866,6 +920,7 @@ static int duplicate_key(struct builder *b, struct frame *f, const char *key, si
                          yaml_mark_t mark)
 {
     size_t i = 0, first = 0;
+    char buf[256];
 
     for (void *it = json_object_iter(f->node); it; it = json_object_iter_next(f->node, it), i++)
         if (json_object_iter_key_len(it) == klen &&
@@ -873,8 +928,8 @@ static int duplicate_key(struct builder *b, struct frame *f, const char *key, si
             first = b->lines[f->lines_base + i];
             break;
         }
-    return fail_at(b, GF_EINVAL, mark, "duplicate key \"%.*s%s\" (first at line %zu)",
-                   (int)(klen > 80 ? 80 : klen), key, klen > 80 ? "..." : "", first);
+    return fail_at(b, GF_EINVAL, mark, "duplicate key \"%s\" (first at line %zu)",
+                   excerpt(key, klen, buf, sizeof(buf)), first);
 }
 
 /* A key arrives for mapping frame `f`. */
@@ -911,34 +966,101 @@ static int set_key(struct builder *b, struct frame *f, const char *key, size_t k
     return 0;
 }
 
-/* The text of an aliased scalar used as a key, as Kubernetes JSON spells it. */
-static int alias_key(struct builder *b, struct frame *f, json_t *v, yaml_mark_t mark)
+/* Go's strconv.FormatFloat(f, 'g', -1, 32): the fewest digits that read
+ * back as the same float32; exponent form below 1e-4 and from 1e6 up. */
+static void float32_text(char *buf, size_t size, double d)
 {
-    char buf[64];
+    float f;
+    int digits = 1, exp;
 
-    if (json_is_string(v))
-        return set_key(b, f, json_string_value(v), json_string_length(v), 0, mark);
+    if (fabs(d) > FLT_MAX) { /* Go's float32() makes it infinite, sigs.k8s.io/yaml ".inf" */
+        snprintf(buf, size, "%s", d < 0 ? "-.inf" : ".inf");
+        return;
+    }
+    f = (float)d;
+
+    for (; digits < 9; digits++) {
+        snprintf(buf, size, "%.*e", digits - 1, (double)f);
+        if ((float)strtod(buf, NULL) == f)
+            break;
+    }
+    snprintf(buf, size, "%.*e", digits - 1, (double)f);
+    exp = atoi(strchr(buf, 'e') + 1);
+    if (f != 0 && (exp < -4 || exp >= 6))
+        return;
+    snprintf(buf, size, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, (double)f);
+}
+
+/* The JSON key for a typed scalar that is no string: what sigs.k8s.io/yaml
+ * makes of it in v2 mode (kustomization.yaml), else its JSON text. */
+static int key_text(struct builder *b, const json_t *v, char *buf, size_t size, yaml_mark_t mark)
+{
+    int v2 = (b->flags & GF_YAML_V2_TYPING) != 0;
+
     if (json_is_object(v) || json_is_array(v))
         return fail_at(b, GF_EINVAL, mark,
                        "a mapping key must be a scalar, this alias is a %s (Kubernetes keys "
                        "are strings)",
                        kind_name(v));
+    if (json_is_null(v) && v2)
+        return fail_at(b, GF_EINVAL, mark, "a null mapping key has no JSON spelling");
     if (json_is_integer(v))
-        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v) && v2)
+        float32_text(buf, size, json_real_value(v));
     else if (json_is_real(v))
-        snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+        snprintf(buf, size, "%.17g", json_real_value(v));
     else
-        snprintf(buf, sizeof(buf), "%s",
-                 json_is_null(v)   ? "null"
-                 : json_is_true(v) ? "true"
-                                   : "false");
+        snprintf(buf, size, "%s", json_is_null(v) ? "null" : json_is_true(v) ? "true" : "false");
+    return 0;
+}
+
+/* A scalar or alias in key position. Strings are used as they are; other
+ * types keep their source text (go-yaml v3 mode) or are converted. */
+static int typed_key(struct builder *b, struct frame *f, const json_t *v, const char *text,
+                     size_t len, yaml_mark_t mark)
+{
+    char buf[64];
+    int error;
+
+    if (text != NULL && !(b->flags & GF_YAML_V2_TYPING))
+        return set_key(b, f, text, len, 0, mark);
+    if (json_is_string(v))
+        return set_key(b, f, json_string_value(v), json_string_length(v), 0, mark);
+    if ((error = key_text(b, v, buf, sizeof(buf), mark)) < 0)
+        return error;
     return set_key(b, f, buf, strlen(buf), 0, mark);
+}
+
+static int on_key_scalar(struct builder *b, struct frame *f, const yaml_event_t *ev)
+{
+    const char *s = (const char *)ev->data.scalar.value;
+    const char *anchor = (const char *)ev->data.scalar.anchor;
+    size_t n = ev->data.scalar.length;
+    json_t *value;
+    int error;
+
+    if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.tag == NULL && n == 2 &&
+        memcmp(s, "<<", 2) == 0)
+        return set_key(b, f, s, n, 1, ev->start_mark);
+    if (!(b->flags & GF_YAML_V2_TYPING) && anchor == NULL) { /* the source text */
+        const char *type;
+        if ((error = scalar_tag(b, ev, &type)) < 0)
+            return error;
+        return set_key(b, f, s, n, 0, ev->start_mark);
+    }
+    if ((error = resolve_scalar(b, ev, &value)) < 0)
+        return error;
+    /* An anchored key may be aliased as a value later. */
+    if (anchor == NULL || (error = register_anchor(b, anchor, value, 1, 0)) == 0)
+        error = typed_key(b, f, value, s, n, ev->start_mark);
+    json_decref(value);
+    return error;
 }
 
 static int on_scalar(struct builder *b, const yaml_event_t *ev)
 {
     struct frame *f = top_frame(b);
-    const char *anchor = (const char *)ev->data.scalar.anchor;
     json_t *value;
     int error;
 
@@ -948,27 +1070,11 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
                        b->lim.max_scalar);
     if ((error = count_nodes(b, 1, ev->start_mark)) < 0)
         return error;
-    if (wants_key(f)) {
-        const char *s = (const char *)ev->data.scalar.value;
-        size_t n = ev->data.scalar.length;
-        int plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        int is_merge = plain && ev->data.scalar.tag == NULL && n == 2 && memcmp(s, "<<", 2) == 0;
-        const char *type;
-        if ((error = scalar_tag(b, ev, &type)) < 0)
-            return error;
-        if (anchor) { /* an anchored key may be aliased as a value later */
-            if ((error = resolve_scalar(b, ev, &value)) < 0)
-                return error;
-            error = register_anchor(b, anchor, value, 1, 0);
-            json_decref(value);
-            if (error < 0)
-                return error;
-        }
-        return set_key(b, f, s, n, is_merge, ev->start_mark);
-    }
+    if (wants_key(f))
+        return on_key_scalar(b, f, ev);
     if ((error = resolve_scalar(b, ev, &value)) < 0)
         return error;
-    return complete(b, value, 1, 0, anchor, ev->start_mark);
+    return complete(b, value, 1, 0, (const char *)ev->data.scalar.anchor, ev->start_mark);
 }
 
 static int on_alias(struct builder *b, const yaml_event_t *ev)
@@ -990,7 +1096,7 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
     if ((error = count_nodes(b, nodes, ev->start_mark)) < 0)
         return error;
     if (wants_key(f))
-        return alias_key(b, f, value, ev->start_mark);
+        return typed_key(b, f, value, NULL, 0, ev->start_mark);
     if (b->depth + height > b->lim.max_depth)
         return fail_at(b, GF_ETOOBIG, ev->start_mark,
                        "alias *%s nests collections deeper than %zu levels", name,
@@ -1279,12 +1385,18 @@ int gf_yaml_parse_file(json_t **out, const char *path, const struct gf_yaml_limi
                        int flags)
 {
     struct gf_yaml_limits lim;
+    struct stat st;
     char *data;
     size_t len;
     int error;
 
     *out = NULL;
     apply_limits(&lim, limits);
+    /* Refuse a big file before reading any of it (gf_fs_read would stop
+     * at the limit too, but only after reading that much). */
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > lim.max_input)
+        return gf_error_set(GF_ETOOBIG, "%s: %jd bytes of YAML is over the limit of %zu", path,
+                            (intmax_t)st.st_size, lim.max_input);
     if ((error = gf_fs_read(&data, &len, path, lim.max_input)) < 0)
         return error;
     error = gf_yaml_parse(out, data, len, path, &lim, flags);

@@ -1,19 +1,104 @@
-/* main.c -- gitfleet-hub: parse arguments and start the hub daemon */
+/* main.c -- gitfleet-hub: parse settings, then run the hub or a maintenance command */
+#include "gitfleet/config.h"
+#include "gitfleet/error.h"
+#include "gitfleet/log.h"
+#include "hub.h"
+
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#define OPT(name, type, field, min, max, def, help)                                                \
+    {                                                                                              \
+        name, type, offsetof(struct hub_settings, field), min, max, def, help                      \
+    }
+
+static const struct gf_config_option options[] = {
+    OPT("config", GF_CONFIG_STRING, config, 0, 0, NULL, "hub.yaml with any of these settings"),
+    OPT("repo", GF_CONFIG_STRING, repo, 0, 0, NULL,
+        "the fleet repository: a path, file://, git://, http(s):// or ssh:// URL"),
+    OPT("branch", GF_CONFIG_STRING, branch, 0, 0, "main", "the branch to follow"),
+    OPT("repo-url", GF_CONFIG_STRING, repo_url, 0, 0, NULL,
+        "the URL Applications use for this repository (default: --repo)"),
+    OPT("data-dir", GF_CONFIG_STRING, data_dir, 0, 0, "/var/lib/gitfleet-hub",
+        "keys, admin token, database and the repository cache"),
+    OPT("listen", GF_CONFIG_STRING, listen, 0, 0, "tcp://0.0.0.0:7070",
+        "where agents connect (tcp:// or tls+tcp://)"),
+    OPT("api-listen", GF_CONFIG_STRING, api_listen, 0, 0, "http://127.0.0.1:8080",
+        "the HTTP API for the CLI, metrics and webhooks"),
+    OPT("poll-interval", GF_CONFIG_DURATION, poll_interval, 1000, 86400000, "3m",
+        "fetch the repository this often (webhooks trigger at once)"),
+    OPT("tls-cert", GF_CONFIG_STRING, tls_cert, 0, 0, NULL, "hub certificate for tls+tcp://"),
+    OPT("tls-key", GF_CONFIG_STRING, tls_key, 0, 0, NULL, "key of the hub certificate"),
+    OPT("tls-client-ca", GF_CONFIG_STRING, tls_client_ca, 0, 0, NULL,
+        "require agent client certificates signed by this CA"),
+    OPT("webhook-secret", GF_CONFIG_STRING, webhook_secret, 0, 0, NULL,
+        "secret of GitHub/Gitea signatures and GitLab tokens"),
+    OPT("join-token-ttl", GF_CONFIG_DURATION, join_token_ttl, 1000, 2592000000LL, "24h",
+        "how long a join token stays valid"),
+    OPT("max-wait", GF_CONFIG_DURATION, max_wait, 100, 600000, "60s",
+        "longest an agent's bundle request is held"),
+    OPT("log-level", GF_CONFIG_STRING, log_level, 0, 0, "info", "debug, info, warn or error"),
+    OPT("log-format", GF_CONFIG_STRING, log_format, 0, 0, "text", "text or json"),
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
 static void usage(FILE *out)
 {
-    fputs("usage: gitfleet-hub [--help] [--version]\n"
+    fputs("usage: gitfleet-hub [run] --repo REPO [settings...]\n"
+          "       gitfleet-hub keys show [--data-dir DIR]\n"
+          "       gitfleet-hub --help | --version\n"
           "\n"
-          "The gitfleet hub watches one Git repository, renders the desired state of\n"
-          "every cluster and serves each cluster its own signed bundle.\n"
-          "The daemon itself is not implemented yet in this version.\n",
+          "The gitfleet hub follows one branch of a fleet repository, renders every\n"
+          "cluster's desired state, signs it, serves each joined agent its own bundle,\n"
+          "and keeps their reports. The admin token for the CLI is written to\n"
+          "<data-dir>/admin.token on first start.\n"
+          "\nsettings (flags, or keys of --config FILE; flags win):\n",
           out);
+    gf_config_usage(out, options, N_OPTIONS);
+}
+
+/* Defaults, then --config FILE, then the flags again so they win. */
+static int load_settings(struct hub_settings *s, int argc, char **argv)
+{
+    int next, error;
+
+    if ((error = gf_config_defaults(s, options, N_OPTIONS)) < 0 ||
+        (error = gf_config_parse_flags(s, options, N_OPTIONS, argc, argv, &next)) < 0)
+        return error;
+    if (next != argc)
+        return gf_error_set(GF_EINVAL, "unexpected argument '%s'", argv[next]);
+    if (s->config &&
+        ((error = gf_config_load_file(s, options, N_OPTIONS, s->config)) < 0 ||
+         (error = gf_config_parse_flags(s, options, N_OPTIONS, argc, argv, &next)) < 0))
+        return error;
+    int level = gf_log_level_parse(s->log_level), format = gf_log_format_parse(s->log_format);
+    if (level < 0 || format < 0)
+        return gf_error_set(GF_EINVAL, "unknown log level '%s' or format '%s'", s->log_level,
+                            s->log_format);
+    gf_log_configure(level, format, stderr);
+    return 0;
+}
+
+static int run_hub(struct hub_settings *s)
+{
+    hub *h = NULL;
+    int error;
+
+    if (s->repo == NULL)
+        return gf_error_set(GF_EINVAL, "--repo is required");
+    if ((error = hub_open(&h, s)) < 0)
+        return error;
+    error = hub_run(h);
+    hub_close(h);
+    return error;
 }
 
 int main(int argc, char **argv)
 {
+    struct hub_settings s = {0};
+    int first = 1, keys = 0, error;
+
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         return 0;
@@ -22,10 +107,19 @@ int main(int argc, char **argv)
         printf("gitfleet-hub %s\n", GF_VERSION);
         return 0;
     }
-    if (argc > 1)
-        fprintf(stderr, "gitfleet-hub: unknown argument '%s'\n", argv[1]);
-    else
-        fprintf(stderr, "gitfleet-hub: the hub daemon is not implemented yet\n");
-    usage(stderr);
-    return 2;
+    if (argc > 1 && strcmp(argv[1], "run") == 0)
+        first = 2;
+    else if (argc > 2 && strcmp(argv[1], "keys") == 0 && strcmp(argv[2], "show") == 0)
+        first = 3, keys = 1;
+    if ((error = load_settings(&s, argc - first, argv + first)) < 0) {
+        fprintf(stderr, "gitfleet-hub: %s\n", gf_error_last());
+        usage(stderr);
+        gf_config_free(&s, options, N_OPTIONS);
+        return 2;
+    }
+    error = keys ? hub_keys_show(s.data_dir) : run_hub(&s);
+    if (error < 0)
+        fprintf(stderr, "gitfleet-hub: %s\n", gf_error_last());
+    gf_config_free(&s, options, N_OPTIONS);
+    return error < 0 ? 1 : 0;
 }

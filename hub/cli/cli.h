@@ -18,8 +18,16 @@ int gf_cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2
 /* Print the usage line of `cmd` to stderr and return GF_CLI_USAGE. */
 int gf_cli_usage(const struct gf_cli_command *cmd);
 
+extern const struct gf_cli_command gf_cmd_fmt;
 extern const struct gf_cli_command gf_cmd_version;
+extern const struct gf_cli_command gf_cmd_render;
+extern const struct gf_cli_command gf_cmd_apps;
 extern const struct gf_cli_command gf_cmd_health;
 extern const struct gf_cli_command gf_cmd_kustomize;
+extern const struct gf_cli_command gf_cmd_status;
+extern const struct gf_cli_command gf_cmd_clusters;
+extern const struct gf_cli_command gf_cmd_cluster;
+extern const struct gf_cli_command gf_cmd_history;
+extern const struct gf_cli_command gf_cmd_sync;
 
 #endif

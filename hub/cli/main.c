@@ -5,11 +5,23 @@
 #include <stdio.h>
 #include <string.h>
 
+/* In the order `gitfleet help` lists them: everyday commands first. One per
+ * line, so that adding a command is a one-line change. */
+/* clang-format off */
 static const struct gf_cli_command *const commands[] = {
-    &gf_cmd_version,
+    &gf_cmd_status,
+    &gf_cmd_clusters,
+    &gf_cmd_cluster,
+    &gf_cmd_apps,
+    &gf_cmd_sync,
+    &gf_cmd_history,
+    &gf_cmd_render,
+    &gf_cmd_fmt,
     &gf_cmd_health,
     &gf_cmd_kustomize,
+    &gf_cmd_version,
 };
+/* clang-format on */
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 int gf_cli_error(int code, const char *fmt, ...)

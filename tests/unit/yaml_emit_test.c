@@ -270,6 +270,29 @@ static const struct string_case string_cases[] = {
      S("k: éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\n  aaaa "
        "bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp\n  qqqq rrrr "
        "ssss tttt uuuu vvvv\n")},
+    {S("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx y"),
+     S("k: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx y\n")},
+    {S("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx y"),
+     S("k: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  y\n")},
+    {S("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx  y"),
+     S("k: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx  y\n")},
+    {S("'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx y"),
+     S("k: '''xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  "
+       "y'\n")},
+    {S("'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx y"),
+     S("k: '''xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  "
+       "y'\n")},
+    {S("\txxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx y"),
+     S("k: \"\\txxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  "
+       "y\"\n")},
+    {S("\txxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx y"),
+     S("k: \"\\txxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  "
+       "y\"\n")},
+    {S("\txxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx  y"),
+     S("k: \"\\txxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  \\ "
+       "y\"\n")},
+    {S("éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé y"),
+     S("k: éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\n  y\n")},
 };
 
 /* Values given as JSON: numbers, empty collections, nesting, keys. */
@@ -515,6 +538,23 @@ static void test_yaml_emit__fold_line_lengths(void)
     json_decref(doc);
 }
 
+/* The exact edge: a space is a break only when the line already holds more
+ * than 80 characters ("k: " + 77 x = column 80 keeps going, 78 x breaks). */
+static void test_yaml_emit__fold_boundary(void)
+{
+    char text[96], want[128];
+
+    for (int n = 76; n <= 79; n++) {
+        char *out;
+        memset(text, 'x', (size_t)n);
+        snprintf(text + n, sizeof(text) - (size_t)n, " y");
+        out = emit_k(text, json_string(text));
+        snprintf(want, sizeof(want), "k: %.*s%sy\n", n, text, 3 + n > 80 ? "\n  " : " ");
+        GF_ASSERT_STR(out, want);
+        free(out);
+    }
+}
+
 static void test_yaml_emit__compact_sequences(void)
 {
     json_t *doc = json_loads("{\"spec\":{\"containers\":[{\"name\":\"c\",\"args\":[\"a\"]}],"
@@ -659,8 +699,8 @@ static void test_yaml_emit__round_trip_kubectl_corpus(void)
 
 GF_TESTS(GF_TEST(test_yaml_emit__strings_as_kubectl), GF_TEST(test_yaml_emit__values_as_kubectl),
          GF_TEST(test_yaml_emit__key_compare_pairs), GF_TEST(test_yaml_emit__key_order_observed),
-         GF_TEST(test_yaml_emit__fold_line_lengths), GF_TEST(test_yaml_emit__compact_sequences),
-         GF_TEST(test_yaml_emit__stream_separators),
+         GF_TEST(test_yaml_emit__fold_line_lengths), GF_TEST(test_yaml_emit__fold_boundary),
+         GF_TEST(test_yaml_emit__compact_sequences), GF_TEST(test_yaml_emit__stream_separators),
          GF_TEST(test_yaml_emit__refuses_what_kubectl_cannot_print),
          GF_TEST(test_yaml_emit__round_trip_fixtures),
          GF_TEST(test_yaml_emit__round_trip_kubectl_corpus));

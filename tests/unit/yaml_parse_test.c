@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Parse `text` and return the compact JSON of the array of documents, or
  * "ERR <code name>: <message>". The caller frees. */
@@ -156,6 +157,33 @@ static void test_yaml_parse__timestamps_as_kubectl(void)
            "\"2001-12-14T24:00:00Z\",\"2001-12-14T21:59:60Z\",\"2023-02-29\",\"2001-12-14\"]]");
 }
 
+/* kustomization.yaml is read by sigs.k8s.io/yaml (go-yaml v2): checked with
+ * kubectl, `e: on` in commonAnnotations fails as a bool, a date stays text. */
+static void test_yaml_parse__v2_typing_for_kustomization(void)
+{
+    int fl = GF_YAML_V2_TYPING;
+    char *got = parse_str("[y, Yes, ON, n, NO, off, true, yes, 'on', 2024-01-01, 0x10, 0o-17, ~]",
+                          NULL, fl);
+    GF_ASSERT_STR(got, "[[true,true,true,false,false,false,true,true,\"on\",\"2024-01-01\",16,"
+                       "\"0o-17\",null]]");
+    free(got);
+    got = parse_str("yes: a\n0x10: b\n1.5: c\n1e7: d\n0.0001: e\n'n': f\nq: !!timestamp 2001-1-2\n",
+                    NULL, fl);
+    GF_ASSERT_STR(got, "[{\"true\":\"a\",\"16\":\"b\",\"1.5\":\"c\",\"1e+07\":\"d\","
+                       "\"0.0001\":\"e\",\"n\":\"f\",\"q\":\"2001-1-2\"}]");
+    free(got);
+    got = parse_str("1e300: a\n-1e300: b\n", NULL, fl);
+    GF_ASSERT_STR(got, "[{\".inf\":\"a\",\"-.inf\":\"b\"}]");
+    free(got);
+    got = parse_str("~: a\n", NULL, fl);
+    GF_ASSERT_HAS(got, "ERR EINVAL: t.yaml:1:1: a null mapping key has no JSON spelling");
+    free(got);
+    /* Keys that resolve alike collide: yes and true are both "true". */
+    got = parse_str("yes: a\ntrue: b\n", NULL, fl);
+    GF_ASSERT_HAS(got, "duplicate key \"true\" (first at line 1)");
+    free(got);
+}
+
 static void test_yaml_parse__explicit_tags(void)
 {
     EXPECT("[!!str 1, !!str true, !!int \"12\", !!float 1, !!float '2.5', !!bool True, "
@@ -190,6 +218,8 @@ static void test_yaml_parse__duplicate_keys(void)
     EXPECT_ERR("top:\n  inner:\n    k: 1\n  k: 2\n  inner: 3\n", GF_EINVAL,
                "t.yaml:5:3: duplicate key \"inner\" (first at line 2)");
     EXPECT_ERR("{a: 1, a: 2}", GF_EINVAL, "duplicate key \"a\" (first at line 1)");
+    EXPECT_ERR("{\"\\0\\e\": 1, \"\\0\\e\": 2}", GF_EINVAL,
+               "duplicate key \"\\x00\\x1B\" (first at line 1)");
     /* Same text, different styles: still the same key. */
     EXPECT_ERR("a: 1\n'a': 2\n", GF_EINVAL, "duplicate key \"a\"");
     /* kustomization.yaml semantics: the last one wins, in the first one's place. */
@@ -312,7 +342,11 @@ static void test_yaml_parse__tabs_in_indentation(void)
 {
     EXPECT_ERR("a:\n\tb: 1\n", GF_EINVAL, "t.yaml:2:1: tab character in indentation");
     EXPECT_ERR("a:\n  b:\n  \tc: 1\n", GF_EINVAL, "tab character in indentation");
-    /* A tab inside a value is fine. */
+    EXPECT_ERR("a:\n  b: 1\n\t\n  c: 2\n", GF_EINVAL, "t.yaml:3:1: tab character in indentation");
+    EXPECT_ERR("a: |\n  x\n\ty\n", GF_EINVAL, "t.yaml:3:1: tab character in indentation");
+    EXPECT_ERR("a:\n  - \tx\n", GF_EINVAL, "t.yaml:2:5: tab character where YAML expects a space");
+    /* A tab inside a value, or as a separator after ':' or ',', is fine. */
+    EXPECT("a:\t1\nb: [1,\t2]\n", "[{\"a\":1,\"b\":[1,2]}]");
     EXPECT("a: \"x\\ty\"\nb: 'p\tq'\n", "[{\"a\":\"x\\ty\",\"b\":\"p\\tq\"}]");
 }
 
@@ -407,13 +441,18 @@ static void test_yaml_parse__huge_scalar_refused(void)
     GF_ASSERT_INT(gf_yaml_parse(&docs, data, (2 << 20), "t.yaml", &lim, 0), GF_ETOOBIG);
     GF_ASSERT_HAS(gf_error_last(), "t.yaml:1:4: scalar of 2097149 bytes is over the limit");
 
-    /* From a file: refused while reading, with the path. */
+    free(data);
+
+    /* From a file (sparse: no disk used): refused before reading, with the path. */
     char path[512];
     snprintf(path, sizeof(path), "%s/big.yaml", gf_test_tmpdir());
-    gf_test_write_file(path, data, big);
-    free(data);
+    gf_test_write_file(path, "a: ", 3);
+    GF_ASSERT_INT(truncate(path, (off_t)big), 0);
+    t0 = now();
     GF_ASSERT_INT(gf_yaml_parse_file(&docs, path, NULL, 0), GF_ETOOBIG);
+    GF_ASSERT(now() - t0 < 0.1);
     GF_ASSERT_HAS(gf_error_last(), path);
+    GF_ASSERT_HAS(gf_error_last(), "104857600 bytes of YAML is over the limit");
 }
 
 static void test_yaml_parse__document_limit(void)
@@ -507,8 +546,8 @@ GF_TESTS(GF_TEST(test_yaml_parse__mappings_sequences_and_order),
          GF_TEST(test_yaml_parse__go_yaml_integers),
          GF_TEST(test_yaml_parse__floats_and_big_numbers),
          GF_TEST(test_yaml_parse__timestamps_as_kubectl), GF_TEST(test_yaml_parse__explicit_tags),
-         GF_TEST(test_yaml_parse__keys), GF_TEST(test_yaml_parse__duplicate_keys),
-         GF_TEST(test_yaml_parse__anchors_and_aliases),
+         GF_TEST(test_yaml_parse__v2_typing_for_kustomization), GF_TEST(test_yaml_parse__keys),
+         GF_TEST(test_yaml_parse__duplicate_keys), GF_TEST(test_yaml_parse__anchors_and_aliases),
          GF_TEST(test_yaml_parse__aliases_are_independent_copies),
          GF_TEST(test_yaml_parse__merge_keys), GF_TEST(test_yaml_parse__big_mapping_is_linear),
          GF_TEST(test_yaml_parse__syntax_errors_have_position_and_expectation),

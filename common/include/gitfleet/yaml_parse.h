@@ -25,6 +25,12 @@ enum {
      * (sigs.k8s.io/yaml); resources use the default, which is an error like
      * kubectl's "mapping key already defined". */
     GF_YAML_LAST_KEY_WINS = 1 << 1,
+    /* Type plain scalars as sigs.k8s.io/yaml (go-yaml v2, YAML 1.1) does,
+     * which is how kustomize reads kustomization.yaml (checked with kubectl):
+     * y/Y/yes/Yes/YES/on/On/ON are true, n/N/no/No/NO/off/Off/OFF false,
+     * timestamps stay as written, and keys that are not strings become
+     * their JSON spelling (0x10 -> "16", yes -> "true"; null is an error). */
+    GF_YAML_V2_TYPING = 1 << 2,
 };
 
 /*

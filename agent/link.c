@@ -1,0 +1,209 @@
+/* link.c -- the agent's connection to the hub: signed requests over nng REQ */
+#include "link.h"
+
+#include "gitfleet/error.h"
+
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct agent_link {
+    nng_socket sock;
+    nng_dialer dialer;
+    char cluster[64];
+    const gf_sign_key *key;
+    int64_t timeout_ms;
+};
+
+int agent_link_open(agent_link **out, const struct agent_link_config *config)
+{
+    agent_link *link;
+    int rv, error = 0;
+
+    *out = NULL;
+    if ((link = calloc(1, sizeof(*link))) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    snprintf(link->cluster, sizeof(link->cluster), "%s", config->cluster ? config->cluster : "");
+    link->key = config->key;
+    link->timeout_ms = config->timeout_ms > 0 ? config->timeout_ms : 10000;
+    if ((rv = nng_req0_open(&link->sock)) != 0) {
+        free(link);
+        return gf_error_set(GF_ERROR, "nng: %s", nng_strerror(rv));
+    }
+    /* A long-poll must never be re-sent behind our back: the hub holds it. */
+    nng_socket_set_ms(link->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    nng_socket_set_size(link->sock, NNG_OPT_RECVMAXSZ, GF_WIRE_MAX_MESSAGE);
+    nng_socket_set_ms(link->sock, NNG_OPT_RECONNMINT, 100);
+    nng_socket_set_ms(link->sock, NNG_OPT_RECONNMAXT, 10000);
+    if ((rv = nng_dialer_create(&link->dialer, link->sock, config->hub_url)) != 0) {
+        error = gf_error_set(GF_EINVAL, "hub URL %s: %s", config->hub_url, nng_strerror(rv));
+        goto fail;
+    }
+    if (strncmp(config->hub_url, "tls+tcp://", 10) == 0 &&
+        (error = gf_wire_tls_dialer(link->dialer, &config->tls)) < 0)
+        goto fail;
+    /* Non-blocking: the dialer keeps retrying in the background. */
+    if ((rv = nng_dialer_start(link->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+        error = gf_error_set(GF_EIO, "cannot dial %s: %s", config->hub_url, nng_strerror(rv));
+        goto fail;
+    }
+    *out = link;
+    return 0;
+fail:
+    agent_link_close(link);
+    return error;
+}
+
+void agent_link_close(agent_link *link)
+{
+    if (link == NULL)
+        return;
+    nng_close(link->sock);
+    free(link);
+}
+
+/* Send one signed request and wait for the hub's response (new reference). */
+static int roundtrip(agent_link *link, Gitfleet__AgentRequestBody *body, int64_t wait_ms,
+                     Gitfleet__HubResponse **resp_out)
+{
+    unsigned char nonce[16], *bytes = NULL;
+    size_t len = 0;
+    nng_ctx ctx;
+    nng_aio *aio = NULL;
+    nng_msg *msg = NULL;
+    int rv, error;
+
+    *resp_out = NULL;
+    body->cluster = link->cluster;
+    body->has_time_unix_ms = 1;
+    body->time_unix_ms = gf_wire_now_ms();
+    if ((error = gf_wire_random(nonce, sizeof(nonce))) < 0)
+        return error;
+    body->has_nonce = 1;
+    body->nonce.data = nonce;
+    body->nonce.len = sizeof(nonce);
+    if ((error = gf_wire_request_seal(&bytes, &len, body, link->key)) < 0)
+        return error;
+    if ((rv = nng_ctx_open(&ctx, link->sock)) != 0) {
+        free(bytes);
+        return gf_error_set(GF_ERROR, "nng: %s", nng_strerror(rv));
+    }
+    if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 || (rv = nng_msg_alloc(&msg, 0)) != 0 ||
+        (rv = nng_msg_append(msg, bytes, len)) != 0) {
+        error = gf_error_set(GF_ENOMEM, "nng: %s", nng_strerror(rv));
+        goto out;
+    }
+    nng_aio_set_timeout(aio, (nng_duration)link->timeout_ms);
+    nng_aio_set_msg(aio, msg);
+    nng_ctx_send(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rv = nng_aio_result(aio)) != 0) {
+        error = gf_error_set(rv == NNG_ETIMEDOUT ? GF_ETIMEDOUT : GF_EIO, "sending to the hub: %s",
+                             nng_strerror(rv));
+        goto out; /* msg is still ours */
+    }
+    msg = NULL;
+    nng_aio_set_timeout(aio, (nng_duration)(link->timeout_ms + wait_ms));
+    nng_ctx_recv(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rv = nng_aio_result(aio)) != 0) {
+        error = gf_error_set(rv == NNG_ETIMEDOUT ? GF_ETIMEDOUT : GF_EIO, "waiting for the hub: %s",
+                             nng_strerror(rv));
+        goto out;
+    }
+    msg = nng_aio_get_msg(aio);
+    *resp_out = gitfleet__hub_response__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+    if (*resp_out == NULL)
+        error = gf_error_set(GF_EINVAL, "malformed response from the hub");
+    else if ((*resp_out)->has_code && (*resp_out)->code < 0)
+        error = gf_error_set((*resp_out)->code, "hub refused: %s",
+                             (*resp_out)->message ? (*resp_out)->message : "no reason given");
+out:
+    if (msg)
+        nng_msg_free(msg);
+    if (error < 0 && *resp_out) {
+        gitfleet__hub_response__free_unpacked(*resp_out, NULL);
+        *resp_out = NULL;
+    }
+    nng_aio_free(aio);
+    nng_ctx_close(ctx);
+    free(bytes);
+    return error;
+}
+
+int agent_link_join(agent_link *link, const char *token, char *cluster_out, size_t cluster_cap,
+                    unsigned char hub_key_out[GF_SIGN_PUBLIC_KEY_LEN])
+{
+    Gitfleet__AgentRequestBody body = GITFLEET__AGENT_REQUEST_BODY__INIT;
+    Gitfleet__JoinRequest join = GITFLEET__JOIN_REQUEST__INIT;
+    Gitfleet__HubResponse *resp = NULL;
+    unsigned char pub[GF_SIGN_PUBLIC_KEY_LEN];
+    int error;
+
+    if ((error = gf_sign_key_public_raw(pub, link->key)) < 0)
+        return error;
+    join.token = (char *)token;
+    join.has_public_key = 1;
+    join.public_key.data = pub;
+    join.public_key.len = sizeof(pub);
+    body.request_case = GITFLEET__AGENT_REQUEST_BODY__REQUEST_JOIN;
+    body.join = &join;
+    if ((error = roundtrip(link, &body, 0, &resp)) < 0)
+        return error;
+    if (resp->response_case != GITFLEET__HUB_RESPONSE__RESPONSE_JOIN ||
+        resp->join->cluster == NULL || resp->join->hub_public_key.len != GF_SIGN_PUBLIC_KEY_LEN) {
+        error = gf_error_set(GF_EINVAL, "the hub's join response is incomplete");
+    } else {
+        snprintf(cluster_out, cluster_cap, "%s", resp->join->cluster);
+        snprintf(link->cluster, sizeof(link->cluster), "%s", resp->join->cluster);
+        memcpy(hub_key_out, resp->join->hub_public_key.data, GF_SIGN_PUBLIC_KEY_LEN);
+    }
+    gitfleet__hub_response__free_unpacked(resp, NULL);
+    return error;
+}
+
+int agent_link_fetch(agent_link *link, uint64_t after, int64_t wait_ms, unsigned char **out,
+                     size_t *len_out)
+{
+    Gitfleet__AgentRequestBody body = GITFLEET__AGENT_REQUEST_BODY__INIT;
+    Gitfleet__BundleRequest br = GITFLEET__BUNDLE_REQUEST__INIT;
+    Gitfleet__HubResponse *resp = NULL;
+    int error;
+
+    *out = NULL;
+    br.has_after_generation = br.has_wait_ms = 1;
+    br.after_generation = after;
+    br.wait_ms = wait_ms;
+    body.request_case = GITFLEET__AGENT_REQUEST_BODY__REQUEST_BUNDLE;
+    body.bundle = &br;
+    if ((error = roundtrip(link, &body, wait_ms, &resp)) < 0)
+        return error;
+    if (resp->response_case == GITFLEET__HUB_RESPONSE__RESPONSE_BUNDLE) {
+        if ((*out = malloc(resp->bundle.len ? resp->bundle.len : 1)) == NULL) {
+            error = gf_error_set(GF_ENOMEM, "out of memory");
+        } else {
+            memcpy(*out, resp->bundle.data, resp->bundle.len);
+            *len_out = resp->bundle.len;
+        }
+    } else {
+        error = gf_error_set(GF_ENOTFOUND, "no bundle newer than generation %llu",
+                             (unsigned long long)after);
+    }
+    gitfleet__hub_response__free_unpacked(resp, NULL);
+    return error;
+}
+
+int agent_link_report(agent_link *link, const Gitfleet__Report *report)
+{
+    Gitfleet__AgentRequestBody body = GITFLEET__AGENT_REQUEST_BODY__INIT;
+    Gitfleet__HubResponse *resp = NULL;
+    int error;
+
+    body.request_case = GITFLEET__AGENT_REQUEST_BODY__REQUEST_REPORT;
+    body.report = (Gitfleet__Report *)report;
+    if ((error = roundtrip(link, &body, 0, &resp)) < 0)
+        return error;
+    gitfleet__hub_response__free_unpacked(resp, NULL);
+    return 0;
+}

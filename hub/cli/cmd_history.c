@@ -1,0 +1,86 @@
+/* cmd_history.c -- gitfleet history [APP]: sync results the agents reported, newest first */
+#include "cli.h"
+#include "hubapi.h"
+#include "table.h"
+
+#include "gitfleet/error.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+/* Append "&key=value" (URL-escaped) to a query string. */
+static void add_param(char *buf, size_t len, const char *key, const char *value)
+{
+    char *escaped = curl_easy_escape(NULL, value, 0);
+    size_t used = strlen(buf);
+
+    snprintf(buf + used, len - used, "%s%s=%s", strchr(buf, '?') ? "&" : "?", key,
+             escaped ? escaped : "");
+    curl_free(escaped);
+}
+
+static void print_history(const json_t *rows)
+{
+    struct gf_cli_table *t = gf_cli_table_new(7);
+    size_t i;
+    json_t *r;
+
+    gf_cli_table_row(t, "TIME", "CLUSTER", "APP", "GENERATION", "REVISION", "RESULT", "MESSAGE");
+    json_array_foreach(rows, i, r)
+    {
+        char when[32], gen[32], rev[13];
+        time_t secs = (time_t)(json_integer_value(json_object_get(r, "time")) / 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        snprintf(gen, sizeof(gen), "%lld",
+                 (long long)json_integer_value(json_object_get(r, "generation")));
+        snprintf(rev, sizeof(rev), "%.12s", str(r, "revision"));
+        gf_cli_table_row(t, when, str(r, "cluster"), str(r, "app"), gen, rev, str(r, "result"),
+                         str(r, "message"));
+    }
+    gf_cli_table_print(t, stdout);
+    gf_cli_table_free(t);
+}
+
+static int run_history(int argc, char **argv)
+{
+    struct gf_cli_hub_flags flags;
+    struct gf_cli_hubapi api;
+    char path[1024] = "/api/v1/history";
+    json_t *doc = NULL;
+    int first = gf_cli_hubapi_flags(&flags, argc, argv);
+
+    if (first < 0 || argc - first > 1)
+        return gf_cli_usage(&gf_cmd_history);
+    if (argc - first == 1)
+        add_param(path, sizeof(path), "app", argv[first]);
+    if (flags.cluster)
+        add_param(path, sizeof(path), "cluster", flags.cluster);
+    if (flags.limit)
+        add_param(path, sizeof(path), "limit", flags.limit);
+    if (gf_cli_hubapi_init(&api, flags.hub, flags.token_file) < 0 ||
+        gf_cli_hubapi_call(&api, "GET", path, NULL, &doc) < 0)
+        return gf_cli_error(GF_CLI_FAIL, "%s", gf_error_last());
+    if (strcmp(flags.output, "table") != 0)
+        return gf_cli_hubapi_print(doc, flags.output);
+    print_history(json_object_get(doc, "history"));
+    json_decref(doc);
+    return GF_CLI_OK;
+}
+
+const struct gf_cli_command gf_cmd_history = {
+    .name = "history",
+    .usage = "history [APP] [--cluster C] [--limit N] [-o table|json|yaml] [--hub URL]",
+    .summary = "sync results per app and cluster, newest first",
+    .run = run_history,
+};

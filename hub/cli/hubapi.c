@@ -1,0 +1,190 @@
+/* hubapi.c -- the CLI's client of the hub's HTTP API (--hub, GITFLEET_HUB, admin token) */
+#include "hubapi.h"
+
+#include "cli.h"
+#include "gitfleet/error.h"
+#include "gitfleet/fsutil.h"
+#include "gitfleet/yaml_emit.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HUBAPI_MAX_RESPONSE ((size_t)64 << 20)
+
+int gf_cli_hubapi_init(struct gf_cli_hubapi *api, const char *hub, const char *token_file)
+{
+    const char *env_token = getenv("GITFLEET_TOKEN");
+    char *text = NULL;
+    size_t n;
+    int error;
+
+    memset(api, 0, sizeof(*api));
+    if (hub == NULL)
+        hub = getenv("GITFLEET_HUB");
+    snprintf(api->base, sizeof(api->base), "%s", hub && hub[0] ? hub : "http://127.0.0.1:8080");
+    n = strlen(api->base);
+    while (n > 0 && api->base[n - 1] == '/')
+        api->base[--n] = '\0';
+    if (token_file == NULL && env_token == NULL)
+        token_file = getenv("GITFLEET_TOKEN_FILE");
+    if (token_file) {
+        if ((error = gf_fs_read(&text, NULL, token_file, 4096)) < 0)
+            return gf_error_wrap(error, "reading the admin token");
+        text[strcspn(text, "\r\n")] = '\0';
+        snprintf(api->token, sizeof(api->token), "%s", text);
+        free(text);
+    } else if (env_token) {
+        snprintf(api->token, sizeof(api->token), "%s", env_token);
+    }
+    return 0;
+}
+
+struct buffer {
+    char *data;
+    size_t len;
+};
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct buffer *b = arg;
+    size_t n = size * nmemb;
+
+    if (b->len + n > HUBAPI_MAX_RESPONSE)
+        return 0;
+    char *grown = realloc(b->data, b->len + n + 1);
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + b->len, ptr, n);
+    b->data = grown;
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+static int perform(struct gf_cli_hubapi *api, CURL *curl, const char *url, long *status)
+{
+    CURLcode rc = curl_easy_perform(curl);
+
+    if (rc != CURLE_OK)
+        return gf_error_set(GF_EIO, "cannot reach the hub at %s: %s (set --hub or GITFLEET_HUB)",
+                            api->base, curl_easy_strerror(rc));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    return 0;
+}
+
+int gf_cli_hubapi_call(struct gf_cli_hubapi *api, const char *method, const char *path,
+                       const json_t *body, json_t **out)
+{
+    struct buffer resp = {0};
+    struct curl_slist *headers = NULL;
+    char url[2048], auth[300], *text = NULL;
+    long status = 0;
+    CURL *curl = curl_easy_init();
+    int error;
+
+    if (out)
+        *out = NULL;
+    if (curl == NULL)
+        return gf_error_set(GF_ENOMEM, "cannot start libcurl");
+    snprintf(url, sizeof(url), "%s%s", api->base, path);
+    headers = curl_slist_append(headers, "Accept: application/json");
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    if (api->token[0]) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", api->token);
+        headers = curl_slist_append(headers, auth);
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
+    if (body && (text = json_dumps(body, JSON_COMPACT)) != NULL)
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
+    error = perform(api, curl, url, &status);
+    json_t *doc = error == 0 && resp.len ? json_loadb(resp.data, resp.len, 0, NULL) : NULL;
+    if (error == 0 && (status < 200 || status > 299)) {
+        const char *message = json_string_value(json_object_get(doc, "error"));
+        error = gf_error_set(status == 403   ? GF_EPERM
+                             : status == 404 ? GF_ENOTFOUND
+                                             : GF_ERROR,
+                             "%s %s: %s", method, path,
+                             message     ? message
+                             : resp.data ? resp.data
+                                         : "no answer");
+        if (status == 403 && api->token[0] == '\0')
+            gf_error_wrap(error, "no admin token given (GITFLEET_TOKEN or --token-file)");
+    }
+    if (error == 0 && out)
+        *out = doc;
+    else
+        json_decref(doc);
+    free(text);
+    free(resp.data);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return error;
+}
+
+int gf_cli_hubapi_flags(struct gf_cli_hub_flags *flags, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"hub", required_argument, NULL, 'H'},
+                                             {"token-file", required_argument, NULL, 't'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"cluster", required_argument, NULL, 'c'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {"allow-prune", required_argument, NULL, 'a'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+
+    memset(flags, 0, sizeof(*flags));
+    flags->output = "table";
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'H':
+            flags->hub = optarg;
+            break;
+        case 't':
+            flags->token_file = optarg;
+            break;
+        case 'o':
+            flags->output = optarg;
+            break;
+        case 'c':
+            flags->cluster = optarg;
+            break;
+        case 'l':
+            flags->limit = optarg;
+            break;
+        case 'a':
+            flags->allow_prune = optarg;
+            break;
+        default:
+            return -1;
+        }
+    }
+    if (strcmp(flags->output, "table") != 0 && strcmp(flags->output, "json") != 0 &&
+        strcmp(flags->output, "yaml") != 0)
+        return -1;
+    return optind;
+}
+
+int gf_cli_hubapi_print(json_t *doc, const char *output)
+{
+    char *text = NULL;
+    size_t len = 0;
+
+    if (strcmp(output, "yaml") == 0 && gf_yaml_emit(&text, &len, doc) == 0)
+        fputs(text, stdout);
+    else if (strcmp(output, "json") == 0 &&
+             (text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) != NULL)
+        printf("%s\n", text);
+    free(text);
+    json_decref(doc);
+    return GF_CLI_OK;
+}

@@ -1,0 +1,474 @@
+/* hub.c -- the hub daemon: data directory, keys, sync loop (fetch, render, publish) */
+#include "hub.h"
+
+#include "api.h"
+#include "gitfleet/doc.h"
+#include "gitfleet/error.h"
+#include "gitfleet/fsutil.h"
+#include "gitfleet/log.h"
+#include "gitfleet/report.h"
+#include "publish.h"
+
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_signal = 1;
+}
+
+static void data_path(char *buf, size_t len, const hub *h, const char *name)
+{
+    snprintf(buf, len, "%s/%s", h->settings.data_dir, name);
+}
+
+/* ---- first start: key and admin token ---- */
+
+static int load_or_create_key(hub *h)
+{
+    char path[4096];
+    int error;
+
+    data_path(path, sizeof(path), h, "hub.key");
+    if (access(path, F_OK) == 0)
+        return gf_sign_key_load(&h->key, path);
+    if ((error = gf_sign_key_generate(&h->key)) < 0 ||
+        (error = gf_sign_key_save_private(h->key, path)) < 0)
+        return error;
+    data_path(path, sizeof(path), h, "hub.pub");
+    gf_log_info("HUB-KEY-CREATED", "path=%s", path);
+    return gf_sign_key_save_public(h->key, path);
+}
+
+static int load_or_create_admin_token(hub *h)
+{
+    char path[4096], *text = NULL;
+    unsigned char raw[24];
+    int error;
+
+    data_path(path, sizeof(path), h, "admin.token");
+    if (gf_fs_read(&text, NULL, path, 4096) == 0) {
+        text[strcspn(text, "\r\n")] = '\0';
+        snprintf(h->admin_token, sizeof(h->admin_token), "%s", text);
+        free(text);
+        return h->admin_token[0] ? 0 : gf_error_set(GF_EINVAL, "%s is empty", path);
+    }
+    if ((error = gf_wire_random(raw, sizeof(raw))) < 0)
+        return error;
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(h->admin_token + 2 * i, 3, "%02x", raw[i]);
+    return gf_fs_write_atomic(path, h->admin_token, strlen(h->admin_token), 0600);
+}
+
+int hub_check_admin(hub *h, const char *token)
+{
+    size_t n = strlen(h->admin_token);
+
+    return token != NULL && strlen(token) == n && CRYPTO_memcmp(token, h->admin_token, n) == 0;
+}
+
+const char *hub_webhook_secret(hub *h)
+{
+    return h->settings.webhook_secret;
+}
+
+int hub_keys_show(const char *data_dir)
+{
+    char path[4096], *pem = NULL, id[GF_SIGN_KEY_ID_LEN + 1];
+    gf_sign_key *key = NULL;
+    int error;
+
+    snprintf(path, sizeof(path), "%s/hub.key", data_dir);
+    if ((error = gf_sign_key_load(&key, path)) < 0)
+        return error;
+    if ((error = gf_sign_key_public_pem(&pem, key)) == 0) {
+        gf_sign_key_id(id, key);
+        printf("key id: %s\n%s", id, pem);
+    }
+    free(pem);
+    gf_sign_key_free(key);
+    return error;
+}
+
+/* ---- the sync pass ---- */
+
+/* Trees at other revisions, for apps with their own targetRevision. */
+static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char *revision)
+{
+    hub *h = arg;
+    int error;
+
+    if ((error = hub_source_resolve(commit_out, h->source, revision)) < 0)
+        return error;
+    return hub_source_tree(out, h->source, commit_out);
+}
+
+/* Render and publish one cluster; records its app errors in `errors`. */
+static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct hub_fleet *fleet,
+                         const char *cluster, json_t *errors)
+{
+    struct hub_bundle *bundle = NULL;
+    uint64_t generation = 0;
+    int published = 0;
+
+    h->metrics.renders++;
+    if (hub_render_cluster(&bundle, ctx, fleet, cluster, NULL) < 0) {
+        h->metrics.render_errors++;
+        json_object_set_new(errors, cluster, json_pack("[s]", gf_error_last()));
+        gf_log_error("HUB-RENDER-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < bundle->n_apps; i++)
+        if (bundle->apps[i].error) {
+            h->metrics.render_errors++;
+            json_array_append_new(
+                list, json_sprintf("%s: %s", bundle->apps[i].app->name, bundle->apps[i].error));
+        }
+    for (size_t i = 0; i < bundle->n_conflicts; i++)
+        json_array_append_new(list, json_string(bundle->conflicts[i]));
+    json_object_set_new(errors, cluster, list);
+    if (hub_publish_bundle(h->store, h->key, bundle, &generation, &published) < 0)
+        gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
+    else if (published) {
+        h->metrics.bundles_published++;
+        gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu revision=%.12s apps=%zu", cluster,
+                    (unsigned long long)generation, bundle->revision, bundle->n_apps);
+        hub_serve_notify(h->serve, cluster);
+    }
+    hub_bundle_free(bundle);
+}
+
+/* Load the fleet at `commit` and publish every cluster's bundle. */
+static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_out,
+                         json_t **errors_out)
+{
+    const char *urls[] = {h->settings.repo_url, h->settings.repo, NULL};
+    struct hub_fleet_options opts = {.repo_urls = urls};
+    struct hub_render_ctx ctx = {.revision = commit,
+                                 .revision_ref = h->settings.branch,
+                                 .tree_at = tree_at,
+                                 .tree_arg = h,
+                                 .cache = h->cache};
+    hub_filesrc *tree = NULL;
+    struct hub_fleet *fleet = NULL;
+    int error;
+
+    if (h->settings.repo_url == NULL)
+        urls[0] = h->settings.repo, urls[1] = NULL;
+    if ((error = hub_source_tree(&tree, h->source, commit)) < 0 ||
+        (error = hub_fleet_load(&fleet, tree, &opts)) < 0) {
+        hub_filesrc_free(tree);
+        return error;
+    }
+    ctx.tree = tree;
+    *errors_out = json_object();
+    for (size_t i = 0; i < fleet->n_clusters; i++)
+        sync_cluster(h, &ctx, fleet, fleet->clusters[i].name, *errors_out);
+    hub_render_cache_sweep(h->cache);
+    hub_filesrc_free(tree);
+    *fleet_out = fleet;
+    return 0;
+}
+
+static int sync_pass(hub *h, int force)
+{
+    char commit[41];
+    struct hub_fleet *fleet = NULL;
+    json_t *errors = NULL;
+    int error;
+
+    h->metrics.syncs++;
+    if ((error = hub_source_fetch(h->source)) < 0) {
+        h->metrics.fetch_errors++;
+        gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", gf_error_last());
+    }
+    if ((error = hub_source_resolve(commit, h->source, h->settings.branch)) < 0)
+        return gf_error_wrap(error, "branch '%s'", h->settings.branch);
+    if (!force && strcmp(commit, h->commit) == 0)
+        return 0;
+    if ((error = render_commit(h, commit, &fleet, &errors)) < 0)
+        return gf_error_wrap(error, "commit %.12s", commit);
+    pthread_mutex_lock(&h->lock);
+    hub_fleet_free(h->fleet);
+    h->fleet = fleet;
+    json_decref(h->render_errors);
+    h->render_errors = errors;
+    snprintf(h->commit, sizeof(h->commit), "%s", commit);
+    pthread_mutex_unlock(&h->lock);
+    gf_log_info("HUB-SYNC", "revision=%.12s clusters=%zu apps=%zu", commit, fleet->n_clusters,
+                fleet->n_apps);
+    return 0;
+}
+
+static void *sync_main(void *arg)
+{
+    hub *h = arg;
+    struct timespec deadline;
+
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping) {
+        int force = h->sync_requested;
+        h->sync_requested = 0;
+        h->sync_running = 1;
+        pthread_mutex_unlock(&h->lock);
+        int error = sync_pass(h, force);
+        pthread_mutex_lock(&h->lock);
+        h->sync_running = 0;
+        snprintf(h->last_error, sizeof(h->last_error), "%s", error < 0 ? gf_error_last() : "");
+        if (error < 0)
+            gf_log_error("HUB-SYNC-FAIL", "error=\"%s\"", h->last_error);
+        h->syncs_done++;
+        pthread_cond_broadcast(&h->done);
+        if (h->sync_requested || h->stopping)
+            continue;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += h->settings.poll_interval / 1000;
+        deadline.tv_nsec += (h->settings.poll_interval % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        while (!h->sync_requested && !h->stopping &&
+               pthread_cond_timedwait(&h->wake, &h->lock, &deadline) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+int hub_sync_now(hub *h, int wait, char **message_out)
+{
+    pthread_mutex_lock(&h->lock);
+    /* A pass already running may have fetched before the push that asked for
+     * this one: wait for the pass after it. */
+    uint64_t target = h->syncs_done + (h->sync_running ? 2 : 1);
+    h->sync_requested = 1;
+    pthread_cond_broadcast(&h->wake);
+    while (wait && !h->stopping && h->syncs_done < target)
+        pthread_cond_wait(&h->done, &h->lock);
+    if (message_out)
+        *message_out = strdup(h->last_error[0] ? h->last_error : h->commit);
+    int error = wait && h->last_error[0] ? GF_ERROR : 0;
+    pthread_mutex_unlock(&h->lock);
+    return error;
+}
+
+/* ---- reports ---- */
+
+static const json_t *find_app(const json_t *report, const char *name)
+{
+    size_t i;
+    json_t *app;
+
+    json_array_foreach(json_object_get(report, "apps"), i, app)
+    {
+        const char *n = json_string_value(json_object_get(app, "name"));
+        if (n && strcmp(n, name) == 0)
+            return app;
+    }
+    return NULL;
+}
+
+/* An app's sync result goes into the history when it changed: a new
+ * generation applied, or a different outcome. */
+static int app_changed(const json_t *before, const json_t *now)
+{
+    static const char *const keys[] = {"generation", "sync", "health", "operation", "message"};
+
+    if (before == NULL)
+        return 1;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (!json_equal(json_object_get(before, keys[i]), json_object_get(now, keys[i])))
+            return 1;
+    return 0;
+}
+
+static void record_history(hub *h, const char *cluster, const json_t *previous,
+                           const json_t *report)
+{
+    size_t i;
+    json_t *app;
+
+    json_array_foreach(json_object_get(report, "apps"), i, app)
+    {
+        const char *name = json_string_value(json_object_get(app, "name"));
+        if (name == NULL || !app_changed(find_app(previous, name), app))
+            continue;
+        const char *op = json_string_value(json_object_get(app, "operation"));
+        const char *sync = json_string_value(json_object_get(app, "sync"));
+        char result[64];
+        snprintf(result, sizeof(result), "%s/%s", op && op[0] ? op : "Unknown",
+                 sync && sync[0] ? sync : "Unknown");
+        hub_store_history_add(h->store, cluster, name,
+                              json_integer_value(json_object_get(report, "time")),
+                              (uint64_t)json_integer_value(json_object_get(app, "generation")),
+                              json_string_value(json_object_get(app, "revision")), result,
+                              json_string_value(json_object_get(app, "message")));
+    }
+}
+
+static int on_report(void *arg, const char *cluster, const Gitfleet__Report *report)
+{
+    hub *h = arg;
+    json_t *json = gf_report_from_proto(report), *previous = NULL;
+    char *text = json_dumps(json, JSON_COMPACT);
+    int error;
+
+    hub_store_report_latest(h->store, cluster, &previous);
+    error = text ? hub_store_report_put(h->store, cluster, gf_wire_now_ms(), report->generation,
+                                        report->revision ? report->revision : "", text)
+                 : gf_error_set(GF_ENOMEM, "out of memory");
+    if (error == 0)
+        record_history(h, cluster, previous, json);
+    free(text);
+    json_decref(previous);
+    json_decref(json);
+    return error;
+}
+
+/* ---- clusters ---- */
+
+static int valid_name(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n > 63 || name[0] == '-' || name[n - 1] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '-'))
+            return 0;
+    return 1;
+}
+
+int hub_cluster_add(hub *h, const char *cluster, char **token_out, int64_t *expires_ms_out)
+{
+    unsigned char raw[32];
+    char token[80], hash[65];
+    int error;
+
+    *token_out = NULL;
+    if (!valid_name(cluster))
+        return gf_error_set(GF_EINVAL, "'%s' is not a valid cluster name (a DNS-1123 label)",
+                            cluster);
+    if ((error = gf_wire_random(raw, sizeof(raw))) < 0)
+        return error;
+    /* The token names its cluster for people; only its hash is stored. */
+    int n = snprintf(token, sizeof(token), "gfj_");
+    for (size_t i = 0; i < sizeof(raw); i++)
+        n += snprintf(token + n, sizeof(token) - (size_t)n, "%02x", raw[i]);
+    gf_sha256_hex(hash, token, strlen(token));
+    *expires_ms_out = gf_wire_now_ms() + h->settings.join_token_ttl;
+    if ((error = hub_store_token_add(h->store, cluster, hash, *expires_ms_out)) < 0)
+        return error;
+    gf_log_info("HUB-CLUSTER-TOKEN", "cluster=%s", cluster);
+    return (*token_out = strdup(token)) ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
+int hub_cluster_remove(hub *h, const char *cluster)
+{
+    int error = hub_store_cluster_remove(h->store, cluster);
+
+    if (error == 0)
+        gf_log_info("HUB-CLUSTER-REVOKED", "cluster=%s", cluster);
+    return error;
+}
+
+/* ---- lifecycle ---- */
+
+static int open_parts(hub *h)
+{
+    const struct hub_settings *s = &h->settings;
+    char path[4096];
+    struct hub_serve_config sc = {
+        .listen = s->listen, .max_wait_ms = s->max_wait, .on_report = on_report, .arg = h};
+    int error;
+
+    if ((error = gf_fs_mkdirs(s->data_dir, 0700)) < 0 || (error = load_or_create_key(h)) < 0 ||
+        (error = load_or_create_admin_token(h)) < 0)
+        return error;
+    data_path(path, sizeof(path), h, "hub.db");
+    if ((error = hub_store_open(&h->store, path)) < 0)
+        return error;
+    data_path(path, sizeof(path), h, "repo-cache");
+    if ((error = hub_source_open(&h->source, s->repo, path)) < 0 ||
+        (error = hub_render_cache_new(&h->cache)) < 0)
+        return error;
+    sc.tls.cert_file = s->tls_cert;
+    sc.tls.key_file = s->tls_key;
+    sc.tls.ca_file = s->tls_client_ca;
+    if ((error = hub_serve_start(&h->serve, &sc, h->store, h->key)) < 0)
+        return error;
+    return hub_api_start(&h->api, h, s->api_listen);
+}
+
+int hub_open(hub **out, const struct hub_settings *settings)
+{
+    hub *h = calloc(1, sizeof(*h));
+    int error;
+
+    *out = NULL;
+    if (h == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    h->settings = *settings;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->wake, NULL);
+    pthread_cond_init(&h->done, NULL);
+    if ((error = open_parts(h)) < 0) {
+        hub_close(h);
+        return error;
+    }
+    *out = h;
+    return 0;
+}
+
+int hub_run(hub *h)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    pthread_t sync_thread;
+
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (pthread_create(&sync_thread, NULL, sync_main, h) != 0)
+        return gf_error_set(GF_ERROR, "cannot start the sync thread");
+    gf_log_info("HUB-START", "repo=%s branch=%s agents=%s api=%s", h->settings.repo,
+                h->settings.branch, h->settings.listen, h->settings.api_listen);
+    while (!stop_signal)
+        nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    pthread_mutex_lock(&h->lock);
+    h->stopping = 1;
+    pthread_cond_broadcast(&h->wake);
+    pthread_cond_broadcast(&h->done);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(sync_thread, NULL);
+    gf_log_info("HUB-STOP", "revision=%.12s", h->commit);
+    return 0;
+}
+
+void hub_close(hub *h)
+{
+    if (h == NULL)
+        return;
+    hub_api_stop(h->api);
+    hub_serve_stop(h->serve);
+    hub_render_cache_free(h->cache);
+    hub_source_free(h->source);
+    hub_store_close(h->store);
+    hub_fleet_free(h->fleet);
+    json_decref(h->render_errors);
+    gf_sign_key_free(h->key);
+    pthread_cond_destroy(&h->wake);
+    pthread_cond_destroy(&h->done);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}

@@ -1,0 +1,963 @@
+/* render.c -- an app's path into resources (plain manifests or kustomize), tracking, order, cache
+ */
+#include "render.h"
+
+#include "gitfleet/error.h"
+#include "gitfleet/k8s_schema.h"
+#include "gitfleet/yaml_parse.h"
+
+#include <fnmatch.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RENDER_MAX_DEPTH  32 /* directory levels under an app's path */
+#define RENDER_MAX_DOCS   100000
+#define RENDER_MAX_GLOB   32 /* alternatives of one {a,b} pattern */
+#define CACHE_BUCKETS     1024
+#define LABEL_APP         "gitfleet.io/app"
+#define ANNOTATION_TRACK  "gitfleet.io/tracking-id"
+#define ANNOTATION_WAVE   "argocd.argoproj.io/sync-wave"
+#define ANNOTATION_WAVE_2 "gitfleet.io/sync-wave"
+
+/* ---- the render cache ---- */
+
+struct cache_entry {
+    struct cache_entry *next;
+    char *key;    /* path and directory options */
+    json_t *deps; /* {path: content id or "-"} of everything the render read */
+    json_t *docs; /* the documents, before namespace and tracking */
+    int used;
+};
+
+struct hub_render_cache {
+    struct cache_entry *buckets[CACHE_BUCKETS];
+    unsigned long hits, misses;
+};
+
+int hub_render_cache_new(struct hub_render_cache **out)
+{
+    if ((*out = calloc(1, sizeof(**out))) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    return 0;
+}
+
+void hub_render_cache_stats(const struct hub_render_cache *cache, unsigned long *hits_out,
+                            unsigned long *misses_out)
+{
+    *hits_out = cache ? cache->hits : 0;
+    *misses_out = cache ? cache->misses : 0;
+}
+
+static void entry_free(struct cache_entry *e)
+{
+    free(e->key);
+    json_decref(e->deps);
+    json_decref(e->docs);
+    free(e);
+}
+
+void hub_render_cache_sweep(struct hub_render_cache *cache)
+{
+    for (size_t i = 0; cache && i < CACHE_BUCKETS; i++) {
+        struct cache_entry **link = &cache->buckets[i];
+        while (*link) {
+            struct cache_entry *e = *link;
+            if (!e->used) {
+                *link = e->next;
+                entry_free(e);
+            } else {
+                e->used = 0;
+                link = &e->next;
+            }
+        }
+    }
+}
+
+void hub_render_cache_free(struct hub_render_cache *cache)
+{
+    for (size_t i = 0; cache && i < CACHE_BUCKETS; i++)
+        while (cache->buckets[i]) {
+            struct cache_entry *e = cache->buckets[i];
+            cache->buckets[i] = e->next;
+            entry_free(e);
+        }
+    free(cache);
+}
+
+static size_t bucket_of(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+    return (size_t)(h % CACHE_BUCKETS);
+}
+
+/* The content id of `path` in `tree`, "-" when it does not exist. */
+static void dep_id(char out[65], hub_filesrc *tree, const char *path)
+{
+    if (hub_filesrc_content_id(tree, path, out) < 0)
+        snprintf(out, 65, "-");
+}
+
+static int deps_still_hold(const json_t *deps, hub_filesrc *tree)
+{
+    const char *path;
+    json_t *id;
+    char now[65];
+
+    json_object_foreach((json_t *)deps, path, id)
+    {
+        dep_id(now, tree, path);
+        if (strcmp(now, json_string_value(id)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static json_t *cache_get(struct hub_render_cache *cache, const char *key, hub_filesrc *tree)
+{
+    for (struct cache_entry *e = cache->buckets[bucket_of(key)]; e; e = e->next)
+        if (strcmp(e->key, key) == 0 && deps_still_hold(e->deps, tree)) {
+            e->used = 1;
+            return json_incref(e->docs);
+        }
+    return NULL;
+}
+
+static void cache_put(struct hub_render_cache *cache, const char *key, json_t *deps, json_t *docs)
+{
+    struct cache_entry *e = calloc(1, sizeof(*e));
+    size_t b = bucket_of(key);
+
+    if (e == NULL)
+        return;
+    e->key = strdup(key);
+    e->deps = json_incref(deps);
+    e->docs = json_incref(docs);
+    e->used = 1;
+    e->next = cache->buckets[b];
+    cache->buckets[b] = e;
+}
+
+/* ---- a file source that records what a render read ---- */
+
+struct recorder {
+    hub_filesrc base;
+    hub_filesrc *inner;
+    json_t *deps;
+};
+
+static void record(struct recorder *r, const char *path)
+{
+    char *norm = NULL, id[65];
+
+    if (hub_filesrc_join(&norm, "", path) < 0)
+        return;
+    if (json_object_get(r->deps, norm) == NULL) {
+        dep_id(id, r->inner, norm);
+        json_object_set_new(r->deps, norm, json_string(id));
+    }
+    free(norm);
+}
+
+static int rec_stat(hub_filesrc *src, const char *path, enum hub_filesrc_type *type_out)
+{
+    struct recorder *r = (struct recorder *)src;
+    record(r, path);
+    return hub_filesrc_stat(r->inner, path, type_out);
+}
+
+static int rec_read(hub_filesrc *src, const char *path, char **out, size_t *len_out)
+{
+    struct recorder *r = (struct recorder *)src;
+    record(r, path);
+    return hub_filesrc_read(r->inner, path, out, len_out);
+}
+
+static int rec_list(hub_filesrc *src, const char *dir, char ***names_out, size_t *count_out)
+{
+    struct recorder *r = (struct recorder *)src;
+    record(r, dir);
+    return hub_filesrc_list(r->inner, dir, names_out, count_out);
+}
+
+static int rec_content_id(hub_filesrc *src, const char *path, char out[65])
+{
+    struct recorder *r = (struct recorder *)src;
+    record(r, path);
+    return hub_filesrc_content_id(r->inner, path, out);
+}
+
+static void rec_free(hub_filesrc *src)
+{
+    (void)src; /* lives on the stack of its user */
+}
+
+static const struct hub_filesrc_ops recorder_ops = {
+    .stat = rec_stat,
+    .read = rec_read,
+    .list = rec_list,
+    .content_id = rec_content_id,
+    .free = rec_free,
+};
+
+/* ---- plain manifests ---- */
+
+/* Argo CD's include/exclude: a glob over the path relative to the app's
+ * path, where '*' also crosses '/', with one level of {a,b} alternatives. */
+static int glob_match(const char *pattern, const char *rel)
+{
+    const char *open = strchr(pattern, '{'), *close = open ? strchr(open, '}') : NULL;
+    char buf[1024];
+
+    if (open == NULL || close == NULL)
+        return fnmatch(pattern, rel, 0) == 0;
+    const char *alt = open + 1;
+    for (int n = 0; n < RENDER_MAX_GLOB && alt <= close; n++) {
+        size_t altlen = strcspn(alt, ",}");
+        if (alt + altlen > close)
+            altlen = (size_t)(close - alt);
+        snprintf(buf, sizeof(buf), "%.*s%.*s%s", (int)(open - pattern), pattern, (int)altlen, alt,
+                 close + 1);
+        if (glob_match(buf, rel))
+            return 1;
+        alt += altlen + 1;
+    }
+    return 0;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Append the documents of one parsed file; a `List` contributes its items. */
+static int add_docs(json_t *docs, json_t *parsed, const char *path)
+{
+    json_t *doc;
+    size_t i;
+
+    json_array_foreach(parsed, i, doc)
+    {
+        const char *kind = json_string_value(json_object_get(doc, "kind"));
+        json_t *items = json_object_get(doc, "items");
+        if (json_is_null(doc))
+            continue;
+        if (kind != NULL && has_suffix(kind, "List") && json_is_array(items)) {
+            if (add_docs(docs, items, path) < 0)
+                return GF_EINVAL;
+            continue;
+        }
+        if (json_array_size(docs) >= RENDER_MAX_DOCS)
+            return gf_error_set(GF_ETOOBIG, "%s: more than %d documents", path, RENDER_MAX_DOCS);
+        json_array_append(docs, doc);
+    }
+    return 0;
+}
+
+static int parse_file(json_t *docs, hub_filesrc *tree, const char *path)
+{
+    json_t *parsed = NULL;
+    json_error_t jerr;
+    char *data = NULL;
+    size_t len = 0;
+    int error;
+
+    if ((error = hub_filesrc_read(tree, path, &data, &len)) < 0)
+        return error;
+    if (has_suffix(path, ".json")) {
+        json_t *one = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (one == NULL)
+            error =
+                gf_error_set(GF_EINVAL, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+        else
+            parsed = json_is_array(one) ? one : json_pack("[o]", one);
+    } else {
+        error = gf_yaml_parse(&parsed, data, len, path, NULL, 0);
+    }
+    free(data);
+    if (error == 0)
+        error = add_docs(docs, parsed, path);
+    json_decref(parsed);
+    return error;
+}
+
+static int wanted_file(const struct hub_app *app, const char *rel)
+{
+    if (!has_suffix(rel, ".yaml") && !has_suffix(rel, ".yml") && !has_suffix(rel, ".json"))
+        return 0;
+    if (app->include[0] && !glob_match(app->include, rel))
+        return 0;
+    return !(app->exclude[0] && glob_match(app->exclude, rel));
+}
+
+static int collect_plain(json_t *docs, hub_filesrc *tree, const struct hub_app *app,
+                         const char *dir, const char *rel, int depth)
+{
+    char **names = NULL;
+    size_t count = 0;
+    int error;
+
+    if (depth > RENDER_MAX_DEPTH)
+        return gf_error_set(GF_ETOOBIG, "%s: directories nested too deep", dir);
+    if ((error = hub_filesrc_list(tree, dir, &names, &count)) < 0)
+        return error;
+    for (size_t i = 0; i < count && error == 0; i++) {
+        char *path = NULL, *relpath = NULL;
+        enum hub_filesrc_type type = HUB_FILESRC_NONE;
+        if ((error = hub_filesrc_join(&path, dir, names[i])) < 0 ||
+            (error = hub_filesrc_join(&relpath, rel, names[i])) < 0 ||
+            (error = hub_filesrc_stat(tree, path, &type)) < 0) {
+        } else if (type == HUB_FILESRC_DIR && app->recurse) {
+            error = collect_plain(docs, tree, app, path, relpath, depth + 1);
+        } else if (type == HUB_FILESRC_FILE && wanted_file(app, relpath)) {
+            error = parse_file(docs, tree, path);
+        }
+        free(path);
+        free(relpath);
+    }
+    hub_filesrc_names_free(names, count);
+    return error;
+}
+
+/* ---- kustomize ---- */
+
+static int is_kustomization(hub_filesrc *tree, const char *dir)
+{
+    static const char *const names[] = {"kustomization.yaml", "kustomization.yml", "Kustomization"};
+    enum hub_filesrc_type type;
+
+    for (size_t i = 0; i < 3; i++) {
+        char *path = NULL;
+        if (hub_filesrc_join(&path, dir, names[i]) < 0)
+            continue;
+        int ok = hub_filesrc_stat(tree, path, &type) == 0 && type == HUB_FILESRC_FILE;
+        free(path);
+        if (ok)
+            return 1;
+    }
+    return 0;
+}
+
+/* The one place the native kustomize engine plugs in: replace the body with
+ * hub_kustomize_build(out, tree, dir, &opts) once hub/kustomize/ is on main. */
+static int render_kustomize(json_t **out, hub_filesrc *tree, const char *dir)
+{
+    (void)tree;
+    *out = NULL;
+    return gf_error_set(GF_EUNSUPPORTED, "%s: kustomize is not supported yet", dir);
+}
+
+/* ---- one app's documents ---- */
+
+static int render_uncached(json_t **out, hub_filesrc *tree, const struct hub_app *app)
+{
+    enum hub_filesrc_type type = HUB_FILESRC_NONE;
+    int error;
+
+    *out = NULL;
+    if ((error = hub_filesrc_stat(tree, app->path, &type)) < 0)
+        return error;
+    if (type != HUB_FILESRC_DIR)
+        return gf_error_set(GF_ENOTFOUND, "spec.source.path: '%s' %s in %s", app->path,
+                            type == HUB_FILESRC_NONE ? "does not exist" : "is not a directory",
+                            tree->description);
+    if (is_kustomization(tree, app->path))
+        return render_kustomize(out, tree, app->path);
+    *out = json_array();
+    if ((error = collect_plain(*out, tree, app, app->path, "", 0)) < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return error;
+}
+
+/* The app's documents, from the cache when every input is unchanged. */
+static int render_docs(json_t **out, hub_filesrc *tree, const struct hub_app *app,
+                       struct hub_render_cache *cache)
+{
+    struct recorder rec = {.base = {.ops = &recorder_ops, .description = tree->description},
+                           .inner = tree};
+    char id[65], *key = NULL;
+    int error;
+
+    if (cache == NULL || hub_filesrc_content_id(tree, app->path, id) < 0)
+        return render_uncached(out, tree, app); /* no ids: nothing to key on */
+    if (asprintf(&key, "%s\n%d\n%s\n%s", app->path, app->recurse, app->include, app->exclude) < 0)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    if ((*out = cache_get(cache, key, tree)) != NULL) {
+        cache->hits++;
+        free(key);
+        return 0;
+    }
+    cache->misses++;
+    rec.deps = json_object();
+    if ((error = render_uncached(out, &rec.base, app)) == 0)
+        cache_put(cache, key, rec.deps, *out);
+    json_decref(rec.deps);
+    free(key);
+    return error;
+}
+
+/* ---- resources ---- */
+
+/* Argo CD's (gitops-engine's) kind order within one sync wave. */
+static const char *const kind_order[] = {"Namespace",
+                                         "NetworkPolicy",
+                                         "ResourceQuota",
+                                         "LimitRange",
+                                         "PodSecurityPolicy",
+                                         "PodDisruptionBudget",
+                                         "ServiceAccount",
+                                         "Secret",
+                                         "SecretList",
+                                         "ConfigMap",
+                                         "StorageClass",
+                                         "PersistentVolume",
+                                         "PersistentVolumeClaim",
+                                         "CustomResourceDefinition",
+                                         "ClusterRole",
+                                         "ClusterRoleList",
+                                         "ClusterRoleBinding",
+                                         "ClusterRoleBindingList",
+                                         "Role",
+                                         "RoleList",
+                                         "RoleBinding",
+                                         "RoleBindingList",
+                                         "Service",
+                                         "DaemonSet",
+                                         "Pod",
+                                         "ReplicationController",
+                                         "ReplicaSet",
+                                         "Deployment",
+                                         "HorizontalPodAutoscaler",
+                                         "StatefulSet",
+                                         "Job",
+                                         "CronJob",
+                                         "IngressClass",
+                                         "Ingress",
+                                         "APIService"};
+#define N_KINDS ((int)(sizeof(kind_order) / sizeof(kind_order[0])))
+
+int hub_render_kind_rank(const char *kind)
+{
+    for (int i = 0; i < N_KINDS; i++)
+        if (strcmp(kind_order[i], kind) == 0)
+            return i;
+    return N_KINDS;
+}
+
+static int compare_resources(const struct hub_resource *a, const struct hub_resource *b)
+{
+    int c;
+
+    if (a->wave != b->wave)
+        return a->wave < b->wave ? -1 : 1;
+    if ((c = hub_render_kind_rank(a->kind) - hub_render_kind_rank(b->kind)) != 0)
+        return c;
+    /* Unknown kinds share one rank and go by name, as in gitops-engine; the
+     * rest only makes the order total. */
+    if ((c = strcmp(a->name, b->name)) != 0 || (c = strcmp(a->kind, b->kind)) != 0)
+        return c;
+    if ((c = strcmp(a->namespace, b->namespace)) != 0)
+        return c;
+    return strcmp(a->group, b->group);
+}
+
+static int compare_resource_values(const void *a, const void *b)
+{
+    return compare_resources(a, b);
+}
+
+static int compare_resource_ptrs(const void *a, const void *b)
+{
+    return compare_resources(*(const struct hub_resource *const *)a,
+                             *(const struct hub_resource *const *)b);
+}
+
+/* Custom kinds that a CRD in this render declares cluster-scoped: {"group/Kind": true}. */
+static void collect_crd_scopes(json_t *scopes, const json_t *docs)
+{
+    const json_t *doc;
+    size_t i;
+
+    json_array_foreach(docs, i, doc)
+    {
+        const char *kind = json_string_value(json_object_get(doc, "kind"));
+        const json_t *spec = json_object_get(doc, "spec");
+        const char *group = json_string_value(json_object_get(spec, "group"));
+        const char *scope = json_string_value(json_object_get(spec, "scope"));
+        const char *named =
+            json_string_value(json_object_get(json_object_get(spec, "names"), "kind"));
+        char key[512];
+        if (kind && strcmp(kind, "CustomResourceDefinition") == 0 && group && named && scope &&
+            strcmp(scope, "Cluster") == 0) {
+            snprintf(key, sizeof(key), "%s/%s", group, named);
+            json_object_set_new(scopes, key, json_true());
+        }
+    }
+}
+
+static int cluster_scoped(const json_t *scopes, const char *group, const char *kind)
+{
+    char key[512];
+
+    snprintf(key, sizeof(key), "%s/%s", group, kind);
+    return gf_k8s_is_cluster_scoped(group, kind) || json_object_get(scopes, key) != NULL;
+}
+
+static void resource_clear(struct hub_resource *r)
+{
+    free(r->group);
+    free(r->version);
+    free(r->kind);
+    free(r->namespace);
+    free(r->name);
+    json_decref(r->body);
+}
+
+static int parse_wave(int *out, json_t *annotations, const char *what)
+{
+    const char *keys[] = {ANNOTATION_WAVE, ANNOTATION_WAVE_2};
+
+    *out = 0;
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = json_string_value(json_object_get(annotations, keys[i]));
+        char *end;
+        if (v == NULL)
+            continue;
+        long w = strtol(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || w < -1000000 || w > 1000000)
+            return gf_error_set(GF_EINVAL, "%s: metadata.annotations[%s]: '%s' is not an integer",
+                                what, keys[i], v);
+        *out = (int)w;
+        return 0;
+    }
+    return 0;
+}
+
+/* Set or create the string-map member `field` of metadata. */
+static json_t *metadata_map(json_t *metadata, const char *field)
+{
+    json_t *m = json_object_get(metadata, field);
+
+    if (!json_is_object(m)) {
+        m = json_object();
+        json_object_set_new(metadata, field, m);
+    }
+    return m;
+}
+
+static int identify(struct hub_resource *r, json_t *body, size_t index)
+{
+    const char *api = json_string_value(json_object_get(body, "apiVersion"));
+    const char *kind = json_string_value(json_object_get(body, "kind"));
+    json_t *metadata = json_object_get(body, "metadata");
+    const char *name = json_string_value(json_object_get(metadata, "name"));
+    const char *group, *version;
+    char buf[256];
+
+    if (!json_is_object(body))
+        return gf_error_set(GF_EINVAL, "document %zu: not a mapping", index + 1);
+    if (api == NULL || kind == NULL || name == NULL || name[0] == '\0')
+        return gf_error_set(GF_EINVAL,
+                            "document %zu (%s %s): apiVersion, kind and metadata.name are needed",
+                            index + 1, kind ? kind : "?", name ? name : "?");
+    gf_k8s_split_api_version(api, buf, sizeof(buf), &group, &version);
+    r->group = strdup(group);
+    r->version = strdup(version);
+    r->kind = strdup(kind);
+    r->name = strdup(name);
+    return 0;
+}
+
+/* One document into one resource of `app`: id, namespace, tracking, wave. */
+static int make_resource(struct hub_resource *r, const json_t *doc, size_t index,
+                         const struct hub_app *app, const json_t *scopes)
+{
+    json_t *body = json_deep_copy(doc), *metadata;
+    char what[512], *track = NULL;
+    int error;
+
+    memset(r, 0, sizeof(*r));
+    r->body = body;
+    if ((error = identify(r, body, index)) < 0)
+        return error;
+    metadata = json_object_get(body, "metadata");
+    const json_t *nsv = json_object_get(metadata, "namespace");
+    const char *ns = json_string_value(nsv);
+    if (nsv != NULL && !json_is_null(nsv) && ns == NULL)
+        return gf_error_set(GF_EINVAL, "%s %s: metadata.namespace: expected a string", r->kind,
+                            r->name);
+    if (cluster_scoped(scopes, r->group, r->kind))
+        ns = "";
+    else if ((ns == NULL || ns[0] == '\0') && app->namespace[0] != '\0') {
+        json_object_set_new(metadata, "namespace", json_string(app->namespace));
+        ns = app->namespace;
+    }
+    r->namespace = strdup(ns ? ns : "");
+    snprintf(what, sizeof(what), "%s %s", r->kind, r->name);
+    json_t *annotations = metadata_map(metadata, "annotations");
+    if ((error = parse_wave(&r->wave, annotations, what)) < 0)
+        return error;
+    json_object_set_new(metadata_map(metadata, "labels"), LABEL_APP, json_string(app->name));
+    if (asprintf(&track, "%s:%s/%s:%s/%s", app->name, r->group, r->kind, r->namespace, r->name) < 0)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    json_object_set_new(annotations, ANNOTATION_TRACK, json_string(track));
+    free(track);
+    return 0;
+}
+
+static void resource_key(char *out, size_t cap, const struct hub_resource *r)
+{
+    snprintf(out, cap, "%s/%s %s/%s", r->group[0] ? r->group : "core", r->kind,
+             r->namespace[0] ? r->namespace : "-", r->name);
+}
+
+static void app_clear_resources(struct hub_bundle_app *ba)
+{
+    for (size_t i = 0; i < ba->n_resources; i++)
+        resource_clear(&ba->resources[i]);
+    free(ba->resources);
+    ba->resources = NULL;
+    ba->n_resources = 0;
+}
+
+static void app_fail(struct hub_bundle_app *ba, const char *msg)
+{
+    app_clear_resources(ba);
+    free(ba->error);
+    ba->error = strdup(msg);
+}
+
+/* Does `r` need `dep` to exist first: an object in namespace `dep`, or a
+ * custom resource of the kind that CRD `dep` defines? */
+static int depends_on(const struct hub_resource *r, const struct hub_resource *dep)
+{
+    if (dep->group[0] == '\0' && strcmp(dep->kind, "Namespace") == 0)
+        return strcmp(r->namespace, dep->name) == 0;
+    const json_t *spec = json_object_get(dep->body, "spec");
+    const char *group = json_string_value(json_object_get(spec, "group"));
+    const char *kind = json_string_value(json_object_get(json_object_get(spec, "names"), "kind"));
+    return group && kind && strcmp(r->group, group) == 0 && strcmp(r->kind, kind) == 0;
+}
+
+/* As gitops-engine does: a Namespace or CRD moves up to the wave of the
+ * first object that needs it, so a later wave never holds what an earlier
+ * wave depends on. */
+static void lift_dependencies(struct hub_bundle_app *ba)
+{
+    for (size_t i = 0; i < ba->n_resources; i++) {
+        struct hub_resource *dep = &ba->resources[i];
+        int is_ns = dep->group[0] == '\0' && strcmp(dep->kind, "Namespace") == 0;
+        int is_crd = strcmp(dep->group, "apiextensions.k8s.io") == 0 &&
+                     strcmp(dep->kind, "CustomResourceDefinition") == 0;
+        if (!is_ns && !is_crd)
+            continue;
+        for (size_t k = 0; k < ba->n_resources; k++)
+            if (k != i && ba->resources[k].wave < dep->wave && depends_on(&ba->resources[k], dep))
+                dep->wave = ba->resources[k].wave;
+    }
+}
+
+/* Every document of the app into resources; one bad document fails the app. */
+static void build_app(struct hub_bundle_app *ba, const json_t *docs, const json_t *scopes)
+{
+    json_t *seen = json_object();
+    size_t n = json_array_size(docs);
+    char key[1024];
+
+    ba->resources = calloc(n ? n : 1, sizeof(struct hub_resource));
+    for (size_t i = 0; i < n && ba->error == NULL; i++) {
+        struct hub_resource *r = &ba->resources[ba->n_resources++];
+        if (make_resource(r, json_array_get(docs, i), i, ba->app, scopes) < 0) {
+            app_fail(ba, gf_error_last());
+            break;
+        }
+        resource_key(key, sizeof(key), r);
+        if (json_object_get(seen, key) != NULL) {
+            char msg[1200];
+            snprintf(msg, sizeof(msg), "%s appears twice", key);
+            app_fail(ba, msg);
+            break;
+        }
+        json_object_set_new(seen, key, json_true());
+    }
+    json_decref(seen);
+    if (ba->error == NULL) {
+        lift_dependencies(ba);
+        qsort(ba->resources, ba->n_resources, sizeof(struct hub_resource), compare_resource_values);
+    }
+}
+
+/* ---- a cluster's bundle ---- */
+
+/* Trees opened for apps pinned to other revisions, shared within one render. */
+struct tree_set {
+    const struct hub_render_ctx *ctx;
+    struct {
+        char *ref;
+        char commit[41];
+        hub_filesrc *tree;
+    } pinned[8];
+    size_t n;
+};
+
+static int is_same_revision(const struct hub_render_ctx *ctx, const char *rev)
+{
+    return rev[0] == '\0' || strcmp(rev, "HEAD") == 0 || strcmp(rev, ctx->revision) == 0 ||
+           (ctx->revision_ref != NULL && strcmp(rev, ctx->revision_ref) == 0);
+}
+
+static int tree_for(hub_filesrc **out, const char **commit_out, struct tree_set *ts,
+                    const struct hub_app *app)
+{
+    const struct hub_render_ctx *ctx = ts->ctx;
+    const char *rev = app->target_revision;
+    int error;
+
+    *out = ctx->tree;
+    *commit_out = ctx->revision;
+    if (is_same_revision(ctx, rev))
+        return 0;
+    for (size_t i = 0; i < ts->n; i++)
+        if (strcmp(ts->pinned[i].ref, rev) == 0) {
+            *out = ts->pinned[i].tree;
+            *commit_out = ts->pinned[i].commit;
+            return 0;
+        }
+    if (ctx->tree_at == NULL || ts->n == sizeof(ts->pinned) / sizeof(ts->pinned[0]))
+        return gf_error_set(GF_EUNSUPPORTED,
+                            "spec.source.targetRevision: '%s' cannot be rendered with revision %s",
+                            rev, ctx->revision);
+    if ((error = ctx->tree_at(out, ts->pinned[ts->n].commit, ctx->tree_arg, rev)) < 0)
+        return gf_error_wrap(error, "spec.source.targetRevision");
+    ts->pinned[ts->n].ref = strdup(rev);
+    ts->pinned[ts->n].tree = *out;
+    *commit_out = ts->pinned[ts->n++].commit;
+    return 0;
+}
+
+static void tree_set_clear(struct tree_set *ts)
+{
+    for (size_t i = 0; i < ts->n; i++) {
+        free(ts->pinned[i].ref);
+        hub_filesrc_free(ts->pinned[i].tree);
+    }
+}
+
+static void wrap_app_error(struct hub_bundle_app *ba)
+{
+    char msg[2048];
+
+    snprintf(msg, sizeof(msg), "app %s: %s", ba->app->name, gf_error_last());
+    ba->error = strdup(msg);
+}
+
+/* Render each app's documents; failures stay with the app. */
+static json_t *render_apps(struct hub_bundle *b, const struct hub_render_ctx *ctx)
+{
+    struct tree_set ts = {.ctx = ctx};
+    json_t *all = json_array();
+
+    for (size_t i = 0; i < b->n_apps; i++) {
+        struct hub_bundle_app *ba = &b->apps[i];
+        hub_filesrc *tree = NULL;
+        const char *commit = ctx->revision;
+        json_t *docs = NULL;
+        if (ba->app->error != NULL)
+            ba->error = strdup(ba->app->error);
+        else if (tree_for(&tree, &commit, &ts, ba->app) < 0 ||
+                 render_docs(&docs, tree, ba->app, ctx->cache) < 0)
+            wrap_app_error(ba);
+        ba->revision = strdup(commit);
+        json_array_append_new(all, docs ? docs : json_array());
+    }
+    tree_set_clear(&ts);
+    return all;
+}
+
+static void add_conflict(struct hub_bundle *b, const char *msg)
+{
+    char **grown = realloc(b->conflicts, (b->n_conflicts + 1) * sizeof(char *));
+
+    if (grown == NULL)
+        return;
+    b->conflicts = grown;
+    b->conflicts[b->n_conflicts++] = strdup(msg);
+}
+
+/* An object claimed by two apps stays with the first (by name); the other
+ * app fails with the conflict, so nothing is applied twice. */
+static void resolve_conflicts(struct hub_bundle *b)
+{
+    json_t *owner = json_object();
+    char key[1024], msg[2048];
+
+    for (size_t i = 0; i < b->n_apps; i++) {
+        struct hub_bundle_app *ba = &b->apps[i];
+        const char *other = NULL;
+        for (size_t k = 0; k < ba->n_resources && other == NULL; k++) {
+            resource_key(key, sizeof(key), &ba->resources[k]);
+            other = json_string_value(json_object_get(owner, key));
+        }
+        if (other != NULL) {
+            snprintf(msg, sizeof(msg), "apps %s and %s both claim %s on cluster %s", other,
+                     ba->app->name, key, b->cluster);
+            add_conflict(b, msg);
+            app_fail(ba, msg);
+            continue;
+        }
+        for (size_t k = 0; k < ba->n_resources; k++) {
+            resource_key(key, sizeof(key), &ba->resources[k]);
+            json_object_set_new(owner, key, json_string(ba->app->name));
+        }
+    }
+    json_decref(owner);
+}
+
+static void order_all(struct hub_bundle *b)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < b->n_apps; i++)
+        n += b->apps[i].n_resources;
+    b->order = calloc(n ? n : 1, sizeof(*b->order));
+    for (size_t i = 0; i < b->n_apps; i++)
+        for (size_t k = 0; k < b->apps[i].n_resources; k++)
+            b->order[b->n_order++] = &b->apps[i].resources[k];
+    qsort(b->order, b->n_order, sizeof(*b->order), compare_resource_ptrs);
+}
+
+static int select_apps(struct hub_bundle *b, const struct hub_fleet *fleet, const char *only_app)
+{
+    b->apps = calloc(fleet->n_apps ? fleet->n_apps : 1, sizeof(*b->apps));
+    if (b->apps == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < fleet->n_apps; i++) {
+        const struct hub_app *app = &fleet->apps[i];
+        if (strcmp(app->cluster, b->cluster) == 0 &&
+            (only_app == NULL || strcmp(app->name, only_app) == 0))
+            b->apps[b->n_apps++].app = app;
+    }
+    if (only_app != NULL && b->n_apps == 0)
+        return gf_error_set(GF_ENOTFOUND, "cluster %s has no app named '%s'", b->cluster, only_app);
+    return 0;
+}
+
+int hub_render_cluster(struct hub_bundle **out, const struct hub_render_ctx *ctx,
+                       const struct hub_fleet *fleet, const char *cluster, const char *only_app)
+{
+    struct hub_bundle *b;
+    json_t *docs, *scopes = json_object();
+    int error;
+
+    *out = NULL;
+    if (hub_fleet_cluster(fleet, cluster) == NULL) {
+        json_decref(scopes);
+        return gf_error_set(GF_ENOTFOUND, "no cluster named '%s' in the fleet", cluster);
+    }
+    if ((b = calloc(1, sizeof(*b))) == NULL) {
+        json_decref(scopes);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    b->cluster = strdup(cluster);
+    b->revision = strdup(ctx->revision);
+    if ((error = select_apps(b, fleet, only_app)) < 0) {
+        json_decref(scopes);
+        hub_bundle_free(b);
+        return error;
+    }
+    docs = render_apps(b, ctx);
+    for (size_t i = 0; i < b->n_apps; i++)
+        collect_crd_scopes(scopes, json_array_get(docs, i));
+    for (size_t i = 0; i < b->n_apps; i++)
+        if (b->apps[i].error == NULL)
+            build_app(&b->apps[i], json_array_get(docs, i), scopes);
+    json_decref(docs);
+    json_decref(scopes);
+    resolve_conflicts(b);
+    order_all(b);
+    *out = b;
+    return 0;
+}
+
+/* ---- output ---- */
+
+static json_t *resource_json(const struct hub_resource *r)
+{
+    return json_pack("{s:{s:s,s:s,s:s,s:s,s:s},s:i,s:O}", "id", "group", r->group, "version",
+                     r->version, "kind", r->kind, "namespace", r->namespace, "name", r->name,
+                     "syncWave", r->wave, "body", r->body);
+}
+
+static json_t *app_json(const struct hub_bundle_app *ba)
+{
+    const struct hub_app *a = ba->app;
+    json_t *resources = json_array();
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "name", a->name, "namespace",
+                          a->namespace ? a->namespace : "", "project", a->project ? a->project : "",
+                          "revision", ba->revision ? ba->revision : "", "path",
+                          a->path ? a->path : "", "file", a->file, "origin", a->origin,
+                          "syncPolicy", hub_fleet_policy_json(&a->policy));
+
+    for (size_t i = 0; i < ba->n_resources; i++)
+        json_array_append_new(resources, resource_json(&ba->resources[i]));
+    json_object_set_new(j, "resources", resources);
+    if (ba->error != NULL)
+        json_object_set_new(j, "error", json_string(ba->error));
+    return j;
+}
+
+json_t *hub_bundle_json(const struct hub_bundle *b)
+{
+    json_t *apps = json_array(), *conflicts = json_array();
+
+    for (size_t i = 0; i < b->n_apps; i++)
+        json_array_append_new(apps, app_json(&b->apps[i]));
+    for (size_t i = 0; i < b->n_conflicts; i++)
+        json_array_append_new(conflicts, json_string(b->conflicts[i]));
+    return json_pack("{s:s,s:s,s:o,s:o}", "cluster", b->cluster, "revision", b->revision, "apps",
+                     apps, "conflicts", conflicts);
+}
+
+json_t *hub_bundle_manifests(const struct hub_bundle *b)
+{
+    json_t *docs = json_array();
+
+    for (size_t i = 0; i < b->n_order; i++)
+        json_array_append(docs, b->order[i]->body);
+    return docs;
+}
+
+size_t hub_bundle_failures(const struct hub_bundle *b)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < b->n_apps; i++)
+        n += b->apps[i].error != NULL;
+    return n;
+}
+
+void hub_bundle_free(struct hub_bundle *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n_apps; i++) {
+        app_clear_resources(&b->apps[i]);
+        free(b->apps[i].revision);
+        free(b->apps[i].error);
+    }
+    for (size_t i = 0; i < b->n_conflicts; i++)
+        free(b->conflicts[i]);
+    free(b->apps);
+    free(b->order);
+    free(b->conflicts);
+    free(b->cluster);
+    free(b->revision);
+    free(b);
+}

@@ -1,0 +1,480 @@
+/* source.c -- the fleet's Git repository (libgit2): open or clone, fetch, resolve, read trees */
+#include "source.h"
+
+#include "gitfleet/error.h"
+#include "gitfleet/fsutil.h"
+
+#include <git2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SOURCE_MAX_FILE    ((size_t)64 << 20)
+#define SOURCE_MAX_SYMLINK 40 /* hops, as Linux's MAXSYMLINKS */
+#define SOURCE_MAX_REV     256
+
+struct hub_source {
+    git_repository *repo;
+    char *location;
+    int is_remote; /* a clone in the cache that fetch updates */
+    int refs;      /* the owner plus every tree handed out */
+};
+
+/* libgit2's last error as our message. */
+static int git_fail(int code, const char *what)
+{
+    const git_error *e = git_error_last();
+    return gf_error_set(code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+static int is_url(const char *location)
+{
+    return strstr(location, "://") != NULL;
+}
+
+/* The clone's directory: a readable form of the URL plus a hash, so that
+ * URLs differing only in punctuation do not share a clone. */
+static void cache_path(char *buf, size_t len, const char *cache_dir, const char *url)
+{
+    char name[64];
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    size_t n = 0;
+
+    for (const char *p = url; *p; p++) {
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        if (n < sizeof(name) - 1)
+            name[n++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                         (*p >= '0' && *p <= '9') || *p == '.' || *p == '-')
+                            ? *p
+                            : '_';
+    }
+    name[n] = '\0';
+    snprintf(buf, len, "%s/%s-%016llx.git", cache_dir, name, (unsigned long long)h);
+}
+
+static void source_rele(hub_source *src)
+{
+    if (src == NULL || --src->refs > 0)
+        return;
+    git_repository_free(src->repo);
+    free(src->location);
+    free(src);
+    git_libgit2_shutdown();
+}
+
+void hub_source_free(hub_source *src)
+{
+    source_rele(src);
+}
+
+const char *hub_source_location(const hub_source *src)
+{
+    return src->location;
+}
+
+int hub_source_url(char **out, hub_source *src)
+{
+    git_config *cfg = NULL;
+    git_buf url = {0};
+
+    *out = NULL;
+    if (src->is_remote) {
+        *out = strdup(src->location);
+        return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    if (git_repository_config_snapshot(&cfg, src->repo) < 0)
+        return git_fail(GF_EIO, src->location);
+    if (git_config_get_string_buf(&url, cfg, "remote.origin.url") == 0)
+        *out = strdup(url.ptr);
+    git_buf_dispose(&url);
+    git_config_free(cfg);
+    return 0;
+}
+
+/* Every branch and tag of the remote, under the same names: the clone is a
+ * mirror of what the server has, so "main" resolves the same way as locally. */
+static char *mirror_specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
+
+static int open_remote(hub_source *src, const char *url, const char *cache_dir)
+{
+    char dir[4096];
+    struct stat st;
+
+    if (cache_dir == NULL || cache_dir[0] == '\0')
+        return gf_error_set(GF_EINVAL, "%s: a cache directory is needed to clone a URL", url);
+    if (gf_fs_mkdirs(cache_dir, 0700) < 0)
+        return gf_error_wrap(GF_EIO, "cache directory");
+    cache_path(dir, sizeof(dir), cache_dir, url);
+    src->is_remote = 1;
+    if (stat(dir, &st) == 0) {
+        if (git_repository_open_bare(&src->repo, dir) < 0)
+            return git_fail(GF_EIO, dir);
+    } else if (git_repository_init(&src->repo, dir, 1) < 0) {
+        return git_fail(GF_EIO, dir);
+    }
+    return hub_source_fetch(src);
+}
+
+static int open_local(hub_source *src, const char *path)
+{
+    if (git_repository_open_ext(&src->repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+        return git_fail(GF_ENOTFOUND, path);
+    return 0;
+}
+
+int hub_source_open(hub_source **out, const char *location, const char *cache_dir)
+{
+    hub_source *src;
+    int error;
+
+    *out = NULL;
+    if ((src = calloc(1, sizeof(*src))) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    git_libgit2_init();
+    src->refs = 1;
+    src->location = strdup(location);
+    error = is_url(location) ? open_remote(src, location, cache_dir) : open_local(src, location);
+    if (error < 0) {
+        source_rele(src);
+        return error;
+    }
+    *out = src;
+    return 0;
+}
+
+/* Point HEAD at the remote's default branch, so "HEAD" means what it means
+ * on the server. Best effort: a server that does not say keeps our HEAD. */
+static void follow_remote_head(hub_source *src, git_remote *remote)
+{
+    git_remote_callbacks cbs;
+    git_buf branch = {0};
+
+    git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
+
+    if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0)
+        return;
+    if (git_remote_default_branch(&branch, remote) == 0)
+        git_repository_set_head(src->repo, branch.ptr);
+    git_buf_dispose(&branch);
+    git_remote_disconnect(remote);
+}
+
+int hub_source_fetch(hub_source *src)
+{
+    git_strarray specs = {mirror_specs, 2};
+    git_remote_create_options create;
+    git_fetch_options opts;
+    git_remote *remote = NULL;
+    int error = 0;
+
+    if (!src->is_remote)
+        return 0;
+    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+    git_remote_create_options_init(&create, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+    /* An anonymous remote with explicit refspecs, and no url.insteadOf: the
+     * cache repo has no such config, and libgit2 1.5 leaks the regex match
+     * data of that config lookup on every call. */
+    create.repository = src->repo;
+    create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    if (git_remote_create_with_opts(&remote, src->location, &create) < 0)
+        return git_fail(GF_EIO, src->location);
+    follow_remote_head(src, remote);
+    opts.prune = GIT_FETCH_PRUNE;
+    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+    if (git_remote_fetch(remote, &specs, &opts, "gitfleet fetch") < 0)
+        error = git_fail(GF_EIO, src->location);
+    git_remote_free(remote);
+    return error;
+}
+
+int hub_source_resolve(char out[41], hub_source *src, const char *revision)
+{
+    char spec[SOURCE_MAX_REV + 16];
+    git_object *obj = NULL;
+
+    out[0] = '\0';
+    if (revision == NULL || revision[0] == '\0')
+        revision = "HEAD";
+    if (strlen(revision) > SOURCE_MAX_REV || revision[0] == '-')
+        return gf_error_set(GF_EINVAL, "'%.40s...': not a revision", revision);
+    snprintf(spec, sizeof(spec), "%s^{commit}", revision);
+    if (git_revparse_single(&obj, src->repo, spec) < 0)
+        return gf_error_set(GF_ENOTFOUND, "revision '%s' not found in %s", revision, src->location);
+    git_oid_tostr(out, 41, git_object_id(obj));
+    git_object_free(obj);
+    return 0;
+}
+
+/* ---- the tree of one commit as a hub_filesrc ---- */
+
+struct tree_source {
+    hub_filesrc base;
+    hub_source *src;
+    git_tree *root;
+};
+
+/* What a path names inside the tree, symlinks followed. */
+struct tree_hit {
+    enum hub_filesrc_type type;
+    git_oid oid;
+};
+
+/* Read a symlink blob's target into a malloc'd string. */
+static int link_target(char **out, git_repository *repo, const git_oid *oid)
+{
+    git_blob *blob = NULL;
+
+    if (git_blob_lookup(&blob, repo, oid) < 0)
+        return git_fail(GF_EIO, "symlink");
+    size_t len = (size_t)git_blob_rawsize(blob);
+    if (len > 4096 || (*out = malloc(len + 1)) == NULL) {
+        git_blob_free(blob);
+        return gf_error_set(GF_ETOOBIG, "symlink target too long");
+    }
+    memcpy(*out, git_blob_rawcontent(blob), len);
+    (*out)[len] = '\0';
+    git_blob_free(blob);
+    return 0;
+}
+
+/* Where the symlink `link` (the first linklen bytes of the walked path,
+ * whose directory is the first dirlen) leads, with `rest` appended.
+ * GF_EPERM when that leaves the tree. */
+static int follow_link(char **out, struct tree_source *ts, const char *link, size_t linklen,
+                       size_t dirlen, const git_oid *oid, const char *rest)
+{
+    char *target = NULL, *dir = NULL, *joined = NULL;
+    int error;
+
+    if ((error = link_target(&target, ts->src->repo, oid)) < 0)
+        return error;
+    dir = strndup(link, dirlen);
+    if (target[0] == '/' || hub_filesrc_join(&joined, dir, target) < 0)
+        error = gf_error_set(GF_EPERM, "'%.*s' is a symlink that leaves the repository tree",
+                             (int)linklen, link);
+    else if (rest[0] != '\0')
+        error = hub_filesrc_join(out, joined, rest);
+    else {
+        *out = joined;
+        joined = NULL;
+    }
+    free(target);
+    free(dir);
+    free(joined);
+    return error;
+}
+
+/* Walk normalized `path` from the root. *next_out is set (malloc'd) when a
+ * symlink was met: the walk restarts from the root with that path. */
+static int walk(struct tree_source *ts, const char *path, struct tree_hit *hit, char **next_out)
+{
+    git_tree *tree = ts->root, *owned = NULL;
+    const char *p = path;
+    int error = 0;
+
+    hit->type = HUB_FILESRC_DIR;
+    git_oid_cpy(&hit->oid, git_tree_id(ts->root));
+    while (*p != '\0') {
+        const char *slash = strchr(p, '/');
+        size_t seglen = slash ? (size_t)(slash - p) : strlen(p);
+        const char *rest = slash ? slash + 1 : "";
+        char seg[1024];
+
+        if (hit->type != HUB_FILESRC_DIR || seglen >= sizeof(seg)) {
+            hit->type = HUB_FILESRC_NONE;
+            break;
+        }
+        memcpy(seg, p, seglen);
+        seg[seglen] = '\0';
+        const git_tree_entry *ent = git_tree_entry_byname(tree, seg);
+        git_object_t otype = ent ? git_tree_entry_type(ent) : GIT_OBJECT_INVALID;
+        if (otype == GIT_OBJECT_BLOB && git_tree_entry_filemode(ent) == GIT_FILEMODE_LINK) {
+            size_t dirlen = p > path ? (size_t)(p - path) - 1 : 0; /* without the '/' */
+            error = follow_link(next_out, ts, path, (size_t)(p - path) + seglen, dirlen,
+                                git_tree_entry_id(ent), rest);
+            break;
+        }
+        if (otype == GIT_OBJECT_TREE) {
+            git_tree *sub = NULL;
+            if (git_tree_lookup(&sub, ts->src->repo, git_tree_entry_id(ent)) < 0) {
+                error = git_fail(GF_EIO, path);
+                break;
+            }
+            git_tree_free(owned);
+            tree = owned = sub;
+            hit->type = HUB_FILESRC_DIR;
+        } else if (otype == GIT_OBJECT_BLOB) {
+            hit->type = HUB_FILESRC_FILE;
+        } else {
+            hit->type = HUB_FILESRC_NONE; /* missing, or a submodule */
+            break;
+        }
+        git_oid_cpy(&hit->oid, git_tree_entry_id(ent));
+        p = rest;
+    }
+    git_tree_free(owned);
+    return error;
+}
+
+static int tree_lookup(struct tree_source *ts, const char *path, struct tree_hit *hit)
+{
+    char *cur = NULL, *next = NULL;
+    int error;
+
+    if ((error = hub_filesrc_join(&cur, "", path)) < 0)
+        return error;
+    for (int hops = 0;; hops++) {
+        if (hops > SOURCE_MAX_SYMLINK) {
+            error = gf_error_set(GF_EINVAL, "'%s': too many levels of symlinks", path);
+            break;
+        }
+        next = NULL;
+        if ((error = walk(ts, cur, hit, &next)) < 0 || next == NULL)
+            break;
+        free(cur);
+        cur = next;
+    }
+    free(cur);
+    return error;
+}
+
+static int tree_stat(hub_filesrc *src, const char *path, enum hub_filesrc_type *type_out)
+{
+    struct tree_hit hit;
+    int error;
+
+    *type_out = HUB_FILESRC_NONE;
+    if ((error = tree_lookup((struct tree_source *)src, path, &hit)) < 0)
+        return error;
+    *type_out = hit.type;
+    return 0;
+}
+
+static int tree_read(hub_filesrc *src, const char *path, char **out, size_t *len_out)
+{
+    struct tree_source *ts = (struct tree_source *)src;
+    struct tree_hit hit;
+    git_blob *blob = NULL;
+    int error;
+
+    *out = NULL;
+    if ((error = tree_lookup(ts, path, &hit)) < 0)
+        return error;
+    if (hit.type != HUB_FILESRC_FILE)
+        return gf_error_set(GF_ENOTFOUND, "%s: %s: no such file", src->description, path);
+    if (git_blob_lookup(&blob, ts->src->repo, &hit.oid) < 0)
+        return git_fail(GF_EIO, path);
+    size_t len = (size_t)git_blob_rawsize(blob);
+    if (len > SOURCE_MAX_FILE)
+        error = gf_error_set(GF_ETOOBIG, "%s: %zu bytes, over the limit", path, len);
+    else if ((*out = malloc(len + 1)) == NULL)
+        error = gf_error_set(GF_ENOMEM, "out of memory");
+    else {
+        memcpy(*out, git_blob_rawcontent(blob), len);
+        (*out)[len] = '\0';
+        if (len_out != NULL)
+            *len_out = len;
+    }
+    git_blob_free(blob);
+    return error;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int tree_list(hub_filesrc *src, const char *dir, char ***names_out, size_t *count_out)
+{
+    struct tree_source *ts = (struct tree_source *)src;
+    struct tree_hit hit;
+    git_tree *tree = NULL;
+    int error;
+
+    *names_out = NULL;
+    *count_out = 0;
+    if ((error = tree_lookup(ts, dir, &hit)) < 0)
+        return error;
+    if (hit.type != HUB_FILESRC_DIR)
+        return gf_error_set(GF_ENOTFOUND, "%s: %s: no such directory", src->description, dir);
+    if (git_tree_lookup(&tree, ts->src->repo, &hit.oid) < 0)
+        return git_fail(GF_EIO, dir);
+    size_t n = git_tree_entrycount(tree);
+    char **names = calloc(n ? n : 1, sizeof(*names));
+    if (names == NULL) {
+        git_tree_free(tree);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        names[i] = strdup(git_tree_entry_name(git_tree_entry_byindex(tree, i)));
+    git_tree_free(tree);
+    /* Git orders a directory as if its name ended in '/'; we promise bytewise. */
+    qsort(names, n, sizeof(*names), compare_names);
+    *names_out = names;
+    *count_out = n;
+    return 0;
+}
+
+static int tree_content_id(hub_filesrc *src, const char *path, char out[65])
+{
+    struct tree_hit hit;
+    int error;
+
+    out[0] = '\0';
+    if ((error = tree_lookup((struct tree_source *)src, path, &hit)) < 0)
+        return error;
+    if (hit.type == HUB_FILESRC_NONE)
+        return gf_error_set(GF_ENOTFOUND, "%s: %s: no such file or directory", src->description,
+                            path);
+    git_oid_tostr(out, 41, &hit.oid);
+    return 0;
+}
+
+static void tree_free(hub_filesrc *src)
+{
+    struct tree_source *ts = (struct tree_source *)src;
+
+    git_tree_free(ts->root);
+    free(ts->base.description);
+    source_rele(ts->src);
+    free(ts);
+}
+
+static const struct hub_filesrc_ops tree_ops = {
+    .stat = tree_stat,
+    .read = tree_read,
+    .list = tree_list,
+    .content_id = tree_content_id,
+    .free = tree_free,
+};
+
+int hub_source_tree(hub_filesrc **out, hub_source *src, const char *commit)
+{
+    git_oid oid;
+    git_commit *c = NULL;
+    struct tree_source *ts;
+    char desc[4200];
+
+    *out = NULL;
+    if (git_oid_fromstr(&oid, commit) < 0 || git_commit_lookup(&c, src->repo, &oid) < 0)
+        return gf_error_set(GF_ENOTFOUND, "commit '%s' not found in %s", commit, src->location);
+    if ((ts = calloc(1, sizeof(*ts))) == NULL) {
+        git_commit_free(c);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    if (git_commit_tree(&ts->root, c) < 0) {
+        git_commit_free(c);
+        free(ts);
+        return git_fail(GF_EIO, commit);
+    }
+    git_commit_free(c);
+    ts->base.ops = &tree_ops;
+    snprintf(desc, sizeof(desc), "%s@%.7s", src->location, commit);
+    ts->base.description = strdup(desc);
+    ts->src = src;
+    src->refs++;
+    *out = &ts->base;
+    return 0;
+}

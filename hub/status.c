@@ -1,0 +1,366 @@
+/* status.c -- the fleet as the API and the CLI see it: clusters, apps, history, metrics */
+#include "status.h"
+
+#include "gitfleet/error.h"
+#include "gitfleet/wire.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* An agent that asked nothing for this long is shown as not connected. */
+#define CONNECTED_WINDOW_MS 60000
+
+static const char *const health_order[] = {"Healthy", "Suspended", "Progressing",
+                                           "Missing", "Degraded",  "Unknown"};
+
+static int health_rank(const char *h)
+{
+    for (int i = 0; i < 6; i++)
+        if (h && strcmp(h, health_order[i]) == 0)
+            return i;
+    return 5;
+}
+
+static json_t *rfc3339(int64_t ms)
+{
+    char buf[32];
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms <= 0)
+        return json_string("");
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_name(char ***names, size_t *n, size_t *cap, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*names)[i], name) == 0)
+            return;
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *names = realloc(*names, *cap * sizeof(**names));
+    }
+    (*names)[(*n)++] = strdup(name);
+}
+
+/* Names of every cluster the hub knows, in Git or in the store, sorted.
+ * Free with hub_filesrc_names_free(). */
+static char **cluster_names(hub *h, size_t *count_out)
+{
+    struct hub_store_cluster *list = NULL;
+    char **names = NULL;
+    size_t n = 0, cap = 0, stored = 0;
+
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; h->fleet && i < h->fleet->n_clusters; i++)
+        add_name(&names, &n, &cap, h->fleet->clusters[i].name);
+    pthread_mutex_unlock(&h->lock);
+    if (hub_store_cluster_list(h->store, &list, &stored) == 0)
+        for (size_t i = 0; i < stored; i++)
+            add_name(&names, &n, &cap, list[i].name);
+    free(list);
+    if (n > 0)
+        qsort(names, n, sizeof(*names), compare_names);
+    *count_out = n;
+    return names;
+}
+
+/* The member of `array` whose "name" is `name`, or NULL. */
+static const json_t *find_named(const json_t *array, const char *name)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(array, i, item)
+    {
+        const char *n = json_string_value(json_object_get(item, "name"));
+        if (n && strcmp(n, name) == 0)
+            return item;
+    }
+    return NULL;
+}
+
+static const json_t *report_app(const json_t *report, const char *name)
+{
+    return find_named(json_object_get(report, "apps"), name);
+}
+
+/* The render error of app `name` on `cluster` from the last pass, or NULL. */
+static const char *render_error(hub *h, const char *cluster, const char *name)
+{
+    size_t i, n = strlen(name);
+    json_t *line;
+
+    json_array_foreach(json_object_get(h->render_errors, cluster), i, line)
+    {
+        const char *s = json_string_value(line);
+        if (s && strncmp(s, name, n) == 0 && s[n] == ':')
+            return s + n + 2;
+    }
+    return NULL;
+}
+
+/* One app row: Git's view (it targets this cluster) merged with the agent's. */
+static json_t *app_row(hub *h, const char *cluster, const struct hub_app *app, const json_t *report,
+                       uint64_t desired, int detail)
+{
+    const json_t *reported = report_app(report, app->name);
+    const char *error = app->error ? app->error : render_error(h, cluster, app->name);
+    json_t *row =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown", "health",
+                  "Unknown", "revision", "", "message", "waiting for the agent's report");
+
+    if (reported) {
+        json_object_update_existing(row, (json_t *)reported);
+        uint64_t applied = (uint64_t)json_integer_value(json_object_get(report, "generation"));
+        if (applied < desired) {
+            json_object_set_new(row, "sync", json_string("OutOfSync"));
+            json_object_set_new(
+                row, "message",
+                json_sprintf("generation %llu is not applied yet", (unsigned long long)desired));
+        }
+        if (detail)
+            json_object_set(row, "resources", json_object_get(reported, "resources"));
+    }
+    if (error) {
+        json_object_set_new(row, "message", json_string(error));
+        json_object_set_new(row, "sync", json_string("Unknown"));
+    }
+    return row;
+}
+
+/* Apps the agent still reports but Git no longer targets at this cluster. */
+static void add_orphans(json_t *apps, const json_t *report, int detail)
+{
+    size_t i;
+    json_t *app;
+
+    json_array_foreach(json_object_get(report, "apps"), i, app)
+    {
+        const char *name = json_string_value(json_object_get(app, "name"));
+        if (name == NULL || find_named(apps, name) != NULL)
+            continue;
+        json_t *row =
+            json_pack("{s:s, s:s, s:O, s:O, s:s}", "name", name, "sync", "OutOfSync", "health",
+                      json_object_get(app, "health"), "revision", json_object_get(app, "revision"),
+                      "message", "removed from Git; its objects stay in the cluster (no prune)");
+        if (detail)
+            json_object_set(row, "resources", json_object_get(app, "resources"));
+        json_array_append_new(apps, row);
+    }
+}
+
+static json_t *cluster_row(hub *h, const char *name, int detail)
+{
+    struct hub_store_cluster c = {0};
+    json_t *report = NULL, *apps = json_array();
+    uint64_t desired = 0;
+    int64_t now = gf_wire_now_ms();
+    int known = hub_store_cluster_get(h->store, name, &c) == 0;
+    int worst = -1;
+
+    hub_store_bundle_max_generation(h->store, name, &desired);
+    hub_store_report_latest(h->store, name, &report);
+    pthread_mutex_lock(&h->lock);
+    int in_git = h->fleet && hub_fleet_cluster(h->fleet, name) != NULL;
+    for (size_t i = 0; h->fleet && i < h->fleet->n_apps; i++)
+        if (strcmp(h->fleet->apps[i].cluster, name) == 0)
+            json_array_append_new(apps,
+                                  app_row(h, name, &h->fleet->apps[i], report, desired, detail));
+    pthread_mutex_unlock(&h->lock);
+    add_orphans(apps, report, detail);
+    size_t i;
+    json_t *app;
+    json_array_foreach(apps, i, app)
+    {
+        int rank = health_rank(json_string_value(json_object_get(app, "health")));
+        worst = rank > worst ? rank : worst;
+    }
+    json_t *row = json_pack(
+        "{s:s, s:b, s:b, s:b, s:o, s:s, s:{s:I, s:I}, s:s, s:s, s:o}", "name", name, "inGit",
+        in_git, "joined", known && c.joined, "connected",
+        known && c.joined && c.last_seen_ms > 0 && now - c.last_seen_ms < CONNECTED_WINDOW_MS,
+        "lastSeen", rfc3339(known ? c.last_seen_ms : 0), "revision",
+        known ? c.applied_revision : "", "generation", "desired", (json_int_t)desired, "applied",
+        (json_int_t)(known ? c.applied_generation : 0), "health",
+        report == NULL ? "Unknown"
+        : worst < 0    ? "Healthy"
+                       : health_order[worst],
+        "message",
+        !known || !c.joined ? "not joined"
+        : json_string_value(json_object_get(report, "error"))
+            ? json_string_value(json_object_get(report, "error"))
+            : "",
+        "apps", apps);
+    json_decref(report);
+    return row;
+}
+
+int hub_status_fleet(hub *h, const char *cluster, int detail, json_t **out)
+{
+    size_t n = 0;
+    char **names = cluster_names(h, &n);
+    json_t *clusters = json_array();
+    int found = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (cluster && strcmp(cluster, names[i]) != 0)
+            continue;
+        json_array_append_new(clusters, cluster_row(h, names[i], detail));
+        found = 1;
+    }
+    hub_filesrc_names_free(names, n);
+    if (cluster && !found) {
+        json_decref(clusters);
+        *out = NULL;
+        return gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known to the hub", cluster);
+    }
+    pthread_mutex_lock(&h->lock);
+    *out = json_pack("{s:s, s:o}", "revision", h->commit, "clusters", clusters);
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
+json_t *hub_status_clusters(hub *h)
+{
+    json_t *status = NULL, *rows = json_array();
+    size_t i;
+    json_t *c;
+
+    if (hub_status_fleet(h, NULL, 0, &status) < 0)
+        return rows;
+    json_array_foreach(json_object_get(status, "clusters"), i, c)
+    {
+        json_t *row = json_deep_copy(c);
+        json_object_del(row, "apps");
+        json_array_append_new(rows, row);
+    }
+    json_decref(status);
+    return rows;
+}
+
+json_t *hub_status_apps(hub *h, const char *cluster)
+{
+    json_t *rows = json_array();
+
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; h->fleet && i < h->fleet->n_apps; i++)
+        if (cluster == NULL || strcmp(h->fleet->apps[i].cluster, cluster) == 0)
+            json_array_append_new(rows, hub_fleet_app_json(&h->fleet->apps[i]));
+    pthread_mutex_unlock(&h->lock);
+    return rows;
+}
+
+/* Append printf-style text to a growing buffer. */
+static void emit(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void emit(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < *cap - *len) {
+            *len += (size_t)n;
+            return;
+        }
+        *cap = *cap * 2 + (size_t)(n > 0 ? n : 0);
+        *buf = realloc(*buf, *cap);
+    }
+}
+
+static void metric(char **buf, size_t *len, size_t *cap, const char *name, const char *type,
+                   const char *help, unsigned long long value)
+{
+    emit(buf, len, cap, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+         value);
+}
+
+/* Per-cluster gauges from the status view: connection, report age, app results. */
+static void cluster_metrics(hub *h, char **buf, size_t *len, size_t *cap, int64_t now)
+{
+    json_t *status = NULL, *c, *app;
+    size_t i, j, connected = 0, synced = 0, out_of_sync = 0, unknown = 0;
+
+    if (hub_status_fleet(h, NULL, 0, &status) < 0)
+        return;
+    emit(buf, len, cap,
+         "# HELP gitfleet_report_age_seconds Seconds since the cluster's agent "
+         "last reported.\n# TYPE gitfleet_report_age_seconds gauge\n");
+    json_array_foreach(json_object_get(status, "clusters"), i, c)
+    {
+        struct hub_store_cluster sc;
+        const char *name = json_string_value(json_object_get(c, "name"));
+        connected += json_is_true(json_object_get(c, "connected"));
+        if (hub_store_cluster_get(h->store, name, &sc) == 0 && sc.last_seen_ms > 0)
+            emit(buf, len, cap, "gitfleet_report_age_seconds{cluster=\"%s\"} %.3f\n", name,
+                 (double)(now - sc.last_seen_ms) / 1000.0);
+        json_array_foreach(json_object_get(c, "apps"), j, app)
+        {
+            const char *sync = json_string_value(json_object_get(app, "sync"));
+            synced += sync && strcmp(sync, "Synced") == 0;
+            out_of_sync += sync && strcmp(sync, "OutOfSync") == 0;
+            unknown += !sync || (strcmp(sync, "Synced") != 0 && strcmp(sync, "OutOfSync") != 0);
+        }
+    }
+    metric(buf, len, cap, "gitfleet_clusters", "gauge", "Clusters known to the hub.",
+           json_array_size(json_object_get(status, "clusters")));
+    metric(buf, len, cap, "gitfleet_clusters_connected", "gauge",
+           "Clusters whose agent asked within the last minute.", connected);
+    emit(buf, len, cap,
+         "# HELP gitfleet_apps Apps by sync result, as last reported.\n# TYPE gitfleet_apps "
+         "gauge\ngitfleet_apps{sync=\"Synced\"} %zu\ngitfleet_apps{sync=\"OutOfSync\"} %zu\n"
+         "gitfleet_apps{sync=\"Unknown\"} %zu\n",
+         synced, out_of_sync, unknown);
+    json_decref(status);
+}
+
+char *hub_status_metrics(hub *h)
+{
+    struct hub_serve_stats ss;
+    struct hub_metrics m;
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+
+    if (buf == NULL)
+        return NULL;
+    buf[0] = '\0';
+    hub_serve_stats(h->serve, &ss);
+    pthread_mutex_lock(&h->lock);
+    m = h->metrics;
+    pthread_mutex_unlock(&h->lock);
+    cluster_metrics(h, &buf, &len, &cap, gf_wire_now_ms());
+    metric(&buf, &len, &cap, "gitfleet_syncs_total", "counter", "Fetch-and-render passes.",
+           m.syncs);
+    metric(&buf, &len, &cap, "gitfleet_renders_total", "counter", "Cluster renders.", m.renders);
+    metric(&buf, &len, &cap, "gitfleet_render_errors_total", "counter",
+           "Apps or clusters that failed to render.", m.render_errors);
+    metric(&buf, &len, &cap, "gitfleet_fetch_errors_total", "counter", "Failed Git fetches.",
+           m.fetch_errors);
+    metric(&buf, &len, &cap, "gitfleet_bundles_published_total", "counter",
+           "New bundle generations.", m.bundles_published);
+    metric(&buf, &len, &cap, "gitfleet_bundles_served_total", "counter", "Bundles sent to agents.",
+           ss.bundles_served);
+    metric(&buf, &len, &cap, "gitfleet_agent_requests_total", "counter", "Agent requests.",
+           ss.requests);
+    metric(&buf, &len, &cap, "gitfleet_agent_refused_total", "counter",
+           "Agent requests refused (signature, replay, unknown cluster).", ss.refused);
+    metric(&buf, &len, &cap, "gitfleet_reports_total", "counter", "Reports stored.", ss.reports);
+    metric(&buf, &len, &cap, "gitfleet_long_polls_waiting", "gauge",
+           "Bundle requests held open right now.", (unsigned long long)ss.waiting);
+    return buf;
+}

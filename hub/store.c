@@ -1,0 +1,598 @@
+/* store.c -- the hub's durable state in SQLite: clusters, join tokens, bundles, reports, history */
+#include "store.h"
+
+#include "gitfleet/error.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hub_store {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=ON;"
+    "CREATE TABLE IF NOT EXISTS clusters ("
+    "  name TEXT PRIMARY KEY, public_key BLOB, joined_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_seen_ms INTEGER NOT NULL DEFAULT 0, applied_generation INTEGER NOT NULL DEFAULT 0,"
+    "  applied_revision TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS tokens ("
+    "  hash TEXT PRIMARY KEY, cluster TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
+    "  used_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS nonces ("
+    "  cluster TEXT NOT NULL, nonce TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (cluster, nonce));"
+    "CREATE TABLE IF NOT EXISTS bundles ("
+    "  cluster TEXT NOT NULL, generation INTEGER NOT NULL, content_hash TEXT NOT NULL,"
+    "  revision TEXT NOT NULL, created_ms INTEGER NOT NULL, signed BLOB NOT NULL,"
+    "  PRIMARY KEY (cluster, generation));"
+    "CREATE TABLE IF NOT EXISTS reports ("
+    "  cluster TEXT NOT NULL, time_ms INTEGER NOT NULL, generation INTEGER NOT NULL,"
+    "  revision TEXT NOT NULL, report TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS reports_by_cluster ON reports (cluster, time_ms);"
+    "CREATE TABLE IF NOT EXISTS history ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, app TEXT NOT NULL,"
+    "  time_ms INTEGER NOT NULL, generation INTEGER NOT NULL, revision TEXT NOT NULL,"
+    "  result TEXT NOT NULL, message TEXT NOT NULL);";
+
+static int db_error(hub_store *store, const char *what)
+{
+    return gf_error_set(GF_EIO, "store: %s: %s", what, sqlite3_errmsg(store->db));
+}
+
+int hub_store_open(hub_store **out, const char *path)
+{
+    hub_store *store;
+    char *msg = NULL;
+
+    *out = NULL;
+    if ((store = calloc(1, sizeof(*store))) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    pthread_mutex_init(&store->lock, NULL);
+    if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        int error = gf_error_set(GF_EIO, "store: cannot open %s: %s", path,
+                                 store->db ? sqlite3_errmsg(store->db) : "out of memory");
+        hub_store_close(store);
+        return error;
+    }
+    sqlite3_busy_timeout(store->db, 5000);
+    if (sqlite3_exec(store->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        int error = gf_error_set(GF_EIO, "store: %s: %s", path, msg ? msg : "schema failed");
+        sqlite3_free(msg);
+        hub_store_close(store);
+        return error;
+    }
+    *out = store;
+    return 0;
+}
+
+void hub_store_close(hub_store *store)
+{
+    if (store == NULL)
+        return;
+    sqlite3_close(store->db);
+    pthread_mutex_destroy(&store->lock);
+    free(store);
+}
+
+/* Prepare `sql` or set the error; the caller holds the lock. */
+static int prepare(hub_store *store, sqlite3_stmt **stmt, const char *sql)
+{
+    if (sqlite3_prepare_v2(store->db, sql, -1, stmt, NULL) != SQLITE_OK)
+        return db_error(store, "prepare");
+    return 0;
+}
+
+/* Run a statement that returns no rows; SQLITE_CONSTRAINT maps to ECONFLICT. */
+static int step_done(hub_store *store, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc == SQLITE_CONSTRAINT)
+        return gf_error_set(GF_ECONFLICT, "store: %s: %s", what, sqlite3_errmsg(store->db));
+    return db_error(store, what);
+}
+
+static const char *column_text(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? (const char *)text : "";
+}
+
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int hub_store_token_add(hub_store *store, const char *cluster, const char *token_hash,
+                        int64_t expires_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt, "INSERT OR IGNORE INTO clusters (name) VALUES (?1)")) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    if ((error = step_done(store, stmt, "add cluster")) < 0)
+        goto out;
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO tokens (hash, cluster, expires_ms) VALUES (?1, ?2, ?3)")) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, expires_ms);
+    error = step_done(store, stmt, "add token");
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_token_redeem(hub_store *store, char cluster_out[HUB_STORE_NAME_MAX],
+                           const char *token_hash, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    cluster_out[0] = '\0';
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT cluster, expires_ms, used_ms FROM tokens WHERE hash = ?1")) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, token_hash, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) != SQLITE_ROW) {
+        error = gf_error_set(GF_EPERM, "join token is not valid");
+        goto out;
+    }
+    if (sqlite3_column_int64(stmt, 2) != 0) {
+        error = gf_error_set(GF_EPERM, "join token was already used");
+        goto out;
+    }
+    if (sqlite3_column_int64(stmt, 1) <= now_ms) {
+        error = gf_error_set(GF_EPERM, "join token has expired");
+        goto out;
+    }
+    copy_text(cluster_out, HUB_STORE_NAME_MAX, column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if ((error = prepare(store, &stmt, "UPDATE tokens SET used_ms = ?2 WHERE hash = ?1")) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, now_ms);
+    error = step_done(store, stmt, "use token");
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_cluster_set_key(hub_store *store, const char *cluster,
+                              const unsigned char public_key[32], int64_t now_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "UPDATE clusters SET public_key = ?2, joined_ms = ?3 WHERE name = ?1")) <
+        0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, public_key, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    if ((error = step_done(store, stmt, "set key")) == 0 && sqlite3_changes(store->db) == 0)
+        error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+#define CLUSTER_COLUMNS                                                                            \
+    "name, public_key, joined_ms, last_seen_ms, applied_generation, applied_revision"
+
+static void read_cluster(sqlite3_stmt *stmt, struct hub_store_cluster *c)
+{
+    memset(c, 0, sizeof(*c));
+    copy_text(c->name, sizeof(c->name), column_text(stmt, 0));
+    if (sqlite3_column_bytes(stmt, 1) == 32) {
+        memcpy(c->public_key, sqlite3_column_blob(stmt, 1), 32);
+        c->joined = 1;
+    }
+    c->joined_ms = sqlite3_column_int64(stmt, 2);
+    c->last_seen_ms = sqlite3_column_int64(stmt, 3);
+    c->applied_generation = (uint64_t)sqlite3_column_int64(stmt, 4);
+    copy_text(c->applied_revision, sizeof(c->applied_revision), column_text(stmt, 5));
+}
+
+int hub_store_cluster_get(hub_store *store, const char *cluster, struct hub_store_cluster *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error =
+             prepare(store, &stmt, "SELECT " CLUSTER_COLUMNS " FROM clusters WHERE name = ?1")) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        read_cluster(stmt, out);
+    else
+        error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_cluster_list(hub_store *store, struct hub_store_cluster **out, size_t *count_out)
+{
+    sqlite3_stmt *stmt = NULL;
+    struct hub_store_cluster *list = NULL;
+    size_t count = 0, cap = 0;
+    int error;
+
+    *out = NULL;
+    *count_out = 0;
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt, "SELECT " CLUSTER_COLUMNS " FROM clusters ORDER BY name")) <
+        0)
+        goto out;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct hub_store_cluster *grown = realloc(list, cap * sizeof(*list));
+            if (grown == NULL) {
+                error = gf_error_set(GF_ENOMEM, "out of memory");
+                goto out;
+            }
+            list = grown;
+        }
+        read_cluster(stmt, &list[count++]);
+    }
+    *out = list;
+    *count_out = count;
+    list = NULL;
+out:
+    free(list);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/* Run one statement with the cluster name bound as ?1. */
+static int exec_for_cluster(hub_store *store, const char *sql, const char *cluster)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    if ((error = prepare(store, &stmt, sql)) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        error = step_done(store, stmt, sql);
+    }
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+int hub_store_cluster_remove(hub_store *store, const char *cluster)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = exec_for_cluster(store, "DELETE FROM clusters WHERE name = ?1", cluster)) == 0) {
+        if (sqlite3_changes(store->db) == 0)
+            error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
+        else
+            error = exec_for_cluster(store, "DELETE FROM tokens WHERE cluster = ?1", cluster);
+    }
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_cluster_touch(hub_store *store, const char *cluster, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt, "UPDATE clusters SET last_seen_ms = ?2 WHERE name = ?1")) ==
+        0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, now_ms);
+        error = step_done(store, stmt, "touch cluster");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_nonce_use(hub_store *store, const char *cluster, const char *nonce_hex,
+                        int64_t now_ms, int64_t expires_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt, "DELETE FROM nonces WHERE expires_ms < ?1")) < 0)
+        goto out;
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    if ((error = step_done(store, stmt, "purge nonces")) < 0)
+        goto out;
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO nonces (cluster, nonce, expires_ms) VALUES (?1, ?2, ?3)")) <
+        0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, nonce_hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, expires_ms);
+    if ((error = step_done(store, stmt, "use nonce")) == GF_ECONFLICT)
+        gf_error_set(GF_ECONFLICT, "request nonce was already used (replay)");
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+void hub_store_bundle_clear(struct hub_store_bundle *b)
+{
+    if (b == NULL)
+        return;
+    free(b->signed_bytes);
+    memset(b, 0, sizeof(*b));
+}
+
+static int read_bundle(sqlite3_stmt *stmt, struct hub_store_bundle *b)
+{
+    int len = sqlite3_column_bytes(stmt, 4);
+
+    memset(b, 0, sizeof(*b));
+    b->generation = (uint64_t)sqlite3_column_int64(stmt, 0);
+    copy_text(b->content_hash, sizeof(b->content_hash), column_text(stmt, 1));
+    copy_text(b->revision, sizeof(b->revision), column_text(stmt, 2));
+    b->created_ms = sqlite3_column_int64(stmt, 3);
+    if ((b->signed_bytes = malloc(len > 0 ? (size_t)len : 1)) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    if (len > 0)
+        memcpy(b->signed_bytes, sqlite3_column_blob(stmt, 4), (size_t)len);
+    b->signed_len = (size_t)len;
+    return 0;
+}
+
+/* Select one bundle with `sql`, binding the cluster as ?1 and `generation` as
+ * ?2 when non-zero. */
+static int select_bundle(hub_store *store, const char *sql, const char *cluster,
+                         uint64_t generation, struct hub_store_bundle *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt, sql)) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    if (generation != 0)
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)generation);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        error = read_bundle(stmt, out);
+    else
+        error = gf_error_set(GF_ENOTFOUND, "no bundle for cluster '%s'", cluster);
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+#define BUNDLE_COLUMNS "generation, content_hash, revision, created_ms, signed"
+
+int hub_store_bundle_latest(hub_store *store, const char *cluster, struct hub_store_bundle *out)
+{
+    return select_bundle(store,
+                         "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE cluster = ?1 "
+                         "ORDER BY generation DESC LIMIT 1",
+                         cluster, 0, out);
+}
+
+int hub_store_bundle_get(hub_store *store, const char *cluster, uint64_t generation,
+                         struct hub_store_bundle *out)
+{
+    if (generation == 0)
+        return gf_error_set(GF_EINVAL, "generation 0 does not exist");
+    return select_bundle(
+        store, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE cluster = ?1 AND generation = ?2",
+        cluster, generation, out);
+}
+
+int hub_store_bundle_max_generation(hub_store *store, const char *cluster, uint64_t *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    *out = 0;
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT COALESCE(MAX(generation), 0) FROM bundles WHERE cluster = ?1")) ==
+        0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            *out = (uint64_t)sqlite3_column_int64(stmt, 0);
+        else
+            error = db_error(store, "max generation");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub_store_bundle *b)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    /* The insert only happens when no equal or newer generation exists, so
+     * generations never go backwards even with two renders racing. */
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO bundles (cluster, generation, content_hash, revision, "
+                         "created_ms, signed) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE ?2 > "
+                         "(SELECT COALESCE(MAX(generation), 0) FROM bundles WHERE cluster = ?1)")) <
+        0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)b->generation);
+    sqlite3_bind_text(stmt, 3, b->content_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, b->revision, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, b->created_ms);
+    sqlite3_bind_blob(stmt, 6, b->signed_bytes, (int)b->signed_len, SQLITE_STATIC);
+    if ((error = step_done(store, stmt, "put bundle")) == 0 && sqlite3_changes(store->db) == 0)
+        error = gf_error_set(GF_ECONFLICT,
+                             "bundle generation %llu for '%s' is not newer than the stored one",
+                             (unsigned long long)b->generation, cluster);
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_report_put(hub_store *store, const char *cluster, int64_t time_ms,
+                         uint64_t generation, const char *revision, const char *report_json)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO reports (cluster, time_ms, generation, revision, report) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5)")) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, time_ms);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)generation);
+    sqlite3_bind_text(stmt, 4, revision, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, report_json, -1, SQLITE_STATIC);
+    if ((error = step_done(store, stmt, "put report")) < 0)
+        goto out;
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if ((error = prepare(store, &stmt,
+                         "UPDATE clusters SET last_seen_ms = ?2, applied_generation = ?3, "
+                         "applied_revision = ?4 WHERE name = ?1")) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, time_ms);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)generation);
+    sqlite3_bind_text(stmt, 4, revision, -1, SQLITE_STATIC);
+    error = step_done(store, stmt, "update cluster from report");
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_report_latest(hub_store *store, const char *cluster, json_t **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    json_error_t jerr;
+    int error;
+
+    *out = NULL;
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT report FROM reports WHERE cluster = ?1 "
+                         "ORDER BY time_ms DESC, rowid DESC LIMIT 1")) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) != SQLITE_ROW) {
+        error = gf_error_set(GF_ENOTFOUND, "no report from cluster '%s'", cluster);
+        goto out;
+    }
+    if ((*out = json_loads(column_text(stmt, 0), 0, &jerr)) == NULL)
+        error =
+            gf_error_set(GF_EIO, "store: stored report of '%s' is corrupt: %s", cluster, jerr.text);
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_history_add(hub_store *store, const char *cluster, const char *app, int64_t time_ms,
+                          uint64_t generation, const char *revision, const char *result,
+                          const char *message)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO history (cluster, app, time_ms, generation, revision, "
+                         "result, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, time_ms);
+        sqlite3_bind_int64(stmt, 4, (sqlite3_int64)generation);
+        sqlite3_bind_text(stmt, 5, revision, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 6, result, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 7, message ? message : "", -1, SQLITE_STATIC);
+        error = step_done(store, stmt, "add history");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+static json_t *history_row(sqlite3_stmt *stmt)
+{
+    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s}", "time",
+                     (json_int_t)sqlite3_column_int64(stmt, 0), "cluster", column_text(stmt, 1),
+                     "app", column_text(stmt, 2), "generation",
+                     (json_int_t)sqlite3_column_int64(stmt, 3), "revision", column_text(stmt, 4),
+                     "result", column_text(stmt, 5), "message", column_text(stmt, 6));
+}
+
+int hub_store_history_list(hub_store *store, const char *cluster, const char *app, size_t limit,
+                           json_t **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    json_t *rows = json_array();
+    int error;
+
+    *out = NULL;
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT time_ms, cluster, app, generation, revision, result, message "
+                         "FROM history WHERE (?1 IS NULL OR cluster = ?1) AND "
+                         "(?2 IS NULL OR app = ?2) ORDER BY time_ms DESC, id DESC LIMIT ?3")) < 0)
+        goto out;
+    if (cluster)
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    if (app)
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)limit);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+        json_array_append_new(rows, history_row(stmt));
+    *out = rows;
+    rows = NULL;
+out:
+    json_decref(rows);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}

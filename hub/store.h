@@ -1,0 +1,100 @@
+/* store.h -- the hub's durable state in SQLite: clusters, join tokens, bundles, reports, history */
+#ifndef HUB_STORE_H
+#define HUB_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One SQLite database (WAL) in the hub's data directory. Every function is
+ * safe to call from any thread: a mutex serializes them, which is plenty for
+ * the hub's write rate. A restart loses nothing and generations never go
+ * backwards, because the next generation is always derived from the largest
+ * one stored.
+ */
+typedef struct hub_store hub_store;
+
+#define HUB_STORE_NAME_MAX 64
+
+struct hub_store_cluster {
+    char name[HUB_STORE_NAME_MAX];
+    int joined; /* has a registered public key */
+    unsigned char public_key[32];
+    int64_t joined_ms;
+    int64_t last_seen_ms;        /* 0: never */
+    uint64_t applied_generation; /* from the latest report */
+    char applied_revision[64];
+};
+
+struct hub_store_bundle {
+    uint64_t generation;
+    char content_hash[65]; /* SHA-256 of the rendered content, without generation */
+    char revision[64];
+    int64_t created_ms;
+    unsigned char *signed_bytes; /* encoded SignedBundle, malloc'd */
+    size_t signed_len;
+};
+
+int hub_store_open(hub_store **out, const char *path);
+void hub_store_close(hub_store *store);
+
+/* ---- clusters and join tokens ---- */
+
+/* Record a one-time join token (its SHA-256, never the token itself) for
+ * `cluster`, valid until `expires_ms`. Creates the cluster row if needed. */
+int hub_store_token_add(hub_store *store, const char *cluster, const char *token_hash,
+                        int64_t expires_ms);
+/* Redeem a token: the cluster it was issued for, once. GF_EPERM with a
+ * reason when unknown, already used or expired. */
+int hub_store_token_redeem(hub_store *store, char cluster_out[HUB_STORE_NAME_MAX],
+                           const char *token_hash, int64_t now_ms);
+/* Bind the agent's public key to the cluster (the join). */
+int hub_store_cluster_set_key(hub_store *store, const char *cluster,
+                              const unsigned char public_key[32], int64_t now_ms);
+/* GF_ENOTFOUND when the cluster was never added. */
+int hub_store_cluster_get(hub_store *store, const char *cluster, struct hub_store_cluster *out);
+/* Every cluster the hub knows (joined or with a pending token), by name. */
+int hub_store_cluster_list(hub_store *store, struct hub_store_cluster **out, size_t *count_out);
+/* Revoke: forget the key and tokens; reports and history stay for the audit. */
+int hub_store_cluster_remove(hub_store *store, const char *cluster);
+int hub_store_cluster_touch(hub_store *store, const char *cluster, int64_t now_ms);
+
+/* Remember a request nonce until `expires_ms`; GF_ECONFLICT when it was
+ * already used (a replay). Expired nonces are purged on the way. */
+int hub_store_nonce_use(hub_store *store, const char *cluster, const char *nonce_hex,
+                        int64_t now_ms, int64_t expires_ms);
+
+/* ---- bundles ---- */
+
+/* The newest bundle of a cluster; GF_ENOTFOUND when none. Caller frees with
+ * hub_store_bundle_clear(). */
+int hub_store_bundle_latest(hub_store *store, const char *cluster, struct hub_store_bundle *out);
+int hub_store_bundle_get(hub_store *store, const char *cluster, uint64_t generation,
+                         struct hub_store_bundle *out);
+/* Store a bundle; its generation must exceed every stored one for the
+ * cluster (GF_ECONFLICT otherwise). */
+int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub_store_bundle *b);
+/* The largest generation ever stored for the cluster (0 when none). */
+int hub_store_bundle_max_generation(hub_store *store, const char *cluster, uint64_t *out);
+void hub_store_bundle_clear(struct hub_store_bundle *b);
+
+/* ---- reports and history ---- */
+
+/* Keep the report (JSON text) as the cluster's latest and in its history. */
+int hub_store_report_put(hub_store *store, const char *cluster, int64_t time_ms,
+                         uint64_t generation, const char *revision, const char *report_json);
+/* The latest report as a JSON object (new reference), GF_ENOTFOUND if none. */
+int hub_store_report_latest(hub_store *store, const char *cluster, json_t **out);
+
+/* Append one sync result of an app on a cluster. */
+int hub_store_history_add(hub_store *store, const char *cluster, const char *app, int64_t time_ms,
+                          uint64_t generation, const char *revision, const char *result,
+                          const char *message);
+/* Newest first, at most `limit` entries; `cluster`/`app` may be NULL for all.
+ * *out is a JSON array of {"time","cluster","app","generation","revision",
+ * "result","message"}. */
+int hub_store_history_list(hub_store *store, const char *cluster, const char *app, size_t limit,
+                           json_t **out);
+
+#endif

@@ -1,0 +1,117 @@
+# fleet.sh -- helpers for integration tests that run the real hub, agents and kubesims.
+# Source it; it sets up a scratch directory and stops every process it started on exit.
+
+set -euo pipefail
+: "${GF_BIN_DIR:?GF_BIN_DIR must point at the built programs}"
+T=$(mktemp -d /tmp/gfit.XXXXXX)
+PIDS=()
+
+cleanup() {
+  local rc=$?
+  if [ -n "${GF_KEEP:-}" ]; then echo "GF_KEEP: processes and $T left running"; return; fi
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ $rc -ne 0 ]; then
+    echo "---- logs in $T (kept) ----"
+    for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -25 "$f"; }; done
+  else
+    rm -rf "$T"
+  fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok   $*"; }
+
+# A free TCP port on loopback.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+  local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
+  until "$@" >/dev/null 2>&1; do
+    [ $(( $(date +%s%N) / 1000000 )) -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}
+
+# start NAME CMD...: run CMD in the background, logging to $T/NAME.log.
+start() {
+  local name=$1; shift
+  "$@" >"$T/$name.log" 2>&1 &
+  PIDS+=($!)
+  eval "PID_${name//-/_}=$!"
+}
+
+stop() {
+  local var="PID_${1//-/_}"
+  kill "${!var}" 2>/dev/null || true
+  wait "${!var}" 2>/dev/null || true
+}
+
+# start_kubesim NAME: a kubesim with a kubeconfig at $T/NAME.kubeconfig.
+start_kubesim() {
+  local port; port=$(free_port)
+  start "$1" "$GF_BIN_DIR/kubesim" --listen "127.0.0.1:$port" --kubeconfig-out "$T/$1.kubeconfig" \
+    --controller-delay 100
+  wait_for 10 test -s "$T/$1.kubeconfig" || fail "kubesim $1 did not start"
+}
+
+k() { local c=$1; shift; kubectl --kubeconfig "$T/$c.kubeconfig" --cache-dir "$T/kcache-$c" "$@"; }
+
+# A fleet repository in $T/repo with commits made by git.
+make_repo() {
+  mkdir -p "$T/repo" && git -C "$T/repo" init -q -b main
+  git -C "$T/repo" config user.email test@example.com
+  git -C "$T/repo" config user.name test
+}
+commit() { git -C "$T/repo" add -A && git -C "$T/repo" commit -qm "$1"; }
+
+HUB_PORT=""; API_PORT=""
+start_hub() {
+  [ -n "$HUB_PORT" ] || { HUB_PORT=$(free_port); API_PORT=$(free_port); }
+  start hub "$GF_BIN_DIR/gitfleet-hub" --repo "$T/repo" --data-dir "$T/hub" \
+    --listen "tcp://127.0.0.1:$HUB_PORT" --api-listen "http://127.0.0.1:$API_PORT" \
+    --poll-interval 1h "$@"
+  export GITFLEET_HUB="http://127.0.0.1:$API_PORT" GITFLEET_TOKEN_FILE="$T/hub/admin.token"
+  wait_for 10 curl -sf "$GITFLEET_HUB/healthz" || fail "hub did not start"
+}
+
+gitfleet() { "$GF_BIN_DIR/gitfleet" "$@"; }
+
+# join_agent CLUSTER: token from the hub, join, run against kubesim CLUSTER.
+join_agent() {
+  local token
+  token=$(gitfleet cluster add "$1" | tail -n 1)
+  "$GF_BIN_DIR/gitfleet-agent" join --hub "tcp://127.0.0.1:$HUB_PORT" --token "$token" \
+    --state-dir "$T/agent-$1" >"$T/join-$1.log" 2>&1 || fail "join of $1 failed"
+  start_agent "$1"
+}
+
+start_agent() {
+  start "agent-$1" "$GF_BIN_DIR/gitfleet-agent" run --state-dir "$T/agent-$1" \
+    --kubeconfig "$T/$1.kubeconfig" --poll-wait 2s --resync-interval 1s --report-interval 2s
+}
+
+# app_field CLUSTER APP FIELD: a field of an app in `gitfleet status CLUSTER -o json`.
+app_field() {
+  gitfleet status "$1" -o json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["clusters"][0]
+for a in c["apps"]:
+    if a["name"] == sys.argv[1]:
+        print(a.get(sys.argv[2], "")); break' "$2" "$3"
+}
+cluster_field() {
+  gitfleet status "$1" -o json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["clusters"][0]
+v = c
+for part in sys.argv[1].split("."): v = v[part]
+print(v)' "$2"
+}
+
+# Predicates for wait_for (they re-read each time they are called).
+app_is() { [ "$(app_field "$1" "$2" "$3")" = "$4" ]; }
+cluster_is() { [ "$(cluster_field "$1" "$2")" = "$3" ]; }
+cm_is() { [ "$(k "$1" get cm -n "$2" "$3" -o jsonpath="{.data.$4}" 2>/dev/null)" = "$5" ]; }

@@ -1,0 +1,159 @@
+/* store_test.c -- the hub's SQLite state: tokens, keys, generations, reports, history, restarts */
+#include "harness.h"
+
+#include "gitfleet/error.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static hub_store *open_store(void)
+{
+    char path[512];
+    hub_store *store = NULL;
+
+    snprintf(path, sizeof(path), "%s/hub.db", gf_test_tmpdir());
+    GF_ASSERT_INT(hub_store_open(&store, path), 0);
+    return store;
+}
+
+static void test_store__token_is_one_time_and_expires(void)
+{
+    hub_store *store = open_store();
+    char cluster[HUB_STORE_NAME_MAX];
+
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "hash-a", 2000), 0);
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "hash-b", 1000), 0);
+    GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-x", 1500), GF_EPERM);
+    GF_ASSERT_HAS(gf_error_last(), "not valid");
+    GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-b", 1500), GF_EPERM);
+    GF_ASSERT_HAS(gf_error_last(), "expired");
+    GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-a", 1500), 0);
+    GF_ASSERT_STR(cluster, "dev-1");
+    GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-a", 1600), GF_EPERM);
+    GF_ASSERT_HAS(gf_error_last(), "already used");
+    hub_store_close(store);
+}
+
+static void test_store__join_binds_key_and_remove_revokes(void)
+{
+    hub_store *store = open_store();
+    unsigned char key[32] = {1, 2, 3};
+    struct hub_store_cluster c;
+    struct hub_store_cluster *list = NULL;
+    size_t n = 0;
+
+    GF_ASSERT_INT(hub_store_cluster_set_key(store, "nope", key, 5), GF_ENOTFOUND);
+    GF_ASSERT_INT(hub_store_token_add(store, "prod-1", "t1", 100), 0);
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "t2", 100), 0);
+    GF_ASSERT_INT(hub_store_cluster_get(store, "prod-1", &c), 0);
+    GF_ASSERT(!c.joined);
+    GF_ASSERT_INT(hub_store_cluster_set_key(store, "prod-1", key, 50), 0);
+    GF_ASSERT_INT(hub_store_cluster_get(store, "prod-1", &c), 0);
+    GF_ASSERT(c.joined);
+    GF_ASSERT_INT(c.public_key[2], 3);
+    GF_ASSERT_INT(hub_store_cluster_list(store, &list, &n), 0);
+    GF_ASSERT_INT(n, 2);
+    GF_ASSERT_STR(list[0].name, "dev-1");
+    free(list);
+    GF_ASSERT_INT(hub_store_cluster_remove(store, "prod-1"), 0);
+    GF_ASSERT_INT(hub_store_cluster_get(store, "prod-1", &c), GF_ENOTFOUND);
+    GF_ASSERT_INT(hub_store_cluster_remove(store, "prod-1"), GF_ENOTFOUND);
+    hub_store_close(store);
+}
+
+static void put_bundle(hub_store *store, uint64_t gen, int expect)
+{
+    struct hub_store_bundle b = {.generation = gen, .created_ms = 7};
+    unsigned char bytes[3] = {0xde, 0xad, (unsigned char)gen};
+
+    snprintf(b.content_hash, sizeof(b.content_hash), "hash%llu", (unsigned long long)gen);
+    snprintf(b.revision, sizeof(b.revision), "rev%llu", (unsigned long long)gen);
+    b.signed_bytes = bytes;
+    b.signed_len = sizeof(bytes);
+    GF_ASSERT_INT(hub_store_bundle_put(store, "dev-1", &b), expect);
+}
+
+static void test_store__generations_never_go_backwards(void)
+{
+    hub_store *store = open_store();
+    struct hub_store_bundle b;
+    uint64_t max;
+
+    GF_ASSERT_INT(hub_store_bundle_latest(store, "dev-1", &b), GF_ENOTFOUND);
+    put_bundle(store, 1, 0);
+    put_bundle(store, 2, 0);
+    put_bundle(store, 2, GF_ECONFLICT);
+    put_bundle(store, 1, GF_ECONFLICT);
+    GF_ASSERT_INT(hub_store_bundle_max_generation(store, "dev-1", &max), 0);
+    GF_ASSERT_INT(max, 2);
+    GF_ASSERT_INT(hub_store_bundle_latest(store, "dev-1", &b), 0);
+    GF_ASSERT_INT(b.generation, 2);
+    GF_ASSERT_STR(b.revision, "rev2");
+    GF_ASSERT_INT(b.signed_len, 3);
+    GF_ASSERT_INT(b.signed_bytes[2], 2);
+    hub_store_bundle_clear(&b);
+    GF_ASSERT_INT(hub_store_bundle_get(store, "dev-1", 1, &b), 0);
+    GF_ASSERT_STR(b.content_hash, "hash1");
+    hub_store_bundle_clear(&b);
+    hub_store_close(store);
+}
+
+static void test_store__state_survives_reopen(void)
+{
+    hub_store *store = open_store();
+    json_t *report = NULL;
+    struct hub_store_cluster c;
+
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "t", 100), 0);
+    put_bundle(store, 5, 0);
+    GF_ASSERT_INT(hub_store_report_put(store, "dev-1", 1000, 5, "abc", "{\"apps\":[]}"), 0);
+    hub_store_close(store);
+
+    store = open_store();
+    put_bundle(store, 4, GF_ECONFLICT);
+    GF_ASSERT_INT(hub_store_report_latest(store, "dev-1", &report), 0);
+    GF_ASSERT(json_is_array(json_object_get(report, "apps")));
+    json_decref(report);
+    GF_ASSERT_INT(hub_store_cluster_get(store, "dev-1", &c), 0);
+    GF_ASSERT_INT(c.applied_generation, 5);
+    GF_ASSERT_STR(c.applied_revision, "abc");
+    GF_ASSERT_INT(c.last_seen_ms, 1000);
+    hub_store_close(store);
+}
+
+static void test_store__nonce_replay_is_refused(void)
+{
+    hub_store *store = open_store();
+
+    GF_ASSERT_INT(hub_store_nonce_use(store, "dev-1", "n1", 100, 200), 0);
+    GF_ASSERT_INT(hub_store_nonce_use(store, "dev-1", "n1", 150, 250), GF_ECONFLICT);
+    GF_ASSERT_HAS(gf_error_last(), "replay");
+    GF_ASSERT_INT(hub_store_nonce_use(store, "dev-2", "n1", 150, 250), 0);
+    hub_store_close(store);
+}
+
+static void test_store__history_filters_newest_first(void)
+{
+    hub_store *store = open_store();
+    json_t *rows = NULL;
+
+    GF_ASSERT_INT(hub_store_history_add(store, "dev-1", "web", 10, 1, "r1", "Succeeded", ""), 0);
+    GF_ASSERT_INT(hub_store_history_add(store, "dev-1", "api", 20, 1, "r1", "Failed", "boom"), 0);
+    GF_ASSERT_INT(hub_store_history_add(store, "prod", "web", 30, 2, "r2", "Succeeded", NULL), 0);
+    GF_ASSERT_INT(hub_store_history_list(store, NULL, "web", 10, &rows), 0);
+    GF_ASSERT_INT(json_array_size(rows), 2);
+    GF_ASSERT_STR(json_string_value(json_object_get(json_array_get(rows, 0), "cluster")), "prod");
+    json_decref(rows);
+    GF_ASSERT_INT(hub_store_history_list(store, "dev-1", NULL, 1, &rows), 0);
+    GF_ASSERT_INT(json_array_size(rows), 1);
+    GF_ASSERT_STR(json_string_value(json_object_get(json_array_get(rows, 0), "message")), "boom");
+    json_decref(rows);
+    hub_store_close(store);
+}
+
+GF_TESTS(GF_TEST(test_store__token_is_one_time_and_expires),
+         GF_TEST(test_store__join_binds_key_and_remove_revokes),
+         GF_TEST(test_store__generations_never_go_backwards),
+         GF_TEST(test_store__state_survives_reopen), GF_TEST(test_store__nonce_replay_is_refused),
+         GF_TEST(test_store__history_filters_newest_first));
