@@ -9,7 +9,7 @@
 #define ORIGIN_ANNOTATION    "config.kubernetes.io/origin"
 #define TRANSFORM_ANNOTATION "alpha.config.kubernetes.io/transformations"
 #define MANAGED_BY_LABEL     "app.kubernetes.io/managed-by"
-#define MANAGED_BY_VALUE     "kustomize-v5.5.0"
+#define MANAGED_BY_VALUE     "kustomize-(devel)" /* kubectl v1.32 has no kustomize version */
 
 json_t *kz_buildmeta_by(const char *kind, const char *name)
 {
