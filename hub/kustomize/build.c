@@ -119,119 +119,6 @@ int kz_build_read_yaml(struct kz_build *b, const char *kdir, const char *path, j
 static const char *const kust_names[] = {"kustomization.yaml", "kustomization.yml",
                                          "Kustomization"};
 
-static const char *const known_fields[] = {
-    "apiVersion",
-    "kind",
-    "metadata",
-    "resources",
-    "bases",
-    "components",
-    "crds",
-    "namespace",
-    "namePrefix",
-    "nameSuffix",
-    "commonLabels",
-    "labels",
-    "commonAnnotations",
-    "patchesStrategicMerge",
-    "patchesJson6902",
-    "patches",
-    "images",
-    "replicas",
-    "replacements",
-    "vars",
-    "configMapGenerator",
-    "secretGenerator",
-    "generatorOptions",
-    "configurations",
-    "generators",
-    "transformers",
-    "validators",
-    "buildMetadata",
-    "sortOptions",
-    "openapi",
-    "helmCharts",
-    "helmGlobals",
-    "helmChartInflationGenerator",
-    "imageTags",
-    NULL,
-};
-
-static int check_fields(const json_t *k, const char *file)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach((json_t *)k, key, v)
-    {
-        size_t i;
-        for (i = 0; known_fields[i] != NULL; i++)
-            if (strcmp(known_fields[i], key) == 0)
-                break;
-        if (known_fields[i] == NULL)
-            return gf_error_set(GF_EINVAL, "%s: invalid Kustomization: json: unknown field \"%s\"",
-                                file, key);
-    }
-    return 0;
-}
-
-/* Keys allowed in the entries of list fields (kustomize decodes strictly). */
-struct nested_fields {
-    const char *field;
-    const char *keys[16];
-};
-
-static const struct nested_fields nested[] = {
-    {"labels", {"pairs", "includeSelectors", "includeTemplates", "fields", NULL}},
-    {"images", {"name", "newName", "newTag", "digest", "tagSuffix", NULL}},
-    {"replicas", {"name", "count", NULL}},
-    {"patches", {"path", "patch", "target", "options", NULL}},
-    {"patchesJson6902", {"path", "patch", "target", NULL}},
-    {"configMapGenerator",
-     {"name", "namespace", "behavior", "files", "literals", "envs", "env", "options", NULL}},
-    {"secretGenerator",
-     {"name", "namespace", "behavior", "files", "literals", "envs", "env", "options", "type",
-      NULL}},
-};
-
-static int check_keys(const json_t *obj, const char *const *keys, const char *file,
-                      const char *field)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        size_t i;
-        for (i = 0; keys[i] != NULL; i++)
-            if (strcmp(keys[i], key) == 0)
-                break;
-        if (keys[i] == NULL)
-            return gf_error_set(GF_EINVAL,
-                                "%s: invalid Kustomization: json: unknown field \"%s\" in '%s'",
-                                file, key, field);
-    }
-    return 0;
-}
-
-static int check_nested(const json_t *k, const char *file)
-{
-    int error;
-    for (size_t n = 0; n < sizeof(nested) / sizeof(nested[0]); n++) {
-        const json_t *list = json_object_get(k, nested[n].field), *e;
-        size_t i;
-        json_array_foreach((json_t *)list, i, e)
-        {
-            if (!json_is_object(e))
-                return gf_error_set(GF_EINVAL, "%s: entries of '%s' must be maps", file,
-                                    nested[n].field);
-            if ((error = check_keys(e, nested[n].keys, file, nested[n].field)) < 0)
-                return error;
-        }
-    }
-    return 0;
-}
-
 static int nonempty(const json_t *v)
 {
     return v != NULL && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0) &&
@@ -336,8 +223,8 @@ static int load_kust(struct kz_build *b, const char *dir, json_t **out, char **f
         goto out;
     }
     k = k ? json_incref(k) : json_object();
-    if ((error = check_fields(k, file)) < 0 || (error = check_nested(k, file)) < 0 ||
-        (error = check_unsupported(k, file)) < 0 || (error = check_kind(k, file, component)) < 0) {
+    if ((error = kz_schema_check(k, file)) < 0 || (error = check_unsupported(k, file)) < 0 ||
+        (error = check_kind(k, file, component)) < 0) {
         json_decref(k);
         goto out;
     }
@@ -764,8 +651,16 @@ static int load_crds(struct kz_build *b, const char *kdir, const json_t *list, s
                              : gf_error_set(GF_EINVAL, "crds: entries must be strings");
         }
         const json_t *defs = json_array_get(docs, 0);
+        if (json_array_size(docs) != 1 || !json_is_object(defs))
+            error = gf_error_set(GF_EINVAL, "crds: %s: expected one map of OpenAPI definitions",
+                                 json_string_value(e));
         json_object_foreach((json_t *)defs, type, def)
         {
+            if (error == 0 && !json_is_object(def))
+                error = gf_error_set(GF_EINVAL, "crds: %s: '%s' is not an OpenAPI definition",
+                                     json_string_value(e), type);
+            if (error < 0)
+                break;
             const json_t *props = json_object_get(json_object_get(def, "Schema"), "properties");
             const char *dot = strrchr(type, '.');
             if (dot == NULL || json_object_get(props, "kind") == NULL ||
@@ -774,7 +669,8 @@ static int load_crds(struct kz_build *b, const char *kdir, const json_t *list, s
                 continue;
             crd_walk(cfg, defs, type, dot + 1, "", 0);
         }
-        error = kz_tconfig_merge_doc(&acc->tc, cfg, json_string_value(e));
+        if (error == 0)
+            error = kz_tconfig_merge_doc(&acc->tc, cfg, json_string_value(e));
         json_decref(cfg);
         json_decref(docs);
         if (error < 0)
@@ -1125,10 +1021,7 @@ int hub_kustomize_build(json_t **out_docs, hub_filesrc *src, const char *dir,
         b.session = own;
     acc.vars = json_array();
     if ((error = hub_filesrc_join(&norm, "", dir)) == 0 &&
-        (error = accumulate(&b, norm, &acc, 0)) == 0 && acc.component)
-        error =
-            gf_error_set(GF_EINVAL, "'%s' holds a Component; build a Kustomization", shown(norm));
-    if (error == 0)
+        (error = accumulate(&b, norm, &acc, 0)) == 0)
         error = finish(&b, norm, &acc, out_docs);
     kz_resmap_clear(&acc.res);
     kz_tconfig_free(acc.tc);

@@ -432,7 +432,7 @@ static int parse_behavior(enum kz_behavior *out, const json_t *v, const char *na
     else if (strcmp(s, "merge") == 0)
         *out = KZ_BEHAVIOR_MERGE;
     else
-        return gf_error_set(GF_EINVAL, "generator %s: unknown behavior '%s'", name, s);
+        *out = KZ_BEHAVIOR_CREATE; /* kustomize treats unknown behaviors as unspecified */
     return 0;
 }
 

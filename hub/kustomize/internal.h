@@ -244,6 +244,11 @@ void kz_buildmeta_transformed(struct kz_resmap *m, const char *file, json_t *by)
 /* Write the annotations and labels `buildMetadata` asks for; paths relative to `topdir`. */
 int kz_buildmeta_apply(struct kz_resmap *m, const json_t *build_metadata, const char *topdir);
 
+/* ---- the kustomization's shape (schema.c) ---- */
+
+/* Unknown fields and wrongly typed values are errors, as in kubectl. */
+int kz_schema_check(const json_t *kust, const char *file);
+
 /* ---- order (order.c) ---- */
 
 /* kubectl's legacy output order; legacy_options (sortOptions.legacySortOptions,

@@ -135,15 +135,51 @@ static int res_selected(const struct kz_res *r, const json_t *t)
     return ok;
 }
 
+/* Refuse target patterns that do not compile and selectors that do not parse. */
+static int check_target(const json_t *target)
+{
+    static const char *const keys[] = {"group", "version", "kind", "name", "namespace"};
+    for (size_t i = 0; i < 5; i++) {
+        const char *pat = json_string_value(json_object_get(target, keys[i]));
+        regex_t re;
+        if (pat == NULL || pat[0] == '\0')
+            continue;
+        char *full = kz_printf("^(%s)$", pat);
+        int bad = regcomp(&re, full, REG_EXTENDED | REG_NOSUB);
+        free(full);
+        if (bad)
+            return gf_error_set(GF_EINVAL, "target %s: error parsing regexp `%s`", keys[i], pat);
+        regfree(&re);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        const char *sel =
+            json_string_value(json_object_get(target, i ? "annotationSelector" : "labelSelector"));
+        int depth = 0;
+        for (const char *p = sel; p != NULL && *p; p++) {
+            depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+            if (depth < 0 || depth > 1)
+                break;
+        }
+        if (sel != NULL && depth != 0)
+            return gf_error_set(GF_EINVAL, "target: unable to parse requirement: '%s'", sel);
+    }
+    return 0;
+}
+
 int kz_select(const struct kz_resmap *m, const json_t *target, size_t **idx_out, size_t *n_out)
 {
     size_t *idx = calloc(m->len + 1, sizeof(size_t)), n = 0;
+    int error;
 
     if (idx == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     if (!json_is_object(target)) {
         free(idx);
         return gf_error_set(GF_EINVAL, "a patch target must be a map");
+    }
+    if ((error = check_target(target)) < 0) {
+        free(idx);
+        return error;
     }
     for (size_t i = 0; i < m->len; i++)
         if (res_selected(m->items[i], target))
@@ -276,6 +312,11 @@ static int parse_patch(json_t **docs_out, int *is_json, const char *text, const 
     if ((error = gf_yaml_parse(&docs, text, strlen(text), what, NULL, 0)) < 0)
         return error;
     if (json_array_size(docs) == 1 && json_is_array(json_array_get(docs, 0))) {
+        if (json_array_size(json_array_get(docs, 0)) == 0) {
+            json_decref(docs);
+            return gf_error_set(GF_EINVAL, "%s: unable to parse SM or JSON patch: empty JSON patch",
+                                what);
+        }
         *is_json = 1;
         *docs_out = json_incref(json_array_get(docs, 0));
         json_decref(docs);

@@ -54,13 +54,17 @@ static int run_specs_transformer(const json_t *cfg, struct kz_resmap *m)
         error = kz_transform_labels(m, json_object_get(cfg, "labels"), &l);
     } else if (strcmp(kind, "AnnotationsTransformer") == 0) {
         error = kz_transform_labels(m, json_object_get(cfg, "annotations"), &l);
-    } else if (strcmp(kind, "ImageTagTransformer") == 0) {
-        json_t *list = json_pack("[O]", json_object_get(cfg, "imageTag"));
-        error = kz_transform_images(m, list, &l);
-        json_decref(list);
-    } else {
-        json_t *list = json_pack("[O]", json_object_get(cfg, "replica"));
-        error = kz_transform_replicas(m, list, &l);
+    } else if (strcmp(kind, "ImageTagTransformer") == 0 ||
+               strcmp(kind, "ReplicaCountTransformer") == 0) {
+        const char *field = kind[0] == 'I' ? "imageTag" : "replica";
+        json_t *one = json_object_get(cfg, field);
+        if (!json_is_object(one)) {
+            error = gf_error_set(GF_EINVAL, "%s: '%s' is required", kind, field);
+            goto out;
+        }
+        json_t *list = json_pack("[O]", one);
+        error =
+            kind[0] == 'I' ? kz_transform_images(m, list, &l) : kz_transform_replicas(m, list, &l);
         json_decref(list);
     }
 out:

@@ -226,11 +226,28 @@ static int merge_list(json_t **dst, const json_t *src, const char *path, const s
     return 0;
 }
 
+/* kyaml refuses to merge a map, a list and a scalar into one another. */
+static int node_kind(const json_t *v)
+{
+    return json_is_object(v) ? 1 : json_is_array(v) ? 2 : 0;
+}
+
+static const char *kind_name(int k)
+{
+    return k == 1 ? "a map" : k == 2 ? "a list" : "a scalar";
+}
+
 static int merge_value(json_t **dst, const json_t *src, const char *path, const struct smp_ctx *c,
                        int depth)
 {
     if (depth > SMP_MAX_DEPTH)
         return gf_error_set(GF_EINVAL, "patch nests deeper than %d levels", SMP_MAX_DEPTH);
+    if (*dst != NULL && !json_is_null(*dst) && node_kind(*dst) != node_kind(src))
+        return gf_error_set(GF_EINVAL,
+                            "%s: wrong node kind: the patch has %s where the resource "
+                            "has %s",
+                            path[0] ? path : "patch", kind_name(node_kind(src)),
+                            kind_name(node_kind(*dst)));
     if (json_is_object(src)) {
         if (*dst == NULL || !json_is_object(*dst)) {
             json_decref(*dst);
