@@ -19,7 +19,13 @@ struct kz_build {
     struct kz_dep *deps; /* directories read by the base being built */
     size_t ndeps;
     const char *kfile; /* the kustomization file being built (root-relative) */
+    json_t *openapi;   /* the custom schema in effect: the first `openapi: {path}` met */
 };
+
+const json_t *kz_build_openapi(const struct kz_build *b)
+{
+    return b->openapi;
+}
 
 const char *kz_build_kfile(const struct kz_build *b)
 {
@@ -134,7 +140,6 @@ static int check_unsupported(const json_t *k, const char *file)
         {"helmGlobals", "helm charts are not supported"},
         {"helmChartInflationGenerator", "helm charts are not supported"},
         {"validators", "validator plugins are not supported"},
-        {"openapi", "custom OpenAPI schemas are not supported"},
         {"imageTags", "the 'imageTags' field is not supported (use 'images')"},
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
@@ -386,10 +391,14 @@ static int build_base(struct kz_build *b, const char *dir, struct kz_base **out)
     int error;
 
     *out = NULL;
-    if (cached != NULL && base_fresh(b, cached)) {
+    /* a schema already in effect changes how the base merges: no cache then */
+    int cacheable = b->openapi == NULL;
+    if (cacheable && cached != NULL && base_fresh(b, cached)) {
         kz_session_count_base(b->session, 1);
         free(key);
         add_deps(b, cached);
+        if (cached->openapi != NULL)
+            b->openapi = json_incref(cached->openapi);
         return copy_base(out, cached);
     }
     kz_session_count_base(b->session, 0);
@@ -409,7 +418,8 @@ static int build_base(struct kz_build *b, const char *dir, struct kz_base **out)
     }
     add_deps(b, base);
     struct kz_base *copy = NULL;
-    if ((error = copy_base(&copy, base)) == 0) {
+    if (cacheable && (error = copy_base(&copy, base)) == 0) {
+        copy->openapi = json_incref(b->openapi);
         copy->deps = base->deps;
         copy->ndeps = base->ndeps;
         base->deps = NULL;
@@ -864,6 +874,35 @@ static int accumulate_body(struct kz_build *b, const char *dir, const json_t *k,
     return error;
 }
 
+/* `openapi: {path: F}` sets the schema for the whole build if none is set
+ * yet (kustomize keeps the first); `{version: v1.21.2}` is the built-in one. */
+static int load_openapi(struct kz_build *b, const char *dir, const json_t *oa, const char *file)
+{
+    const char *path = json_string_value(json_object_get(oa, "path"));
+    const char *version = json_string_value(json_object_get(oa, "version"));
+    json_t *docs = NULL;
+    int error;
+
+    if (oa == NULL || json_is_null(oa))
+        return 0;
+    if (version != NULL && strcmp(version, "v1.21.2") != 0)
+        return gf_error_set(GF_EUNSUPPORTED,
+                            "%s: openapi: version %s is not built in (only v1.21.2 is)", file,
+                            version);
+    if (path == NULL || b->openapi != NULL)
+        return 0;
+    if ((error = kz_build_read_yaml(b, dir, path, &docs)) < 0)
+        return gf_error_wrap(error, "%s: openapi", file);
+    if (json_array_size(docs) != 1 ||
+        !json_is_object(json_object_get(json_array_get(docs, 0), "definitions"))) {
+        json_decref(docs);
+        return gf_error_set(GF_EINVAL, "%s: openapi: %s has no 'definitions'", file, path);
+    }
+    b->openapi = json_incref(json_array_get(docs, 0));
+    json_decref(docs);
+    return 0;
+}
+
 static int record_dep(struct kz_build *b, const char *dir)
 {
     char cid[65] = "";
@@ -891,6 +930,8 @@ static int accumulate(struct kz_build *b, const char *dir, struct kz_base *acc, 
     if ((error = load_kust(b, dir, &k, &file, &component)) < 0)
         return error;
     record_dep(b, dir);
+    if ((error = load_openapi(b, dir, json_object_get(k, "openapi"), file)) < 0)
+        goto out;
     if (as_component && !component) {
         error = gf_error_set(GF_EINVAL,
                              "%s: expected kind 'Component' for path '%s' but got "
@@ -1026,6 +1067,7 @@ int hub_kustomize_build(json_t **out_docs, hub_filesrc *src, const char *dir,
     kz_resmap_clear(&acc.res);
     kz_tconfig_free(acc.tc);
     json_decref(acc.vars);
+    json_decref(b.openapi);
     for (size_t i = 0; i < b.ndeps; i++)
         free(b.deps[i].path);
     free(b.deps);

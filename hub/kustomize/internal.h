@@ -3,6 +3,7 @@
 #define HUB_KUSTOMIZE_INTERNAL_H
 
 #include "filesrc.h"
+#include "gitfleet/k8s_schema.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -142,8 +143,15 @@ int kz_fslist_apply(struct kz_res *r, const struct kz_fslist *l, int create_leaf
 /* ---- strategic merge (smp.c) and JSON 6902 (json6902.c) ---- */
 
 /* Merge `patch` into `*target` (both objects) the way kustomize does for
- * a resource of group/kind. *target may become NULL ($patch: delete). */
-int kz_smp_merge(json_t **target, const json_t *patch, const char *group, const char *kind);
+ * a resource of group/version/kind, with the merge keys of `openapi` (a
+ * custom schema, may be NULL) or of the built-in kinds. *target may become
+ * NULL ($patch: delete). */
+int kz_smp_merge(json_t **target, const json_t *patch, const char *group, const char *version,
+                 const char *kind, const json_t *openapi);
+/* The merge rule of the list at `path` from a custom schema: 1 when the
+ * schema describes the kind (*out set), 0 when it does not. */
+int kz_openapi_list_info(struct gf_k8s_list_info *out, const json_t *openapi, const char *group,
+                         const char *version, const char *kind, const char *path);
 /* Apply a JSON 6902 operation list to *target. */
 int kz_json6902_apply(json_t **target, const json_t *ops);
 
@@ -165,6 +173,8 @@ int kz_build_read(struct kz_build *b, const char *kdir, const char *path, char *
 /* Parse YAML docs (cached per session) from a file relative to kdir. */
 int kz_build_read_yaml(struct kz_build *b, const char *kdir, const char *path, json_t **out);
 
+/* The custom OpenAPI schema in effect (the first `openapi: {path}` met), or NULL. */
+const json_t *kz_build_openapi(const struct kz_build *b);
 /* The kustomization file being built (root-relative), for buildMetadata. */
 const char *kz_build_kfile(const struct kz_build *b);
 /* Plugin configurations named by a transformers:/generators: entry: the

@@ -193,6 +193,7 @@ int kz_select(const struct kz_resmap *m, const json_t *target, size_t **idx_out,
 
 struct patch_opts {
     int allow_name_change, allow_kind_change;
+    const json_t *openapi;
 };
 
 /* Strategic merge of one patch document into one resource; an emptied
@@ -209,7 +210,7 @@ static int apply_sm(struct kz_res *r, const json_t *patch, const struct patch_op
     if ((o->allow_name_change || o->allow_kind_change) && (error = kz_res_store_prev(r)) < 0)
         return error;
     kz_res_gv(r, gbuf, sizeof(gbuf), &g, &v);
-    char *group = strdup(g);
+    char *group = strdup(g), *version = strdup(v);
     json_t *p = json_deep_copy(patch);
     if (json_object_get(r->obj, "apiVersion") != NULL)
         json_object_set_new(p, "apiVersion", json_string(kz_res_api_version(r)));
@@ -217,9 +218,10 @@ static int apply_sm(struct kz_res *r, const json_t *patch, const struct patch_op
         json_object_del(p, "apiVersion");
     if (!o->allow_kind_change)
         json_object_set_new(p, "kind", json_string(kind));
-    error = kz_smp_merge(&r->obj, p, group, kind);
+    error = kz_smp_merge(&r->obj, p, group, version, kind, o->openapi);
     json_decref(p);
     free(group);
+    free(version);
     if (error < 0 || r->obj == NULL || json_object_size(r->obj) == 0)
         return error;
     if (!o->allow_kind_change)
@@ -362,7 +364,8 @@ static int one_patch(struct kz_build *b, const char *kdir, const json_t *entry, 
     const json_t *target = json_object_get(entry, "target");
     const json_t *opts = json_object_get(entry, "options");
     struct patch_opts o = {json_is_true(json_object_get(opts, "allowNameChange")),
-                           json_is_true(json_object_get(opts, "allowKindChange"))};
+                           json_is_true(json_object_get(opts, "allowKindChange")),
+                           kz_build_openapi(b)};
     char *text = NULL;
     json_t *docs = NULL;
     int is_json = 0, error;
@@ -448,7 +451,7 @@ static int legacy_sm_docs(struct kz_build *b, const char *kdir, const char *entr
 int kz_patches_sm_legacy(struct kz_build *b, const char *kdir, const json_t *list,
                          struct kz_resmap *m)
 {
-    struct patch_opts o = {0, 0};
+    struct patch_opts o = {0, 0, kz_build_openapi(b)};
     size_t i, k;
     json_t *e, *d;
     int error;

@@ -52,6 +52,7 @@ void kz_base_free(struct kz_base *b)
     kz_resmap_clear(&b->res);
     kz_tconfig_free(b->tc);
     json_decref(b->vars);
+    json_decref(b->openapi);
     for (size_t i = 0; i < b->ndeps; i++) {
         free(b->deps[i].path);
     }

@@ -16,8 +16,9 @@ struct kz_dep {
 struct kz_base {
     struct kz_resmap res;
     struct kz_tconfig *tc;
-    json_t *vars;  /* JSON array of var definitions */
-    int component; /* kind: Component */
+    json_t *vars;    /* JSON array of var definitions */
+    int component;   /* kind: Component */
+    json_t *openapi; /* the schema the base set for the build, or NULL */
     struct kz_dep *deps;
     size_t ndeps;
 };

@@ -11,7 +11,8 @@
 #define SMP_MAX_DEPTH 256
 
 struct smp_ctx {
-    const char *group, *kind;
+    const char *group, *version, *kind;
+    const json_t *openapi;
 };
 
 static int merge_value(json_t **dst, const json_t *src, const char *path, const struct smp_ctx *c,
@@ -195,7 +196,10 @@ static int has_replace_item(const json_t *src)
 static int merge_list(json_t **dst, const json_t *src, const char *path, const struct smp_ctx *c,
                       int depth)
 {
-    struct gf_k8s_list_info info = gf_k8s_list_info(c->group, c->kind, path);
+    struct gf_k8s_list_info info;
+    if (c->openapi == NULL ||
+        !kz_openapi_list_info(&info, c->openapi, c->group, c->version, c->kind, path))
+        info = gf_k8s_list_info(c->group, c->kind, path);
 
     if (has_replace_item(src)) {
         json_t *result = json_array(), *v;
@@ -263,9 +267,10 @@ static int merge_value(json_t **dst, const json_t *src, const char *path, const 
     return 0;
 }
 
-int kz_smp_merge(json_t **target, const json_t *patch, const char *group, const char *kind)
+int kz_smp_merge(json_t **target, const json_t *patch, const char *group, const char *version,
+                 const char *kind, const json_t *openapi)
 {
-    struct smp_ctx c = {group, kind};
+    struct smp_ctx c = {group, version, kind, openapi};
 
     if (!json_is_object(patch))
         return gf_error_set(GF_EINVAL, "a strategic merge patch must be a map");

@@ -46,7 +46,7 @@ static void test_kustomize__hash_matches_kubectl(void)
 static json_t *smp(const char *target, const char *patch, const char *group, const char *kind)
 {
     json_t *t = parse1(target), *p = parse1(patch);
-    GF_ASSERT_INT(kz_smp_merge(&t, p, group, kind), 0);
+    GF_ASSERT_INT(kz_smp_merge(&t, p, group, "v1", kind, NULL), 0);
     json_decref(p);
     return t;
 }
