@@ -23,6 +23,7 @@ extern const struct gf_cli_command gf_cmd_version;
 extern const struct gf_cli_command gf_cmd_render;
 extern const struct gf_cli_command gf_cmd_apps;
 extern const struct gf_cli_command gf_cmd_health;
+extern const struct gf_cli_command gf_cmd_kustomize;
 extern const struct gf_cli_command gf_cmd_status;
 extern const struct gf_cli_command gf_cmd_clusters;
 extern const struct gf_cli_command gf_cmd_cluster;

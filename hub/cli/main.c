@@ -19,6 +19,7 @@ static const struct gf_cli_command *const commands[] = {
     &gf_cmd_render,
     &gf_cmd_fmt,
     &gf_cmd_health,
+    &gf_cmd_kustomize,
     &gf_cmd_version,
 };
 /* clang-format on */
