@@ -5,6 +5,7 @@
 #include "discovery.h"
 #include "objects.h"
 #include "store.h"
+#include "workloads.h"
 
 #include "gitfleet/error.h"
 
@@ -78,16 +79,6 @@ static int marked_fail(const struct ks_type *t, json_t *obj)
 {
     json_t *tpl = template_of(t, obj);
     return annotated_fail(obj) || annotated_fail(tpl) || image_fails(json_object_get(tpl, "spec"));
-}
-
-static void template_hash(char *buf, size_t n, const char *name, json_t *tpl)
-{
-    char *text = json_dumps(tpl, JSON_COMPACT | JSON_SORT_KEYS);
-    unsigned long long h = 1469598103934665603ULL;
-    for (const char *s = text ? text : ""; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    free(text);
-    snprintf(buf, n, "%s-%08llx", name, h & 0xffffffffULL);
 }
 
 static const char *str_or(const json_t *v, const char *dflt)
@@ -318,7 +309,7 @@ static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, co
     r.want = rep != NULL ? json_integer_value(rep) : 1;
     r.done = track(obj, r.gen, now_ms) || r.want == 0;
     r.fail = marked_fail(t, obj) && r.want > 0;
-    template_hash(r.rs, sizeof(r.rs), ks_obj_meta(obj, "name"), template_of(t, obj));
+    ks_workloads_template_hash(r.rs, sizeof(r.rs), ks_obj_meta(obj, "name"), template_of(t, obj));
     if (strcmp(t->kind, "Deployment") == 0)
         st = deployment_status(&r);
     else if (strcmp(t->kind, "StatefulSet") == 0)
@@ -450,6 +441,7 @@ void ks_ctrl_tick(long long now_ms)
         seen = json_object();
     next_seen = json_object();
     ks_obj_collect_garbage();
+    ks_workloads_sync();
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         each(keys[i], now_ms, now);
     json_decref(seen);
