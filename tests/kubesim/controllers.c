@@ -288,15 +288,17 @@ static int track(json_t *obj, long long gen, long long now_ms)
     return now_ms - json_integer_value(json_object_get(e, "at")) >= delay;
 }
 
-static void write_status(const struct ks_type *t, json_t *obj, json_t *st)
+/* 1 when the status changed and was written. */
+static int write_status(const struct ks_type *t, json_t *obj, json_t *st)
 {
     if (json_equal(json_object_get(obj, "status"), st)) {
         json_decref(st);
-        return;
+        return 0;
     }
     json_t *copy = json_deep_copy(obj);
     json_object_set_new(copy, "status", st);
     ks_obj_store(t, copy);
+    return 1;
 }
 
 static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, const char *now)
@@ -308,6 +310,12 @@ static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, co
     r.gen = json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
     r.want = rep != NULL ? json_integer_value(rep) : 1;
     r.done = track(obj, r.gen, now_ms) || r.want == 0;
+    /* a finished object whose status was already right at this version: nothing to do */
+    json_t *entry = json_object_get(seen, ks_obj_meta(obj, "uid"));
+    const char *rv = ks_obj_meta(obj, "resourceVersion");
+    const char *settled = json_string_value(json_object_get(entry, "settled"));
+    if (r.done && settled != NULL && strcmp(settled, rv) == 0)
+        return;
     r.fail = marked_fail(t, obj) && r.want > 0;
     ks_workloads_template_hash(r.rs, sizeof(r.rs), ks_obj_meta(obj, "name"), template_of(t, obj));
     if (strcmp(t->kind, "Deployment") == 0)
@@ -322,7 +330,8 @@ static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, co
         st = job_status(&r);
     else
         st = pod_status(&r);
-    write_status(t, obj, st);
+    if (!write_status(t, obj, st) && r.done)
+        json_object_set_new(entry, "settled", json_string(rv));
 }
 
 static void bind_pvc(const struct ks_type *t, json_t *obj)
@@ -481,4 +490,5 @@ void ks_ctrl_stop(void)
     running = 0;
     json_decref(seen);
     seen = NULL;
+    ks_workloads_shutdown();
 }

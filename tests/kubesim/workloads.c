@@ -304,6 +304,25 @@ static int rolled_out(json_t *dep)
     return 0;
 }
 
+static json_t *hashes;      /* Deployment uid -> {"gen", "name"}: hashing is not free */
+static json_t *next_hashes; /* this pass's entries: Deployments gone drop out */
+
+static void replicaset_name(char *buf, size_t n, json_t *dep)
+{
+    const char *uid = ks_obj_meta(dep, "uid");
+    json_t *gen = get_path(dep, "metadata", "generation");
+    json_t *e = json_object_get(hashes, uid);
+
+    if (e == NULL || !json_equal(json_object_get(e, "gen"), gen)) {
+        ks_workloads_template_hash(buf, n, ks_obj_meta(dep, "name"),
+                                   get_path(dep, "spec", "template"));
+        e = json_pack("{s:O*,s:s}", "gen", gen, "name", buf);
+        json_object_set_new(hashes, uid, e);
+    }
+    json_object_set(next_hashes, uid, e);
+    snprintf(buf, n, "%s", json_string_value(json_object_get(e, "name")));
+}
+
 static void sync_deployment(json_t *dep, json_t *rs_by_owner)
 {
     json_t *owned = json_object_get(rs_by_owner, ks_obj_meta(dep, "uid")), *rs;
@@ -312,8 +331,7 @@ static void sync_deployment(json_t *dep, json_t *rs_by_owner)
     long long max_rev = 0;
     size_t i;
 
-    ks_workloads_template_hash(name, sizeof(name), ks_obj_meta(dep, "name"),
-                               get_path(dep, "spec", "template"));
+    replicaset_name(name, sizeof(name), dep);
     json_array_foreach(owned, i, rs) if (revision_of(rs) > max_rev) max_rev = revision_of(rs);
     json_t *current = ks_store_get("replicasets.apps", ns, name);
     long long rev = current != NULL ? revision_of(current) : max_rev + 1;
@@ -346,11 +364,23 @@ static void each_live(const char *key, void (*fn)(json_t *, json_t *), json_t *i
 void ks_workloads_sync(void)
 {
     json_t *rs_by_owner = index_by_owner("replicasets.apps");
+    if (hashes == NULL)
+        hashes = json_object();
+    next_hashes = json_object();
     each_live("deployments.apps", sync_deployment, rs_by_owner);
+    json_decref(hashes);
+    hashes = next_hashes;
+    next_hashes = NULL;
     json_decref(rs_by_owner);
 
     json_t *pods_by_owner = index_by_owner("pods");
     each_live("replicasets.apps", sync_replicaset_pods, pods_by_owner);
     each_live("statefulsets.apps", sync_statefulset_pods, pods_by_owner);
     json_decref(pods_by_owner);
+}
+
+void ks_workloads_shutdown(void)
+{
+    json_decref(hashes);
+    hashes = NULL;
 }

@@ -14,4 +14,7 @@ void ks_workloads_template_hash(char *buf, size_t n, const char *name, const jso
  * every ReplicaSet and StatefulSet has spec.replicas Pods. */
 void ks_workloads_sync(void);
 
+/* Forget cached template hashes (at shutdown). */
+void ks_workloads_shutdown(void);
+
 #endif
