@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static void state_path(char *buf, size_t len, const struct agent_state *state, const char *name)
@@ -136,6 +138,33 @@ int agent_state_write_report(const struct agent_state *state, const json_t *repo
     error = gf_fs_write_atomic(path, text, strlen(text), 0600);
     free(text);
     return error;
+}
+
+void agent_state_heartbeat(const struct agent_state *state)
+{
+    char path[4096];
+    int fd;
+
+    state_path(path, sizeof(path), state, "heartbeat");
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0) {
+        futimens(fd, NULL);
+        close(fd);
+    }
+}
+
+int agent_state_heartbeat_age(const char *dir, int64_t *age_ms_out)
+{
+    char path[4096];
+    struct stat st;
+    struct timespec now;
+
+    snprintf(path, sizeof(path), "%s/heartbeat", dir);
+    if (stat(path, &st) != 0)
+        return gf_error_set(GF_ENOTFOUND, "%s: the agent has not run yet", path);
+    clock_gettime(CLOCK_REALTIME, &now);
+    *age_ms_out = (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+                  (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+    return 0;
 }
 
 void agent_state_clear(struct agent_state *state)

@@ -15,6 +15,7 @@
  *   hub.pub        the hub's public key, pinned at join
  *   identity.json  {"cluster", "hub"} written at join
  *   report.json    the last report: which apps were applied and how
+ *   heartbeat      touched on every pass of the run loop (liveness probe)
  *   bundle.signed  the last bundle that verified and was applied (0600),
  *                  so the agent keeps enforcing it while the hub is away
  * Every file is written atomically.
@@ -41,6 +42,9 @@ int agent_state_write_bundle(const struct agent_state *state, const void *data, 
  * apps that left Git are still known after a restart. */
 int agent_state_read_report(const struct agent_state *state, json_t **out);
 int agent_state_write_report(const struct agent_state *state, const json_t *report);
+/* The run loop touches "heartbeat" on every pass; probes read its age. */
+void agent_state_heartbeat(const struct agent_state *state);
+int agent_state_heartbeat_age(const char *dir, int64_t *age_ms_out);
 void agent_state_clear(struct agent_state *state);
 
 #endif

@@ -808,3 +808,17 @@ void hub_fleet_free(struct hub_fleet *fleet)
     free(fleet->problems);
     free(fleet);
 }
+
+json_t *hub_fleet_app_json(const struct hub_app *app)
+{
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "cluster", app->cluster, "name", app->name,
+        "namespace", app->namespace ? app->namespace : "", "project",
+        app->project ? app->project : "", "path", app->path ? app->path : "", "targetRevision",
+        app->target_revision ? app->target_revision : "", "file", app->file, "origin",
+        app->origin ? app->origin : "", "syncPolicy", hub_fleet_policy_json(&app->policy));
+
+    if (app->error != NULL)
+        json_object_set_new(j, "error", json_string(app->error));
+    return j;
+}

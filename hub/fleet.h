@@ -95,4 +95,9 @@ int hub_fleet_parse_duration(int64_t *ms_out, const char *text);
 /* Sync policy as JSON (the shape of proto SyncPolicy, camelCase). New reference. */
 json_t *hub_fleet_policy_json(const struct hub_sync_policy *policy);
 
+/* An app as JSON: cluster, name, namespace, project, path, targetRevision,
+ * file, origin (why it exists), syncPolicy, and error when it has one. This
+ * one shape serves `gitfleet apps` locally and the hub's /api/v1/apps. */
+json_t *hub_fleet_app_json(const struct hub_app *app);
+
 #endif

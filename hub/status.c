@@ -151,10 +151,12 @@ static void add_orphans(json_t *apps, const json_t *report, int detail)
         const char *name = json_string_value(json_object_get(app, "name"));
         if (name == NULL || find_named(apps, name) != NULL)
             continue;
+        /* The agent says what became of the objects (held, or pruned). */
+        const char *said = json_string_value(json_object_get(app, "message"));
         json_t *row =
             json_pack("{s:s, s:s, s:O, s:O, s:s}", "name", name, "sync", "OutOfSync", "health",
                       json_object_get(app, "health"), "revision", json_object_get(app, "revision"),
-                      "message", "removed from Git; its objects stay in the cluster (no prune)");
+                      "message", said && said[0] ? said : "removed from Git");
         if (detail)
             json_object_set(row, "resources", json_object_get(app, "resources"));
         json_array_append_new(apps, row);
@@ -255,17 +257,9 @@ json_t *hub_status_apps(hub *h, const char *cluster)
     json_t *rows = json_array();
 
     pthread_mutex_lock(&h->lock);
-    for (size_t i = 0; h->fleet && i < h->fleet->n_apps; i++) {
-        const struct hub_app *a = &h->fleet->apps[i];
-        if (cluster && strcmp(a->cluster, cluster) != 0)
-            continue;
-        json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "cluster",
-                                              a->cluster, "name", a->name, "origin",
-                                              a->origin ? a->origin : "", "path",
-                                              a->path ? a->path : "", "namespace", a->namespace,
-                                              "error", a->error ? a->error : "", "syncPolicy",
-                                              hub_fleet_policy_json(&a->policy)));
-    }
+    for (size_t i = 0; h->fleet && i < h->fleet->n_apps; i++)
+        if (cluster == NULL || strcmp(h->fleet->apps[i].cluster, cluster) == 0)
+            json_array_append_new(rows, hub_fleet_app_json(&h->fleet->apps[i]));
     pthread_mutex_unlock(&h->lock);
     return rows;
 }

@@ -20,7 +20,7 @@ int hub_status_fleet(hub *h, const char *cluster, int detail, json_t **out);
 /* [{"name","joined","connected","lastSeen","inGit","labels"}] */
 json_t *hub_status_clusters(hub *h);
 
-/* [{"cluster","name","origin","path","namespace","error"}] from the fleet. */
+/* The fleet's apps (hub_fleet_app_json), all or those of one cluster. */
 json_t *hub_status_apps(hub *h, const char *cluster);
 
 /* Prometheus text exposition, malloc'd. */

@@ -1,12 +1,64 @@
 #!/usr/bin/env bash
-# demo.sh -- the main job: install what is missing, build, and run gitfleet on the examples.
+# demo.sh -- the main job: install what is missing, build, and run a whole fleet on this machine:
+# three kubesim clusters, a hub on a scratch copy of deploy/examples/fleet, three joined agents;
+# then a commit travels to every cluster. Everything started here stops on exit or Ctrl-C.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/deps.sh"
 "$here/scripts/build.sh" "$here/build"
-bin="$here/build/bin"
-echo "== gitfleet $("$bin/gitfleet" --version | cut -d' ' -f2): kubectl-style formatting of deploy/examples/*.yaml"
-for f in "$here"/deploy/examples/*.yaml; do
-  echo "--- ${f#$here/}"
-  "$bin/gitfleet" fmt "$f"
+export GF_BIN_DIR="$here/build/bin"
+source "$here/tests/integration/lib/fleet.sh"
+command -v kubectl >/dev/null || fail "the demo shows the clusters with kubectl, which is not installed"
+clusters=(dev-1 staging-1 prod-eu-1)
+say() { printf '\n== %s\n' "$*"; }
+
+say "a fleet repository: a scratch Git copy of deploy/examples/fleet"
+make_repo
+cp -r "$here/deploy/examples/fleet/." "$T/repo/"
+commit "fleet: order-service, payment-service, infrastructure on three clusters"
+git -C "$T/repo" log --oneline
+
+say "three Kubernetes API servers (kubesim): ${clusters[*]}"
+for c in "${clusters[@]}"; do start_kubesim "$c"; done
+
+say "the hub, following branch main (agents on tcp://127.0.0.1, API on http://127.0.0.1)"
+start_hub --repo-url https://github.com/example/fleet.git
+
+say "each cluster joins with a one-time token and runs its agent"
+for c in "${clusters[@]}"; do join_agent "$c"; echo "joined $c"; done
+
+all_synced() {
+  gitfleet status -o json | python3 -c '
+import json, sys
+cs = json.load(sys.stdin)["clusters"]
+ok = all(c["joined"] and c["apps"] and all(a["sync"] == "Synced" for a in c["apps"]) for c in cs)
+sys.exit(0 if ok else 1)'
+}
+say "waiting until every app on every cluster is Synced"
+wait_for 60 all_synced || { gitfleet status; fail "the fleet did not converge"; }
+gitfleet status
+for c in "${clusters[@]}"; do echo; gitfleet status "$c"; done
+
+say "a commit: Prometheus moves to v2.55.0 on every cluster"
+sed -i 's|prometheus/prometheus:v2.54.1|prometheus/prometheus:v2.55.0|' \
+  "$T/repo/infrastructure/monitoring/prometheus.yaml"
+commit "monitoring: prometheus v2.55.0"
+git -C "$T/repo" log --oneline -1
+rev=$(git -C "$T/repo" rev-parse HEAD)
+start_ms=$(( $(date +%s%N) / 1000000 ))
+curl -sf -XPOST "$GITFLEET_HUB/api/v1/webhook/git" -H 'X-GitHub-Event: push' \
+  -d "{\"ref\":\"refs/heads/main\",\"after\":\"$rev\"}" >/dev/null
+applied_everywhere() {
+  for c in "${clusters[@]}"; do
+    [ "$(cluster_field "$c" revision)" = "$rev" ] || return 1
+  done
+}
+wait_for 30 applied_everywhere || fail "the commit did not reach every cluster"
+took=$(( $(date +%s%N) / 1000000 - start_ms ))
+say "commit ${rev:0:12} applied on all ${#clusters[@]} clusters ${took} ms after the push webhook"
+for c in "${clusters[@]}"; do
+  echo "-- kubectl --kubeconfig $c get deploy -A"
+  k "$c" get deploy -A -o custom-columns='NAMESPACE:.metadata.namespace,NAME:.metadata.name,IMAGE:.spec.template.spec.containers[0].image,READY:.status.readyReplicas'
 done
+gitfleet status
+say "done: stopping the hub, the agents and the kubesims"

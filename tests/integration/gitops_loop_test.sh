@@ -62,7 +62,11 @@ wait_for 20 app_is prod-1 web health Healthy || fail "prod-1 web never Healthy"
 [ "$(k prod-1 get deploy -n web web -o jsonpath='{.metadata.labels.gitfleet\.io/app}')" = web ] ||
   fail "deployment not labelled with its app"
 gitfleet status | grep -q "dev-1 .*yes .*yes" || fail "status table does not show dev-1 joined and connected"
-pass "first sync reaches both clusters; status shows them Synced"
+gitfleet apps --cluster prod-1 | grep -q "prod-1 .*web .*web .*apps/web" || fail "gitfleet apps (hub) misses web"
+gitfleet clusters -o json | grep -q '"inGit": true' || fail "gitfleet clusters shows no cluster from Git"
+wait_for 10 sh -c "'$GF_BIN_DIR/gitfleet' history web --cluster dev-1 | grep -q 'Succeeded/Synced'" ||
+  fail "history has no successful sync of web on dev-1"
+pass "first sync reaches both clusters; status, apps, clusters and history show it"
 
 # 2. A change arrives everywhere, with a new generation only where content changed.
 gen_before=$(cluster_field dev-1 generation.desired)
@@ -94,8 +98,8 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api-config}\ndata: {k:
 commit "api app"; gitfleet sync >/dev/null
 wait_for 10 k dev-1 get cm -n api api-config || fail "added app not applied"
 git -C "$T/repo" rm -q argocd/api.yaml; commit "remove api"; gitfleet sync >/dev/null
-wait_for 10 app_is dev-1 api message "removed from Git; its objects stay in the cluster (no prune)" ||
-  fail "status does not say the removed app's objects stay"
+app_held() { app_field dev-1 api message | grep -q "removed from Git; its objects stay in the cluster (1 held"; }
+wait_for 10 app_held || fail "status does not say the removed app's objects stay"
 k dev-1 get cm -n api api-config >/dev/null || fail "object of a removed app was deleted without prune"
 pass "added app applied; removed app's objects kept and reported"
 
@@ -155,9 +159,21 @@ wait_for 30 cm_is prod-1 web web-config color purple ||
 grep -q AGENT-APPLY-RETRY "$T/agent-prod-1.log" || fail "no retry was logged"
 pass "agent retries through 500s and 429s and converges"
 
-# 9. Revocation: a removed cluster's agent is refused.
+# 9. A hub that lost its key (restored without it) signs with a new one: agents refuse its
+#    bundles, keep what they have, and say why.
+stop hub; mv "$T/hub/hub.key" "$T/hub/hub.key.lost"; start_hub
+sed -i 's/purple/orange/' "$T/repo/apps/web/config.yaml"; commit "orange"; gitfleet sync >/dev/null
+wait_for 20 grep -q "AGENT-BUNDLE-REFUSED.*does not verify" "$T/agent-dev-1.log" ||
+  fail "a bundle signed by another key was not refused"
+cm_is dev-1 web web-config color purple || fail "a refused bundle was applied"
+wait_for 10 sh -c "'$GF_BIN_DIR/gitfleet' status | grep -q 'dev-1 .*bundle refused'" ||
+  fail "the refusal is not reported to the hub"
+stop hub; mv "$T/hub/hub.key.lost" "$T/hub/hub.key"; start_hub
+pass "bundles signed by another key are refused, reported, and nothing is applied"
+
+# 10. Revocation: a removed cluster's agent is refused.
 gitfleet cluster remove prod-1 >/dev/null
 wait_for 10 grep -q "not joined" "$T/agent-prod-1.log" || fail "revoked agent was not refused"
 pass "a removed cluster's agent is refused"
 
-echo "9 passed, 0 failed"
+echo "10 passed, 0 failed"
