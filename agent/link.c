@@ -14,6 +14,7 @@ struct agent_link {
     char cluster[64];
     const gf_sign_key *key;
     int64_t timeout_ms;
+    volatile int closed;
 };
 
 int agent_link_open(agent_link **out, const struct agent_link_config *config)
@@ -55,11 +56,19 @@ fail:
     return error;
 }
 
+void agent_link_interrupt(agent_link *link)
+{
+    if (link != NULL && !link->closed) {
+        link->closed = 1;
+        nng_close(link->sock);
+    }
+}
+
 void agent_link_close(agent_link *link)
 {
     if (link == NULL)
         return;
-    nng_close(link->sock);
+    agent_link_interrupt(link);
     free(link);
 }
 

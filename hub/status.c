@@ -151,10 +151,12 @@ static void add_orphans(json_t *apps, const json_t *report, int detail)
         const char *name = json_string_value(json_object_get(app, "name"));
         if (name == NULL || find_named(apps, name) != NULL)
             continue;
+        /* The agent says what became of the objects (held, or pruned). */
+        const char *said = json_string_value(json_object_get(app, "message"));
         json_t *row =
             json_pack("{s:s, s:s, s:O, s:O, s:s}", "name", name, "sync", "OutOfSync", "health",
                       json_object_get(app, "health"), "revision", json_object_get(app, "revision"),
-                      "message", "removed from Git; its objects stay in the cluster (no prune)");
+                      "message", said && said[0] ? said : "removed from Git");
         if (detail)
             json_object_set(row, "resources", json_object_get(app, "resources"));
         json_array_append_new(apps, row);

@@ -29,5 +29,6 @@ extern const struct gf_cli_command gf_cmd_clusters;
 extern const struct gf_cli_command gf_cmd_cluster;
 extern const struct gf_cli_command gf_cmd_history;
 extern const struct gf_cli_command gf_cmd_sync;
+extern const struct gf_cli_command gf_cmd_diff;
 
 #endif

@@ -20,7 +20,8 @@ static pthread_t thread;
 static int running;
 static volatile int stopping;
 static int delay;
-static json_t *seen; /* uid -> {"gen": generation, "at": ms first seen} */
+static json_t *seen;      /* uid -> {"gen": generation, "at": ms first seen} */
+static json_t *next_seen; /* this tick's entries: objects gone drop out */
 
 /* What a controller derives its status from. */
 struct rollout {
@@ -135,10 +136,12 @@ static void set_count(json_t *st, const char *key, long long v)
 
 /* ---- workloads -------------------------------------------------------------------------- */
 
+/* A marked rollout never gets ready pods of its own: what was ready before
+ * (the old ReplicaSet's pods) stays, and the first rollout has none. */
 static json_t *deployment_status(struct rollout *r)
 {
     json_t *st = json_pack("{s:I}", "observedGeneration", (json_int_t)r->gen);
-    long long ready = r->done ? (r->fail ? 0 : r->want) : prev_int(r->prev, "readyReplicas");
+    long long ready = r->done && !r->fail ? r->want : prev_int(r->prev, "readyReplicas");
     long long updated = r->done ? r->want : 0;
     char msg[512];
 
@@ -177,7 +180,7 @@ static json_t *deployment_status(struct rollout *r)
 
 static json_t *statefulset_status(struct rollout *r)
 {
-    long long ready = r->done ? (r->fail ? 0 : r->want) : prev_int(r->prev, "readyReplicas");
+    long long ready = r->done && !r->fail ? r->want : prev_int(r->prev, "readyReplicas");
     const char *cur = json_string_value(json_object_get(r->prev, "updateRevision"));
     json_t *st = json_pack("{s:I,s:I}", "observedGeneration", (json_int_t)r->gen, "replicas",
                            (json_int_t)r->want);
@@ -290,6 +293,7 @@ static int track(json_t *obj, long long gen, long long now_ms)
         e = json_pack("{s:I,s:I}", "gen", (json_int_t)gen, "at", (json_int_t)now_ms);
         json_object_set_new(seen, uid, e);
     }
+    json_object_set(next_seen, uid, e);
     return now_ms - json_integer_value(json_object_get(e, "at")) >= delay;
 }
 
@@ -368,6 +372,36 @@ static void balance_service(const struct ks_type *t, json_t *obj)
         json_pack("{s:{s:[{s:s,s:s}]}}", "loadBalancer", "ingress", "ip", lb, "ipMode", "VIP"));
 }
 
+static void balance_ingress(const struct ks_type *t, json_t *obj)
+{
+    write_status(t, obj,
+                 json_pack("{s:{s:[{s:s}]}}", "loadBalancer", "ingress", "ip", "172.18.255.200"));
+}
+
+/* An HPA that can scale and sits at its minimum. */
+static void autoscale(const struct ks_type *t, json_t *obj, const char *now)
+{
+    json_t *spec = json_object_get(obj, "spec"), *prev = json_object_get(obj, "status");
+    json_t *min = json_object_get(spec, "minReplicas");
+    json_int_t want = min != NULL ? json_integer_value(min) : 1;
+    json_t *conds = json_array();
+
+    json_array_append_new(conds, condition(prev, "AbleToScale", "True", "SucceededGetScale",
+                                           "the HPA controller was able to get the target's "
+                                           "current scale",
+                                           now, 0));
+    json_array_append_new(conds, condition(prev, "ScalingActive", "True", "ValidMetricFound",
+                                           "the HPA was able to successfully calculate a "
+                                           "replica count",
+                                           now, 0));
+    json_array_append_new(conds,
+                          condition(prev, "ScalingLimited", "False", "DesiredWithinRange",
+                                    "the desired count is within the acceptable range", now, 0));
+    write_status(t, obj,
+                 json_pack("{s:I,s:I,s:o}", "currentReplicas", want, "desiredReplicas", want,
+                           "conditions", conds));
+}
+
 static void each(const char *key, long long now_ms, const char *now)
 {
     const struct ks_type *found = ks_disc_find_key(key);
@@ -386,6 +420,10 @@ static void each(const char *key, long long now_ms, const char *now)
             bind_pvc(&t, obj);
         else if (strcmp(key, "services") == 0)
             balance_service(&t, obj);
+        else if (strcmp(key, "ingresses.networking.k8s.io") == 0)
+            balance_ingress(&t, obj);
+        else if (strcmp(key, "horizontalpodautoscalers.autoscaling") == 0)
+            autoscale(&t, obj, now);
         else
             reconcile(&t, obj, now_ms, now);
     }
@@ -394,19 +432,29 @@ static void each(const char *key, long long now_ms, const char *now)
 
 void ks_ctrl_tick(long long now_ms)
 {
-    static const char *const keys[] = {
-        "deployments.apps",       "statefulsets.apps", "daemonsets.apps",
-        "replicasets.apps",       "jobs.batch",        "pods",
-        "persistentvolumeclaims", "services"};
+    static const char *const keys[] = {"deployments.apps",
+                                       "statefulsets.apps",
+                                       "daemonsets.apps",
+                                       "replicasets.apps",
+                                       "jobs.batch",
+                                       "pods",
+                                       "persistentvolumeclaims",
+                                       "services",
+                                       "ingresses.networking.k8s.io",
+                                       "horizontalpodautoscalers.autoscaling"};
     char now[32];
 
     ks_obj_now(now, sizeof(now));
     ks_store_lock();
     if (seen == NULL)
         seen = json_object();
+    next_seen = json_object();
     ks_obj_collect_garbage();
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         each(keys[i], now_ms, now);
+    json_decref(seen);
+    seen = next_seen;
+    next_seen = NULL;
     ks_store_unlock();
 }
 
