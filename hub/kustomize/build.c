@@ -216,7 +216,7 @@ static int load_kust_uncached(struct kz_build *b, const char *dir, json_t **out,
     *out = NULL;
     if ((error = find_kust_file(b, dir, &file)) < 0)
         return error;
-    if ((error = read_yaml_at(b, file, &docs, GF_YAML_LAST_KEY_WINS)) < 0)
+    if ((error = read_yaml_at(b, file, &docs, GF_YAML_LAST_KEY_WINS | GF_YAML_V2_TYPING)) < 0)
         goto out;
     if (json_array_size(docs) > 1) {
         error = gf_error_set(GF_EINVAL, "%s: a kustomization must be one YAML document", file);
