@@ -1,5 +1,5 @@
 /* workloads.c -- the objects workload controllers own: ReplicaSets of Deployments, Pods of
- * ReplicaSets and StatefulSets */
+ * ReplicaSets, StatefulSets and DaemonSets */
 #include "workloads.h"
 
 #include "discovery.h"
