@@ -206,8 +206,8 @@ static int check_kind(const json_t *k, const char *file, int *component)
     return 0;
 }
 
-static int load_kust(struct kz_build *b, const char *dir, json_t **out, char **file_out,
-                     int *component)
+static int load_kust_uncached(struct kz_build *b, const char *dir, json_t **out, char **file_out,
+                              int *component)
 {
     char *file = NULL;
     json_t *docs = NULL;
@@ -216,7 +216,7 @@ static int load_kust(struct kz_build *b, const char *dir, json_t **out, char **f
     *out = NULL;
     if ((error = find_kust_file(b, dir, &file)) < 0)
         return error;
-    if ((error = read_yaml_at(b, file, &docs, GF_YAML_LAST_KEY_WINS)) < 0)
+    if ((error = read_yaml_at(b, file, &docs, GF_YAML_LAST_KEY_WINS | GF_YAML_V2_TYPING)) < 0)
         goto out;
     if (json_array_size(docs) > 1) {
         error = gf_error_set(GF_EINVAL, "%s: a kustomization must be one YAML document", file);
@@ -239,6 +239,28 @@ static int load_kust(struct kz_build *b, const char *dir, json_t **out, char **f
 out:
     json_decref(docs);
     free(file);
+    return error;
+}
+
+/* The kustomization of `dir`, checked; cached per session as [file, kust, component]
+ * (keyed by the directory's content id), since every build reads it more than once. */
+static int load_kust(struct kz_build *b, const char *dir, json_t **out, char **file_out,
+                     int *component)
+{
+    char *key = cache_key(b, "k", dir);
+    json_t *hit = kz_session_file_get(b->session, key);
+    int error = 0;
+
+    if (hit != NULL) {
+        *file_out = strdup(json_string_value(json_array_get(hit, 0)));
+        *out = json_incref(json_array_get(hit, 1));
+        *component = json_is_true(json_array_get(hit, 2));
+    } else if ((error = load_kust_uncached(b, dir, out, file_out, component)) == 0) {
+        hit = json_pack("[s, O, b]", *file_out, *out, *component);
+        kz_session_file_put(b->session, key, hit);
+    }
+    json_decref(hit);
+    free(key);
     return error;
 }
 

@@ -21,14 +21,15 @@ json_t *kz_buildmeta_by(const char *kind, const char *name)
 
 void kz_buildmeta_transformed(struct kz_resmap *m, const char *file, json_t *by)
 {
+    /* one immutable entry shared by every resource (cheap: builds always record this) */
+    json_t *entry = json_pack("{s:s, s:o}", "configuredIn", file, "configuredBy", by);
     for (size_t i = 0; i < m->len; i++) {
         struct kz_res *r = m->items[i];
         if (r->transforms == NULL)
             r->transforms = json_array();
-        json_array_append_new(r->transforms,
-                              json_pack("{s:s, s:O}", "configuredIn", file, "configuredBy", by));
+        json_array_append(r->transforms, entry);
     }
-    json_decref(by);
+    json_decref(entry);
 }
 
 /* Number of '/'-separated segments of a normalized root-relative path. */

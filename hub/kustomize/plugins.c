@@ -112,6 +112,90 @@ static int run_patch(struct kz_build *b, const char *kdir, const json_t *cfg, st
     return error;
 }
 
+/* ValueAddTransformer: write a value (by default the name of the directory
+ * whose kustomization uses it) into fields, or into one element of a
+ * '/'-separated path held by a field (filePathPosition, 1-based). */
+static char *insert_at(const char *path, long pos, const char *value)
+{
+    json_t *parts = json_array(), *p;
+    size_t i, len = 1;
+    char *out;
+
+    for (const char *c = path, *end; c != NULL; c = end ? end + 1 : NULL) {
+        end = strchr(c, '/');
+        json_array_append_new(parts, end ? json_stringn(c, (size_t)(end - c)) : json_string(c));
+    }
+    if (path[0] == '\0')
+        json_array_clear(parts);
+    if ((size_t)(pos - 1) >= json_array_size(parts))
+        json_array_append_new(parts, json_string(value));
+    else
+        json_array_insert_new(parts, (size_t)(pos - 1), json_string(value));
+    json_array_foreach(parts, i, p) len += strlen(json_string_value(p)) + 1;
+    out = calloc(1, len);
+    json_array_foreach(parts, i, p)
+    {
+        if (i > 0)
+            strcat(out, "/");
+        strcat(out, json_string_value(p));
+    }
+    json_decref(parts);
+    return out;
+}
+
+struct value_add {
+    const char *value;
+    long position;
+};
+
+static int value_add_leaf(json_t *parent, const char *key, json_t *cur, void *vctx)
+{
+    const struct value_add *va = vctx;
+    if (va->position <= 0) {
+        json_object_set_new(parent, key, json_string(va->value));
+        return 0;
+    }
+    char *s = insert_at(json_is_string(cur) ? json_string_value(cur) : "", va->position, va->value);
+    json_object_set_new(parent, key, json_string(s));
+    free(s);
+    return 0;
+}
+
+static int run_value_add(const char *kdir, const json_t *cfg, struct kz_resmap *m)
+{
+    const char *slash = strrchr(kdir, '/');
+    struct value_add va = {str(cfg, "value"), 0};
+    const json_t *targets = json_object_get(cfg, "targets"), *t;
+    size_t i;
+    int error = 0;
+
+    if (va.value == NULL)
+        va.value = slash ? slash + 1 : kdir;
+    if (json_array_size(targets) == 0)
+        return gf_error_set(GF_EINVAL, "ValueAddTransformer: must specify at least one target");
+    json_array_foreach((json_t *)targets, i, t)
+    {
+        const char *fp = str(t, "fieldPath");
+        json_t *specs =
+            json_pack("[{s:s, s:b}]", "path", fp ? fp : "metadata/namespace", "create", 1);
+        struct kz_fslist l = {0};
+        size_t *idx = NULL, n = m->len;
+        va.position = (long)json_integer_value(json_object_get(t, "filePathPosition"));
+        error = kz_fslist_parse(&l, specs, "ValueAddTransformer");
+        json_decref(specs);
+        if (error == 0 && json_object_get(t, "selector") != NULL)
+            error = kz_select(m, json_object_get(t, "selector"), &idx, &n);
+        for (size_t k = 0; error == 0 && k < n; k++)
+            error = kz_fieldspec_apply(m->items[idx ? idx[k] : k]->obj, &l.items[0], 2,
+                                       value_add_leaf, &va);
+        free(idx);
+        kz_fslist_free(&l);
+        if (error < 0)
+            break;
+    }
+    return error;
+}
+
 /* The GKE workload-identity ServiceAccount. */
 static int run_iam_policy(const json_t *cfg, const char *cfg_file, struct kz_resmap *m)
 {
@@ -230,6 +314,8 @@ static int run_transformer(struct kz_build *b, const char *kdir, const json_t *c
         return run_patch(b, kdir, cfg, m);
     if (strcmp(kind, "ReplacementTransformer") == 0)
         return kz_replacements_apply(b, kdir, json_object_get(cfg, "replacements"), m);
+    if (strcmp(kind, "ValueAddTransformer") == 0)
+        return run_value_add(kdir, cfg, m);
     return gf_error_set(GF_EUNSUPPORTED, "transformers: builtin plugin %s is not supported", kind);
 }
 

@@ -109,8 +109,9 @@ int kz_res_copy(struct kz_res **out, const struct kz_res *r)
     c->var_names = json_deep_copy(r->var_names);
     c->needs_hash = r->needs_hash;
     c->behavior = r->behavior;
-    c->origin = json_deep_copy(r->origin);
-    c->transforms = json_deep_copy(r->transforms);
+    /* immutable once recorded: shared, not copied */
+    c->origin = json_incref(r->origin);
+    c->transforms = json_copy(r->transforms);
     if (r->nprev > 0) {
         c->prev = calloc(r->nprev, sizeof(*c->prev));
         for (size_t i = 0; i < r->nprev; i++)
