@@ -427,50 +427,9 @@ static int render_docs(json_t **out, hub_filesrc *tree, const struct hub_app *ap
 
 /* ---- resources ---- */
 
-/* Argo CD's (gitops-engine's) kind order within one sync wave. */
-static const char *const kind_order[] = {"Namespace",
-                                         "NetworkPolicy",
-                                         "ResourceQuota",
-                                         "LimitRange",
-                                         "PodSecurityPolicy",
-                                         "PodDisruptionBudget",
-                                         "ServiceAccount",
-                                         "Secret",
-                                         "SecretList",
-                                         "ConfigMap",
-                                         "StorageClass",
-                                         "PersistentVolume",
-                                         "PersistentVolumeClaim",
-                                         "CustomResourceDefinition",
-                                         "ClusterRole",
-                                         "ClusterRoleList",
-                                         "ClusterRoleBinding",
-                                         "ClusterRoleBindingList",
-                                         "Role",
-                                         "RoleList",
-                                         "RoleBinding",
-                                         "RoleBindingList",
-                                         "Service",
-                                         "DaemonSet",
-                                         "Pod",
-                                         "ReplicationController",
-                                         "ReplicaSet",
-                                         "Deployment",
-                                         "HorizontalPodAutoscaler",
-                                         "StatefulSet",
-                                         "Job",
-                                         "CronJob",
-                                         "IngressClass",
-                                         "Ingress",
-                                         "APIService"};
-#define N_KINDS ((int)(sizeof(kind_order) / sizeof(kind_order[0])))
-
 int hub_render_kind_rank(const char *kind)
 {
-    for (int i = 0; i < N_KINDS; i++)
-        if (strcmp(kind_order[i], kind) == 0)
-            return i;
-    return N_KINDS;
+    return (int)gf_k8s_sync_kind_rank(kind);
 }
 
 static int compare_resources(const struct hub_resource *a, const struct hub_resource *b)
