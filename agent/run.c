@@ -191,6 +191,40 @@ static void schedule_policy_retry(struct loop *lp)
     }
 }
 
+static void send_report(struct loop *lp);
+
+/* The local history keeps the outcome of the last syncs. */
+static void remember(struct loop *lp, const json_t *report)
+{
+    json_t *apps = json_array(), *app;
+    size_t i;
+
+    json_array_foreach(json_object_get(report, "apps"), i, app) json_array_append_new(
+        apps, json_pack("{s:O, s:O, s:O, s:O}", "name", json_object_get(app, "name"), "operation",
+                        json_object_get(app, "operation"), "sync", json_object_get(app, "sync"),
+                        "message", json_object_get(app, "message")));
+    json_t *entry = json_pack("{s:I, s:O, s:O, s:o}", "time", (json_int_t)now_ms(), "generation",
+                              json_object_get(report, "generation"), "revision",
+                              json_object_get(report, "revision"), "apps", apps);
+    if (entry == NULL || agent_state_append_history(&lp->state, entry, 100) < 0)
+        gf_log_warn("AGENT-HISTORY-FAIL", "error=\"%s\"", gf_error_last());
+    json_decref(entry);
+}
+
+/* Tell the hub a sync started (operation Running), so that a long sync
+ * with waves does not look like silence. */
+static void announce_running(struct loop *lp)
+{
+    json_t *app;
+    size_t i;
+
+    if (lp->report == NULL)
+        return;
+    json_array_foreach(json_object_get(lp->report, "apps"), i, app)
+        json_object_set_new(app, "operation", json_string("Running"));
+    send_report(lp);
+}
+
 /* Operators read the log: every app whose sync failed gets a line. */
 static void log_failures(const json_t *report)
 {
@@ -218,6 +252,7 @@ static void enforce(struct loop *lp)
         agent_apply_bundle(&report, lp->kube, lp->bundle, &lp->apply, &transient) < 0)
         return;
     log_failures(report);
+    remember(lp, report);
     json_decref(lp->report);
     lp->report = report;
     lp->report_dirty = 1;
@@ -255,6 +290,7 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
     gf_log_info("AGENT-BUNDLE", "generation=%llu revision=%s apps=%zu",
                 (unsigned long long)bundle->generation, bundle->revision ? bundle->revision : "",
                 bundle->n_apps);
+    announce_running(lp);
     enforce(lp);
     if (agent_watchset_update(lp->watches, kinds) < 0)
         gf_log_warn("AGENT-WATCH-FAIL", "error=\"%s\"", gf_error_last());
