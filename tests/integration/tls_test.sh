@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tls_test.sh -- agents reach the hub over mutual TLS (tls+tcp://): a bundle goes out and a
-# report comes back; an agent without a client certificate, with one from a rogue CA, or
-# that does not trust the hub's CA cannot join.
+# report comes back; an agent without a client certificate, with one from a rogue CA, that
+# does not trust the hub's CA, or that finds another name in the hub's certificate cannot join.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/fleet.sh"
 command -v openssl >/dev/null || { echo "SKIP: openssl is not installed"; exit 77; }
@@ -81,6 +81,17 @@ rc=0; try_join wrongname --hub-ca "$T/fleet-ca.crt" --client-cert "$T/agent-1.cr
   --client-key "$T/agent-1.key" --tls-server-name other.example || rc=$?
 [ $rc -eq 1 ] || fail "a hub certificate for another name was accepted: exit $rc"
 pass "a hub certificate that does not name --tls-server-name is refused"
+
+rc=0; try_join noname --hub-ca "$T/fleet-ca.crt" --client-cert "$T/agent-1.crt" \
+  --client-key "$T/agent-1.key" || rc=$?
+[ $rc -eq 1 ] && grep -q -- "--tls-server-name" "$T/noname.err" ||
+  fail "a hub URL with an IP and no --tls-server-name: exit $rc: $(cat "$T/noname.err")"
+HUB_TLS="tls+tcp://localhost:$TLS_PORT"
+rc=0; try_join localhost --hub-ca "$T/fleet-ca.crt" --client-cert "$T/agent-1.crt" \
+  --client-key "$T/agent-1.key" || rc=$?
+HUB_TLS="tls+tcp://127.0.0.1:$TLS_PORT"
+[ $rc -eq 1 ] || fail "the URL's host (localhost, not in the hub's certificate) was not verified: exit $rc"
+pass "without --tls-server-name the URL's host is verified; an IP address needs the flag"
 [ "$(cluster_field edge-1 joined)" = False ] || fail "a refused agent joined edge-1"
 
 # 2. A good agent joins over mTLS, gets the bundle, and its report reaches the hub.
@@ -103,4 +114,4 @@ gitfleet sync >/dev/null || fail "gitfleet sync failed"
 wait_for 20 cm_is edge-1 web web-config color green || fail "a change did not arrive over TLS"
 pass "a change arrives over mutual TLS"
 
-echo "6 passed, 0 failed"
+echo "7 passed, 0 failed"
