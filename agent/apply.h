@@ -1,4 +1,4 @@
-/* apply.h -- applying a verified bundle to the cluster with server-side apply, and its report */
+/* apply.h -- syncing a verified bundle: waves and hooks, prune with an inventory, drift, health */
 #ifndef AGENT_APPLY_H
 #define AGENT_APPLY_H
 
@@ -9,25 +9,51 @@
 
 #define AGENT_FIELD_MANAGER "gitfleet"
 
-/*
- * Apply every app of `bundle`, resource by resource in the bundle's order
- * (the hub orders by sync wave, then kind, then name), with server-side
- * apply as field manager "gitfleet", forcing conflicts: Git is the source of
- * truth. With CreateNamespace=true the app's namespace is created first.
- * One failing resource does not stop the others; its Status message goes
- * into the report. *report_out is a new JSON report (see gitfleet/report.h)
- * with health assessed from the objects as the server returned them.
- * *transient_out is set when a failure is worth retrying (429, 5xx, I/O).
- */
-int agent_apply_bundle(json_t **report_out, agent_kube *kube, const Gitfleet__Bundle *bundle,
-                       int *transient_out);
+struct agent_apply_config {
+    const char *state_dir;  /* inventories live in <state_dir>/inventory/ */
+    const char *namespace_; /* the agent's namespace: inventory ConfigMaps ("" or NULL: none) */
+    double wave_timeout;    /* seconds a wave may take to become healthy (0: 300) */
+    double sync_timeout;    /* seconds a whole app sync may take (0: none) */
+    double wave_delay;      /* pause between waves (Argo CD: 2 s) */
+    double prune_max_share; /* safety valve (0: 0.5) */
+};
 
 /*
- * Re-read every object of the bundle and update health and sync in `report`
- * (an object that vanished is OutOfSync and Missing). *changed_out tells
- * whether any status changed, i.e. whether the hub should hear about it.
+ * Sync every app of `bundle` as Argo CD runs a sync: CreateNamespace, then
+ * the prune decision against the app's inventory (only objects gitfleet
+ * created, never more than the safety valve allows unless the bundle lists
+ * the app in allow_prune), then phases, waves and hooks (agent/plan.h),
+ * each object applied server-side as field manager "gitfleet". Apps whose
+ * inventory exists but that left the bundle are held (their objects stay)
+ * unless allowed. Then every object is read back for drift and health.
+ *
+ * *report_out is a new JSON report (gitfleet/report.h) with per-app
+ * operation state and per-object sync, health, message and drifted fields.
+ * *transient_out is set when a failure is worth retrying soon (the API
+ * server answered 429/5xx or did not answer).
  */
+int agent_apply_bundle(json_t **report_out, agent_kube *kube, const Gitfleet__Bundle *bundle,
+                       const struct agent_apply_config *config, int *transient_out);
+
+/*
+ * Compare the live object of one managed resource with what Git wants and
+ * update its entry in `report`: `live` is the object as a watch delivered it
+ * (NULL: deleted). *drifted_out tells whether it now differs; *changed_out
+ * whether its entry changed. Objects the report does not know are ignored.
+ */
+int agent_apply_observe(json_t *report, const Gitfleet__Bundle *bundle, const char *group,
+                        const char *kind, const char *namespace_, const char *name,
+                        const json_t *live, int *drifted_out, int *changed_out);
+
+/* Re-read every object (GET) and update drift and health in `report`. */
 int agent_apply_refresh(agent_kube *kube, const Gitfleet__Bundle *bundle, json_t *report,
                         int *changed_out);
+
+/*
+ * Self-heal: re-apply, in the bundle's order, the drifted objects of apps
+ * whose policy has selfHeal, then read them back. *healed_out counts them.
+ */
+int agent_apply_heal(agent_kube *kube, const Gitfleet__Bundle *bundle, json_t *report,
+                     int *healed_out);
 
 #endif

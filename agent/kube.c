@@ -300,25 +300,12 @@ static int status_error(long status, const char *method, const char *path, const
     return gf_error_set(code_for_status(status), "%s %s: %ld: %s", method, path, status, message);
 }
 
-static void setup_request(agent_kube *kube, const char *method, const char *url,
-                          struct curl_slist *headers, const char *body, struct response *resp)
+/* Credentials, TLS and timeouts of every request; the caller adds the rest. */
+static void setup_connection(agent_kube *kube, CURL *c)
 {
-    CURL *c = kube->curl;
-
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "gitfleet-agent/" GF_VERSION);
-    if (body != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
     if (kube->token) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
         curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, kube->token);
@@ -332,6 +319,25 @@ static void setup_request(agent_kube *kube, const char *method, const char *url,
     if (kube->insecure) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
+static void setup_request(agent_kube *kube, const char *method, const char *url,
+                          struct curl_slist *headers, const char *body, struct response *resp)
+{
+    CURL *c = kube->curl;
+
+    curl_easy_reset(c);
+    setup_connection(kube, c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }
 }
 
@@ -542,4 +548,94 @@ int agent_kube_delete(agent_kube *kube, const char *api_version, const char *kin
     error = agent_kube_request(kube, "DELETE", path, "application/json",
                                "{\"propagationPolicy\":\"Background\"}", NULL, NULL);
     return error == GF_ENOTFOUND ? 0 : error;
+}
+
+/* ---- streams ---- */
+
+struct stream {
+    agent_kube_line_fn fn;
+    void *arg;
+    volatile int *stop;
+    char *line;
+    size_t len, cap;
+    int failed;
+};
+
+/* Reassemble lines: chunk boundaries are not event boundaries. */
+static size_t stream_data(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct stream *st = arg;
+    size_t n = size * nmemb;
+
+    for (size_t i = 0; i < n; i++) {
+        if (ptr[i] == '\n') {
+            if (st->len > 0 && st->fn(st->arg, st->line, st->len) < 0) {
+                st->failed = 1;
+                return 0;
+            }
+            st->len = 0;
+            continue;
+        }
+        if (st->len + 1 >= st->cap) {
+            size_t cap = st->cap ? st->cap * 2 : 4096;
+            char *grown = cap <= KUBE_MAX_RESPONSE ? realloc(st->line, cap) : NULL;
+            if (grown == NULL)
+                return 0;
+            st->line = grown;
+            st->cap = cap;
+        }
+        st->line[st->len++] = ptr[i];
+        st->line[st->len] = '\0';
+    }
+    return n;
+}
+
+static int stream_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                           curl_off_t ulnow)
+{
+    struct stream *st = arg;
+
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return *st->stop ? 1 : 0;
+}
+
+int agent_kube_stream(agent_kube *kube, const char *path, agent_kube_line_fn fn, void *arg,
+                      volatile int *stop, long idle_seconds)
+{
+    struct stream st = {.fn = fn, .arg = arg, .stop = stop};
+    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+    char url[4096];
+    long status = 0;
+    CURL *c = curl_easy_init();
+    CURLcode rc;
+
+    if (c == NULL)
+        return gf_error_set(GF_ENOMEM, "cannot start libcurl");
+    snprintf(url, sizeof(url), "%s%s", kube->server, path);
+    setup_connection(kube, c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &st);
+    /* A stream that says nothing for this long is dead (bookmarks and the
+     * server's timeoutSeconds keep a live one talking). */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_seconds);
+    rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    free(st.line);
+    if (*stop)
+        return 0;
+    if (st.failed)
+        return gf_error_set(GF_EINVAL, "GET %s: stream handler refused an event", path);
+    if (rc != CURLE_OK)
+        return gf_error_set(GF_EIO, "GET %s: %s", path, curl_easy_strerror(rc));
+    if (status < 200 || status > 299)
+        return gf_error_set(code_for_status(status), "GET %s: %ld", path, status);
+    return 0;
 }

@@ -63,4 +63,13 @@ int agent_kube_delete(agent_kube *kube, const char *api_version, const char *kin
 int agent_kube_request(agent_kube *kube, const char *method, const char *path,
                        const char *content_type, const char *body, long *status_out, json_t **out);
 
+/* A streaming GET (a watch): `fn` gets each line of the body as it arrives.
+ * Runs on its own connection, so it may be used from another thread. It
+ * returns when the server ends the stream (0), when `*stop` becomes true
+ * (0), when nothing arrived for `idle_seconds` or the connection broke
+ * (GF_EIO), or when `fn` returns < 0. */
+typedef int (*agent_kube_line_fn)(void *arg, const char *line, size_t len);
+int agent_kube_stream(agent_kube *kube, const char *path, agent_kube_line_fn fn, void *arg,
+                      volatile int *stop, long idle_seconds);
+
 #endif

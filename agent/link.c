@@ -15,6 +15,7 @@ struct agent_link {
     const gf_sign_key *key;
     int64_t timeout_ms;
     int tls;
+    volatile int closed;
 };
 
 /* The reason a connection attempt failed, in words an operator can act on. */
@@ -89,11 +90,19 @@ fail:
     return error;
 }
 
+void agent_link_interrupt(agent_link *link)
+{
+    if (link != NULL && !link->closed) {
+        link->closed = 1;
+        nng_close(link->sock);
+    }
+}
+
 void agent_link_close(agent_link *link)
 {
     if (link == NULL)
         return;
-    nng_close(link->sock);
+    agent_link_interrupt(link);
     free(link);
 }
 

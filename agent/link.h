@@ -24,6 +24,9 @@ struct agent_link_config {
 };
 
 int agent_link_open(agent_link **out, const struct agent_link_config *config);
+/* Make every call in flight return at once (closes the socket); the link is
+ * unusable afterwards. For stopping threads that wait on it. */
+void agent_link_interrupt(agent_link *link);
 void agent_link_close(agent_link *link);
 
 /* Join with a one-time token: the hub answers with the cluster name and its

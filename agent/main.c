@@ -29,6 +29,9 @@ struct settings {
     int64_t poll_wait;
     int64_t resync_interval;
     int64_t report_interval;
+    char *namespace_;
+    int64_t wave_timeout, sync_timeout, wave_delay;
+    long long prune_max_percent;
     char *log_level;
     char *log_format;
 };
@@ -62,8 +65,18 @@ static const struct gf_config_option options[] = {
         "name to verify in the hub's certificate"),
     OPT("poll-wait", GF_CONFIG_DURATION, poll_wait, 100, 600000, "5s",
         "how long the hub may hold a bundle request"),
-    OPT("resync-interval", GF_CONFIG_DURATION, resync_interval, 100, 3600000, "10s",
-        "re-read managed objects and heal what drifted this often"),
+    OPT("resync-interval", GF_CONFIG_DURATION, resync_interval, 100, 3600000, "60s",
+        "re-read every managed object this often (watches see changes at once)"),
+    OPT("namespace", GF_CONFIG_STRING, namespace_, 0, 0, "gitfleet",
+        "the agent's namespace, where app inventories are kept as ConfigMaps (\"\": none)"),
+    OPT("wave-timeout", GF_CONFIG_DURATION, wave_timeout, 1000, 86400000, "5m",
+        "how long a sync wave may take to become healthy"),
+    OPT("sync-timeout", GF_CONFIG_DURATION, sync_timeout, 0, 86400000, "30m",
+        "how long one app's sync may take (0: no limit)"),
+    OPT("wave-delay", GF_CONFIG_DURATION, wave_delay, 0, 600000, "2s",
+        "pause between sync waves, as Argo CD makes"),
+    OPT("prune-max-percent", GF_CONFIG_INT, prune_max_percent, 1, 100, "50",
+        "hold a sync that would delete more than this share of an app's objects"),
     OPT("report-interval", GF_CONFIG_DURATION, report_interval, 1000, 3600000, "30s",
         "report to the hub at least this often"),
     OPT("log-level", GF_CONFIG_STRING, log_level, 0, 0, "info", "debug, info, warn or error"),
@@ -153,14 +166,20 @@ static int run_join(struct settings *s)
 
 static int run_agent(struct settings *s)
 {
-    struct agent_run_config rc = {.state_dir = s->state_dir,
-                                  .kubeconfig = s->kubeconfig,
-                                  .context = s->context,
-                                  .in_cluster = s->in_cluster,
-                                  .tls = tls_of(s),
-                                  .poll_wait_ms = s->poll_wait,
-                                  .resync_ms = s->resync_interval,
-                                  .report_ms = s->report_interval};
+    struct agent_run_config rc = {
+        .state_dir = s->state_dir,
+        .kubeconfig = s->kubeconfig,
+        .context = s->context,
+        .in_cluster = s->in_cluster,
+        .tls = tls_of(s),
+        .poll_wait_ms = s->poll_wait,
+        .resync_ms = s->resync_interval,
+        .report_ms = s->report_interval,
+        .apply = {.namespace_ = s->namespace_,
+                  .wave_timeout = (double)s->wave_timeout / 1000.0,
+                  .sync_timeout = (double)s->sync_timeout / 1000.0,
+                  .wave_delay = (double)s->wave_delay / 1000.0,
+                  .prune_max_share = (double)s->prune_max_percent / 100.0}};
     return agent_run(&rc);
 }
 

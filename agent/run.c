@@ -2,13 +2,18 @@
 #include "run.h"
 
 #include "apply.h"
+#include "fetch.h"
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
 #include "gitfleet/report.h"
 #include "kube.h"
 #include "link.h"
+#include "retry.h"
 #include "state.h"
 #include "verify.h"
+#include "watch.h"
+
+#include <pthread.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -69,17 +74,26 @@ int agent_run_probe(const char *state_dir, int64_t max_age_ms)
     return 0;
 }
 
-/* Everything the loop carries between iterations. */
+/* Everything the main loop owns, and what the other threads hand it. */
 struct loop {
     const struct agent_run_config *config;
+    struct agent_apply_config apply;
     struct agent_state state;
     agent_kube *kube;
     agent_link *link;
+    struct agent_fetch *fetch;
+    struct agent_watchset *watches;
     Gitfleet__Bundle *bundle; /* the bundle being enforced, or NULL */
     json_t *report;           /* its latest report */
     int report_dirty;         /* the hub has not heard the latest report */
     int64_t last_report_ms, last_resync_ms, retry_at_ms, retry_delay_ms;
-    char refusal[512]; /* why the last bundle was refused, for the report */
+    long long sync_attempts; /* syncs of the current bundle so far (for retry.limit) */
+    char refusal[512];       /* why the last bundle was refused, for the report */
+
+    pthread_mutex_t lock; /* guards what follows: filled by the fetch and watch threads */
+    pthread_cond_t wake;
+    json_t *events; /* [{"type","group","kind","namespace","name","object"}] from watches */
+    int poked;      /* the fetch thread has something */
 };
 
 static int64_t now_ms(void)
@@ -87,54 +101,111 @@ static int64_t now_ms(void)
     return gf_wire_now_ms();
 }
 
-static int bundle_has_app(const Gitfleet__Bundle *bundle, const char *name)
+static void poke(void *arg)
 {
-    for (size_t i = 0; i < bundle->n_apps; i++)
-        if (strcmp(bundle->apps[i]->name, name) == 0)
-            return 1;
-    return 0;
+    struct loop *lp = arg;
+
+    pthread_mutex_lock(&lp->lock);
+    lp->poked = 1;
+    pthread_cond_signal(&lp->wake);
+    pthread_mutex_unlock(&lp->lock);
 }
 
-/* Apps the previous report had but the bundle no longer holds keep their
- * objects (nothing is pruned here) and stay in the report, so the hub can
- * show what was left behind. */
-static void carry_retained_apps(const json_t *old_report, json_t *report,
-                                const Gitfleet__Bundle *bundle)
+/* Watch threads hand each event over; the main loop judges it. */
+static void on_watch_event(void *arg, const char *type, const json_t *obj)
 {
-    size_t i;
-    json_t *app;
+    struct loop *lp = arg;
+    const json_t *md = json_object_get(obj, "metadata");
+    const char *api_version = json_string_value(json_object_get(obj, "apiVersion"));
+    const char *slash = api_version ? strrchr(api_version, '/') : NULL;
+    json_t *event =
+        json_pack("{s:s, s:s%, s:s, s:s, s:s, s:O}", "type", type, "group",
+                  api_version ? api_version : "", slash ? (size_t)(slash - api_version) : 0, "kind",
+                  json_string_value(json_object_get(obj, "kind")) ?: "", "namespace",
+                  json_string_value(json_object_get(md, "namespace")) ?: "", "name",
+                  json_string_value(json_object_get(md, "name")) ?: "", "object", obj);
 
-    json_array_foreach(json_object_get(old_report, "apps"), i, app)
-    {
-        const char *name = json_string_value(json_object_get(app, "name"));
-        if (name == NULL || bundle_has_app(bundle, name))
+    if (event == NULL)
+        return;
+    pthread_mutex_lock(&lp->lock);
+    json_array_append_new(lp->events, event);
+    pthread_cond_signal(&lp->wake);
+    pthread_mutex_unlock(&lp->lock);
+}
+
+/* The (apiVersion, kind) pairs of the bundle, for the watches. */
+static json_t *bundle_kinds(const Gitfleet__Bundle *b)
+{
+    json_t *kinds = json_array();
+
+    for (size_t i = 0; b && i < b->n_apps; i++)
+        for (size_t j = 0; j < b->apps[i]->n_resources; j++) {
+            const Gitfleet__ResourceId *id = b->apps[i]->resources[j]->id;
+            char api_version[256];
+            if (id == NULL || id->kind == NULL || id->version == NULL)
+                continue;
+            snprintf(api_version, sizeof(api_version), "%s%s%s", id->group ? id->group : "",
+                     id->group && id->group[0] ? "/" : "", id->version);
+            json_array_append_new(kinds, json_pack("[s,s]", api_version, id->kind));
+        }
+    return kinds;
+}
+
+/* The retry policy of an app as Argo CD's fields mean it; 0 when none. */
+static int app_retry(const Gitfleet__App *app, struct agent_retry *out)
+{
+    const Gitfleet__RetryPolicy *r = app->sync_policy ? app->sync_policy->retry : NULL;
+
+    if (r == NULL)
+        return 0;
+    out->limit = r->has_limit ? r->limit : 0;
+    out->duration = r->has_backoff_duration_ms ? (double)r->backoff_duration_ms / 1000.0
+                                               : AGENT_RETRY_DEFAULT_DURATION;
+    out->factor = r->has_backoff_factor ? r->backoff_factor : AGENT_RETRY_DEFAULT_FACTOR;
+    out->max_duration = r->has_backoff_max_duration_ms ? (double)r->backoff_max_duration_ms / 1000.0
+                                                       : AGENT_RETRY_DEFAULT_MAX_DURATION;
+    return 1;
+}
+
+/* An app whose sync failed retries as its syncPolicy.retry says: after
+ * duration * factor^n, capped at maxDuration, at most `limit` times. */
+static void schedule_policy_retry(struct loop *lp)
+{
+    json_t *apps = json_object_get(lp->report, "apps");
+    double delay = -1;
+
+    for (size_t i = 0; i < lp->bundle->n_apps && i < json_array_size(apps); i++) {
+        const char *op = json_string_value(json_object_get(json_array_get(apps, i), "operation"));
+        struct agent_retry r;
+        if (op == NULL || strcmp(op, "Failed") != 0 || !app_retry(lp->bundle->apps[i], &r) ||
+            !agent_retry_allowed(&r, lp->sync_attempts))
             continue;
-        json_t *kept = json_deep_copy(app);
-        json_object_set_new(kept, "sync", json_string("OutOfSync"));
-        json_object_set_new(kept, "operation", json_string(""));
-        json_object_set_new(kept, "message",
-                            json_string("removed from Git; its objects stay in "
-                                        "the cluster (no prune)"));
-        json_object_set_new(kept, "retained", json_true());
-        json_array_append_new(json_object_get(report, "apps"), kept);
+        double d = agent_retry_delay(&r, lp->sync_attempts);
+        delay = delay < 0 || d < delay ? d : delay;
+    }
+    if (delay >= 0) {
+        lp->retry_at_ms = now_ms() + (int64_t)(delay * 1000);
+        gf_log_info("AGENT-SYNC-RETRY", "generation=%llu attempt=%lld in_ms=%lld",
+                    (unsigned long long)lp->bundle->generation, lp->sync_attempts + 1,
+                    (long long)(delay * 1000));
     }
 }
 
-/* Apply the current bundle; schedule a retry with backoff and jitter when
- * something failed transiently (the API server returned 429/5xx). */
+/* Sync the current bundle; schedule a retry with backoff and jitter when
+ * something failed transiently (429/5xx) or an app's retry policy asks. */
 static void enforce(struct loop *lp)
 {
     int transient = 0;
     json_t *report = NULL;
 
-    if (lp->bundle == NULL || agent_apply_bundle(&report, lp->kube, lp->bundle, &transient) < 0)
+    if (lp->bundle == NULL ||
+        agent_apply_bundle(&report, lp->kube, lp->bundle, &lp->apply, &transient) < 0)
         return;
-    carry_retained_apps(lp->report, report, lp->bundle);
     json_decref(lp->report);
     lp->report = report;
-    agent_state_write_report(&lp->state, report);
     lp->report_dirty = 1;
     lp->last_resync_ms = now_ms();
+    agent_state_write_report(&lp->state, report);
     if (transient) {
         lp->retry_delay_ms = lp->retry_delay_ms ? lp->retry_delay_ms * 2 : 1000;
         if (lp->retry_delay_ms > 30000)
@@ -145,23 +216,32 @@ static void enforce(struct loop *lp)
     } else {
         lp->retry_at_ms = 0;
         lp->retry_delay_ms = 0;
+        schedule_policy_retry(lp);
     }
+    lp->sync_attempts++;
 }
 
-/* Take a verified bundle as the one to enforce, cache it, apply it. */
+/* Take a verified bundle as the one to enforce, cache it, sync it, and
+ * watch what it holds. */
 static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char *bytes, size_t len,
                   int write_cache)
 {
+    json_t *kinds = bundle_kinds(bundle);
+
     if (write_cache && agent_state_write_bundle(&lp->state, bytes, len) < 0)
         gf_log_error("AGENT-CACHE-FAIL", "error=\"%s\"", gf_error_last());
     if (lp->bundle)
         gitfleet__bundle__free_unpacked(lp->bundle, NULL);
     lp->bundle = bundle;
-    lp->refusal[0] = '\0';
+    lp->retry_delay_ms = 0;
+    lp->sync_attempts = 0;
     gf_log_info("AGENT-BUNDLE", "generation=%llu revision=%s apps=%zu",
                 (unsigned long long)bundle->generation, bundle->revision ? bundle->revision : "",
                 bundle->n_apps);
     enforce(lp);
+    if (agent_watchset_update(lp->watches, kinds) < 0)
+        gf_log_warn("AGENT-WATCH-FAIL", "error=\"%s\"", gf_error_last());
+    json_decref(kinds);
 }
 
 /* After a restart: enforce the cached bundle even if the hub is away. */
@@ -180,26 +260,7 @@ static void load_cached(struct loop *lp)
     free(bytes);
 }
 
-static uint64_t applied_generation(const struct loop *lp)
-{
-    return lp->bundle ? lp->bundle->generation : 0;
-}
-
-static void handle_fetched(struct loop *lp, unsigned char *bytes, size_t len)
-{
-    Gitfleet__Bundle *bundle = NULL;
-
-    if (agent_verify_bundle(&bundle, bytes, len, lp->state.hub_key, lp->state.cluster,
-                            applied_generation(lp)) < 0) {
-        snprintf(lp->refusal, sizeof(lp->refusal), "%s", gf_error_last());
-        gf_log_error("AGENT-BUNDLE-REFUSED", "error=\"%s\"", lp->refusal);
-        lp->report_dirty = 1;
-        return;
-    }
-    adopt(lp, bundle, bytes, len, 1);
-}
-
-/* The report to send: the enforcement report plus any refusal. */
+/* The report to send: the sync report plus any refusal. */
 static json_t *current_report(struct loop *lp)
 {
     json_t *report = lp->report ? json_deep_copy(lp->report)
@@ -222,57 +283,90 @@ static void send_report(struct loop *lp)
         lp->last_report_ms = now_ms();
     } else {
         gf_log_warn("AGENT-REPORT-FAIL", "error=\"%s\"", gf_error_last());
+        lp->last_report_ms = now_ms(); /* retry at the next interval, not in a tight loop */
     }
     gf_report_proto_clear(&proto);
     json_decref(report);
 }
 
-/* Periodic work between fetches: retries, drift re-reads, reports. */
+/* Judge what the watches saw; heal drift of selfHeal apps at once. */
+static void handle_events(struct loop *lp, json_t *events)
+{
+    size_t i;
+    json_t *ev;
+    int need_heal = 0;
+
+    json_array_foreach(events, i, ev)
+    {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        int drifted = 0, changed = 0;
+        agent_apply_observe(lp->report, lp->bundle, json_string_value(json_object_get(ev, "group")),
+                            json_string_value(json_object_get(ev, "kind")),
+                            json_string_value(json_object_get(ev, "namespace")),
+                            json_string_value(json_object_get(ev, "name")),
+                            strcmp(type, "DELETED") == 0 ? NULL : json_object_get(ev, "object"),
+                            &drifted, &changed);
+        lp->report_dirty |= changed;
+        need_heal |= drifted;
+    }
+    if (need_heal && lp->bundle) {
+        int healed = 0;
+        agent_apply_heal(lp->kube, lp->bundle, lp->report, &healed);
+        if (healed > 0) {
+            gf_log_info("AGENT-SELF-HEAL", "objects=%d", healed);
+            lp->report_dirty = 1;
+        }
+    }
+}
+
+/* Periodic work: retries, a full re-read as a backstop to the watches,
+ * reports (at once when something changed, else as a heartbeat). */
 static void housekeeping(struct loop *lp)
 {
     int64_t now = now_ms();
-    int changed = 0;
+    int changed = 0, healed = 0;
 
     if (lp->retry_at_ms && now >= lp->retry_at_ms) {
         enforce(lp);
     } else if (lp->bundle && lp->report && now - lp->last_resync_ms >= lp->config->resync_ms) {
         lp->last_resync_ms = now;
         agent_apply_refresh(lp->kube, lp->bundle, lp->report, &changed);
-        if (changed) {
-            lp->report_dirty = 1;
-            /* Something vanished or broke behind our back: put Git's state back. */
-            enforce(lp);
-        }
+        agent_apply_heal(lp->kube, lp->bundle, lp->report, &healed);
+        lp->report_dirty |= changed || healed;
     }
-    if (lp->report_dirty || now - lp->last_report_ms >= lp->config->report_ms)
+    char refusal[sizeof(lp->refusal)];
+    agent_fetch_refusal(lp->fetch, refusal, sizeof(refusal));
+    if (strcmp(refusal, lp->refusal) != 0) {
+        snprintf(lp->refusal, sizeof(lp->refusal), "%s", refusal);
+        lp->report_dirty = 1;
+    }
+    if ((lp->report_dirty && now - lp->last_report_ms >= 200) ||
+        now - lp->last_report_ms >= lp->config->report_ms)
         send_report(lp);
 }
 
-static void fetch_once(struct loop *lp, int64_t *backoff_ms)
+/* Wait until another thread has something, or a quarter second passed;
+ * take the watch events. */
+static json_t *wait_for_work(struct loop *lp)
 {
-    unsigned char *bytes = NULL;
-    size_t len = 0;
-    int64_t wait = lp->report_dirty || lp->retry_at_ms ? 1000 : lp->config->poll_wait_ms;
-    int error = agent_link_fetch(lp->link, applied_generation(lp), wait, &bytes, &len);
+    struct timespec deadline;
+    json_t *events;
 
-    if (error == 0) {
-        *backoff_ms = 0;
-        handle_fetched(lp, bytes, len);
-        free(bytes);
-        if (lp->refusal[0]) /* the same bad bundle would come straight back */
-            nanosleep(&(struct timespec){1, 0}, NULL);
-    } else if (error == GF_ENOTFOUND) {
-        *backoff_ms = 0;
-    } else {
-        /* The hub is away: keep enforcing what we have, retry with backoff. */
-        *backoff_ms = *backoff_ms ? *backoff_ms * 2 : 500;
-        if (*backoff_ms > 30000)
-            *backoff_ms = 30000;
-        int64_t sleep_ms = *backoff_ms / 2 + rand() % (*backoff_ms / 2 + 1);
-        gf_log_warn("AGENT-HUB-UNREACHABLE", "error=\"%s\" retry_in_ms=%lld", gf_error_last(),
-                    (long long)sleep_ms);
-        nanosleep(&(struct timespec){sleep_ms / 1000, (sleep_ms % 1000) * 1000000L}, NULL);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += 250 * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
     }
+    pthread_mutex_lock(&lp->lock);
+    while (!lp->poked && json_array_size(lp->events) == 0 && !stop_requested &&
+           pthread_cond_timedwait(&lp->wake, &lp->lock, &deadline) == 0)
+        ;
+    lp->poked = 0;
+    events = lp->events;
+    lp->events = json_array();
+    pthread_mutex_unlock(&lp->lock);
+    return events;
 }
 
 static int open_loop(struct loop *lp, const struct agent_run_config *config)
@@ -282,8 +376,13 @@ static int open_loop(struct loop *lp, const struct agent_run_config *config)
 
     memset(lp, 0, sizeof(*lp));
     lp->config = config;
+    lp->events = json_array();
+    pthread_mutex_init(&lp->lock, NULL);
+    pthread_cond_init(&lp->wake, NULL);
     if ((error = agent_state_load(&lp->state, config->state_dir)) < 0)
         return error;
+    lp->apply = config->apply;
+    lp->apply.state_dir = lp->state.dir;
     if (config->in_cluster)
         error = agent_kube_open_in_cluster(&lp->kube);
     else if (config->kubeconfig)
@@ -296,24 +395,42 @@ static int open_loop(struct loop *lp, const struct agent_run_config *config)
     lc.cluster = lp->state.cluster;
     lc.key = lp->state.agent_key;
     lc.tls = config->tls;
-    return agent_link_open(&lp->link, &lc);
+    if ((error = agent_link_open(&lp->link, &lc)) < 0)
+        return error;
+    return agent_watchset_new(&lp->watches, lp->kube, "gitfleet.io/app", on_watch_event, lp);
 }
 
 static void close_loop(struct loop *lp)
 {
+    agent_fetch_stop(lp->fetch);
+    agent_watchset_free(lp->watches);
     agent_link_close(lp->link);
     agent_kube_close(lp->kube);
     if (lp->bundle)
         gitfleet__bundle__free_unpacked(lp->bundle, NULL);
     json_decref(lp->report);
+    json_decref(lp->events);
     agent_state_clear(&lp->state);
+    pthread_cond_destroy(&lp->wake);
+    pthread_mutex_destroy(&lp->lock);
+}
+
+static void take_fetched(struct loop *lp)
+{
+    Gitfleet__Bundle *bundle = NULL;
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+
+    if (agent_fetch_take(lp->fetch, &bundle, &bytes, &len)) {
+        adopt(lp, bundle, bytes, len, 1);
+        free(bytes);
+    }
 }
 
 int agent_run(const struct agent_run_config *config)
 {
     struct sigaction sa = {.sa_handler = on_signal};
     struct loop lp;
-    int64_t backoff = 0;
     int error;
 
     sigaction(SIGTERM, &sa, NULL);
@@ -327,10 +444,20 @@ int agent_run(const struct agent_run_config *config)
                 agent_kube_server(lp.kube));
     agent_state_read_report(&lp.state, &lp.report);
     load_cached(&lp);
+    if ((error =
+             agent_fetch_start(&lp.fetch, lp.link, &lp.state, lp.bundle ? lp.bundle->generation : 0,
+                               config->poll_wait_ms, poke, &lp)) < 0) {
+        close_loop(&lp);
+        return error;
+    }
     while (!stop_requested) {
         agent_state_heartbeat(&lp.state);
+        take_fetched(&lp);
+        json_t *events = wait_for_work(&lp);
+        handle_events(&lp, events);
+        json_decref(events);
+        take_fetched(&lp);
         housekeeping(&lp);
-        fetch_once(&lp, &backoff);
     }
     gf_log_info("AGENT-STOP", "cluster=%s", lp.state.cluster);
     close_loop(&lp);

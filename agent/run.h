@@ -2,6 +2,7 @@
 #ifndef AGENT_RUN_H
 #define AGENT_RUN_H
 
+#include "apply.h"
 #include "gitfleet/wire.h"
 
 #include <stdint.h>
@@ -11,10 +12,11 @@ struct agent_run_config {
     const char *kubeconfig; /* NULL with in_cluster */
     const char *context;
     int in_cluster;
-    struct gf_wire_tls tls; /* for tls+tcp:// hubs */
-    int64_t poll_wait_ms;   /* how long the hub may hold a bundle request */
-    int64_t resync_ms;      /* re-read the cluster and re-apply what drifted */
-    int64_t report_ms;      /* report at least this often (heartbeat) */
+    struct gf_wire_tls tls;          /* for tls+tcp:// hubs */
+    int64_t poll_wait_ms;            /* how long the hub may hold a bundle request */
+    int64_t resync_ms;               /* re-read the cluster and re-apply what drifted */
+    int64_t report_ms;               /* report at least this often (heartbeat) */
+    struct agent_apply_config apply; /* namespace, timeouts, safety valve (state_dir is set) */
 };
 
 /* Join a hub with a one-time token: creates the key, pins the hub key.

@@ -3,6 +3,7 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
+#include "gitfleet/wire.h"
 #include "hub.h"
 #include "status.h"
 
@@ -224,10 +225,61 @@ static void *sync_thread(void *arg)
     return NULL;
 }
 
+/* How long an --allow-prune stays in force: long enough for every agent to
+ * get the new generation, short enough not to linger. */
+#define ALLOW_PRUNE_TTL_MS (15 * 60 * 1000)
+
+/* {"allowPrune": "APP", "cluster": "C"}: allow the held prunes of APP on C
+ * (or on every cluster that has an app of that name, or had one). */
+static int allow_prune(struct call *c, const json_t *body)
+{
+    hub *h = c->api->h;
+    const char *app = json_string_value(json_object_get(body, "allowPrune"));
+    const char *cluster = json_string_value(json_object_get(body, "cluster"));
+    json_t *status = NULL, *row;
+    size_t i, n = 0;
+    int error;
+
+    if (app == NULL)
+        return 0;
+    if ((error = hub_status_fleet(h, cluster, 0, &status)) < 0)
+        return error;
+    json_array_foreach(json_object_get(status, "clusters"), i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "name"));
+        json_t *apps = json_object_get(row, "apps"), *a;
+        size_t j;
+        json_array_foreach(apps, j, a)
+        {
+            if (strcmp(json_string_value(json_object_get(a, "name")), app) != 0)
+                continue;
+            if ((error = hub_store_allow_prune(h->store, name, app,
+                                               gf_wire_now_ms() + ALLOW_PRUNE_TTL_MS)) < 0)
+                break;
+            n++;
+            gf_log_info("HUB-ALLOW-PRUNE", "cluster=%s app=%s", name, app);
+        }
+    }
+    json_decref(status);
+    if (error == 0 && n == 0)
+        error = gf_error_set(GF_ENOTFOUND, "no cluster%s%s has an app named '%s'",
+                             cluster ? " " : "", cluster ? cluster : "", app);
+    return error;
+}
+
 static void handle_sync(struct call *c)
 {
     struct call *copy = malloc(sizeof(*copy));
+    json_t *body = request_json(c);
     pthread_t thread;
+    int error = allow_prune(c, body);
+
+    json_decref(body);
+    if (error < 0) {
+        free(copy);
+        reply_error(c, error);
+        return;
+    }
 
     if (copy == NULL) {
         reply_error(c, gf_error_set(GF_ENOMEM, "out of memory"));

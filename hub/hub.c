@@ -137,7 +137,9 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
     for (size_t i = 0; i < bundle->n_conflicts; i++)
         json_array_append_new(list, json_string(bundle->conflicts[i]));
     json_object_set_new(errors, cluster, list);
-    if (hub_publish_bundle(h->store, h->key, bundle, &generation, &published) < 0)
+    json_t *allowed = NULL;
+    hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
+    if (hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published) < 0)
         gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
     else if (published) {
         h->metrics.bundles_published++;
@@ -145,6 +147,7 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
                     (unsigned long long)generation, bundle->revision, bundle->n_apps);
         hub_serve_notify(h->serve, cluster);
     }
+    json_decref(allowed);
     hub_bundle_free(bundle);
 }
 

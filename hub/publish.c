@@ -20,6 +20,7 @@ struct encoded {
     Gitfleet__ResourceId *ids;
     char **bodies; /* canonical JSON of each resource and of ignoreDifferences */
     size_t n_bodies;
+    char **allowed; /* allow_prune names, borrowed from the caller's JSON */
 };
 
 static void encoded_clear(struct encoded *e)
@@ -34,6 +35,7 @@ static void encoded_clear(struct encoded *e)
     free(e->resources);
     free(e->resource_ptrs);
     free(e->ids);
+    free(e->allowed);
 }
 
 /* Canonical JSON of `doc`, kept in e->bodies until encoded_clear(). */
@@ -183,8 +185,24 @@ static void restore_revisions(struct encoded *e, const struct hub_bundle *b)
         e->apps[i].revision = b->apps[i].revision;
 }
 
+/* Point the bundle's allow_prune list at the names in `allow` (borrowed). */
+static int set_allowed(struct encoded *e, const json_t *allow)
+{
+    size_t n = json_array_size(allow);
+
+    if (n == 0)
+        return 0;
+    if ((e->allowed = calloc(n, sizeof(*e->allowed))) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        e->allowed[i] = (char *)json_string_value(json_array_get(allow, i));
+    e->bundle.allow_prune = e->allowed;
+    e->bundle.n_allow_prune = n;
+    return 0;
+}
+
 int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hub_bundle *bundle,
-                       uint64_t *generation_out, int *published_out)
+                       const json_t *allow_prune, uint64_t *generation_out, int *published_out)
 {
     struct encoded e;
     struct hub_store_bundle stored = {0}, latest;
@@ -193,7 +211,7 @@ int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hu
 
     *published_out = 0;
     *generation_out = 0;
-    if ((error = encode(&e, bundle)) < 0 ||
+    if ((error = encode(&e, bundle)) < 0 || (error = set_allowed(&e, allow_prune)) < 0 ||
         (error = content_hash(stored.content_hash, &e.bundle)) < 0 ||
         (error = hub_store_bundle_max_generation(store, bundle->cluster, &max)) < 0)
         goto out;

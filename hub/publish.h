@@ -15,9 +15,11 @@
  * same hash, and the cluster gets no new generation. When the hash differs
  * from the newest stored bundle's, the bundle gets generation max+1, is
  * signed with `key` and stored: *published_out = 1. *generation_out is the
- * cluster's newest generation either way.
+ * cluster's newest generation either way. `allow_prune` (a JSON array of
+ * app names, may be NULL) goes into the bundle: the agent lets those apps'
+ * held prunes through.
  */
 int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hub_bundle *bundle,
-                       uint64_t *generation_out, int *published_out);
+                       const json_t *allow_prune, uint64_t *generation_out, int *published_out);
 
 #endif

@@ -5,6 +5,7 @@
 #include "gitfleet/error.h"
 #include "gitfleet/k8s_schema.h"
 #include "gitfleet/yaml_parse.h"
+#include "kustomize/kustomize.h"
 
 #include <fnmatch.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #define RENDER_MAX_DEPTH  32 /* directory levels under an app's path */
 #define RENDER_MAX_DOCS   100000
 #define RENDER_MAX_GLOB   32 /* alternatives of one {a,b} pattern */
+#define RENDER_MAX_PINNED 32 /* distinct targetRevisions on one cluster */
 #define CACHE_BUCKETS     1024
 #define LABEL_APP         "gitfleet.io/app"
 #define ANNOTATION_TRACK  "gitfleet.io/tracking-id"
@@ -34,6 +36,9 @@ struct cache_entry {
 struct hub_render_cache {
     struct cache_entry *buckets[CACHE_BUCKETS];
     unsigned long hits, misses;
+    /* Built kustomize bases shared by the renders of one pass (many
+     * overlays of one base); dropped at each sweep, which bounds it. */
+    hub_kustomize_session *session;
 };
 
 int hub_render_cache_new(struct hub_render_cache **out)
@@ -60,6 +65,10 @@ static void entry_free(struct cache_entry *e)
 
 void hub_render_cache_sweep(struct hub_render_cache *cache)
 {
+    if (cache != NULL) {
+        hub_kustomize_session_free(cache->session);
+        cache->session = NULL;
+    }
     for (size_t i = 0; cache && i < CACHE_BUCKETS; i++) {
         struct cache_entry **link = &cache->buckets[i];
         while (*link) {
@@ -83,6 +92,8 @@ void hub_render_cache_free(struct hub_render_cache *cache)
             cache->buckets[i] = e->next;
             entry_free(e);
         }
+    if (cache != NULL)
+        hub_kustomize_session_free(cache->session);
     free(cache);
 }
 
@@ -343,18 +354,28 @@ static int is_kustomization(hub_filesrc *tree, const char *dir)
     return 0;
 }
 
-/* The one place the native kustomize engine plugs in: replace the body with
- * hub_kustomize_build(out, tree, dir, &opts) once hub/kustomize/ is on main. */
-static int render_kustomize(json_t **out, hub_filesrc *tree, const char *dir)
+/* A kustomization, built by the native engine (kubectl kustomize's output).
+ * With a cache, the pass's session shares built bases between overlays. */
+static int render_kustomize(json_t **out, hub_filesrc *tree, const char *dir,
+                            struct hub_render_cache *cache)
 {
-    (void)tree;
+    struct hub_kustomize_options opts = {.session = NULL};
+    int error;
+
     *out = NULL;
-    return gf_error_set(GF_EUNSUPPORTED, "%s: kustomize is not supported yet", dir);
+    if (cache != NULL && cache->session == NULL &&
+        (error = hub_kustomize_session_new(&cache->session)) < 0)
+        return error;
+    opts.session = cache ? cache->session : NULL;
+    if ((error = hub_kustomize_build(out, tree, dir, &opts)) < 0)
+        return gf_error_wrap(error, "kustomize build %s", dir);
+    return 0;
 }
 
 /* ---- one app's documents ---- */
 
-static int render_uncached(json_t **out, hub_filesrc *tree, const struct hub_app *app)
+static int render_uncached(json_t **out, hub_filesrc *tree, const struct hub_app *app,
+                           struct hub_render_cache *cache)
 {
     enum hub_filesrc_type type = HUB_FILESRC_NONE;
     int error;
@@ -367,7 +388,7 @@ static int render_uncached(json_t **out, hub_filesrc *tree, const struct hub_app
                             type == HUB_FILESRC_NONE ? "does not exist" : "is not a directory",
                             tree->description);
     if (is_kustomization(tree, app->path))
-        return render_kustomize(out, tree, app->path);
+        return render_kustomize(out, tree, app->path, cache);
     *out = json_array();
     if ((error = collect_plain(*out, tree, app, app->path, "", 0)) < 0) {
         json_decref(*out);
@@ -386,7 +407,7 @@ static int render_docs(json_t **out, hub_filesrc *tree, const struct hub_app *ap
     int error;
 
     if (cache == NULL || hub_filesrc_content_id(tree, app->path, id) < 0)
-        return render_uncached(out, tree, app); /* no ids: nothing to key on */
+        return render_uncached(out, tree, app, cache); /* no ids: nothing to key on */
     if (asprintf(&key, "%s\n%d\n%s\n%s", app->path, app->recurse, app->include, app->exclude) < 0)
         return gf_error_set(GF_ENOMEM, "out of memory");
     if ((*out = cache_get(cache, key, tree)) != NULL) {
@@ -396,7 +417,7 @@ static int render_docs(json_t **out, hub_filesrc *tree, const struct hub_app *ap
     }
     cache->misses++;
     rec.deps = json_object();
-    if ((error = render_uncached(out, &rec.base, app)) == 0)
+    if ((error = render_uncached(out, &rec.base, app, cache)) == 0)
         cache_put(cache, key, rec.deps, *out);
     json_decref(rec.deps);
     free(key);
@@ -703,7 +724,7 @@ struct tree_set {
         char *ref;
         char commit[41];
         hub_filesrc *tree;
-    } pinned[8];
+    } pinned[RENDER_MAX_PINNED];
     size_t n;
 };
 
@@ -730,10 +751,15 @@ static int tree_for(hub_filesrc **out, const char **commit_out, struct tree_set 
             *commit_out = ts->pinned[i].commit;
             return 0;
         }
-    if (ctx->tree_at == NULL || ts->n == sizeof(ts->pinned) / sizeof(ts->pinned[0]))
+    if (ctx->tree_at == NULL)
         return gf_error_set(GF_EUNSUPPORTED,
                             "spec.source.targetRevision: '%s' cannot be rendered with revision %s",
                             rev, ctx->revision);
+    if (ts->n == RENDER_MAX_PINNED)
+        return gf_error_set(GF_ETOOBIG,
+                            "spec.source.targetRevision: '%s': more than %d distinct revisions "
+                            "on one cluster",
+                            rev, RENDER_MAX_PINNED);
     if ((error = ctx->tree_at(out, ts->pinned[ts->n].commit, ctx->tree_arg, rev)) < 0)
         return gf_error_wrap(error, "spec.source.targetRevision");
     ts->pinned[ts->n].ref = strdup(rev);

@@ -117,9 +117,9 @@ static json_t *app_row(hub *h, const char *cluster, const struct hub_app *app, c
 {
     const json_t *reported = report_app(report, app->name);
     const char *error = app->error ? app->error : render_error(h, cluster, app->name);
-    json_t *row =
-        json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown", "health",
-                  "Unknown", "revision", "", "message", "waiting for the agent's report");
+    json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown",
+                            "health", "Unknown", "revision", "", "message",
+                            "waiting for the agent's report", "operation", "");
 
     if (reported) {
         json_object_update_existing(row, (json_t *)reported);
@@ -151,10 +151,12 @@ static void add_orphans(json_t *apps, const json_t *report, int detail)
         const char *name = json_string_value(json_object_get(app, "name"));
         if (name == NULL || find_named(apps, name) != NULL)
             continue;
+        /* The agent says what became of the objects (held, or pruned). */
+        const char *said = json_string_value(json_object_get(app, "message"));
         json_t *row =
             json_pack("{s:s, s:s, s:O, s:O, s:s}", "name", name, "sync", "OutOfSync", "health",
                       json_object_get(app, "health"), "revision", json_object_get(app, "revision"),
-                      "message", "removed from Git; its objects stay in the cluster (no prune)");
+                      "message", said && said[0] ? said : "removed from Git");
         if (detail)
             json_object_set(row, "resources", json_object_get(app, "resources"));
         json_array_append_new(apps, row);

@@ -35,6 +35,9 @@ static const char schema[] =
     "  cluster TEXT NOT NULL, time_ms INTEGER NOT NULL, generation INTEGER NOT NULL,"
     "  revision TEXT NOT NULL, report TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS reports_by_cluster ON reports (cluster, time_ms);"
+    "CREATE TABLE IF NOT EXISTS allow_prune ("
+    "  cluster TEXT NOT NULL, app TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (cluster, app));"
     "CREATE TABLE IF NOT EXISTS history ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, app TEXT NOT NULL,"
     "  time_ms INTEGER NOT NULL, generation INTEGER NOT NULL, revision TEXT NOT NULL,"
@@ -592,6 +595,46 @@ int hub_store_history_list(hub_store *store, const char *cluster, const char *ap
     rows = NULL;
 out:
     json_decref(rows);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_allow_prune(hub_store *store, const char *cluster, const char *app,
+                          int64_t expires_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO allow_prune (cluster, app, expires_ms) VALUES (?1, ?2, ?3) "
+                         "ON CONFLICT (cluster, app) DO UPDATE SET expires_ms = ?3")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, expires_ms);
+        error = step_done(store, stmt, "allow prune");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_allowed_prunes(hub_store *store, const char *cluster, int64_t now_ms, json_t **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    *out = json_array();
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT app FROM allow_prune WHERE cluster = ?1 AND expires_ms > ?2 "
+                         "ORDER BY app")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, now_ms);
+        while (sqlite3_step(stmt) == SQLITE_ROW)
+            json_array_append_new(*out, json_string(column_text(stmt, 0)));
+    }
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&store->lock);
     return error;

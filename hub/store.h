@@ -79,6 +79,14 @@ int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub
 int hub_store_bundle_max_generation(hub_store *store, const char *cluster, uint64_t *out);
 void hub_store_bundle_clear(struct hub_store_bundle *b);
 
+/* ---- prune allowances (`gitfleet sync --allow-prune APP`) ---- */
+
+/* Allow the held prunes of `app` on `cluster` until `expires_ms`. */
+int hub_store_allow_prune(hub_store *store, const char *cluster, const char *app,
+                          int64_t expires_ms);
+/* The apps allowed on `cluster` at `now_ms`: a JSON array of names, sorted. */
+int hub_store_allowed_prunes(hub_store *store, const char *cluster, int64_t now_ms, json_t **out);
+
 /* ---- reports and history ---- */
 
 /* Keep the report (JSON text) as the cluster's latest and in its history. */

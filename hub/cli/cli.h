@@ -23,10 +23,12 @@ extern const struct gf_cli_command gf_cmd_version;
 extern const struct gf_cli_command gf_cmd_render;
 extern const struct gf_cli_command gf_cmd_apps;
 extern const struct gf_cli_command gf_cmd_health;
+extern const struct gf_cli_command gf_cmd_kustomize;
 extern const struct gf_cli_command gf_cmd_status;
 extern const struct gf_cli_command gf_cmd_clusters;
 extern const struct gf_cli_command gf_cmd_cluster;
 extern const struct gf_cli_command gf_cmd_history;
 extern const struct gf_cli_command gf_cmd_sync;
+extern const struct gf_cli_command gf_cmd_diff;
 
 #endif

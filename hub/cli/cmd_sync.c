@@ -15,12 +15,19 @@ static int run_sync(int argc, char **argv)
 
     if (gf_cli_hubapi_flags(&flags, argc, argv) != argc)
         return gf_cli_usage(&gf_cmd_sync);
+    json_t *body = json_object();
     if (flags.allow_prune)
-        return gf_cli_error(GF_CLI_FAIL, "--allow-prune: held prunes are not implemented yet "
-                                         "in this version");
-    if (gf_cli_hubapi_init(&api, flags.hub, flags.token_file) < 0 ||
-        gf_cli_hubapi_call(&api, "POST", "/api/v1/sync", NULL, &doc) < 0)
+        json_object_set_new(body, "allowPrune", json_string(flags.allow_prune));
+    if (flags.allow_prune && flags.cluster)
+        json_object_set_new(body, "cluster", json_string(flags.cluster));
+    int error = gf_cli_hubapi_init(&api, flags.hub, flags.token_file);
+    if (error == 0)
+        error = gf_cli_hubapi_call(&api, "POST", "/api/v1/sync", body, &doc);
+    json_decref(body);
+    if (error < 0)
         return gf_cli_error(GF_CLI_FAIL, "%s", gf_error_last());
+    if (flags.allow_prune)
+        printf("allowed the held prunes of %s for the next 15 minutes\n", flags.allow_prune);
     if (strcmp(flags.output, "table") != 0)
         return gf_cli_hubapi_print(doc, flags.output);
     printf("rendered revision %s\n", json_string_value(json_object_get(doc, "revision")));
@@ -46,7 +53,8 @@ static int run_sync(int argc, char **argv)
 
 const struct gf_cli_command gf_cmd_sync = {
     .name = "sync",
-    .usage = "sync [--cluster C] [--hub URL] [--token-file F]",
-    .summary = "make the hub fetch the repository and render every cluster now",
+    .usage = "sync [--cluster C] [--allow-prune APP] [--hub URL] [--token-file F]",
+    .summary = "make the hub fetch and render now; --allow-prune lets an app's held prunes "
+               "through",
     .run = run_sync,
 };

@@ -14,10 +14,12 @@ static const struct gf_cli_command *const commands[] = {
     &gf_cmd_cluster,
     &gf_cmd_apps,
     &gf_cmd_sync,
+    &gf_cmd_diff,
     &gf_cmd_history,
     &gf_cmd_render,
     &gf_cmd_fmt,
     &gf_cmd_health,
+    &gf_cmd_kustomize,
     &gf_cmd_version,
 };
 /* clang-format on */

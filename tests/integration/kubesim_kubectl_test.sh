@@ -123,6 +123,16 @@ expect_has "get -A lists demo/cfg" "$out" "demo        cfg"
 out=$(k get deploy -n demo 2>&1)
 expect_has "table columns for deployments" "$out" "UP-TO-DATE"
 
+cat >"$tmp/list.yaml" <<'EOF'
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: l1, namespace: demo}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: l2, namespace: demo}}
+EOF
+out=$(k apply --server-side -f "$tmp/list.yaml" 2>&1)
+expect_has "apply --server-side of a kind: List file" "$out" "configmap/l2 serverside-applied"
+
 # ---- rollouts and conditions -----------------------------------------------------------------
 out=$(k rollout status deploy/web -n demo --timeout=20s 2>&1)
 expect_has "rollout status" "$out" 'successfully rolled out'
@@ -150,6 +160,20 @@ out=$(k get deploy web -n demo -o jsonpath='{.spec.template.spec.containers[*].n
 expect_has "strategic merge adds a container by name (patch items first)" "$out" "side nginx"
 k rollout status deploy/web -n demo --timeout=20s >/dev/null 2>&1 &&
     pass "new rollout when the template changes" || fail "rollout after template change"
+
+for _ in $(seq 50); do # the old ReplicaSet scales down a tick after the rollout
+    out=$(k get pods -n demo -l app=web -o name 2>&1 | wc -l)
+    [ "$out" -eq 3 ] && break
+    sleep 0.1
+done
+[ "$out" -eq 3 ] && pass "the Deployment's ReplicaSet runs 3 pods" || fail "pods: $out"
+out=$(k rollout undo deploy/web -n demo 2>&1)
+expect_has "rollout undo" "$out" "rolled back"
+k rollout status deploy/web -n demo --timeout=20s >/dev/null 2>&1 || fail "rollout after undo"
+out=$(k get deploy web -n demo -o jsonpath='{.spec.template.spec.containers[*].name}' 2>&1)
+[ "$out" = "nginx" ] && pass "undo restored the previous template" || fail "after undo: $out"
+out=$(k rollout history deploy/web -n demo 2>&1)
+expect_has "rollout history" "$out" "3         <none>"
 
 # ---- field ownership --------------------------------------------------------------------------
 cat >"$tmp/cfg-other.yaml" <<'EOF'
@@ -200,6 +224,16 @@ k apply --server-side -f "$tmp/bad.yaml" >/dev/null 2>&1
 out=$(k rollout status deploy/broken -n demo --timeout=20s 2>&1)
 expect_has "image tag fail ends with ProgressDeadlineExceeded" "$out" "exceeded its progress deadline"
 
+sed 's/broken/upd/g; s/example\/app:fail/example\/app:1/' "$tmp/bad.yaml" >"$tmp/upd.yaml"
+k apply --server-side -f "$tmp/upd.yaml" >/dev/null 2>&1
+k rollout status deploy/upd -n demo --timeout=20s >/dev/null 2>&1 || fail "rollout of upd"
+out=$(k set image deploy/upd -n demo app=example/app:fail 2>&1)
+expect_has "set image" "$out" "image updated"
+out=$(k rollout status deploy/upd -n demo --timeout=20s 2>&1)
+expect_has "a failing update exceeds its deadline" "$out" "exceeded its progress deadline"
+out=$(k get deploy upd -n demo -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>&1)
+expect_has "the old pods keep it Available" "$out" "True"
+
 # ---- Jobs and PVCs ------------------------------------------------------------------------------
 cat >"$tmp/job.yaml" <<'EOF'
 apiVersion: batch/v1
@@ -228,21 +262,42 @@ expect_has "PVC becomes Bound" "$out" "condition met"
 k get cm -n demo -w >"$tmp/watch.out" 2>&1 &
 wpid=$!
 sleep 1
-k create cm watched -n demo >/dev/null 2>&1 || k apply --server-side -f - >/dev/null 2>&1 <<'EOF'
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: watched, namespace: demo}
-EOF
+k create cm watched -n demo >/dev/null 2>&1
 sleep 1
 kill "$wpid" 2>/dev/null
 wait "$wpid" 2>/dev/null
 expect_has "get -w streams a new object" "$(cat "$tmp/watch.out")" "watched"
+
+k get cm -n demo -l sel=yes -w --output-watch-events >"$tmp/watch-sel.out" 2>&1 &
+wpid=$!
+sleep 1
+k label cm watched -n demo sel=yes >/dev/null 2>&1
+sleep 0.3
+k label cm watched -n demo sel- >/dev/null 2>&1
+sleep 1
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+out=$(tr -s ' ' <"$tmp/watch-sel.out")
+expect_has "a label selector watch sees an object enter" "$out" "ADDED watched"
+expect_has "a label selector watch sees it leave as DELETED" "$out" "DELETED watched"
 
 # ---- delete -----------------------------------------------------------------------------------
 out=$(k delete cm watched -n demo --wait --timeout=20s 2>&1)
 expect_has "delete with --wait" "$out" 'configmap "watched" deleted'
 out=$(k get cm watched -n demo 2>&1)
 expect_has "NotFound after delete" "$out" 'Error from server (NotFound): configmaps "watched" not found'
+
+# ---- typed commands (protobuf bodies) ------------------------------------------------------------
+out=$(k create namespace typed 2>&1)
+expect_has "kubectl create namespace" "$out" "namespace/typed created"
+out=$(k create configmap lit -n typed --from-literal=k=v 2>&1)
+expect_has "kubectl create configmap" "$out" "configmap/lit created"
+out=$(k create deployment tdep -n typed --image=nginx:1 --replicas=2 --port=8080 2>&1)
+expect_has "kubectl create deployment" "$out" "deployment.apps/tdep created"
+out=$(k get deploy tdep -n typed -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort}' 2>&1)
+expect_has "the protobuf body decoded" "$out" "2 8080"
+k rollout status deploy/tdep -n typed --timeout=20s >/dev/null 2>&1 &&
+    pass "rollout of a typed deployment" || fail "rollout of tdep"
 
 # ---- finalizers and owner references -----------------------------------------------------------
 cat >"$tmp/fin.yaml" <<'EOF'
@@ -365,6 +420,29 @@ out=$(k get cm cfg -n demo 2>&1)
 expect_has "injected 500" "$out" "injected fault"
 out=$(k get cm cfg -n demo -o name 2>&1)
 expect_has "fault used up after count" "$out" "configmap/cfg"
+
+echo '{"verb":"get","resource":"configmaps","count":2,"action":{"status":429,"retryAfterSeconds":1}}' >"$tmp/fault.json"
+k create --raw /kubesim/faults -f "$tmp/fault.json" >/dev/null 2>&1
+start_s=$(date +%s)
+out=$(k get cm cfg -n demo -o name 2>&1)
+expect_has "kubectl retries 429 with Retry-After" "$out" "configmap/cfg"
+[ $(($(date +%s) - start_s)) -ge 2 ] && pass "Retry-After was honoured" || fail "no Retry-After wait"
+echo '{"verb":"list","resource":"configmaps","drop":true}' >"$tmp/fault.json"
+k create --raw /kubesim/faults -f "$tmp/fault.json" >/dev/null 2>&1
+out=$(k get cm -n demo 2>&1)
+echo "$out" | grep -qE 'EOF|connection reset' && pass "dropped connections" ||
+    fail "dropped connection: $out"
+k delete --raw /kubesim/faults >/dev/null 2>&1
+echo '{"verb":"*","resource":"secrets","delayMs":1500}' >"$tmp/fault.json"
+k create --raw /kubesim/faults -f "$tmp/fault.json" >/dev/null 2>&1
+start_s=$(date +%s%N)
+k get secrets -n demo >/dev/null 2>&1
+[ $((($(date +%s%N) - start_s) / 1000000)) -ge 1400 ] && pass "an injected delay" || fail "no delay"
+k delete --raw /kubesim/faults >/dev/null 2>&1
+start_s=$(date +%s%N)
+k get secrets -n demo >/dev/null 2>&1
+[ $((($(date +%s%N) - start_s) / 1000000)) -lt 1400 ] && pass "DELETE /kubesim/faults clears" ||
+    fail "faults not cleared"
 
 # ---- state survives a restart; namespace deletion ----------------------------------------------
 sleep 0.5

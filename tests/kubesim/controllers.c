@@ -5,6 +5,7 @@
 #include "discovery.h"
 #include "objects.h"
 #include "store.h"
+#include "workloads.h"
 
 #include "gitfleet/error.h"
 
@@ -20,7 +21,8 @@ static pthread_t thread;
 static int running;
 static volatile int stopping;
 static int delay;
-static json_t *seen; /* uid -> {"gen": generation, "at": ms first seen} */
+static json_t *seen;      /* uid -> {"gen": generation, "at": ms first seen} */
+static json_t *next_seen; /* this tick's entries: objects gone drop out */
 
 /* What a controller derives its status from. */
 struct rollout {
@@ -79,16 +81,6 @@ static int marked_fail(const struct ks_type *t, json_t *obj)
     return annotated_fail(obj) || annotated_fail(tpl) || image_fails(json_object_get(tpl, "spec"));
 }
 
-static void template_hash(char *buf, size_t n, const char *name, json_t *tpl)
-{
-    char *text = json_dumps(tpl, JSON_COMPACT | JSON_SORT_KEYS);
-    unsigned long long h = 1469598103934665603ULL;
-    for (const char *s = text ? text : ""; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    free(text);
-    snprintf(buf, n, "%s-%08llx", name, h & 0xffffffffULL);
-}
-
 static const char *str_or(const json_t *v, const char *dflt)
 {
     return json_is_string(v) ? json_string_value(v) : dflt;
@@ -135,10 +127,12 @@ static void set_count(json_t *st, const char *key, long long v)
 
 /* ---- workloads -------------------------------------------------------------------------- */
 
+/* A marked rollout never gets ready pods of its own: what was ready before
+ * (the old ReplicaSet's pods) stays, and the first rollout has none. */
 static json_t *deployment_status(struct rollout *r)
 {
     json_t *st = json_pack("{s:I}", "observedGeneration", (json_int_t)r->gen);
-    long long ready = r->done ? (r->fail ? 0 : r->want) : prev_int(r->prev, "readyReplicas");
+    long long ready = r->done && !r->fail ? r->want : prev_int(r->prev, "readyReplicas");
     long long updated = r->done ? r->want : 0;
     char msg[512];
 
@@ -177,7 +171,7 @@ static json_t *deployment_status(struct rollout *r)
 
 static json_t *statefulset_status(struct rollout *r)
 {
-    long long ready = r->done ? (r->fail ? 0 : r->want) : prev_int(r->prev, "readyReplicas");
+    long long ready = r->done && !r->fail ? r->want : prev_int(r->prev, "readyReplicas");
     const char *cur = json_string_value(json_object_get(r->prev, "updateRevision"));
     json_t *st = json_pack("{s:I,s:I}", "observedGeneration", (json_int_t)r->gen, "replicas",
                            (json_int_t)r->want);
@@ -290,18 +284,21 @@ static int track(json_t *obj, long long gen, long long now_ms)
         e = json_pack("{s:I,s:I}", "gen", (json_int_t)gen, "at", (json_int_t)now_ms);
         json_object_set_new(seen, uid, e);
     }
+    json_object_set(next_seen, uid, e);
     return now_ms - json_integer_value(json_object_get(e, "at")) >= delay;
 }
 
-static void write_status(const struct ks_type *t, json_t *obj, json_t *st)
+/* 1 when the status changed and was written. */
+static int write_status(const struct ks_type *t, json_t *obj, json_t *st)
 {
     if (json_equal(json_object_get(obj, "status"), st)) {
         json_decref(st);
-        return;
+        return 0;
     }
     json_t *copy = json_deep_copy(obj);
     json_object_set_new(copy, "status", st);
     ks_obj_store(t, copy);
+    return 1;
 }
 
 static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, const char *now)
@@ -313,8 +310,14 @@ static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, co
     r.gen = json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
     r.want = rep != NULL ? json_integer_value(rep) : 1;
     r.done = track(obj, r.gen, now_ms) || r.want == 0;
+    /* a finished object whose status was already right at this version: nothing to do */
+    json_t *entry = json_object_get(seen, ks_obj_meta(obj, "uid"));
+    const char *rv = ks_obj_meta(obj, "resourceVersion");
+    const char *settled = json_string_value(json_object_get(entry, "settled"));
+    if (r.done && settled != NULL && strcmp(settled, rv) == 0)
+        return;
     r.fail = marked_fail(t, obj) && r.want > 0;
-    template_hash(r.rs, sizeof(r.rs), ks_obj_meta(obj, "name"), template_of(t, obj));
+    ks_workloads_template_hash(r.rs, sizeof(r.rs), ks_obj_meta(obj, "name"), template_of(t, obj));
     if (strcmp(t->kind, "Deployment") == 0)
         st = deployment_status(&r);
     else if (strcmp(t->kind, "StatefulSet") == 0)
@@ -327,7 +330,8 @@ static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, co
         st = job_status(&r);
     else
         st = pod_status(&r);
-    write_status(t, obj, st);
+    if (!write_status(t, obj, st) && r.done)
+        json_object_set_new(entry, "settled", json_string(rv));
 }
 
 static void bind_pvc(const struct ks_type *t, json_t *obj)
@@ -368,6 +372,36 @@ static void balance_service(const struct ks_type *t, json_t *obj)
         json_pack("{s:{s:[{s:s,s:s}]}}", "loadBalancer", "ingress", "ip", lb, "ipMode", "VIP"));
 }
 
+static void balance_ingress(const struct ks_type *t, json_t *obj)
+{
+    write_status(t, obj,
+                 json_pack("{s:{s:[{s:s}]}}", "loadBalancer", "ingress", "ip", "172.18.255.200"));
+}
+
+/* An HPA that can scale and sits at its minimum. */
+static void autoscale(const struct ks_type *t, json_t *obj, const char *now)
+{
+    json_t *spec = json_object_get(obj, "spec"), *prev = json_object_get(obj, "status");
+    json_t *min = json_object_get(spec, "minReplicas");
+    json_int_t want = min != NULL ? json_integer_value(min) : 1;
+    json_t *conds = json_array();
+
+    json_array_append_new(conds, condition(prev, "AbleToScale", "True", "SucceededGetScale",
+                                           "the HPA controller was able to get the target's "
+                                           "current scale",
+                                           now, 0));
+    json_array_append_new(conds, condition(prev, "ScalingActive", "True", "ValidMetricFound",
+                                           "the HPA was able to successfully calculate a "
+                                           "replica count",
+                                           now, 0));
+    json_array_append_new(conds,
+                          condition(prev, "ScalingLimited", "False", "DesiredWithinRange",
+                                    "the desired count is within the acceptable range", now, 0));
+    write_status(t, obj,
+                 json_pack("{s:I,s:I,s:o}", "currentReplicas", want, "desiredReplicas", want,
+                           "conditions", conds));
+}
+
 static void each(const char *key, long long now_ms, const char *now)
 {
     const struct ks_type *found = ks_disc_find_key(key);
@@ -386,6 +420,10 @@ static void each(const char *key, long long now_ms, const char *now)
             bind_pvc(&t, obj);
         else if (strcmp(key, "services") == 0)
             balance_service(&t, obj);
+        else if (strcmp(key, "ingresses.networking.k8s.io") == 0)
+            balance_ingress(&t, obj);
+        else if (strcmp(key, "horizontalpodautoscalers.autoscaling") == 0)
+            autoscale(&t, obj, now);
         else
             reconcile(&t, obj, now_ms, now);
     }
@@ -394,19 +432,30 @@ static void each(const char *key, long long now_ms, const char *now)
 
 void ks_ctrl_tick(long long now_ms)
 {
-    static const char *const keys[] = {
-        "deployments.apps",       "statefulsets.apps", "daemonsets.apps",
-        "replicasets.apps",       "jobs.batch",        "pods",
-        "persistentvolumeclaims", "services"};
+    static const char *const keys[] = {"deployments.apps",
+                                       "statefulsets.apps",
+                                       "daemonsets.apps",
+                                       "replicasets.apps",
+                                       "jobs.batch",
+                                       "pods",
+                                       "persistentvolumeclaims",
+                                       "services",
+                                       "ingresses.networking.k8s.io",
+                                       "horizontalpodautoscalers.autoscaling"};
     char now[32];
 
     ks_obj_now(now, sizeof(now));
     ks_store_lock();
     if (seen == NULL)
         seen = json_object();
+    next_seen = json_object();
     ks_obj_collect_garbage();
+    ks_workloads_sync();
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         each(keys[i], now_ms, now);
+    json_decref(seen);
+    seen = next_seen;
+    next_seen = NULL;
     ks_store_unlock();
 }
 
@@ -441,4 +490,5 @@ void ks_ctrl_stop(void)
     running = 0;
     json_decref(seen);
     seen = NULL;
+    ks_workloads_shutdown();
 }

@@ -33,6 +33,7 @@ static const struct builtin builtins[] = {
     {"batch/v1", "jobs", "job", "Job", "", 1, 1, 0, 1, 1},
     {"batch/v1", "cronjobs", "cronjob", "CronJob", "cj", 1, 1, 0, 1, 1},
     {"networking.k8s.io/v1", "ingresses", "ingress", "Ingress", "ing", 1, 1, 0, 1, 0},
+    {"networking.k8s.io/v1", "ingressclasses", "ingressclass", "IngressClass", "", 0, 0, 0, 1, 0},
     {"networking.k8s.io/v1", "networkpolicies", "networkpolicy", "NetworkPolicy", "netpol", 1, 0, 0,
      1, 0},
     {"rbac.authorization.k8s.io/v1", "roles", "role", "Role", "", 1, 0, 0, 0, 0},

@@ -367,6 +367,10 @@ static int read_request(struct ks_http_conn *c, struct ks_http_req *req)
         ;
     if (n < 0 || parse_request_line(req, line) < 0 || read_headers(c, req) < 0)
         return -1;
+    const char *expect = ks_http_header(req, "Expect");
+    if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+        conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
+        return -1;
     return read_body(c, req);
 }
 

@@ -304,6 +304,9 @@ void ks_obj_defaults(const struct ks_type *t, json_t *obj)
         set_default(spec, "replicas", json_integer(1));
         set_default(spec, "progressDeadlineSeconds", json_integer(600));
         set_default(spec, "revisionHistoryLimit", json_integer(10));
+        set_default(spec, "strategy",
+                    json_pack("{s:s,s:{s:s,s:s}}", "type", "RollingUpdate", "rollingUpdate",
+                              "maxUnavailable", "25%", "maxSurge", "25%"));
     } else if (strcmp(t->key, "statefulsets.apps") == 0) {
         set_default(spec, "replicas", json_integer(1));
         set_default(spec, "podManagementPolicy", json_string("OrderedReady"));
@@ -340,7 +343,9 @@ static void assign_cluster_ip(json_t *obj)
     char ip[32];
     unsigned h = 2166136261u;
 
-    if (!json_is_object(spec) || json_object_get(spec, "clusterIP") != NULL)
+    const char *type = json_string_value(json_object_get(spec, "type"));
+    if (!json_is_object(spec) || json_object_get(spec, "clusterIP") != NULL ||
+        (type != NULL && strcmp(type, "ExternalName") == 0))
         return;
     for (const char *s = ks_obj_meta(obj, "uid"); *s; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;

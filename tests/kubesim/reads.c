@@ -171,6 +171,26 @@ static int event_matches(struct watch *w, json_t *obj)
     return matches(w->r, obj) > 0;
 }
 
+/* An update that moves an object into or out of the selection is an ADDED
+ * or a DELETED for this watcher, as the API server's watch cache does. */
+static void add_event(struct watch *w, json_t *ev)
+{
+    json_t *obj = json_object_get(ev, "object"), *prev = json_object_get(ev, "previous");
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    int now = event_matches(w, obj);
+
+    if (prev == NULL) {
+        if (now)
+            add_line(w, type, obj);
+        return;
+    }
+    int before = event_matches(w, prev);
+    if (now)
+        add_line(w, before ? "MODIFIED" : "ADDED", obj);
+    else if (before)
+        add_line(w, "DELETED", obj);
+}
+
 /* Unlock, send what is pending, lock again; -1 when the client is gone. */
 static int flush(struct watch *w)
 {
@@ -231,12 +251,7 @@ static void watch_loop(struct watch *w, uint64_t from, double deadline)
             return;
         }
         from = last;
-        json_array_foreach(evs, i, ev)
-        {
-            json_t *obj = json_object_get(ev, "object");
-            if (event_matches(w, obj))
-                add_line(w, json_string_value(json_object_get(ev, "type")), obj);
-        }
+        json_array_foreach(evs, i, ev) add_event(w, ev);
         json_decref(evs);
         double now = now_s();
         if (w->bookmarks && w->len == 0 && now - last_sent >= BOOKMARK_S)

@@ -16,6 +16,7 @@ struct event {
     enum ks_event_type type;
     char *res;
     json_t *obj;
+    json_t *prev; /* MODIFIED: the state before, for selector transitions */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -45,6 +46,7 @@ static void event_clear(struct event *e)
 {
     free(e->res);
     json_decref(e->obj);
+    json_decref(e->prev);
     memset(e, 0, sizeof(*e));
 }
 
@@ -99,7 +101,7 @@ json_t *ks_store_get(const char *res, const char *ns, const char *name)
     return json_object_get(json_object_get(root, res), key);
 }
 
-static void log_event(enum ks_event_type type, const char *res, json_t *obj)
+static void log_event(enum ks_event_type type, const char *res, json_t *obj, json_t *prev)
 {
     struct event *e;
 
@@ -115,6 +117,7 @@ static void log_event(enum ks_event_type type, const char *res, json_t *obj)
     e->type = type;
     e->res = strdup(res);
     e->obj = json_incref(obj);
+    e->prev = json_incref(prev);
     ring_len++;
     writes++;
     pthread_cond_broadcast(&cv);
@@ -138,11 +141,12 @@ json_t *ks_store_put(const char *res, const char *ns, const char *name, json_t *
     if (bucket == NULL)
         json_object_set_new(root, res, bucket = json_object());
     make_key(key, sizeof(key), ns, name);
-    enum ks_event_type type = json_object_get(bucket, key) != NULL ? KS_MODIFIED : KS_ADDED;
+    json_t *prev = json_incref(json_object_get(bucket, key));
     rv++;
     set_rv(obj);
     json_object_set_new(bucket, key, obj);
-    log_event(type, res, obj);
+    log_event(prev != NULL ? KS_MODIFIED : KS_ADDED, res, obj, prev);
+    json_decref(prev);
     return obj;
 }
 
@@ -155,7 +159,7 @@ static void remove_key(const char *res, json_t *bucket, const char *key)
     rv++;
     set_rv(last);
     json_object_del(bucket, key);
-    log_event(KS_DELETED, res, last);
+    log_event(KS_DELETED, res, last, NULL);
     json_decref(last);
 }
 
@@ -235,8 +239,10 @@ uint64_t ks_store_events(json_t *out, uint64_t from, const char *res, uint64_t *
         struct event *e = &ring[(ring_head + i) % ring_cap];
         if (strcmp(e->res, res) != 0)
             continue;
-        json_array_append_new(out,
-                              json_pack("{s:s,s:O}", "type", type_name(e->type), "object", e->obj));
+        json_t *ev = json_pack("{s:s,s:O}", "type", type_name(e->type), "object", e->obj);
+        if (e->prev != NULL)
+            json_object_set(ev, "previous", e->prev);
+        json_array_append_new(out, ev);
     }
     return rv;
 }

@@ -45,7 +45,8 @@ json_t *ks_store_all(void);
 void ks_store_drop_resource(const char *res);
 
 /* Watch support. ks_store_events() appends to `out` every event after `from`
- * of `res` as {"type", "object"} (borrowed objects, new array items) and
+ * of `res` as {"type", "object"[, "previous"]} (MODIFIED events carry the
+ * state before as "previous"; objects shared, never to be changed) and
  * returns the last resourceVersion seen, or 0 when `from` is older than the
  * log keeps (*oldest_out then holds the oldest version still accepted). */
 uint64_t ks_store_events(json_t *out, uint64_t from, const char *res, uint64_t *oldest_out);

@@ -158,12 +158,15 @@ static json_t *row_svc(json_t *o)
     ing = json_array_get(
         json_object_get(json_object_get(json_object_get(o, "status"), "loadBalancer"), "ingress"),
         0);
-    if (ing != NULL)
+    if (strcmp(type, "ExternalName") == 0)
+        snprintf(ext, sizeof(ext), "%s", str(spec, "externalName", NULL, NULL));
+    else if (ing != NULL)
         snprintf(ext, sizeof(ext), "%s", str(ing, "ip", NULL, NULL));
     else if (strcmp(type, "LoadBalancer") == 0)
         snprintf(ext, sizeof(ext), "<pending>");
-    return json_pack("[o,s,s,s,s,o]", name(o), type[0] ? type : "ClusterIP",
-                     str(spec, "clusterIP", NULL, NULL), ext, ports[0] ? ports : "<none>", age(o));
+    const char *ip = str(spec, "clusterIP", NULL, NULL);
+    return json_pack("[o,s,s,s,s,o]", name(o), type[0] ? type : "ClusterIP", ip[0] ? ip : "<none>",
+                     ext, ports[0] ? ports : "<none>", age(o));
 }
 
 static json_t *row_cm(json_t *o)
@@ -193,6 +196,24 @@ static json_t *row_pvc(json_t *o)
     return json_pack("[o,s,s,s,o]", name(o), phase[0] ? phase : "Pending",
                      str(o, "spec", "volumeName", NULL), str(o, "status", "capacity", "storage"),
                      age(o));
+}
+
+static json_t *row_ing(json_t *o)
+{
+    char hosts[512] = "";
+    size_t off = 0, i;
+    json_t *r, *spec = json_object_get(o, "spec");
+    const char *cls = str(spec, "ingressClassName", NULL, NULL);
+    json_t *lb = json_array_get(
+        json_object_get(json_object_get(json_object_get(o, "status"), "loadBalancer"), "ingress"),
+        0);
+
+    json_array_foreach(json_object_get(spec, "rules"), i, r) if (off < sizeof(hosts)) off +=
+        (size_t)snprintf(hosts + off, sizeof(hosts) - off, "%s%s", i ? "," : "",
+                         str(r, "host", NULL, NULL)[0] ? str(r, "host", NULL, NULL) : "*");
+    return json_pack("[o,s,s,s,s,o]", name(o), cls[0] ? cls : "<none>", hosts[0] ? hosts : "*",
+                     str(lb, "ip", NULL, NULL),
+                     json_array_size(json_object_get(spec, "tls")) ? "80, 443" : "80", age(o));
 }
 
 static json_t *row_crd(json_t *o)
@@ -269,6 +290,14 @@ static const struct kind_table tables[] = {
       {"Status", "string", "", 0},
       {"Volume", "string", "", 0},
       {"Capacity", "string", "", 0},
+      AGE_COL}},
+    {"Ingress",
+     row_ing,
+     {NAME_COL,
+      {"Class", "string", "", 0},
+      {"Hosts", "string", "", 0},
+      {"Address", "string", "", 0},
+      {"Ports", "string", "", 0},
       AGE_COL}},
     {"CustomResourceDefinition", row_crd, {NAME_COL, {"Created At", "date", "", 0}}},
 };

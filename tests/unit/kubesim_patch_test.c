@@ -1,7 +1,7 @@
 /* kubesim_patch_test.c -- kubesim's JSON patch, merge patch and API-server strategic merge patch */
 #include "harness.h"
 
-#include "patch.h"
+#include "../kubesim/patch.h"
 
 #include "gitfleet/error.h"
 

@@ -1,7 +1,7 @@
 /* kubesim_ssa_test.c -- kubesim's server-side apply: field sets, managers, pruning, conflicts */
 #include "harness.h"
 
-#include "ssa.h"
+#include "../kubesim/ssa.h"
 
 #include "gitfleet/error.h"
 

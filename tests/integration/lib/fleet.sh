@@ -90,7 +90,8 @@ join_agent() {
 
 start_agent() {
   start "agent-$1" "$GF_BIN_DIR/gitfleet-agent" run --state-dir "$T/agent-$1" \
-    --kubeconfig "$T/$1.kubeconfig" --poll-wait 2s --resync-interval 1s --report-interval 2s
+    --kubeconfig "$T/$1.kubeconfig" --poll-wait 2s --resync-interval 1s --report-interval 2s \
+    ${AGENT_FLAGS:-}
 }
 
 # app_field CLUSTER APP FIELD: a field of an app in `gitfleet status CLUSTER -o json`.
@@ -115,3 +116,8 @@ print(v)' "$2"
 app_is() { [ "$(app_field "$1" "$2" "$3")" = "$4" ]; }
 cluster_is() { [ "$(cluster_field "$1" "$2")" = "$3" ]; }
 cm_is() { [ "$(k "$1" get cm -n "$2" "$3" -o jsonpath="{.data.$4}" 2>/dev/null)" = "$5" ]; }
+
+# obj_field CLUSTER KIND NAMESPACE NAME JSONPATH: "" when absent.
+obj_field() { k "$1" get "$2" -n "$3" "$4" -o jsonpath="$5" 2>/dev/null || true; }
+exists() { k "$1" get "$2" -n "$3" "$4" >/dev/null 2>&1; }
+absent() { ! exists "$@"; }

@@ -1,0 +1,135 @@
+/* session.c -- a build session's caches: parsed YAML files and built bases */
+#include "session.h"
+
+#include "gitfleet/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct file_entry {
+    char *key;
+    json_t *docs;
+    struct file_entry *next;
+};
+
+struct base_entry {
+    char *key;
+    struct kz_base *base;
+    struct base_entry *next;
+};
+
+#define SESSION_BUCKETS 1024
+
+struct hub_kustomize_session {
+    struct file_entry *files[SESSION_BUCKETS];
+    struct base_entry *bases[SESSION_BUCKETS];
+    struct hub_kustomize_stats stats;
+};
+
+void hub_kustomize_session_stats(const hub_kustomize_session *s, struct hub_kustomize_stats *out)
+{
+    *out = s->stats;
+}
+
+static size_t bucket(const char *key)
+{
+    size_t h = 5381;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = h * 33 + *p;
+    return h % SESSION_BUCKETS;
+}
+
+int hub_kustomize_session_new(hub_kustomize_session **out)
+{
+    *out = calloc(1, sizeof(**out));
+    return *out != NULL ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
+void kz_base_free(struct kz_base *b)
+{
+    if (b == NULL)
+        return;
+    kz_resmap_clear(&b->res);
+    kz_tconfig_free(b->tc);
+    json_decref(b->vars);
+    json_decref(b->openapi);
+    for (size_t i = 0; i < b->ndeps; i++) {
+        free(b->deps[i].path);
+    }
+    free(b->deps);
+    free(b);
+}
+
+void hub_kustomize_session_free(hub_kustomize_session *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+        for (struct file_entry *e = s->files[i], *n; e != NULL; e = n) {
+            n = e->next;
+            free(e->key);
+            json_decref(e->docs);
+            free(e);
+        }
+        for (struct base_entry *e = s->bases[i], *n; e != NULL; e = n) {
+            n = e->next;
+            free(e->key);
+            kz_base_free(e->base);
+            free(e);
+        }
+    }
+    free(s);
+}
+
+json_t *kz_session_file_get(hub_kustomize_session *s, const char *key)
+{
+    for (struct file_entry *e = s->files[bucket(key)]; e != NULL; e = e->next)
+        if (strcmp(e->key, key) == 0) {
+            s->stats.file_hits++;
+            return json_incref(e->docs);
+        }
+    s->stats.file_misses++;
+    return NULL;
+}
+
+void kz_session_file_put(hub_kustomize_session *s, const char *key, json_t *docs)
+{
+    struct file_entry *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return;
+    e->key = strdup(key);
+    e->docs = json_incref(docs);
+    size_t b = bucket(key);
+    e->next = s->files[b];
+    s->files[b] = e;
+}
+
+const struct kz_base *kz_session_base_get(hub_kustomize_session *s, const char *key)
+{
+    for (struct base_entry *e = s->bases[bucket(key)]; e != NULL; e = e->next)
+        if (strcmp(e->key, key) == 0)
+            return e->base;
+    return NULL;
+}
+
+void kz_session_count_base(hub_kustomize_session *s, int hit)
+{
+    if (hit)
+        s->stats.base_hits++;
+    else
+        s->stats.base_builds++;
+}
+
+void kz_session_base_put(hub_kustomize_session *s, const char *key, struct kz_base *base)
+{
+    struct base_entry *e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        kz_base_free(base);
+        return;
+    }
+    e->key = strdup(key);
+    e->base = base;
+    size_t b = bucket(key);
+    e->next = s->bases[b];
+    s->bases[b] = e;
+}
