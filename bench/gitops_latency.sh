@@ -2,11 +2,13 @@
 # gitops_latency.sh -- commit -> applied-in-cluster latency (p50/p99) and peak RSS of the hub and
 # an agent, with 1, 10 and 100 agents on this machine. Not a test: prints a table.
 # Usage: bench/gitops_latency.sh [--build DIR (default build)] [--agents "1 10 100"] [--rounds 10]
+#                                [--kubesim shared|own]
 # Build first without sanitizers: ./scripts/build.sh build
 #
-# Per agent count N: one kubesim shared by N clusters c001..cN (each cluster's app goes to its
-# own namespace, named after the cluster), one hub (--poll-interval 1h: only the webhook
-# triggers), N agents with default flags. Each round edits a ConfigMap, commits, and POSTs a
+# Per agent count N: clusters c001..cN, each with its own kubesim (--kubesim shared: one kubesim
+# for all, each cluster's app in its own namespace named after the cluster; cheaper, but every
+# agent then also sees every other cluster's objects through its cluster-wide watches), one hub
+# (--poll-interval 1h: only the webhook triggers), N agents with default flags. Each round edits a ConfigMap, commits, and POSTs a
 # signed GitHub-style webhook at once. "applied" for a cluster = the first poll (every 10 ms, or 2x the call time) of
 # /api/v1/status that shows the new commit as its reported revision; "in cluster" = the first
 # GET of cluster c001's ConfigMap from kubesim that shows the new value.
@@ -15,12 +17,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
 counts="1 10 100"
 rounds=10
+kubesim=own
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$2; shift ;;
     --agents) counts=$2; shift ;;
     --rounds) rounds=$2; shift ;;
-    *) echo "usage: $0 [--build DIR] [--agents \"1 10 100\"] [--rounds N]" >&2; exit 2 ;;
+    --kubesim) kubesim=$2; shift ;;
+    *) echo "usage: $0 [--build DIR] [--agents \"1 10 100\"] [--rounds N] [--kubesim shared|own]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -43,6 +47,13 @@ trap 'exit 130' INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_file() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
 hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+
+# start_kubesim KUBECONFIG: a kubesim on a free port writing KUBECONFIG.
+start_kubesim() {
+    "$bin/kubesim" --listen 127.0.0.1:0 --token bench --kubeconfig-out "$1" >"$1.log" 2>&1 &
+    pids+=($!)
+    wait_file "$1" || { echo "kubesim did not start" >&2; return 1; }
+}
 
 # make_repo DIR N: a fleet repo with N clusters and one ApplicationSet over all of them.
 make_repo() {
@@ -81,10 +92,7 @@ run_count() {
     mkdir -p "$d"
     make_repo "$d/repo" "$n"
     port=$(free_port); api=$(free_port)
-    "$bin/kubesim" --listen 127.0.0.1:0 --token bench --kubeconfig-out "$d/kubeconfig" \
-        >"$d/kubesim.log" 2>&1 &
-    pids+=($!)
-    wait_file "$d/kubeconfig" || { echo "kubesim did not start" >&2; return 1; }
+    start_kubesim "$d/kubeconfig" # c001's, and with --kubesim shared everyone's
     "$bin/gitfleet-hub" --repo "$d/repo" --data-dir "$d/hub" --listen "tcp://127.0.0.1:$port" \
         --api-listen "http://127.0.0.1:$api" --poll-interval 1h --webhook-secret bench-secret \
         --log-level warn >"$d/hub.log" 2>&1 &
@@ -98,7 +106,9 @@ run_count() {
             sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
         "$bin/gitfleet-agent" join --hub "tcp://127.0.0.1:$port" --token "$token" \
             --state-dir "$d/agent-c$i" --log-level warn >>"$d/join.log" 2>&1
-        "$bin/gitfleet-agent" run --state-dir "$d/agent-c$i" --kubeconfig "$d/kubeconfig" \
+        local kc=$d/kubeconfig
+        if [ "$kubesim" = own ] && [ "$i" != 001 ]; then kc=$d/kubeconfig-c$i; start_kubesim "$kc"; fi
+        "$bin/gitfleet-agent" run --state-dir "$d/agent-c$i" --kubeconfig "$kc" \
             --log-level warn >"$d/agent-c$i.log" 2>&1 &
         pids+=($!)
         [ "$i" = 001 ] && agent1_pid=$!
@@ -188,8 +198,9 @@ PY
     stop_all
 }
 
-echo "gitops latency: $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $rounds rounds, $(date -u +%FT%TZ)"
+echo "gitops latency: $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $rounds rounds, kubesim $kubesim, $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in $counts; do run_count "$n"; done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: a high load inflates the tail)"
 printf '\n| agents | samples | applied p50 | applied p99 | all clusters p50 | all clusters p99 | in kubesim (c001) p50 | p99 | status call | hub VmHWM | agent c001 VmHWM | largest agent VmHWM |\n'
 printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for n in $counts; do
