@@ -8,10 +8,12 @@
 # Per agent count N: clusters c001..cN, each with its own kubesim (--kubesim shared: one kubesim
 # for all, each cluster's app in its own namespace named after the cluster; cheaper, but every
 # agent then also sees every other cluster's objects through its cluster-wide watches), one hub
-# (--poll-interval 1h: only the webhook triggers), N agents with default flags. Each round edits a ConfigMap, commits, and POSTs a
-# signed GitHub-style webhook at once. "applied" for a cluster = the first poll (every 10 ms, or 2x the call time) of
-# /api/v1/status that shows the new commit as its reported revision; "in cluster" = the first
-# GET of cluster c001's ConfigMap from kubesim that shows the new value.
+# (--poll-interval 1h: only the webhook triggers), N agents with default flags. Each round
+# edits a ConfigMap, commits, and POSTs a signed GitHub-style webhook at once; rounds are
+# 0.3 s apart. "applied" for a cluster = the first poll (every 10 ms, or 2x the call time)
+# of /api/v1/status that shows the new commit as its reported revision; "in cluster" = the
+# first GET of cluster c001's ConfigMap from its kubesim that shows the new value.
+# Results and method: docs/benchmarks.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
