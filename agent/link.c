@@ -37,6 +37,45 @@ static const char *dial_hint(int rv, int tls)
     }
 }
 
+/* A counter of the dialer's statistics (0 when nng keeps none). */
+static uint64_t dialer_stat(nng_stat *all, nng_dialer dialer, const char *name)
+{
+    nng_stat *mine = all ? nng_stat_find_dialer(all, dialer) : NULL;
+    nng_stat *st = mine ? nng_stat_find(mine, name) : NULL;
+
+    return st ? nng_stat_value(st) : 0;
+}
+
+/* Why the background dialer has no connection, from nng's counters of
+ * failed attempts: a TLS set-up problem shows only there in the run loop. */
+static void dial_trouble(const agent_link *link, char *buf, size_t len)
+{
+    nng_stat *all = NULL;
+    uint64_t tls_failed, other, refused;
+
+    buf[0] = '\0';
+    if (nng_stats_get(&all) != 0)
+        return;
+    tls_failed = dialer_stat(all, link->dialer, "auth");
+    other = dialer_stat(all, link->dialer, "other");
+    refused = dialer_stat(all, link->dialer, "refused");
+    nng_stats_free(all);
+    if (link->tls && tls_failed > 0)
+        snprintf(buf, len,
+                 "; %llu connection attempts failed the TLS handshake (check --hub-ca, "
+                 "--tls-server-name and that the client certificate is signed by the hub's "
+                 "--tls-client-ca)",
+                 (unsigned long long)tls_failed);
+    else if (link->tls && other > 0)
+        snprintf(buf, len,
+                 "; the hub closed %llu TLS handshakes (does it want a client certificate? "
+                 "give --client-cert and --client-key)",
+                 (unsigned long long)other);
+    else if (refused > 0)
+        snprintf(buf, len, "; %llu connection attempts were refused (is the hub running?)",
+                 (unsigned long long)refused);
+}
+
 /* A join dials once and waits, so that a bad address or TLS set-up fails
  * at once with its reason (a one-shot command should say what is wrong, not
  * time out). The run loop dials in the background: nng keeps retrying, and
@@ -142,8 +181,10 @@ static int roundtrip(agent_link *link, Gitfleet__AgentRequestBody *body, int64_t
     nng_ctx_send(ctx, aio);
     nng_aio_wait(aio);
     if ((rv = nng_aio_result(aio)) != 0) {
-        error = gf_error_set(rv == NNG_ETIMEDOUT ? GF_ETIMEDOUT : GF_EIO, "sending to the hub: %s",
-                             nng_strerror(rv));
+        char trouble[300];
+        dial_trouble(link, trouble, sizeof(trouble));
+        error = gf_error_set(rv == NNG_ETIMEDOUT ? GF_ETIMEDOUT : GF_EIO,
+                             "sending to the hub: %s%s", nng_strerror(rv), trouble);
         goto out; /* msg is still ours */
     }
     msg = NULL;

@@ -98,6 +98,7 @@ pass "without --tls-server-name the URL's host is verified; an IP address needs 
 try_join good --hub-ca "$T/fleet-ca.crt" --client-cert "$T/agent-1.crt" \
   --client-key "$T/agent-1.key" --tls-server-name hub.gitfleet.test ||
   fail "join over mTLS failed: $(cat "$T/good.err")"
+cp -r "$T/state-good" "$T/state-rogue-run"
 start agent-edge-1 "$GF_BIN_DIR/gitfleet-agent" run --state-dir "$T/state-good" \
   --kubeconfig "$T/edge-1.kubeconfig" --hub-ca "$T/fleet-ca.crt" --client-cert "$T/agent-1.crt" \
   --client-key "$T/agent-1.key" --tls-server-name hub.gitfleet.test \
@@ -114,4 +115,13 @@ gitfleet sync >/dev/null || fail "gitfleet sync failed"
 wait_for 20 cm_is edge-1 web web-config color green || fail "a change did not arrive over TLS"
 pass "a change arrives over mutual TLS"
 
-echo "7 passed, 0 failed"
+# 4. A joined agent whose run gets a certificate from another CA says why it cannot reach the hub.
+start agent-rogue "$GF_BIN_DIR/gitfleet-agent" run --state-dir "$T/state-rogue-run" \
+  --kubeconfig "$T/edge-1.kubeconfig" --hub-ca "$T/fleet-ca.crt" \
+  --client-cert "$T/rogue-agent.crt" --client-key "$T/rogue-agent.key" \
+  --tls-server-name hub.gitfleet.test --poll-wait 1s
+wait_for 30 grep -q "AGENT-HUB-UNREACHABLE.*failed the TLS handshake" "$T/agent-rogue.log" ||
+  fail "the run loop does not say the TLS handshake fails: $(tail -n 3 "$T/agent-rogue.log")"
+pass "an agent run with a rogue certificate logs that its TLS handshakes fail"
+
+echo "8 passed, 0 failed"
