@@ -30,6 +30,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+case $kubesim in own | shared) ;; *) echo "--kubesim is own or shared, not '$kubesim'" >&2; exit 2 ;; esac
 bin=$build/bin
 for p in gitfleet-hub gitfleet-agent kubesim; do
     [ -x "$bin/$p" ] || { echo "build first: ./scripts/build.sh $build" >&2; exit 1; }
