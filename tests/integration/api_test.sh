@@ -65,6 +65,8 @@ call 200 GET "/api/v1/apps?cluster=dev-1"; json 'd["apps"][0]["name"] == "web" a
 call 200 GET "/api/v1/history?cluster=dev-1&app=web&limit=1"
 json 'len(d["history"]) == 1 and set(d["history"][0]) == {"time","cluster","app","generation","revision","result","message"}'
 call 404 GET /api/v1/nothing-here; json 'd["code"] == "ENOTFOUND"'
+call 404 GET "/api/v1/status?cluster=nope"
+call 200 GET "/api/v1/apps?cluster=nope"; json 'd == {"apps": []}'
 pass "read routes answer with the documented shapes"
 
 # 2. Admin routes: refused without or with a wrong token, done with it.
@@ -78,6 +80,9 @@ call 201 POST /api/v1/clusters -H "$ADMIN" -d '{"name":"edge-1"}'
 json 'd["cluster"] == "edge-1" and d["token"].startswith("gfj_") and d["expiresUnixMs"] > 0'
 call 200 DELETE /api/v1/clusters/edge-1 -H "$ADMIN"; json 'd == {"removed": "edge-1"}'
 call 200 POST /api/v1/sync -H "$ADMIN"; json 'len(d["revision"]) == 40'
+call 404 DELETE /api/v1/clusters/never-added -H "$ADMIN"; json 'd["code"] == "ENOTFOUND"'
+call 403 POST /api/v1/nothing-here
+call 404 POST /api/v1/nothing-here -H "$ADMIN"
 pass "admin routes need the token and work with it"
 
 # 3. Webhooks: a correct GitHub signature syncs, a wrong or missing one is refused, another
