@@ -191,6 +191,22 @@ static void schedule_policy_retry(struct loop *lp)
     }
 }
 
+/* Operators read the log: every app whose sync failed gets a line. */
+static void log_failures(const json_t *report)
+{
+    size_t i;
+    json_t *app;
+
+    json_array_foreach(json_object_get(report, "apps"), i, app)
+    {
+        const char *op = json_string_value(json_object_get(app, "operation"));
+        if (op && strcmp(op, "Failed") == 0)
+            gf_log_warn("AGENT-SYNC-FAILED", "app=%s error=\"%s\"",
+                        json_string_value(json_object_get(app, "name")),
+                        json_string_value(json_object_get(app, "message")));
+    }
+}
+
 /* Sync the current bundle; schedule a retry with backoff and jitter when
  * something failed transiently (429/5xx) or an app's retry policy asks. */
 static void enforce(struct loop *lp)
@@ -201,6 +217,7 @@ static void enforce(struct loop *lp)
     if (lp->bundle == NULL ||
         agent_apply_bundle(&report, lp->kube, lp->bundle, &lp->apply, &transient) < 0)
         return;
+    log_failures(report);
     json_decref(lp->report);
     lp->report = report;
     lp->report_dirty = 1;

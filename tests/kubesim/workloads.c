@@ -1,5 +1,5 @@
 /* workloads.c -- the objects workload controllers own: ReplicaSets of Deployments, Pods of
- * ReplicaSets and StatefulSets */
+ * ReplicaSets, StatefulSets and DaemonSets */
 #include "workloads.h"
 
 #include "discovery.h"
@@ -164,23 +164,54 @@ static void random_suffix(char *buf)
     buf[5] = '\0';
 }
 
-static void sync_replicaset_pods(json_t *rs, json_t *pods_by_owner)
+/* `want` Pods named <owner>-<random> from the owner's template; with a
+ * `revision`, Pods of another revision are replaced (DaemonSet updates). */
+static void sync_pods(json_t *owner, const char *kind, long long want, const char *revision,
+                      json_t *pods_by_owner)
 {
-    json_t *owned = json_object_get(pods_by_owner, ks_obj_meta(rs, "uid"));
-    long long want = replicas_of(rs), have = (long long)json_array_size(owned);
-    const char *ns = ks_obj_meta(rs, "namespace");
+    json_t *owned = json_object_get(pods_by_owner, ks_obj_meta(owner, "uid")), *pod;
+    long long have = 0;
+    const char *ns = ks_obj_meta(owner, "namespace");
     char name[300], suffix[6];
+    size_t i;
 
+    json_array_foreach(owned, i, pod)
+    {
+        const char *rev = json_string_value(
+            json_object_get(get_path(pod, "metadata", "labels"), "controller-revision-hash"));
+        if (have >= want || (revision != NULL && (rev == NULL || strcmp(rev, revision) != 0)))
+            delete_object("pods", pod);
+        else
+            have++;
+    }
     for (; have < want; have++) {
         random_suffix(suffix);
-        snprintf(name, sizeof(name), "%s-%s", ks_obj_meta(rs, "name"), suffix);
-        json_t *pod = pod_from(get_path(rs, "spec", "template"), ns, name,
-                               owner_ref("apps/v1", "ReplicaSet", rs));
-        inherit_fail(json_object_get(pod, "metadata"), rs);
+        snprintf(name, sizeof(name), "%s-%s", ks_obj_meta(owner, "name"), suffix);
+        pod = pod_from(get_path(owner, "spec", "template"), ns, name,
+                       owner_ref("apps/v1", kind, owner));
+        if (revision != NULL) {
+            json_t *md = json_object_get(pod, "metadata");
+            if (!json_is_object(json_object_get(md, "labels")))
+                json_object_set_new(md, "labels", json_object());
+            json_object_set_new(json_object_get(md, "labels"), "controller-revision-hash",
+                                json_string(revision));
+        }
+        inherit_fail(json_object_get(pod, "metadata"), owner);
         create("pods", pod);
     }
-    for (size_t i = (size_t)(want > 0 ? want : 0); i < json_array_size(owned); i++)
-        delete_object("pods", json_array_get(owned, i));
+}
+
+static void sync_replicaset_pods(json_t *rs, json_t *pods_by_owner)
+{
+    sync_pods(rs, "ReplicaSet", replicas_of(rs), NULL, pods_by_owner);
+}
+
+/* One node: one Pod per DaemonSet, replaced when the template changes. */
+static void sync_daemonset_pods(json_t *ds, json_t *pods_by_owner)
+{
+    char name[300];
+    ks_workloads_template_hash(name, sizeof(name), "", get_path(ds, "spec", "template"));
+    sync_pods(ds, "DaemonSet", 1, name + 1, pods_by_owner);
 }
 
 static void sync_statefulset_pods(json_t *sts, json_t *pods_by_owner)
@@ -376,6 +407,7 @@ void ks_workloads_sync(void)
     json_t *pods_by_owner = index_by_owner("pods");
     each_live("replicasets.apps", sync_replicaset_pods, pods_by_owner);
     each_live("statefulsets.apps", sync_statefulset_pods, pods_by_owner);
+    each_live("daemonsets.apps", sync_daemonset_pods, pods_by_owner);
     json_decref(pods_by_owner);
 }
 

@@ -1,5 +1,5 @@
 /* workloads.h -- the objects workload controllers own: ReplicaSets of Deployments, Pods of
- * ReplicaSets and StatefulSets */
+ * ReplicaSets, StatefulSets and DaemonSets */
 #ifndef KUBESIM_WORKLOADS_H
 #define KUBESIM_WORKLOADS_H
 
@@ -11,7 +11,7 @@ void ks_workloads_template_hash(char *buf, size_t n, const char *name, const jso
 
 /* One pass (store lock held): every Deployment has a ReplicaSet for its
  * current template (older ones scaled to 0 once the rollout completed),
- * every ReplicaSet and StatefulSet has spec.replicas Pods. */
+ * every ReplicaSet and StatefulSet has spec.replicas Pods, every DaemonSet one. */
 void ks_workloads_sync(void);
 
 /* Forget cached template hashes (at shutdown). */
