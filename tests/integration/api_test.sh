@@ -53,7 +53,8 @@ for m in gitfleet_report_age_seconds gitfleet_clusters gitfleet_clusters_connect
   grep -q "^# TYPE $m " "$T/body" || fail "metric $m is missing"
 done
 call 200 GET /api/v1/status
-json 'set(d) == {"revision", "clusters"} and len(d["revision"]) == 40'
+json 'set(d) == {"revision", "clusters", "problems", "error"} and len(d["revision"]) == 40'
+json 'd["problems"] == [] and d["error"] == ""'
 json 'set(d["clusters"][0]) == {"name","inGit","joined","connected","lastSeen","revision","generation","health","message","apps"}'
 json 'set(d["clusters"][0]["generation"]) == {"desired","applied"} and d["clusters"][0]["joined"] is True'
 json 'set(d["clusters"][0]["apps"][0]) >= {"name","sync","health","revision","message"} and "resources" not in d["clusters"][0]["apps"][0]'
