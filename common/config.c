@@ -95,7 +95,7 @@ int gf_duration_parse_argo(double *ms_out, const char *text)
         return 0;
     }
     while (*p) {
-        size_t ulen;
+        size_t ulen = 0;
         if (!isdigit((unsigned char)*p) && *p != '.')
             return gf_error_set(GF_EINVAL, "'%s': not a duration like 30, 5s, 3m or 1h30m", text);
         double v = strtod(p, &end);
