@@ -4,8 +4,10 @@
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
 
+#include <arpa/inet.h>
 #include <nng/supplemental/tls/tls.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -222,12 +224,49 @@ int gf_wire_tls_listener(nng_listener listener, const struct gf_wire_tls *tls)
     return rv ? gf_error_set(GF_ERROR, "TLS: %s", nng_strerror(rv)) : 0;
 }
 
+/* The name to verify in the hub's certificate: the one given, else the URL's
+ * host. nng 1.5 verifies nothing when no name is set (any certificate from
+ * the CA would pass, an agent's own included), and its mbedTLS matches DNS
+ * names only, so a URL with an IP address needs the name given. */
+static int server_name(char *buf, size_t len, nng_dialer dialer, const struct gf_wire_tls *tls)
+{
+    char *url = NULL;
+    nng_url *u = NULL;
+    unsigned char addr[16];
+    int error = 0;
+
+    if (tls->server_name && tls->server_name[0]) {
+        snprintf(buf, len, "%s", tls->server_name);
+        return 0;
+    }
+    if (nng_dialer_get_string(dialer, NNG_OPT_URL, &url) != 0 || nng_url_parse(&u, url) != 0)
+        error = gf_error_set(GF_EINVAL, "TLS: cannot read the hub URL's host name");
+    else if (inet_pton(AF_INET, u->u_hostname, addr) == 1 ||
+             inet_pton(AF_INET6, u->u_hostname, addr) == 1 || u->u_hostname[0] == '\0')
+        error = gf_error_set(GF_EINVAL,
+                             "TLS: the hub URL %s names no host to verify: give the DNS name in "
+                             "the hub's certificate with --tls-server-name (IP addresses cannot "
+                             "be verified)",
+                             url);
+    else
+        snprintf(buf, len, "%s", u->u_hostname);
+    if (u)
+        nng_url_free(u);
+    nng_strfree(url);
+    return error;
+}
+
 int gf_wire_tls_dialer(nng_dialer dialer, const struct gf_wire_tls *tls)
 {
+    struct gf_wire_tls verified = *tls;
+    char name[256];
     nng_tls_config *cfg;
     int error, rv;
 
-    if ((error = tls_config(&cfg, NNG_TLS_MODE_CLIENT, tls)) < 0)
+    if ((error = server_name(name, sizeof(name), dialer, tls)) < 0)
+        return error;
+    verified.server_name = name;
+    if ((error = tls_config(&cfg, NNG_TLS_MODE_CLIENT, &verified)) < 0)
         return error;
     rv = nng_dialer_set_ptr(dialer, NNG_OPT_TLS_CONFIG, cfg);
     nng_tls_config_free(cfg);
