@@ -483,6 +483,32 @@ static json_t *desired_objects(const Gitfleet__App *app, json_t *entry)
     return desired;
 }
 
+/* ApplyOutOfSyncOnly=true: only objects that are missing or drifted. */
+static json_t *out_of_sync_only(struct sync_ctx *ctx, const Gitfleet__App *app, json_t *desired)
+{
+    struct agent_drift_rules *rules = rules_of(app);
+    json_t *apply = json_array();
+    size_t i;
+    json_t *want;
+
+    json_array_foreach(desired, i, want)
+    {
+        struct agent_drift drift = {0};
+        json_t *live = NULL;
+        int error = agent_kube_get(
+            ctx->kube, gf_doc_string(want, "apiVersion"), gf_doc_string(want, "kind"),
+            gf_doc_string(want, "metadata.namespace"), gf_doc_string(want, "metadata.name"), &live);
+        int in_sync = error == 0 && !is_hook(want) &&
+                      agent_drift_compare(&drift, want, live, rules) == 0 && drift.n == 0;
+        if (!in_sync)
+            json_array_append(apply, want);
+        agent_drift_clear(&drift);
+        json_decref(live);
+    }
+    agent_drift_rules_free(rules);
+    return apply;
+}
+
 static void sync_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const Gitfleet__App *app,
                      json_t *entry)
 {
@@ -508,7 +534,10 @@ static void sync_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const Gitf
         app_error(entry, gf_error_last());
     else {
         note_prunes(entry, app->name, &pr);
-        run_plan(ctx, b, entry, desired, prunes);
+        json_t *apply = opts.apply_out_of_sync_only ? out_of_sync_only(ctx, app, desired)
+                                                    : json_incref(desired);
+        run_plan(ctx, b, entry, apply, prunes);
+        json_decref(apply);
     }
     assess_app(ctx, app, entry, desired);
     json_decref(prunes);

@@ -103,31 +103,9 @@ static void usage(FILE *out)
 /* Settings: defaults, then --config FILE, then the flags (flags win). */
 static int load_settings(struct settings *s, int argc, char **argv)
 {
-    int next, error;
+    int error = gf_config_load(s, options, N_OPTIONS, argc, argv);
 
-    if ((error = gf_config_defaults(s, options, N_OPTIONS)) < 0 ||
-        (error = gf_config_parse_flags(s, options, N_OPTIONS, argc, argv, &next)) < 0)
-        return error;
-    if (next != argc)
-        return gf_error_set(GF_EINVAL, "unexpected argument '%s'", argv[next]);
-    if (s->config) {
-        struct settings from_file = {0};
-        gf_config_defaults(&from_file, options, N_OPTIONS);
-        if ((error = gf_config_load_file(&from_file, options, N_OPTIONS, s->config)) < 0 ||
-            (error = gf_config_parse_flags(&from_file, options, N_OPTIONS, argc, argv, &next)) <
-                0) {
-            gf_config_free(&from_file, options, N_OPTIONS);
-            return error;
-        }
-        gf_config_free(s, options, N_OPTIONS);
-        *s = from_file;
-    }
-    int level = gf_log_level_parse(s->log_level), format = gf_log_format_parse(s->log_format);
-    if (level < 0 || format < 0)
-        return gf_error_set(GF_EINVAL, "unknown log level '%s' or format '%s'", s->log_level,
-                            s->log_format);
-    gf_log_configure(level, format, stderr);
-    return 0;
+    return error < 0 ? error : gf_log_configure_names(s->log_level, s->log_format, stderr);
 }
 
 static struct gf_wire_tls tls_of(const struct settings *s)

@@ -20,44 +20,6 @@
 #define GITFLEET_WAVE     "gitfleet.io/sync-wave"
 #define MAX_ITEMS         100000
 
-/* gitops-engine's kind order within a wave; other kinds come after these. */
-static const char *const kind_order[] = {"Namespace",
-                                         "NetworkPolicy",
-                                         "ResourceQuota",
-                                         "LimitRange",
-                                         "PodSecurityPolicy",
-                                         "PodDisruptionBudget",
-                                         "ServiceAccount",
-                                         "Secret",
-                                         "SecretList",
-                                         "ConfigMap",
-                                         "StorageClass",
-                                         "PersistentVolume",
-                                         "PersistentVolumeClaim",
-                                         "CustomResourceDefinition",
-                                         "ClusterRole",
-                                         "ClusterRoleList",
-                                         "ClusterRoleBinding",
-                                         "ClusterRoleBindingList",
-                                         "Role",
-                                         "RoleList",
-                                         "RoleBinding",
-                                         "RoleBindingList",
-                                         "Service",
-                                         "DaemonSet",
-                                         "Pod",
-                                         "ReplicationController",
-                                         "ReplicaSet",
-                                         "Deployment",
-                                         "HorizontalPodAutoscaler",
-                                         "StatefulSet",
-                                         "Job",
-                                         "CronJob",
-                                         "IngressClass",
-                                         "Ingress",
-                                         "APIService"};
-#define N_KINDS (sizeof(kind_order) / sizeof(kind_order[0]))
-
 static const char *const phase_names[] = {"PreSync", "Sync", "PostSync", "SyncFail"};
 
 /* Parsed hook annotation: a bit per sync phase, plus Skip and the
@@ -73,10 +35,7 @@ const char *agent_plan_phase_name(enum agent_plan_phase phase)
 
 size_t agent_plan_kind_rank(const char *kind)
 {
-    for (size_t i = 0; i < N_KINDS; i++)
-        if (strcmp(kind, kind_order[i]) == 0)
-            return i;
-    return N_KINDS;
+    return gf_k8s_sync_kind_rank(kind);
 }
 
 static const char *str_at(const json_t *obj, const char *a, const char *b)

@@ -8,6 +8,7 @@
 #include "gitfleet/report.h"
 #include "kube.h"
 #include "link.h"
+#include "retry.h"
 #include "state.h"
 #include "verify.h"
 #include "watch.h"
@@ -86,7 +87,8 @@ struct loop {
     json_t *report;           /* its latest report */
     int report_dirty;         /* the hub has not heard the latest report */
     int64_t last_report_ms, last_resync_ms, retry_at_ms, retry_delay_ms;
-    char refusal[512]; /* why the last bundle was refused, for the report */
+    long long sync_attempts; /* syncs of the current bundle so far (for retry.limit) */
+    char refusal[512];       /* why the last bundle was refused, for the report */
 
     pthread_mutex_t lock; /* guards what follows: filled by the fetch and watch threads */
     pthread_cond_t wake;
@@ -149,6 +151,46 @@ static json_t *bundle_kinds(const Gitfleet__Bundle *b)
     return kinds;
 }
 
+/* The retry policy of an app as Argo CD's fields mean it; 0 when none. */
+static int app_retry(const Gitfleet__App *app, struct agent_retry *out)
+{
+    const Gitfleet__RetryPolicy *r = app->sync_policy ? app->sync_policy->retry : NULL;
+
+    if (r == NULL)
+        return 0;
+    out->limit = r->has_limit ? r->limit : 0;
+    out->duration = r->has_backoff_duration_ms ? (double)r->backoff_duration_ms / 1000.0
+                                               : AGENT_RETRY_DEFAULT_DURATION;
+    out->factor = r->has_backoff_factor ? r->backoff_factor : AGENT_RETRY_DEFAULT_FACTOR;
+    out->max_duration = r->has_backoff_max_duration_ms ? (double)r->backoff_max_duration_ms / 1000.0
+                                                       : AGENT_RETRY_DEFAULT_MAX_DURATION;
+    return 1;
+}
+
+/* An app whose sync failed retries as its syncPolicy.retry says: after
+ * duration * factor^n, capped at maxDuration, at most `limit` times. */
+static void schedule_policy_retry(struct loop *lp)
+{
+    json_t *apps = json_object_get(lp->report, "apps");
+    double delay = -1;
+
+    for (size_t i = 0; i < lp->bundle->n_apps && i < json_array_size(apps); i++) {
+        const char *op = json_string_value(json_object_get(json_array_get(apps, i), "operation"));
+        struct agent_retry r;
+        if (op == NULL || strcmp(op, "Failed") != 0 || !app_retry(lp->bundle->apps[i], &r) ||
+            !agent_retry_allowed(&r, lp->sync_attempts))
+            continue;
+        double d = agent_retry_delay(&r, lp->sync_attempts);
+        delay = delay < 0 || d < delay ? d : delay;
+    }
+    if (delay >= 0) {
+        lp->retry_at_ms = now_ms() + (int64_t)(delay * 1000);
+        gf_log_info("AGENT-SYNC-RETRY", "generation=%llu attempt=%lld in_ms=%lld",
+                    (unsigned long long)lp->bundle->generation, lp->sync_attempts + 1,
+                    (long long)(delay * 1000));
+    }
+}
+
 /* Sync the current bundle; schedule a retry with backoff and jitter when
  * something failed transiently (429/5xx) or an app's retry policy asks. */
 static void enforce(struct loop *lp)
@@ -174,7 +216,9 @@ static void enforce(struct loop *lp)
     } else {
         lp->retry_at_ms = 0;
         lp->retry_delay_ms = 0;
+        schedule_policy_retry(lp);
     }
+    lp->sync_attempts++;
 }
 
 /* Take a verified bundle as the one to enforce, cache it, sync it, and
@@ -190,6 +234,7 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
         gitfleet__bundle__free_unpacked(lp->bundle, NULL);
     lp->bundle = bundle;
     lp->retry_delay_ms = 0;
+    lp->sync_attempts = 0;
     gf_log_info("AGENT-BUNDLE", "generation=%llu revision=%s apps=%zu",
                 (unsigned long long)bundle->generation, bundle->revision ? bundle->revision : "",
                 bundle->n_apps);

@@ -259,3 +259,32 @@ void gf_config_usage(FILE *out, const struct gf_config_option *table, size_t n)
         fputc('\n', out);
     }
 }
+
+static const struct gf_config_option *config_option(const struct gf_config_option *table, size_t n)
+{
+    return find_option(table, n, "config", 6);
+}
+
+int gf_config_load(void *settings, const struct gf_config_option *table, size_t n, int argc,
+                   char **argv)
+{
+    const struct gf_config_option *cfg = config_option(table, n);
+    int next, error;
+
+    if ((error = gf_config_defaults(settings, table, n)) < 0 ||
+        (error = gf_config_parse_flags(settings, table, n, argc, argv, &next)) < 0)
+        return error;
+    if (next != argc)
+        return gf_error_set(GF_EINVAL, "unexpected argument '%s'", argv[next]);
+    const char *file = cfg && cfg->type == GF_CONFIG_STRING ? *(char **)field(settings, cfg) : NULL;
+    if (file == NULL)
+        return 0;
+    char *path = strdup(file);
+    if (path == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    error = gf_config_load_file(settings, table, n, path);
+    free(path);
+    if (error < 0)
+        return error;
+    return gf_config_parse_flags(settings, table, n, argc, argv, &next);
+}

@@ -204,3 +204,52 @@ void gf_k8s_split_api_version(const char *api_version, char *buf, size_t buflen,
         *version_out = slash + 1;
     }
 }
+
+/* gitops-engine's kind order within a wave; other kinds come after these. */
+static const char *const sync_kind_order[] = {
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+};
+
+size_t gf_k8s_sync_kind_rank(const char *kind)
+{
+    size_t n = sizeof(sync_kind_order) / sizeof(sync_kind_order[0]);
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(kind, sync_kind_order[i]) == 0)
+            return i;
+    return n;
+}

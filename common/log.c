@@ -1,6 +1,8 @@
 /* log.c -- leveled logging with stable event ids, as text or JSON lines */
 #include "gitfleet/log.h"
 
+#include "gitfleet/error.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -20,6 +22,18 @@ void gf_log_configure(enum gf_log_level level, enum gf_log_format format, FILE *
     gf_log_threshold = level;
     log_format = format;
     log_out = out;
+}
+
+int gf_log_configure_names(const char *level, const char *format, FILE *out)
+{
+    int l = gf_log_level_parse(level), f = gf_log_format_parse(format);
+
+    if (l < 0)
+        return gf_error_set(GF_EINVAL, "unknown log level '%s' (debug, info, warn, error)", level);
+    if (f < 0)
+        return gf_error_set(GF_EINVAL, "unknown log format '%s' (text, json)", format);
+    gf_log_configure(l, f, out);
+    return 0;
 }
 
 int gf_log_level_parse(const char *name)

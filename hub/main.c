@@ -58,26 +58,12 @@ static void usage(FILE *out)
     gf_config_usage(out, options, N_OPTIONS);
 }
 
-/* Defaults, then --config FILE, then the flags again so they win. */
+/* Settings: defaults, then --config FILE, then the flags (flags win). */
 static int load_settings(struct hub_settings *s, int argc, char **argv)
 {
-    int next, error;
+    int error = gf_config_load(s, options, N_OPTIONS, argc, argv);
 
-    if ((error = gf_config_defaults(s, options, N_OPTIONS)) < 0 ||
-        (error = gf_config_parse_flags(s, options, N_OPTIONS, argc, argv, &next)) < 0)
-        return error;
-    if (next != argc)
-        return gf_error_set(GF_EINVAL, "unexpected argument '%s'", argv[next]);
-    if (s->config &&
-        ((error = gf_config_load_file(s, options, N_OPTIONS, s->config)) < 0 ||
-         (error = gf_config_parse_flags(s, options, N_OPTIONS, argc, argv, &next)) < 0))
-        return error;
-    int level = gf_log_level_parse(s->log_level), format = gf_log_format_parse(s->log_format);
-    if (level < 0 || format < 0)
-        return gf_error_set(GF_EINVAL, "unknown log level '%s' or format '%s'", s->log_level,
-                            s->log_format);
-    gf_log_configure(level, format, stderr);
-    return 0;
+    return error < 0 ? error : gf_log_configure_names(s->log_level, s->log_format, stderr);
 }
 
 static int run_hub(struct hub_settings *s)

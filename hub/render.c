@@ -2,11 +2,10 @@
  */
 #include "render.h"
 
-#include "kustomize/kustomize.h"
-
 #include "gitfleet/error.h"
 #include "gitfleet/k8s_schema.h"
 #include "gitfleet/yaml_parse.h"
+#include "kustomize/kustomize.h"
 
 #include <fnmatch.h>
 #include <stdint.h>
@@ -37,18 +36,15 @@ struct cache_entry {
 struct hub_render_cache {
     struct cache_entry *buckets[CACHE_BUCKETS];
     unsigned long hits, misses;
-    hub_kustomize_session *kustomize; /* parsed files and built bases, across renders */
+    /* Built kustomize bases shared by the renders of one pass (many
+     * overlays of one base); dropped at each sweep, which bounds it. */
+    hub_kustomize_session *session;
 };
 
 int hub_render_cache_new(struct hub_render_cache **out)
 {
     if ((*out = calloc(1, sizeof(**out))) == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
-    if (hub_kustomize_session_new(&(*out)->kustomize) < 0) {
-        free(*out);
-        *out = NULL;
-        return GF_ENOMEM;
-    }
     return 0;
 }
 
@@ -69,6 +65,10 @@ static void entry_free(struct cache_entry *e)
 
 void hub_render_cache_sweep(struct hub_render_cache *cache)
 {
+    if (cache != NULL) {
+        hub_kustomize_session_free(cache->session);
+        cache->session = NULL;
+    }
     for (size_t i = 0; cache && i < CACHE_BUCKETS; i++) {
         struct cache_entry **link = &cache->buckets[i];
         while (*link) {
@@ -92,8 +92,8 @@ void hub_render_cache_free(struct hub_render_cache *cache)
             cache->buckets[i] = e->next;
             entry_free(e);
         }
-    if (cache)
-        hub_kustomize_session_free(cache->kustomize);
+    if (cache != NULL)
+        hub_kustomize_session_free(cache->session);
     free(cache);
 }
 
@@ -354,15 +354,22 @@ static int is_kustomization(hub_filesrc *tree, const char *dir)
     return 0;
 }
 
-/* A kustomization, built by the native engine. The render cache's session
- * keeps parsed files and built bases, so that a base shared by every
- * cluster's overlay is read and built once. */
+/* A kustomization, built by the native engine (kubectl kustomize's output).
+ * With a cache, the pass's session shares built bases between overlays. */
 static int render_kustomize(json_t **out, hub_filesrc *tree, const char *dir,
                             struct hub_render_cache *cache)
 {
-    struct hub_kustomize_options opts = {.session = cache ? cache->kustomize : NULL};
+    struct hub_kustomize_options opts = {.session = NULL};
+    int error;
 
-    return hub_kustomize_build(out, tree, dir, &opts);
+    *out = NULL;
+    if (cache != NULL && cache->session == NULL &&
+        (error = hub_kustomize_session_new(&cache->session)) < 0)
+        return error;
+    opts.session = cache ? cache->session : NULL;
+    if ((error = hub_kustomize_build(out, tree, dir, &opts)) < 0)
+        return gf_error_wrap(error, "kustomize build %s", dir);
+    return 0;
 }
 
 /* ---- one app's documents ---- */

@@ -117,9 +117,9 @@ static json_t *app_row(hub *h, const char *cluster, const struct hub_app *app, c
 {
     const json_t *reported = report_app(report, app->name);
     const char *error = app->error ? app->error : render_error(h, cluster, app->name);
-    json_t *row =
-        json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown", "health",
-                  "Unknown", "revision", "", "message", "waiting for the agent's report");
+    json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown",
+                            "health", "Unknown", "revision", "", "message",
+                            "waiting for the agent's report", "operation", "");
 
     if (reported) {
         json_object_update_existing(row, (json_t *)reported);

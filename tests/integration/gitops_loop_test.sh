@@ -161,6 +161,7 @@ pass "agent retries through 500s and 429s and converges"
 
 # 9. A hub that lost its key (restored without it) signs with a new one: agents refuse its
 #    bundles, keep what they have, and say why.
+wait_for 20 cm_is dev-1 web web-config color purple || fail "dev-1 never got purple"
 stop hub; mv "$T/hub/hub.key" "$T/hub/hub.key.lost"; start_hub
 sed -i 's/purple/orange/' "$T/repo/apps/web/config.yaml"; commit "orange"; gitfleet sync >/dev/null
 wait_for 20 grep -q "AGENT-BUNDLE-REFUSED.*does not verify" "$T/agent-dev-1.log" ||

@@ -161,6 +161,20 @@ expect_has "strategic merge adds a container by name (patch items first)" "$out"
 k rollout status deploy/web -n demo --timeout=20s >/dev/null 2>&1 &&
     pass "new rollout when the template changes" || fail "rollout after template change"
 
+for _ in $(seq 50); do # the old ReplicaSet scales down a tick after the rollout
+    out=$(k get pods -n demo -l app=web -o name 2>&1 | wc -l)
+    [ "$out" -eq 3 ] && break
+    sleep 0.1
+done
+[ "$out" -eq 3 ] && pass "the Deployment's ReplicaSet runs 3 pods" || fail "pods: $out"
+out=$(k rollout undo deploy/web -n demo 2>&1)
+expect_has "rollout undo" "$out" "rolled back"
+k rollout status deploy/web -n demo --timeout=20s >/dev/null 2>&1 || fail "rollout after undo"
+out=$(k get deploy web -n demo -o jsonpath='{.spec.template.spec.containers[*].name}' 2>&1)
+[ "$out" = "nginx" ] && pass "undo restored the previous template" || fail "after undo: $out"
+out=$(k rollout history deploy/web -n demo 2>&1)
+expect_has "rollout history" "$out" "3         <none>"
+
 # ---- field ownership --------------------------------------------------------------------------
 cat >"$tmp/cfg-other.yaml" <<'EOF'
 apiVersion: v1

@@ -95,23 +95,37 @@ assert [r["id"]["kind"] for r in app["resources"]] == ["ServiceAccount", "Config
 assert app["resources"][3]["id"] == {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "payments", "name": "payment-service"}
 EOF
 
-# --- the whole cluster: infrastructure waves first; kustomize apps render natively
-rc=0
-"$bin" render --repo "$repo" --cluster prod-eu-1 >"$tmp/out" 2>"$tmp/err" || rc=$?
+# --- the whole cluster: infrastructure waves first, kustomize overlays natively
+run 0 render --repo "$repo" --cluster prod-eu-1
 head -n 12 "$tmp/out" | grep -q '^kind: Namespace$' || fail "render: wave -1 Namespaces first"
 grep -q 'gitfleet.io/app: monitoring-prod-eu-1' "$tmp/out" || fail "render: monitoring app"
-[ "$rc" = 0 ] || { cat "$tmp/err"; fail "render prod-eu-1"; }
-grep -q 'name: order-service-config-' "$tmp/out" || fail "render: order-service overlay (kustomize)"
+grep -q 'name: order-service-config-' "$tmp/out" || fail "render: order-service overlay"
+
+# An overlay renders as kubectl kustomize prints it, plus gitfleet's tracking.
+if command -v kubectl >/dev/null; then
+    for pair in production:prod-eu-1 staging:staging-1 development:dev-1; do
+        env=${pair%%:*} cluster=${pair#*:}
+        run 0 render --repo "$repo" --cluster "$cluster" --app "order-service-$cluster"
+        grep -q "gitfleet.io/tracking-id: order-service-$cluster:apps/Deployment:orders/order-service" \
+            "$tmp/out" || fail "render: tracking on the $env overlay"
+        grep -v -e 'gitfleet.io/tracking-id' -e 'gitfleet.io/app' -e '^  annotations:$' "$tmp/out" \
+            >"$tmp/ours.yaml"
+        kubectl kustomize "$repo/apps/order-service/overlays/$env" >"$tmp/kubectl.yaml"
+        cmp -s "$tmp/ours.yaml" "$tmp/kubectl.yaml" ||
+            fail "render of the $env overlay differs from kubectl kustomize: $(diff "$tmp/ours.yaml" "$tmp/kubectl.yaml" | head)"
+    done
+fi
 
 # --- every cluster, with the render cache shared between them
-rc=0
-"$bin" render --repo "$repo" --all -o json >"$tmp/out" 2>"$tmp/err" || rc=$?
+run 0 render --repo "$repo" --all -o json
 python3 - "$tmp/out" <<'EOF' || fail "render --all"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert [c["cluster"] for c in r["clusters"]] == ["dev-1", "prod-eu-1", "staging-1"]
-# monitoring and ingress are the same input on three clusters: rendered once each
-assert r["renderCache"]["hits"] >= 4, r["renderCache"]
+# monitoring and ingress are the same input on three clusters: rendered once each;
+# the three order-service overlays and payment-service once each
+assert r["renderCache"] == {"hits": 4, "misses": 6}, r["renderCache"]
+assert all("error" not in a for c in r["clusters"] for a in c["apps"])
 EOF
 
 # --- errors: one line, exit 1 (usage: exit 2)

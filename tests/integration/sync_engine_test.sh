@@ -128,4 +128,26 @@ sleep 0.5
 wait_for 15 exists c1 cm waves early || fail "objects of a deleted namespace not recreated"
 wait_for 15 exists c1 deploy waves web || fail "deployment not recreated"
 pass "a deleted namespace is recreated with its objects"
-echo "7 passed, 0 failed"
+# 8. syncPolicy.retry: a failing sync is retried as Argo CD's fields say, then given up.
+cat > "$T/repo/argocd/flaky.yaml" <<'Y'
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: flaky}
+spec:
+  source: {repoURL: '.', path: apps/flaky}
+  destination: {name: c1, namespace: flaky}
+  syncPolicy:
+    syncOptions: [CreateNamespace=true]
+    retry: {limit: 2, backoff: {duration: 1s, factor: 2, maxDuration: 10s}}
+Y
+mkdir -p "$T/repo/apps/flaky"
+printf 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n' > "$T/repo/apps/flaky/w.yaml"
+commit "an app whose kind the cluster lacks"; gitfleet sync >/dev/null
+retries() { [ "$(grep -c 'AGENT-SYNC-RETRY' "$T/agent-c1.log")" -ge "$1" ]; }
+wait_for 20 retries 2 || fail "retries not scheduled: $(grep -c AGENT-SYNC-RETRY "$T/agent-c1.log")"
+grep -q "AGENT-SYNC-RETRY .*attempt=2 in_ms=2000" "$T/agent-c1.log" || fail "second retry not after 2 s"
+sleep 5
+[ "$(grep -c 'AGENT-SYNC-RETRY' "$T/agent-c1.log")" -eq 2 ] || fail "retried past the limit"
+app_is c1 flaky operation Failed || fail "flaky not reported Failed"
+pass "a failed sync is retried per syncPolicy.retry (limit 2, 1s then 2s) and then given up"
+echo "8 passed, 0 failed"

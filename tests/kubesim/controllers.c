@@ -5,6 +5,7 @@
 #include "discovery.h"
 #include "objects.h"
 #include "store.h"
+#include "workloads.h"
 
 #include "gitfleet/error.h"
 
@@ -78,16 +79,6 @@ static int marked_fail(const struct ks_type *t, json_t *obj)
 {
     json_t *tpl = template_of(t, obj);
     return annotated_fail(obj) || annotated_fail(tpl) || image_fails(json_object_get(tpl, "spec"));
-}
-
-static void template_hash(char *buf, size_t n, const char *name, json_t *tpl)
-{
-    char *text = json_dumps(tpl, JSON_COMPACT | JSON_SORT_KEYS);
-    unsigned long long h = 1469598103934665603ULL;
-    for (const char *s = text ? text : ""; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    free(text);
-    snprintf(buf, n, "%s-%08llx", name, h & 0xffffffffULL);
 }
 
 static const char *str_or(const json_t *v, const char *dflt)
@@ -297,15 +288,17 @@ static int track(json_t *obj, long long gen, long long now_ms)
     return now_ms - json_integer_value(json_object_get(e, "at")) >= delay;
 }
 
-static void write_status(const struct ks_type *t, json_t *obj, json_t *st)
+/* 1 when the status changed and was written. */
+static int write_status(const struct ks_type *t, json_t *obj, json_t *st)
 {
     if (json_equal(json_object_get(obj, "status"), st)) {
         json_decref(st);
-        return;
+        return 0;
     }
     json_t *copy = json_deep_copy(obj);
     json_object_set_new(copy, "status", st);
     ks_obj_store(t, copy);
+    return 1;
 }
 
 static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, const char *now)
@@ -317,8 +310,14 @@ static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, co
     r.gen = json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
     r.want = rep != NULL ? json_integer_value(rep) : 1;
     r.done = track(obj, r.gen, now_ms) || r.want == 0;
+    /* a finished object whose status was already right at this version: nothing to do */
+    json_t *entry = json_object_get(seen, ks_obj_meta(obj, "uid"));
+    const char *rv = ks_obj_meta(obj, "resourceVersion");
+    const char *settled = json_string_value(json_object_get(entry, "settled"));
+    if (r.done && settled != NULL && strcmp(settled, rv) == 0)
+        return;
     r.fail = marked_fail(t, obj) && r.want > 0;
-    template_hash(r.rs, sizeof(r.rs), ks_obj_meta(obj, "name"), template_of(t, obj));
+    ks_workloads_template_hash(r.rs, sizeof(r.rs), ks_obj_meta(obj, "name"), template_of(t, obj));
     if (strcmp(t->kind, "Deployment") == 0)
         st = deployment_status(&r);
     else if (strcmp(t->kind, "StatefulSet") == 0)
@@ -331,7 +330,8 @@ static void reconcile(const struct ks_type *t, json_t *obj, long long now_ms, co
         st = job_status(&r);
     else
         st = pod_status(&r);
-    write_status(t, obj, st);
+    if (!write_status(t, obj, st) && r.done)
+        json_object_set_new(entry, "settled", json_string(rv));
 }
 
 static void bind_pvc(const struct ks_type *t, json_t *obj)
@@ -450,6 +450,7 @@ void ks_ctrl_tick(long long now_ms)
         seen = json_object();
     next_seen = json_object();
     ks_obj_collect_garbage();
+    ks_workloads_sync();
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         each(keys[i], now_ms, now);
     json_decref(seen);
@@ -489,4 +490,5 @@ void ks_ctrl_stop(void)
     running = 0;
     json_decref(seen);
     seen = NULL;
+    ks_workloads_shutdown();
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 struct settings {
+    char *config;
     char *repo;
     long long contexts;
     int verbose;
@@ -16,6 +17,7 @@ struct settings {
 };
 
 static const struct gf_config_option table[] = {
+    {"config", GF_CONFIG_STRING, offsetof(struct settings, config), 0, 0, NULL, "a file"},
     {"repo", GF_CONFIG_STRING, offsetof(struct settings, repo), 0, 0, NULL, "the repository"},
     {"contexts", GF_CONFIG_INT, offsetof(struct settings, contexts), 1, 100, "10", "contexts"},
     {"verbose", GF_CONFIG_BOOL, offsetof(struct settings, verbose), 0, 0, "false", "talk more"},
@@ -97,5 +99,25 @@ static void test_config__errors_name_the_setting(void)
     gf_config_free(&s, table, N);
 }
 
-GF_TESTS(GF_TEST(test_config__durations), GF_TEST(test_config__defaults_file_then_flags),
+static void test_config__load_file_then_flags_win(void)
+{
+    struct settings s = {0};
+    char path[512];
+    char *argv[] = {"--config", path, "--contexts", "30"};
+    char *stray[] = {"--contexts", "30", "extra"};
+    const char *yaml = "contexts: 5\nrepo: /from/file\n";
+
+    snprintf(path, sizeof(path), "%s/hub.yaml", gf_test_tmpdir());
+    gf_test_write_file(path, yaml, strlen(yaml));
+    GF_ASSERT_INT(gf_config_load(&s, table, N, 4, argv), 0);
+    GF_ASSERT_STR(s.repo, "/from/file");
+    GF_ASSERT_INT(s.contexts, 30);
+    gf_config_free(&s, table, N);
+    GF_ASSERT_INT(gf_config_load(&s, table, N, 3, stray), GF_EINVAL);
+    GF_ASSERT_HAS(gf_error_last(), "unexpected argument 'extra'");
+    gf_config_free(&s, table, N);
+}
+
+GF_TESTS(GF_TEST(test_config__durations), GF_TEST(test_config__load_file_then_flags_win),
+         GF_TEST(test_config__defaults_file_then_flags),
          GF_TEST(test_config__errors_name_the_setting));

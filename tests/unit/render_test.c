@@ -253,7 +253,7 @@ static void test_render__conflicts_and_failures_stay_per_app(void)
         {"apps/one/cm.yaml", CM("shared", "")},
         {"apps/two/cm.yaml", CM("shared", "") "---\n" CM("only-two", "")},
         {"apps/three/cm.yaml", CM("shared", "  namespace: elsewhere\n")},
-        {"apps/kust/kustomization.yaml", "resources: [cm.yaml]\n"},
+        {"apps/kust/kustomization.yaml", "resources: [cm.yaml, gone.yaml]\n"},
         {"apps/kust/cm.yaml", CM("k", "")},
         {"apps/badwave/cm.yaml", CM("w", "  annotations: {argocd.argoproj.io/sync-wave: soon}\n")},
         {"apps/badyaml/cm.yaml", "a: [1,\n"},
@@ -277,9 +277,8 @@ static void test_render__conflicts_and_failures_stay_per_app(void)
     GF_ASSERT_INT(bundle_app(b, "b-second")->n_resources, 0);
     GF_ASSERT_HAS(bundle_app(b, "missing")->error,
                   "app missing: spec.source.path: 'apps/nothing' does not exist");
-    /* A kustomization renders through the native engine. */
-    GF_ASSERT(bundle_app(b, "kust")->error == NULL);
-    GF_ASSERT_INT(bundle_app(b, "kust")->n_resources, 1);
+    GF_ASSERT_HAS(bundle_app(b, "kust")->error, "app kust: kustomize build apps/kust: ");
+    GF_ASSERT_HAS(bundle_app(b, "kust")->error, "gone.yaml");
     GF_ASSERT_HAS(bundle_app(b, "badwave")->error,
                   "ConfigMap w: metadata.annotations[argocd.argoproj.io/sync-wave]: 'soon'");
     GF_ASSERT_HAS(bundle_app(b, "badyaml")->error, "apps/badyaml/cm.yaml:");
@@ -289,8 +288,8 @@ static void test_render__conflicts_and_failures_stay_per_app(void)
     GF_ASSERT_HAS(bundle_app(b, "bad-type")->error, "spec.source.path: expected a string");
     GF_ASSERT_HAS(bundle_app(b, "badns")->error,
                   "ConfigMap n: metadata.namespace: expected a string");
-    GF_ASSERT_INT(hub_bundle_failures(b), 9);
-    GF_ASSERT_INT(b->n_order, 3); /* a-first, c-other-ns and kust */
+    GF_ASSERT_INT(hub_bundle_failures(b), 10);
+    GF_ASSERT_INT(b->n_order, 2);
     hub_bundle_free(b);
 
     struct hub_render_ctx ctx = {.tree = w.tree, .revision = w.commit};
@@ -335,6 +334,13 @@ static void expect_stats(struct hub_render_cache *cache, unsigned long hits, uns
     hub_render_cache_stats(cache, &h, &m);
     GF_ASSERT_INT(h, hits);
     GF_ASSERT_INT(m, misses);
+}
+
+static void render_all_two(struct world *w, struct hub_render_cache *cache)
+{
+    hub_bundle_free(render(w, cache, "c1"));
+    hub_bundle_free(render(w, cache, "c2"));
+    hub_render_cache_sweep(cache);
 }
 
 /* Three clusters share two apps: each renders once; a commit that touches
@@ -449,7 +455,64 @@ static void test_render__bundle_json(void)
     world_free(&w);
 }
 
+/* Overlays of one base through the native kustomize engine: namespace and
+ * tracking on top, and a change to the base (outside every app's path)
+ * re-renders the overlays that use it. */
+static void test_render__kustomize_overlays_and_their_base(void)
+{
+    static const struct file files[] = {
+        {"clusters/c.yaml", CLUSTER("c1", "prod") "---\n" CLUSTER("c2", "dev")},
+        {"argocd/sets.yaml", SET("web", "'apps/web/overlays/{{metadata.labels.env}}'")},
+        {"apps/web/base/kustomization.yaml", "resources: [cm.yaml]\n"},
+        {"apps/web/base/cm.yaml", CM("web", "")},
+        {"apps/web/overlays/prod/kustomization.yaml",
+         "resources: [../../base]\nnamePrefix: prod-\n"},
+        {"apps/web/overlays/dev/Kustomization", "resources: [../../base]\nnamePrefix: dev-\n"
+                                                "namespace: sandbox\n"},
+        {NULL, NULL}};
+    static const struct file change_base[] = {
+        {"apps/web/base/cm.yaml", CM("web", "  labels: {v: '2'}\n")}, {NULL, NULL}};
+    struct hub_render_cache *cache = NULL;
+    struct hub_bundle *b;
+    struct world w;
+
+    world_init(&w, files);
+    GF_ASSERT_INT(hub_render_cache_new(&cache), 0);
+    b = render(&w, cache, "c1");
+    GF_ASSERT_INT(hub_bundle_failures(b), 0);
+    GF_ASSERT_INT(b->n_order, 1);
+    GF_ASSERT_STR(b->order[0]->name, "prod-web");
+    GF_ASSERT_STR(b->order[0]->namespace, "prod"); /* from the destination */
+    GF_ASSERT_STR(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(b->order[0]->body, "metadata"), "annotations"),
+            "gitfleet.io/tracking-id")),
+        "web-c1:/ConfigMap:prod/prod-web");
+    hub_bundle_free(b);
+    b = render(&w, cache, "c2");
+    GF_ASSERT_STR(b->order[0]->name, "dev-web");
+    GF_ASSERT_STR(b->order[0]->namespace, "sandbox"); /* the overlay's own wins */
+    hub_bundle_free(b);
+    hub_render_cache_sweep(cache);
+    expect_stats(cache, 0, 2);
+    render_all_two(&w, cache);
+    expect_stats(cache, 2, 2);
+
+    commit_files(&w, change_base, "base only");
+    load_head(&w);
+    render_all_two(&w, cache);
+    expect_stats(cache, 2, 4);
+    b = render(&w, cache, "c1");
+    char *text = json_dumps(b->order[0]->body, JSON_COMPACT);
+    GF_ASSERT_HAS(text, "\"labels\":{\"v\":\"2\"");
+    free(text);
+    hub_bundle_free(b);
+    hub_render_cache_free(cache);
+    world_free(&w);
+}
+
 GF_TESTS(GF_TEST(test_render__plain_manifests), GF_TEST(test_render__scopes_waves_and_kind_order),
          GF_TEST(test_render__conflicts_and_failures_stay_per_app),
-         GF_TEST(test_render__cache_shared_and_incremental), GF_TEST(test_render__target_revision),
-         GF_TEST(test_render__bundle_json));
+         GF_TEST(test_render__cache_shared_and_incremental),
+         GF_TEST(test_render__kustomize_overlays_and_their_base),
+         GF_TEST(test_render__target_revision), GF_TEST(test_render__bundle_json));

@@ -226,9 +226,15 @@ static void test_serve__long_poll_answers_on_notify(void)
     join(&f, p.link, "tok-1");
     publish(&f, "dev-1", 1);
     pthread_create(&thread, NULL, long_poll, &p);
-    nanosleep(&pause, NULL);
-    hub_serve_stats(f.serve, &stats);
+    /* Wait (up to 5 s, the machine may be busy) until the hub holds it. */
+    for (int i = 0; i < 100; i++) {
+        hub_serve_stats(f.serve, &stats);
+        if (stats.waiting == 1)
+            break;
+        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+    }
     GF_ASSERT_INT(stats.waiting, 1);
+    nanosleep(&pause, NULL);
     publish(&f, "prod-1", 7); /* another cluster's bundle does not wake it */
     nanosleep(&pause, NULL);
     hub_serve_stats(f.serve, &stats);
@@ -237,7 +243,8 @@ static void test_serve__long_poll_answers_on_notify(void)
     pthread_join(thread, NULL);
     GF_ASSERT_INT(p.result, 0);
     GF_ASSERT_INT(p.generation, 2);
-    GF_ASSERT(p.took_ms >= 400 && p.took_ms < 2000);
+    /* Held through both pauses, answered as soon as its bundle existed. */
+    GF_ASSERT(p.took_ms >= 400 && p.took_ms < 4500);
     agent_link_close(p.link);
     stop(&f);
 }
@@ -255,7 +262,7 @@ static void test_serve__long_poll_times_out_not_modified(void)
     int64_t t0 = gf_wire_now_ms();
     GF_ASSERT_INT(agent_link_fetch(link, 0, 300, &bytes, &len), GF_ENOTFOUND);
     int64_t took = gf_wire_now_ms() - t0;
-    GF_ASSERT(took >= 250 && took < 1500);
+    GF_ASSERT(took >= 250 && took < 4000);
     agent_link_close(link);
     stop(&f);
 }

@@ -44,6 +44,14 @@ int gf_config_load_file(void *settings, const struct gf_config_option *table, si
 int gf_config_parse_flags(void *settings, const struct gf_config_option *table, size_t n, int argc,
                           char **argv, int *next);
 
+/*
+ * The usual order for a daemon: defaults, then the YAML file named by the
+ * option called "config" when the flags set it, then the flags again so
+ * that they win over the file. Every argument must be a flag.
+ */
+int gf_config_load(void *settings, const struct gf_config_option *table, size_t n, int argc,
+                   char **argv);
+
 /* Set one option from text (used by both loaders). */
 int gf_config_set(void *settings, const struct gf_config_option *opt, const char *value);
 

@@ -34,6 +34,11 @@ int gf_k8s_is_builtin(const char *group, const char *kind);
 /* 1 for the built-in cluster-scoped kinds (Namespace, ClusterRole, CRD, ...). */
 int gf_k8s_is_cluster_scoped(const char *group, const char *kind);
 
+/* Position of `kind` in Argo CD's (gitops-engine's) apply order within one
+ * sync wave: Namespace, NetworkPolicy, ResourceQuota, ..., Ingress,
+ * APIService (0 = Namespace); every other kind shares the last rank. */
+size_t gf_k8s_sync_kind_rank(const char *kind);
+
 /* Split an apiVersion "apps/v1" into group "apps" and version "v1" ("v1" ->
  * group "", version "v1"). The outputs point into `buf` (size >= len+1). */
 void gf_k8s_split_api_version(const char *api_version, char *buf, size_t buflen,

@@ -11,6 +11,10 @@ enum gf_log_format { GF_LOG_TEXT = 0, GF_LOG_JSON };
  * concurrently; configure once at start-up. `out` is borrowed. */
 void gf_log_configure(enum gf_log_level level, enum gf_log_format format, FILE *out);
 
+/* Configure from names ("info", "json") onto `out`; GF_EINVAL naming the
+ * unknown one. */
+int gf_log_configure_names(const char *level, const char *format, FILE *out);
+
 /* Parse "debug|info|warn|error|off" and "text|json"; -1 when unknown. */
 int gf_log_level_parse(const char *name);
 int gf_log_format_parse(const char *name);
