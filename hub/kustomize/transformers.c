@@ -129,9 +129,9 @@ static int affix_one(struct kz_res *r, const struct kz_fslist *l, const char *af
         const struct kz_fieldspec *fs = &l->items[k];
         if (!fs_selects_id(fs, &org))
             continue;
-        if (is_meta_name(fs)) {
+        if (is_meta_name(fs) && affix[0]) {
             json_array_append_new(is_prefix ? r->prefixes : r->suffixes, json_string(affix));
-            if (affix[0] && (error = kz_res_store_prev(r)) < 0)
+            if ((error = kz_res_store_prev(r)) < 0)
                 break;
         }
         if (affix[0])
