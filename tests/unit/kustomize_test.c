@@ -84,6 +84,16 @@ static void test_kustomize__smp_list_order(void)
     json_decref(d);
 }
 
+/* kyaml walks keyed lists by key: repeated items collapse when a patch touches the list. */
+static void test_kustomize__smp_keyed_duplicates_collapse(void)
+{
+    json_t *d = smp("spec: {ports: [{port: 9, name: a}, {port: 9, name: a}, {port: 9, protocol: "
+                    "UDP}]}",
+                    "spec: {ports: [{port: 53, protocol: UDP, $patch: delete}]}", "", "Service");
+    GF_ASSERT_INT(json_array_size(json_object_get(json_object_get(d, "spec"), "ports")), 2);
+    json_decref(d);
+}
+
 static void test_kustomize__smp_directives(void)
 {
     json_t *d = smp("spec: {template: {spec: {nodeSelector: {a: a}, tolerations: [{key: k}], "
@@ -287,6 +297,7 @@ static void test_kustomize__refusals(void)
 }
 
 GF_TESTS(GF_TEST(test_kustomize__hash_matches_kubectl), GF_TEST(test_kustomize__smp_list_order),
+         GF_TEST(test_kustomize__smp_keyed_duplicates_collapse),
          GF_TEST(test_kustomize__smp_directives), GF_TEST(test_kustomize__json6902),
          GF_TEST(test_kustomize__overlays_share_base),
          GF_TEST(test_kustomize__session_across_commits), GF_TEST(test_kustomize__refusals));
