@@ -231,26 +231,13 @@ struct gen {
     json_t *data, *binary; /* string maps being filled */
 };
 
-static int valid_key(const char *k)
-{
-    if (k[0] == '\0' || strlen(k) > 253 || strcmp(k, ".") == 0 || strcmp(k, "..") == 0)
-        return 0;
-    for (const char *p = k; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
-            return 0;
-    return 1;
-}
-
 static int add_pair(struct gen *g, const char *key, const char *value, size_t vlen)
 {
     const char *lower = strcmp(g->kind, "Secret") == 0 ? "secret" : "configmap";
 
-    if (!valid_key(key))
-        return gf_error_set(
-            GF_EINVAL,
-            "%s %s: \"%s\" is not a valid key name: a valid config key must consist "
-            "of alphanumeric characters, '-', '_' or '.'",
-            lower, g->name, key);
+    /* kustomize v5.5 checks no key syntax (the API server does) */
+    if (key[0] == '\0')
+        return gf_error_set(GF_EINVAL, "%s %s: an empty key", lower, g->name);
     if (json_object_get(g->data, key) != NULL || json_object_get(g->binary, key) != NULL)
         return gf_error_set(GF_EINVAL, "%s %s illegally repeats the key `%s`", lower, g->name, key);
     if (strcmp(g->kind, "Secret") == 0) {
@@ -307,16 +294,6 @@ static int add_file(struct kz_build *b, const char *kdir, struct gen *g, const c
     return error;
 }
 
-static int valid_env_name(const char *k)
-{
-    if (k[0] == '\0' || isdigit((unsigned char)k[0]))
-        return 0;
-    for (const char *p = k; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
-            return 0;
-    return 1;
-}
-
 static int add_env_line(struct gen *g, char *line, int first)
 {
     if (first && strncmp(line, "\xef\xbb\xbf", 3) == 0)
@@ -326,12 +303,15 @@ static int add_env_line(struct gen *g, char *line, int first)
     if (*line == '\0' || *line == '#')
         return 0;
     char *eq = strchr(line, '=');
-    if (eq != NULL)
-        *eq = '\0';
-    if (!valid_env_name(line))
-        return gf_error_set(GF_EINVAL, "\"%s\" is not a valid key name", line);
-    const char *v = eq ? eq + 1 : getenv(line);
-    return add_pair(g, line, v ? v : "", v ? strlen(v) : 0);
+    /* kustomize reads a bare KEY from its own environment; a hub rendering
+     * what Git holds must not leak its environment into manifests */
+    if (eq == NULL)
+        return gf_error_set(GF_EUNSUPPORTED,
+                            "%s %s: env line '%s' has no '=': values from the environment of "
+                            "gitfleet are not read",
+                            g->kind, g->name, line);
+    *eq = '\0';
+    return add_pair(g, line, eq + 1, strlen(eq + 1));
 }
 
 static int add_env_file(struct kz_build *b, const char *kdir, struct gen *g, const char *path)

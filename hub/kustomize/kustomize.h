@@ -14,9 +14,9 @@
  * has them (Git trees), so one session can serve several commits; for a
  * source without content ids (a directory on disk) entries are keyed by
  * source and path, and the files must not change while the session lives.
- * Nothing is evicted: a long-lived process should free a session and start
- * a new one now and then (say, per batch of commits). A session is not
- * thread-safe: use one per thread.
+ * A session that reaches 200,000 cached files or 20,000 bases is flushed
+ * whole, which bounds the memory of a long-lived one (the hub's). A session
+ * is not thread-safe: use one per thread.
  */
 typedef struct hub_kustomize_session hub_kustomize_session;
 

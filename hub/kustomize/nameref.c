@@ -92,22 +92,28 @@ static int prev_gvk_matches(const struct kz_res *r, const char *g, const char *v
     return 0;
 }
 
-/* Same list of prefixes (suffixes) at the end (kustomize's SameEndingSubSlice). */
+/* kustomize's SameEndingSubSlice. */
 static int same_ending(const json_t *a, const json_t *b)
 {
     size_t na = json_array_size(a), nb = json_array_size(b);
-    if (na > nb) {
-        const json_t *t = a;
-        a = b;
-        b = t;
-        size_t tn = na;
-        na = nb;
-        nb = tn;
-    }
+    if (na > nb)
+        return same_ending(b, a);
     if (na == 0)
         return nb == 0;
     for (size_t i = 0; i < na; i++)
         if (!json_equal(json_array_get(a, i), json_array_get(b, i + nb - na)))
+            return 0;
+    return 1;
+}
+
+/* The candidate's affixes are an ending of the referrer's (empty ones too). */
+static int ends_referrer(const json_t *candidate, const json_t *referrer)
+{
+    size_t nc = json_array_size(candidate), nr = json_array_size(referrer);
+    if (nc > nr)
+        return 0;
+    for (size_t i = 0; i < nc; i++)
+        if (!json_equal(json_array_get(candidate, i), json_array_get(referrer, i + nr - nc)))
             return 0;
     return 1;
 }
@@ -159,11 +165,24 @@ static int select_referral(struct kz_res **out, const struct nr_ctx *c, const ch
         if (keep(c, cands[i], old_name, &rid))
             sel[k++] = cands[i];
     if (k > 1) {
-        size_t j = 0;
-        for (size_t i = 0; i < k; i++)
+        size_t j = 0, loose = 0;
+        struct kz_res **keep_loose = calloc(k + 1, sizeof(*keep_loose));
+        for (size_t i = 0; i < k; i++) {
             if (same_ending(sel[i]->prefixes, c->referrer->prefixes) &&
                 same_ending(sel[i]->suffixes, c->referrer->suffixes))
                 sel[j++] = sel[i];
+            else if (ends_referrer(sel[i]->prefixes, c->referrer->prefixes) &&
+                     ends_referrer(sel[i]->suffixes, c->referrer->suffixes))
+                keep_loose[loose++] = sel[i];
+        }
+        /* None with the referrer's exact affixes: kubectl v1.32 then takes
+         * the one whose affixes all sit at the end of the referrer's
+         * (a base's resource referring to a generated one a level up). */
+        if (j == 0 && loose > 0) {
+            memcpy(sel, keep_loose, loose * sizeof(*sel));
+            j = loose;
+        }
+        free(keep_loose);
         k = j;
     }
     if (k == 1) {

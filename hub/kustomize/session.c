@@ -19,11 +19,16 @@ struct base_entry {
 };
 
 #define SESSION_BUCKETS 1024
+/* A long-lived session (the hub's) is flushed whole when it holds this many
+ * entries, which bounds its memory without bookkeeping per entry. */
+#define SESSION_MAX_FILES 200000
+#define SESSION_MAX_BASES 20000
 
 struct hub_kustomize_session {
     struct file_entry *files[SESSION_BUCKETS];
     struct base_entry *bases[SESSION_BUCKETS];
     struct hub_kustomize_stats stats;
+    size_t nfiles, nbases;
 };
 
 void hub_kustomize_session_stats(const hub_kustomize_session *s, struct hub_kustomize_stats *out)
@@ -60,10 +65,8 @@ void kz_base_free(struct kz_base *b)
     free(b);
 }
 
-void hub_kustomize_session_free(hub_kustomize_session *s)
+static void flush(hub_kustomize_session *s)
 {
-    if (s == NULL)
-        return;
     for (size_t i = 0; i < SESSION_BUCKETS; i++) {
         for (struct file_entry *e = s->files[i], *n; e != NULL; e = n) {
             n = e->next;
@@ -77,7 +80,17 @@ void hub_kustomize_session_free(hub_kustomize_session *s)
             kz_base_free(e->base);
             free(e);
         }
+        s->files[i] = NULL;
+        s->bases[i] = NULL;
     }
+    s->nfiles = s->nbases = 0;
+}
+
+void hub_kustomize_session_free(hub_kustomize_session *s)
+{
+    if (s == NULL)
+        return;
+    flush(s);
     free(s);
 }
 
@@ -94,6 +107,9 @@ json_t *kz_session_file_get(hub_kustomize_session *s, const char *key)
 
 void kz_session_file_put(hub_kustomize_session *s, const char *key, json_t *docs)
 {
+    if (s->nfiles >= SESSION_MAX_FILES || s->nbases >= SESSION_MAX_BASES)
+        flush(s);
+    s->nfiles++;
     struct file_entry *e = calloc(1, sizeof(*e));
     if (e == NULL)
         return;
@@ -122,6 +138,9 @@ void kz_session_count_base(hub_kustomize_session *s, int hit)
 
 void kz_session_base_put(hub_kustomize_session *s, const char *key, struct kz_base *base)
 {
+    if (s->nfiles >= SESSION_MAX_FILES || s->nbases >= SESSION_MAX_BASES)
+        flush(s);
+    s->nbases++;
     struct base_entry *e = calloc(1, sizeof(*e));
     if (e == NULL) {
         kz_base_free(base);

@@ -99,6 +99,24 @@ static int keys_match(const json_t *ditem, const json_t *sitem, const char *cons
     return any;
 }
 
+static int key_value_eq(const json_t *a, const json_t *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return scalar_eq(a, b);
+}
+
+/* Two items of a list have the same value for every merge key (absent == absent). */
+static int same_keys(const json_t *a, const json_t *b, const char *const *keys)
+{
+    if (!json_is_object(a) || !json_is_object(b))
+        return 0;
+    for (size_t k = 0; k < 3 && keys[k] != NULL; k++)
+        if (!key_value_eq(json_object_get(a, keys[k]), json_object_get(b, keys[k])))
+            return 0;
+    return 1;
+}
+
 /*
  * Lists keyed by merge keys. With one key kyaml puts the patch's items
  * first (merged with their originals), then the untouched originals; with
@@ -115,6 +133,13 @@ static int merge_keyed_list(json_t **dst, const json_t *src, const char *path,
     json_t *result = json_array(), *sitem;
     int error = 0;
 
+    /* kyaml walks an associative list by its keys: items of the resource
+     * repeating an earlier item's keys collapse into that one */
+    for (size_t j = 0; j < nd; j++)
+        for (size_t e = 0; e < j && state[j] == 0; e++)
+            if (state[e] == 0 &&
+                same_keys(json_array_get(*dst, e), json_array_get(*dst, j), info->keys))
+                state[j] = 2;
     json_array_foreach((json_t *)src, i, sitem)
     {
         size_t j;

@@ -129,9 +129,9 @@ static int affix_one(struct kz_res *r, const struct kz_fslist *l, const char *af
         const struct kz_fieldspec *fs = &l->items[k];
         if (!fs_selects_id(fs, &org))
             continue;
-        if (is_meta_name(fs)) {
+        if (is_meta_name(fs) && affix[0]) {
             json_array_append_new(is_prefix ? r->prefixes : r->suffixes, json_string(affix));
-            if (affix[0] && (error = kz_res_store_prev(r)) < 0)
+            if ((error = kz_res_store_prev(r)) < 0)
                 break;
         }
         if (affix[0])
@@ -220,7 +220,7 @@ static int tag_char(char c)
            c == '.' || c == '{' || c == '}' || c == '-';
 }
 
-/* ^NAME(@sha256)?(:[a-zA-Z0-9_.{}-]*)?$ */
+/* ^NAME(@sha256)?(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$ */
 static int image_matches(const char *img, const char *name)
 {
     size_t n = strlen(name);
@@ -231,6 +231,11 @@ static int image_matches(const char *img, const char *name)
         p += 7;
     if (*p == ':') {
         p++;
+        while (tag_char(*p))
+            p++;
+    }
+    if (strncmp(p, "@sha256:", 8) == 0) {
+        p += 8;
         while (tag_char(*p))
             p++;
     }
@@ -249,6 +254,7 @@ static int update_image(json_t *parent, const char *key, json_t *value, void *ct
     char *new_name = json_field_string(img, "newName");
     char *new_tag = json_field_string(img, "newTag");
     char *digest = json_field_string(img, "digest");
+    char *suffix = json_field_string(img, "tagSuffix");
     char *name = NULL, *tag = NULL, *dig = NULL;
 
     if (json_is_string(value) && want != NULL && image_matches(json_string_value(value), want)) {
@@ -262,6 +268,12 @@ static int update_image(json_t *parent, const char *key, json_t *value, void *ct
             free(dig);
             tag = new_tag && new_tag[0] ? strdup(new_tag) : NULL;
             dig = digest && digest[0] ? strdup(digest) : NULL;
+        } else if (suffix != NULL && suffix[0]) { /* only without newTag and digest */
+            char *t = kz_printf("%s%s", tag ? tag : "", suffix);
+            free(tag);
+            tag = t;
+            free(dig); /* a suffixed tag drops the digest, as kubectl does */
+            dig = NULL;
         }
         char *s = kz_printf("%s%s%s%s%s", name, tag ? ":" : "", tag ? tag : "", dig ? "@" : "",
                             dig ? dig : "");
@@ -272,6 +284,7 @@ static int update_image(json_t *parent, const char *key, json_t *value, void *ct
     free(new_name);
     free(new_tag);
     free(digest);
+    free(suffix);
     free(name);
     free(tag);
     free(dig);

@@ -8,6 +8,7 @@
 #include "gitfleet/yaml_parse.h"
 #include "kustomize/internal.h"
 #include "kustomize/kustomize.h"
+#include "source.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,16 @@ static void test_kustomize__smp_list_order(void)
     GF_ASSERT_HAS(y, "  - port: 443\n    protocol: TCP\n  - port: 80\n    protocol: TCP\n  - name: "
                      "dns\n");
     free(y);
+    json_decref(d);
+}
+
+/* kyaml walks keyed lists by key: repeated items collapse when a patch touches the list. */
+static void test_kustomize__smp_keyed_duplicates_collapse(void)
+{
+    json_t *d = smp("spec: {ports: [{port: 9, name: a}, {port: 9, name: a}, {port: 9, protocol: "
+                    "UDP}]}",
+                    "spec: {ports: [{port: 53, protocol: UDP, $patch: delete}]}", "", "Service");
+    GF_ASSERT_INT(json_array_size(json_object_get(json_object_get(d, "spec"), "ports")), 2);
     json_decref(d);
 }
 
@@ -195,6 +206,55 @@ static void test_kustomize__overlays_share_base(void)
     hub_filesrc_free(src);
 }
 
+static char *build_at(hub_source *git, const char *rev, hub_kustomize_session *s, const char *dir)
+{
+    char commit[41];
+    hub_filesrc *tree = NULL;
+    GF_ASSERT_INT(hub_source_resolve(commit, git, rev), 0);
+    GF_ASSERT_INT(hub_source_tree(&tree, git, commit), 0);
+    char *out = build_yaml(tree, s, dir);
+    hub_filesrc_free(tree);
+    return out;
+}
+
+/* With a Git tree (content ids), a session keeps built bases across commits
+ * and rebuilds exactly those whose files changed. */
+static void test_kustomize__session_across_commits(void)
+{
+    const char *root = gf_test_tmpdir();
+    hub_source *git = NULL;
+    hub_kustomize_session *s = NULL;
+    struct hub_kustomize_stats st;
+
+    fleet(root);
+    GF_ASSERT_INT(gf_test_sh("cd '%s' && git init -q . && git add -A && git -c user.name=t -c "
+                             "user.email=t@t commit -qm one && git tag one",
+                             root),
+                  0);
+    put_file(root, "base/kustomization.yaml",
+             "resources: [deploy.yaml]\nconfigMapGenerator:\n- name: app-config\n  literals: "
+             "[FOO=baz]\n");
+    GF_ASSERT_INT(
+        gf_test_sh("cd '%s' && git -c user.name=t -c user.email=t@t commit -qam two", root), 0);
+    GF_ASSERT_INT(hub_source_open(&git, root, NULL), 0);
+    GF_ASSERT_INT(hub_kustomize_session_new(&s), 0);
+    char *a1 = build_at(git, "one", s, "a"), *b1 = build_at(git, "one", s, "b");
+    char *a2 = build_at(git, "HEAD", s, "a"), *a1again = build_at(git, "one", s, "a");
+    GF_ASSERT_HAS(a1, "A: \"1\"\n  FOO: bar\n");
+    GF_ASSERT_HAS(a2, "FOO: baz\n");
+    GF_ASSERT(strstr(a2, "A: \"1\"") == NULL);
+    GF_ASSERT_STR(a1again, a1);
+    hub_kustomize_session_stats(s, &st);
+    GF_ASSERT_INT(st.base_builds, 2); /* the base at commit one, then at two */
+    GF_ASSERT_INT(st.base_hits, 2);   /* b at one, a at one again */
+    free(a1);
+    free(b1);
+    free(a2);
+    free(a1again);
+    hub_kustomize_session_free(s);
+    hub_source_free(git);
+}
+
 static void assert_refused(const char *root, const char *dir, int code, const char *msg)
 {
     hub_filesrc *src = NULL;
@@ -237,5 +297,7 @@ static void test_kustomize__refusals(void)
 }
 
 GF_TESTS(GF_TEST(test_kustomize__hash_matches_kubectl), GF_TEST(test_kustomize__smp_list_order),
+         GF_TEST(test_kustomize__smp_keyed_duplicates_collapse),
          GF_TEST(test_kustomize__smp_directives), GF_TEST(test_kustomize__json6902),
-         GF_TEST(test_kustomize__overlays_share_base), GF_TEST(test_kustomize__refusals));
+         GF_TEST(test_kustomize__overlays_share_base),
+         GF_TEST(test_kustomize__session_across_commits), GF_TEST(test_kustomize__refusals));
