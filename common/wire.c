@@ -41,31 +41,46 @@ static int pack_message(unsigned char **out, size_t *len_out, const ProtobufCMes
     return 0;
 }
 
+/* What both signed envelopes hold: the inner message's exact bytes, their
+ * Ed25519 signature and the signer's key id. */
+struct sealed {
+    unsigned char *bytes; /* malloc'd */
+    size_t len;
+    unsigned char sig[GF_SIGN_SIGNATURE_LEN];
+    char key_id[GF_SIGN_KEY_ID_LEN + 1];
+};
+
+static int seal_message(struct sealed *out, const ProtobufCMessage *inner, const gf_sign_key *key)
+{
+    int error;
+
+    if ((error = pack_message(&out->bytes, &out->len, inner)) < 0)
+        return error;
+    if ((error = gf_sign(out->sig, key, out->bytes, out->len)) < 0) {
+        free(out->bytes);
+        out->bytes = NULL;
+        return error;
+    }
+    gf_sign_key_id(out->key_id, key);
+    return 0;
+}
+
 int gf_wire_request_seal(unsigned char **out, size_t *len_out,
                          const Gitfleet__AgentRequestBody *body, const gf_sign_key *key)
 {
     Gitfleet__AgentRequest env = GITFLEET__AGENT_REQUEST__INIT;
-    unsigned char sig[GF_SIGN_SIGNATURE_LEN];
-    unsigned char *body_bytes = NULL;
-    char key_id[GF_SIGN_KEY_ID_LEN + 1];
-    size_t body_len = 0;
+    struct sealed s;
     int error;
 
     *out = NULL;
-    if ((error = pack_message(&body_bytes, &body_len, &body->base)) < 0)
+    if ((error = seal_message(&s, &body->base, key)) < 0)
         return error;
-    if ((error = gf_sign(sig, key, body_bytes, body_len)) < 0)
-        goto out;
-    gf_sign_key_id(key_id, key);
     env.has_body = env.has_signature = 1;
-    env.body.data = body_bytes;
-    env.body.len = body_len;
-    env.signature.data = sig;
-    env.signature.len = sizeof(sig);
-    env.key_id = key_id;
+    env.body = (ProtobufCBinaryData){s.len, s.bytes};
+    env.signature = (ProtobufCBinaryData){sizeof(s.sig), s.sig};
+    env.key_id = s.key_id;
     error = pack_message(out, len_out, &env.base);
-out:
-    free(body_bytes);
+    free(s.bytes);
     return error;
 }
 
@@ -110,27 +125,18 @@ int gf_wire_bundle_seal(unsigned char **out, size_t *len_out, const Gitfleet__Bu
                         const gf_sign_key *key)
 {
     Gitfleet__SignedBundle sb = GITFLEET__SIGNED_BUNDLE__INIT;
-    unsigned char sig[GF_SIGN_SIGNATURE_LEN];
-    unsigned char *bytes = NULL;
-    char key_id[GF_SIGN_KEY_ID_LEN + 1];
-    size_t len = 0;
+    struct sealed s;
     int error;
 
     *out = NULL;
-    if ((error = pack_message(&bytes, &len, &bundle->base)) < 0)
+    if ((error = seal_message(&s, &bundle->base, key)) < 0)
         return error;
-    if ((error = gf_sign(sig, key, bytes, len)) < 0)
-        goto out;
-    gf_sign_key_id(key_id, key);
     sb.has_bundle = sb.has_signature = 1;
-    sb.bundle.data = bytes;
-    sb.bundle.len = len;
-    sb.signature.data = sig;
-    sb.signature.len = sizeof(sig);
-    sb.key_id = key_id;
+    sb.bundle = (ProtobufCBinaryData){s.len, s.bytes};
+    sb.signature = (ProtobufCBinaryData){sizeof(s.sig), s.sig};
+    sb.key_id = s.key_id;
     error = pack_message(out, len_out, &sb.base);
-out:
-    free(bytes);
+    free(s.bytes);
     return error;
 }
 
