@@ -14,8 +14,84 @@ struct agent_link {
     char cluster[64];
     const gf_sign_key *key;
     int64_t timeout_ms;
+    int tls;
     volatile int closed;
 };
+
+/* The reason a connection attempt failed, in words an operator can act on. */
+static const char *dial_hint(int rv, int tls)
+{
+    if (!tls)
+        return "";
+    switch (rv) {
+    case NNG_ECRYPTO:
+    case NNG_EPEERAUTH:
+        return " (TLS handshake failed: check --hub-ca, --tls-server-name and that the client "
+               "certificate is signed by the hub's --tls-client-ca)";
+    case NNG_ECONNSHUT:
+    case NNG_ECONNRESET:
+        return " (the hub closed the TLS handshake: it wants a client certificate signed by its "
+               "--tls-client-ca; give --client-cert and --client-key)";
+    default:
+        return "";
+    }
+}
+
+/* A counter of the dialer's statistics (0 when nng keeps none). */
+static uint64_t dialer_stat(nng_stat *all, nng_dialer dialer, const char *name)
+{
+    nng_stat *mine = all ? nng_stat_find_dialer(all, dialer) : NULL;
+    nng_stat *st = mine ? nng_stat_find(mine, name) : NULL;
+
+    return st ? nng_stat_value(st) : 0;
+}
+
+/* Why the background dialer has no connection, from nng's counters of
+ * failed attempts: a TLS set-up problem shows only there in the run loop. */
+static void dial_trouble(const agent_link *link, char *buf, size_t len)
+{
+    nng_stat *all = NULL;
+    uint64_t tls_failed, other, refused;
+
+    buf[0] = '\0';
+    if (nng_stats_get(&all) != 0)
+        return;
+    tls_failed = dialer_stat(all, link->dialer, "auth");
+    other = dialer_stat(all, link->dialer, "other");
+    refused = dialer_stat(all, link->dialer, "refused");
+    nng_stats_free(all);
+    if (link->tls && tls_failed > 0)
+        snprintf(buf, len,
+                 "; %llu connection attempts failed the TLS handshake (check --hub-ca, "
+                 "--tls-server-name and that the client certificate is signed by the hub's "
+                 "--tls-client-ca)",
+                 (unsigned long long)tls_failed);
+    else if (link->tls && other > 0)
+        snprintf(buf, len,
+                 "; the hub closed %llu TLS handshakes (does it want a client certificate? "
+                 "give --client-cert and --client-key)",
+                 (unsigned long long)other);
+    else if (refused > 0)
+        snprintf(buf, len, "; %llu connection attempts were refused (is the hub running?)",
+                 (unsigned long long)refused);
+}
+
+/* A join dials once and waits, so that a bad address or TLS set-up fails
+ * at once with its reason (a one-shot command should say what is wrong, not
+ * time out). The run loop dials in the background: nng keeps retrying, and
+ * the agent enforces its cached bundle while the hub is away. */
+static int dial(agent_link *link, const char *url, int joining)
+{
+    int rv = nng_dialer_start(link->dialer, joining ? 0 : NNG_FLAG_NONBLOCK);
+
+    if (rv == 0)
+        return 0;
+    if (joining)
+        return gf_error_set(rv == NNG_ECONNREFUSED ? GF_EIO : GF_EPERM,
+                            "cannot connect to the hub at %s: %s%s", url, nng_strerror(rv),
+                            dial_hint(rv, link->tls));
+    return gf_error_set(GF_EIO, "cannot dial %s: %s", url, nng_strerror(rv));
+}
 
 int agent_link_open(agent_link **out, const struct agent_link_config *config)
 {
@@ -28,6 +104,7 @@ int agent_link_open(agent_link **out, const struct agent_link_config *config)
     snprintf(link->cluster, sizeof(link->cluster), "%s", config->cluster ? config->cluster : "");
     link->key = config->key;
     link->timeout_ms = config->timeout_ms > 0 ? config->timeout_ms : 10000;
+    link->tls = strncmp(config->hub_url, "tls+tcp://", 10) == 0;
     if ((rv = nng_req0_open(&link->sock)) != 0) {
         free(link);
         return gf_error_set(GF_ERROR, "nng: %s", nng_strerror(rv));
@@ -41,14 +118,10 @@ int agent_link_open(agent_link **out, const struct agent_link_config *config)
         error = gf_error_set(GF_EINVAL, "hub URL %s: %s", config->hub_url, nng_strerror(rv));
         goto fail;
     }
-    if (strncmp(config->hub_url, "tls+tcp://", 10) == 0 &&
-        (error = gf_wire_tls_dialer(link->dialer, &config->tls)) < 0)
+    if (link->tls && (error = gf_wire_tls_dialer(link->dialer, &config->tls)) < 0)
         goto fail;
-    /* Non-blocking: the dialer keeps retrying in the background. */
-    if ((rv = nng_dialer_start(link->dialer, NNG_FLAG_NONBLOCK)) != 0) {
-        error = gf_error_set(GF_EIO, "cannot dial %s: %s", config->hub_url, nng_strerror(rv));
+    if ((error = dial(link, config->hub_url, config->cluster == NULL || !config->cluster[0])) < 0)
         goto fail;
-    }
     *out = link;
     return 0;
 fail:
@@ -108,8 +181,10 @@ static int roundtrip(agent_link *link, Gitfleet__AgentRequestBody *body, int64_t
     nng_ctx_send(ctx, aio);
     nng_aio_wait(aio);
     if ((rv = nng_aio_result(aio)) != 0) {
-        error = gf_error_set(rv == NNG_ETIMEDOUT ? GF_ETIMEDOUT : GF_EIO, "sending to the hub: %s",
-                             nng_strerror(rv));
+        char trouble[300];
+        dial_trouble(link, trouble, sizeof(trouble));
+        error = gf_error_set(rv == NNG_ETIMEDOUT ? GF_ETIMEDOUT : GF_EIO,
+                             "sending to the hub: %s%s", nng_strerror(rv), trouble);
         goto out; /* msg is still ours */
     }
     msg = NULL;

@@ -1,5 +1,7 @@
 /* retry.c -- syncPolicy.retry: Argo CD's backoff formula and Go duration strings */
 #include "retry.h"
+
+#include "gitfleet/config.h"
 #include "gitfleet/error.h"
 
 #include <ctype.h>
@@ -7,82 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Go's time.ParseDuration units, in seconds. "µs" is two bytes in UTF-8. */
-static const struct {
-    const char *name;
-    double seconds;
-} units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"\xce\xbcs", 1e-6},
-             {"ms", 1e-3}, {"s", 1.0},   {"m", 60.0},         {"h", 3600.0}};
-
-/* The unit at `p` (longest match first: "ms" before "m"); its length in *len. */
-static double unit_at(const char *p, size_t *len)
-{
-    double best = 0;
-
-    *len = 0;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        size_t n = strlen(units[i].name);
-        if (n > *len && strncmp(p, units[i].name, n) == 0 && !isalpha((unsigned char)p[n])) {
-            *len = n;
-            best = units[i].seconds;
-        }
-    }
-    return best;
-}
-
-/* A Go duration without sign: one or more <decimal><unit> pairs, or "0". */
-static int parse_go_duration(double *out, const char *text)
-{
-    const char *p = text;
-    double total = 0;
-
-    if (strcmp(text, "0") == 0) {
-        *out = 0;
-        return 0;
-    }
-    if (*p == '\0')
-        return -1;
-    while (*p != '\0') {
-        char *end;
-        size_t ulen;
-        double unit, value;
-
-        if (!isdigit((unsigned char)*p) && *p != '.')
-            return -1;
-        value = strtod(p, &end);
-        if (end == p || (end - p == 1 && *p == '.'))
-            return -1;
-        unit = unit_at(end, &ulen);
-        if (ulen == 0)
-            return -1;
-        total += value * unit;
-        p = end + ulen;
-    }
-    *out = total;
-    return 0;
-}
-
 int agent_retry_parse_duration(double *out, const char *text)
 {
-    char *end;
-    long long secs;
+    double ms;
 
     if (text == NULL)
         return gf_error_set(GF_EINVAL, "duration: expected a string");
-    /* Argo CD tries a plain integer (seconds) before time.ParseDuration. */
-    secs = strtoll(text, &end, 10);
-    if (end != text && *end == '\0' && isdigit((unsigned char)text[strlen(text) - 1])) {
-        if (secs < 0)
-            return gf_error_set(GF_EINVAL, "duration \"%s\": negative", text);
-        *out = (double)secs;
-        return 0;
-    }
-    if (text[0] == '-')
-        return gf_error_set(GF_EINVAL, "duration \"%s\": negative", text);
-    if (parse_go_duration(out, text[0] == '+' ? text + 1 : text) < 0 || !isfinite(*out))
+    if (gf_duration_parse_argo(&ms, text) < 0)
         return gf_error_set(
             GF_EINVAL, "duration \"%s\": expected seconds (\"30\") or a Go duration (\"1m30s\")",
             text);
+    *out = ms / 1000.0;
     return 0;
 }
 

@@ -191,6 +191,56 @@ static void schedule_policy_retry(struct loop *lp)
     }
 }
 
+static void send_report(struct loop *lp);
+
+/* The local history keeps the outcome of the last syncs. */
+static void remember(struct loop *lp, const json_t *report)
+{
+    json_t *apps = json_array(), *app;
+    size_t i;
+
+    json_array_foreach(json_object_get(report, "apps"), i, app) json_array_append_new(
+        apps, json_pack("{s:O, s:O, s:O, s:O}", "name", json_object_get(app, "name"), "operation",
+                        json_object_get(app, "operation"), "sync", json_object_get(app, "sync"),
+                        "message", json_object_get(app, "message")));
+    json_t *entry = json_pack("{s:I, s:O, s:O, s:o}", "time", (json_int_t)now_ms(), "generation",
+                              json_object_get(report, "generation"), "revision",
+                              json_object_get(report, "revision"), "apps", apps);
+    if (entry == NULL || agent_state_append_history(&lp->state, entry, 100) < 0)
+        gf_log_warn("AGENT-HISTORY-FAIL", "error=\"%s\"", gf_error_last());
+    json_decref(entry);
+}
+
+/* Tell the hub a sync started (operation Running), so that a long sync
+ * with waves does not look like silence. */
+static void announce_running(struct loop *lp)
+{
+    json_t *app;
+    size_t i;
+
+    if (lp->report == NULL)
+        return;
+    json_array_foreach(json_object_get(lp->report, "apps"), i, app)
+        json_object_set_new(app, "operation", json_string("Running"));
+    send_report(lp);
+}
+
+/* Operators read the log: every app whose sync failed gets a line. */
+static void log_failures(const json_t *report)
+{
+    size_t i;
+    json_t *app;
+
+    json_array_foreach(json_object_get(report, "apps"), i, app)
+    {
+        const char *op = json_string_value(json_object_get(app, "operation"));
+        if (op && strcmp(op, "Failed") == 0)
+            gf_log_warn("AGENT-SYNC-FAILED", "app=%s error=\"%s\"",
+                        json_string_value(json_object_get(app, "name")),
+                        json_string_value(json_object_get(app, "message")));
+    }
+}
+
 /* Sync the current bundle; schedule a retry with backoff and jitter when
  * something failed transiently (429/5xx) or an app's retry policy asks. */
 static void enforce(struct loop *lp)
@@ -201,6 +251,8 @@ static void enforce(struct loop *lp)
     if (lp->bundle == NULL ||
         agent_apply_bundle(&report, lp->kube, lp->bundle, &lp->apply, &transient) < 0)
         return;
+    log_failures(report);
+    remember(lp, report);
     json_decref(lp->report);
     lp->report = report;
     lp->report_dirty = 1;
@@ -238,6 +290,7 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
     gf_log_info("AGENT-BUNDLE", "generation=%llu revision=%s apps=%zu",
                 (unsigned long long)bundle->generation, bundle->revision ? bundle->revision : "",
                 bundle->n_apps);
+    announce_running(lp);
     enforce(lp);
     if (agent_watchset_update(lp->watches, kinds) < 0)
         gf_log_warn("AGENT-WATCH-FAIL", "error=\"%s\"", gf_error_last());
@@ -352,8 +405,14 @@ static json_t *wait_for_work(struct loop *lp)
     struct timespec deadline;
     json_t *events;
 
+    /* A report held back by the 200 ms spacing goes out as soon as allowed. */
+    int64_t wait_ms = 250, since = now_ms() - lp->last_report_ms;
+    if (lp->report_dirty && since < 200)
+        wait_ms = 200 - since;
+    else if (lp->report_dirty)
+        wait_ms = 0;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_nsec += 250 * 1000000L;
+    deadline.tv_nsec += wait_ms * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
@@ -450,8 +509,12 @@ int agent_run(const struct agent_run_config *config)
         close_loop(&lp);
         return error;
     }
+    int64_t last_beat = 0;
     while (!stop_requested) {
-        agent_state_heartbeat(&lp.state);
+        if (now_ms() - last_beat >= 5000) { /* the probe allows minutes; spare the disk */
+            agent_state_heartbeat(&lp.state);
+            last_beat = now_ms();
+        }
         take_fetched(&lp);
         json_t *events = wait_for_work(&lp);
         handle_events(&lp, events);

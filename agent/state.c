@@ -140,6 +140,30 @@ int agent_state_write_report(const struct agent_state *state, const json_t *repo
     return error;
 }
 
+int agent_state_append_history(const struct agent_state *state, json_t *entry, size_t keep)
+{
+    char path[4096], *text;
+    json_t *history;
+    int error;
+
+    state_path(path, sizeof(path), state, "history.json");
+    history = json_load_file(path, 0, NULL);
+    if (!json_is_array(history)) {
+        json_decref(history);
+        history = json_array();
+    }
+    json_array_append(history, entry);
+    while (json_array_size(history) > keep)
+        json_array_remove(history, 0);
+    text = json_dumps(history, JSON_COMPACT);
+    json_decref(history);
+    if (text == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    error = gf_fs_write_atomic(path, text, strlen(text), 0600);
+    free(text);
+    return error;
+}
+
 void agent_state_heartbeat(const struct agent_state *state)
 {
     char path[4096];

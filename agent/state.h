@@ -15,6 +15,7 @@
  *   hub.pub        the hub's public key, pinned at join
  *   identity.json  {"cluster", "hub"} written at join
  *   report.json    the last report: which apps were applied and how
+ *   history.json   the last syncs' results, for people on the cluster
  *   heartbeat      touched on every pass of the run loop (liveness probe)
  *   bundle.signed  the last bundle that verified and was applied (0600),
  *                  so the agent keeps enforcing it while the hub is away
@@ -42,6 +43,11 @@ int agent_state_write_bundle(const struct agent_state *state, const void *data, 
  * apps that left Git are still known after a restart. */
 int agent_state_read_report(const struct agent_state *state, json_t **out);
 int agent_state_write_report(const struct agent_state *state, const json_t *report);
+/* A short local history of syncs (history.json): the newest `keep` results,
+ * each {"time", "generation", "revision", "apps": [{"name", "operation",
+ * "sync", "message"}]}, oldest first. */
+int agent_state_append_history(const struct agent_state *state, json_t *entry, size_t keep);
+
 /* The run loop touches "heartbeat" on every pass; probes read its age. */
 void agent_state_heartbeat(const struct agent_state *state);
 int agent_state_heartbeat_age(const char *dir, int64_t *age_ms_out);

@@ -4,6 +4,7 @@
 #include "gitfleet/error.h"
 #include "gitfleet/yaml_parse.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -51,6 +52,62 @@ int gf_duration_parse(int64_t *ms_out, const char *text)
     }
     if (p == text)
         return gf_error_set(GF_EINVAL, "empty duration");
+    *ms_out = total;
+    return 0;
+}
+
+/* Milliseconds per Go duration unit at `p`; *len_out 0 when none. */
+static double go_unit(const char *p, size_t *len_out)
+{
+    static const struct {
+        const char *name;
+        double ms;
+    } units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"\xce\xbcs", 1e-3},
+                 {"ms", 1},    {"s", 1000},  {"m", 60000},        {"h", 3600000}};
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        size_t n = strlen(units[i].name);
+        if (strncmp(p, units[i].name, n) == 0 && !(n == 1 && p[0] == 'm' && p[1] == 's')) {
+            *len_out = n;
+            return units[i].ms;
+        }
+    }
+    *len_out = 0;
+    return 0;
+}
+
+int gf_duration_parse_argo(double *ms_out, const char *text)
+{
+    const char *p = text && text[0] == '+' ? text + 1 : text;
+    double total = 0;
+    char *end;
+
+    if (text == NULL || *p == '\0')
+        return gf_error_set(GF_EINVAL, "empty duration");
+    errno = 0;
+    long long secs = strtoll(p, &end, 10);
+    if (*end == '\0' && isdigit((unsigned char)p[0]) && errno == 0 && secs < 9000000000000LL) {
+        *ms_out = (double)secs * 1000; /* Argo CD reads a bare integer as seconds */
+        return 0;
+    }
+    if (strcmp(p, "0") == 0) {
+        *ms_out = 0;
+        return 0;
+    }
+    while (*p) {
+        size_t ulen = 0;
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return gf_error_set(GF_EINVAL, "'%s': not a duration like 30, 5s, 3m or 1h30m", text);
+        double v = strtod(p, &end);
+        double unit = end > p ? go_unit(end, &ulen) : 0;
+        if (end == p || ulen == 0)
+            return gf_error_set(GF_EINVAL, "'%s': missing or unknown unit (h, m, s, ms, us, ns)",
+                                text);
+        total += v * unit;
+        p = end + ulen;
+    }
+    if (!(total < 9e15))
+        return gf_error_set(GF_EINVAL, "'%s': duration too long", text);
     *ms_out = total;
     return 0;
 }

@@ -4,8 +4,10 @@
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
 
+#include <arpa/inet.h>
 #include <nng/supplemental/tls/tls.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,31 +41,46 @@ static int pack_message(unsigned char **out, size_t *len_out, const ProtobufCMes
     return 0;
 }
 
+/* What both signed envelopes hold: the inner message's exact bytes, their
+ * Ed25519 signature and the signer's key id. */
+struct sealed {
+    unsigned char *bytes; /* malloc'd */
+    size_t len;
+    unsigned char sig[GF_SIGN_SIGNATURE_LEN];
+    char key_id[GF_SIGN_KEY_ID_LEN + 1];
+};
+
+static int seal_message(struct sealed *out, const ProtobufCMessage *inner, const gf_sign_key *key)
+{
+    int error;
+
+    if ((error = pack_message(&out->bytes, &out->len, inner)) < 0)
+        return error;
+    if ((error = gf_sign(out->sig, key, out->bytes, out->len)) < 0) {
+        free(out->bytes);
+        out->bytes = NULL;
+        return error;
+    }
+    gf_sign_key_id(out->key_id, key);
+    return 0;
+}
+
 int gf_wire_request_seal(unsigned char **out, size_t *len_out,
                          const Gitfleet__AgentRequestBody *body, const gf_sign_key *key)
 {
     Gitfleet__AgentRequest env = GITFLEET__AGENT_REQUEST__INIT;
-    unsigned char sig[GF_SIGN_SIGNATURE_LEN];
-    unsigned char *body_bytes = NULL;
-    char key_id[GF_SIGN_KEY_ID_LEN + 1];
-    size_t body_len = 0;
+    struct sealed s;
     int error;
 
     *out = NULL;
-    if ((error = pack_message(&body_bytes, &body_len, &body->base)) < 0)
+    if ((error = seal_message(&s, &body->base, key)) < 0)
         return error;
-    if ((error = gf_sign(sig, key, body_bytes, body_len)) < 0)
-        goto out;
-    gf_sign_key_id(key_id, key);
     env.has_body = env.has_signature = 1;
-    env.body.data = body_bytes;
-    env.body.len = body_len;
-    env.signature.data = sig;
-    env.signature.len = sizeof(sig);
-    env.key_id = key_id;
+    env.body = (ProtobufCBinaryData){s.len, s.bytes};
+    env.signature = (ProtobufCBinaryData){sizeof(s.sig), s.sig};
+    env.key_id = s.key_id;
     error = pack_message(out, len_out, &env.base);
-out:
-    free(body_bytes);
+    free(s.bytes);
     return error;
 }
 
@@ -108,27 +125,18 @@ int gf_wire_bundle_seal(unsigned char **out, size_t *len_out, const Gitfleet__Bu
                         const gf_sign_key *key)
 {
     Gitfleet__SignedBundle sb = GITFLEET__SIGNED_BUNDLE__INIT;
-    unsigned char sig[GF_SIGN_SIGNATURE_LEN];
-    unsigned char *bytes = NULL;
-    char key_id[GF_SIGN_KEY_ID_LEN + 1];
-    size_t len = 0;
+    struct sealed s;
     int error;
 
     *out = NULL;
-    if ((error = pack_message(&bytes, &len, &bundle->base)) < 0)
+    if ((error = seal_message(&s, &bundle->base, key)) < 0)
         return error;
-    if ((error = gf_sign(sig, key, bytes, len)) < 0)
-        goto out;
-    gf_sign_key_id(key_id, key);
     sb.has_bundle = sb.has_signature = 1;
-    sb.bundle.data = bytes;
-    sb.bundle.len = len;
-    sb.signature.data = sig;
-    sb.signature.len = sizeof(sig);
-    sb.key_id = key_id;
+    sb.bundle = (ProtobufCBinaryData){s.len, s.bytes};
+    sb.signature = (ProtobufCBinaryData){sizeof(s.sig), s.sig};
+    sb.key_id = s.key_id;
     error = pack_message(out, len_out, &sb.base);
-out:
-    free(bytes);
+    free(s.bytes);
     return error;
 }
 
@@ -222,12 +230,49 @@ int gf_wire_tls_listener(nng_listener listener, const struct gf_wire_tls *tls)
     return rv ? gf_error_set(GF_ERROR, "TLS: %s", nng_strerror(rv)) : 0;
 }
 
+/* The name to verify in the hub's certificate: the one given, else the URL's
+ * host. nng 1.5 verifies nothing when no name is set (any certificate from
+ * the CA would pass, an agent's own included), and its mbedTLS matches DNS
+ * names only, so a URL with an IP address needs the name given. */
+static int server_name(char *buf, size_t len, nng_dialer dialer, const struct gf_wire_tls *tls)
+{
+    char *url = NULL;
+    nng_url *u = NULL;
+    unsigned char addr[16];
+    int error = 0;
+
+    if (tls->server_name && tls->server_name[0]) {
+        snprintf(buf, len, "%s", tls->server_name);
+        return 0;
+    }
+    if (nng_dialer_get_string(dialer, NNG_OPT_URL, &url) != 0 || nng_url_parse(&u, url) != 0)
+        error = gf_error_set(GF_EINVAL, "TLS: cannot read the hub URL's host name");
+    else if (inet_pton(AF_INET, u->u_hostname, addr) == 1 ||
+             inet_pton(AF_INET6, u->u_hostname, addr) == 1 || u->u_hostname[0] == '\0')
+        error = gf_error_set(GF_EINVAL,
+                             "TLS: the hub URL %s names no host to verify: give the DNS name in "
+                             "the hub's certificate with --tls-server-name (IP addresses cannot "
+                             "be verified)",
+                             url);
+    else
+        snprintf(buf, len, "%s", u->u_hostname);
+    if (u)
+        nng_url_free(u);
+    nng_strfree(url);
+    return error;
+}
+
 int gf_wire_tls_dialer(nng_dialer dialer, const struct gf_wire_tls *tls)
 {
+    struct gf_wire_tls verified = *tls;
+    char name[256];
     nng_tls_config *cfg;
     int error, rv;
 
-    if ((error = tls_config(&cfg, NNG_TLS_MODE_CLIENT, tls)) < 0)
+    if ((error = server_name(name, sizeof(name), dialer, tls)) < 0)
+        return error;
+    verified.server_name = name;
+    if ((error = tls_config(&cfg, NNG_TLS_MODE_CLIENT, &verified)) < 0)
         return error;
     rv = nng_dialer_set_ptr(dialer, NNG_OPT_TLS_CONFIG, cfg);
     nng_tls_config_free(cfg);

@@ -2,6 +2,7 @@
 #include "fleet.h"
 
 #include "appset.h"
+#include "gitfleet/config.h"
 #include "gitfleet/error.h"
 #include "gitfleet/yaml_parse.h"
 
@@ -140,49 +141,6 @@ static int require_name(struct obj_ctx *c, const json_t *obj, const char **out)
     return 0;
 }
 
-/* ---- durations ---- */
-
-int hub_fleet_parse_duration(int64_t *ms_out, const char *text)
-{
-    static const struct {
-        const char *unit;
-        double ms;
-    } units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    const char *p = text;
-    double total = 0;
-    char *end;
-
-    *ms_out = 0;
-    if (text == NULL || *text == '\0')
-        return gf_error_set(GF_EINVAL, "empty duration");
-    double bare = strtod(text, &end);
-    if (*end == '\0' && isdigit((unsigned char)text[0])) { /* Argo's default unit is seconds */
-        *ms_out = (int64_t)(bare * 1000);
-        return 0;
-    }
-    while (*p) {
-        if (!isdigit((unsigned char)*p) && *p != '.')
-            return gf_error_set(GF_EINVAL, "'%s': not a duration like 5s, 3m or 1h30m", text);
-        double v = strtod(p, &end);
-        size_t i, ulen = 0;
-        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-            ulen = strlen(units[i].unit);
-            /* "m" must not swallow the "m" of "ms" */
-            if (strncmp(end, units[i].unit, ulen) == 0 &&
-                !(ulen == 1 && end[0] == 'm' && end[1] == 's'))
-                break;
-        }
-        if (i == sizeof(units) / sizeof(units[0]))
-            return gf_error_set(GF_EINVAL, "'%s': missing or unknown unit (h, m, s, ms)", text);
-        total += v * units[i].ms;
-        p = end + ulen;
-    }
-    if (total > 9e15)
-        return gf_error_set(GF_EINVAL, "'%s': duration too long", text);
-    *ms_out = (int64_t)total;
-    return 0;
-}
-
 /* ---- sync policy ---- */
 
 static int parse_retry(struct obj_ctx *c, const json_t *spec, struct hub_retry *r)
@@ -213,10 +171,15 @@ static int parse_retry(struct obj_ctx *c, const json_t *spec, struct hub_retry *
     if ((error = opt_string(c, spec, "spec.syncPolicy.retry.backoff.duration", &dur)) < 0 ||
         (error = opt_string(c, spec, "spec.syncPolicy.retry.backoff.maxDuration", &maxdur)) < 0)
         return error;
-    if (dur && hub_fleet_parse_duration(&r->backoff_ms, dur) < 0)
+    double ms;
+    if (dur && gf_duration_parse_argo(&ms, dur) < 0)
         return ctx_fail(c, "spec.syncPolicy.retry.backoff.duration", "%s", gf_error_last());
-    if (maxdur && hub_fleet_parse_duration(&r->max_backoff_ms, maxdur) < 0)
+    if (dur)
+        r->backoff_ms = (int64_t)ms;
+    if (maxdur && gf_duration_parse_argo(&ms, maxdur) < 0)
         return ctx_fail(c, "spec.syncPolicy.retry.backoff.maxDuration", "%s", gf_error_last());
+    if (maxdur)
+        r->max_backoff_ms = (int64_t)ms;
     return 0;
 }
 

@@ -88,10 +88,6 @@ const struct hub_cluster *hub_fleet_cluster(const struct hub_fleet *fleet, const
 
 void hub_fleet_free(struct hub_fleet *fleet);
 
-/* Parse an Argo CD duration: "5s", "3m", "1h30m", "250ms", or a bare number
- * of seconds. GF_EINVAL when malformed. */
-int hub_fleet_parse_duration(int64_t *ms_out, const char *text);
-
 /* Sync policy as JSON (the shape of proto SyncPolicy, camelCase). New reference. */
 json_t *hub_fleet_policy_json(const struct hub_sync_policy *policy);
 

@@ -208,8 +208,11 @@ static int sync_pass(hub *h, int force)
     h->render_errors = errors;
     snprintf(h->commit, sizeof(h->commit), "%s", commit);
     pthread_mutex_unlock(&h->lock);
-    gf_log_info("HUB-SYNC", "revision=%.12s clusters=%zu apps=%zu", commit, fleet->n_clusters,
-                fleet->n_apps);
+    for (size_t i = 0; i < fleet->n_problems; i++)
+        gf_log_warn("HUB-FLEET-PROBLEM", "revision=%.12s problem=\"%s\"", commit,
+                    fleet->problems[i]);
+    gf_log_info("HUB-SYNC", "revision=%.12s clusters=%zu apps=%zu problems=%zu", commit,
+                fleet->n_clusters, fleet->n_apps, fleet->n_problems);
     return 0;
 }
 

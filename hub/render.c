@@ -22,6 +22,7 @@
 #define ANNOTATION_TRACK  "gitfleet.io/tracking-id"
 #define ANNOTATION_WAVE   "argocd.argoproj.io/sync-wave"
 #define ANNOTATION_WAVE_2 "gitfleet.io/sync-wave"
+#define ANNOTATION_HOOK   "argocd.argoproj.io/hook"
 
 /* ---- the render cache ---- */
 
@@ -426,50 +427,9 @@ static int render_docs(json_t **out, hub_filesrc *tree, const struct hub_app *ap
 
 /* ---- resources ---- */
 
-/* Argo CD's (gitops-engine's) kind order within one sync wave. */
-static const char *const kind_order[] = {"Namespace",
-                                         "NetworkPolicy",
-                                         "ResourceQuota",
-                                         "LimitRange",
-                                         "PodSecurityPolicy",
-                                         "PodDisruptionBudget",
-                                         "ServiceAccount",
-                                         "Secret",
-                                         "SecretList",
-                                         "ConfigMap",
-                                         "StorageClass",
-                                         "PersistentVolume",
-                                         "PersistentVolumeClaim",
-                                         "CustomResourceDefinition",
-                                         "ClusterRole",
-                                         "ClusterRoleList",
-                                         "ClusterRoleBinding",
-                                         "ClusterRoleBindingList",
-                                         "Role",
-                                         "RoleList",
-                                         "RoleBinding",
-                                         "RoleBindingList",
-                                         "Service",
-                                         "DaemonSet",
-                                         "Pod",
-                                         "ReplicationController",
-                                         "ReplicaSet",
-                                         "Deployment",
-                                         "HorizontalPodAutoscaler",
-                                         "StatefulSet",
-                                         "Job",
-                                         "CronJob",
-                                         "IngressClass",
-                                         "Ingress",
-                                         "APIService"};
-#define N_KINDS ((int)(sizeof(kind_order) / sizeof(kind_order[0])))
-
 int hub_render_kind_rank(const char *kind)
 {
-    for (int i = 0; i < N_KINDS; i++)
-        if (strcmp(kind_order[i], kind) == 0)
-            return i;
-    return N_KINDS;
+    return (int)gf_k8s_sync_kind_rank(kind);
 }
 
 static int compare_resources(const struct hub_resource *a, const struct hub_resource *b)
@@ -579,12 +539,21 @@ static int identify(struct hub_resource *r, json_t *body, size_t index)
     const char *kind = json_string_value(json_object_get(body, "kind"));
     json_t *metadata = json_object_get(body, "metadata");
     const char *name = json_string_value(json_object_get(metadata, "name"));
+    const char *gen = json_string_value(json_object_get(metadata, "generateName"));
     const char *group, *version;
     char buf[256];
 
     if (!json_is_object(body))
         return gf_error_set(GF_EINVAL, "document %zu: not a mapping", index + 1);
-    if (api == NULL || kind == NULL || name == NULL || name[0] == '\0')
+    if (api != NULL && kind != NULL && (name == NULL || name[0] == '\0') && gen && gen[0]) {
+        /* Argo CD hooks may be named by the sync that runs them */
+        if (json_object_get(json_object_get(metadata, "annotations"), ANNOTATION_HOOK) == NULL)
+            return gf_error_set(GF_EINVAL,
+                                "%s %s: metadata.generateName is only allowed on hooks (%s)", kind,
+                                gen, ANNOTATION_HOOK);
+        name = "";
+    }
+    if (api == NULL || kind == NULL || name == NULL || (name[0] == '\0' && gen == NULL))
         return gf_error_set(GF_EINVAL,
                             "document %zu (%s %s): apiVersion, kind and metadata.name are needed",
                             index + 1, kind ? kind : "?", name ? name : "?");
@@ -621,12 +590,15 @@ static int make_resource(struct hub_resource *r, const json_t *doc, size_t index
         ns = app->namespace;
     }
     r->namespace = strdup(ns ? ns : "");
-    snprintf(what, sizeof(what), "%s %s", r->kind, r->name);
+    /* a hook named at sync time is tracked by its generateName */
+    const char *shown =
+        r->name[0] ? r->name : json_string_value(json_object_get(metadata, "generateName"));
+    snprintf(what, sizeof(what), "%s %s", r->kind, shown);
     json_t *annotations = metadata_map(metadata, "annotations");
     if ((error = parse_wave(&r->wave, annotations, what)) < 0)
         return error;
     json_object_set_new(metadata_map(metadata, "labels"), LABEL_APP, json_string(app->name));
-    if (asprintf(&track, "%s:%s/%s:%s/%s", app->name, r->group, r->kind, r->namespace, r->name) < 0)
+    if (asprintf(&track, "%s:%s/%s:%s/%s", app->name, r->group, r->kind, r->namespace, shown) < 0)
         return gf_error_set(GF_ENOMEM, "out of memory");
     json_object_set_new(annotations, ANNOTATION_TRACK, json_string(track));
     free(track);
@@ -699,6 +671,8 @@ static void build_app(struct hub_bundle_app *ba, const json_t *docs, const json_
             app_fail(ba, gf_error_last());
             break;
         }
+        if (r->name[0] == '\0')
+            continue; /* generateName hooks are new objects every sync */
         resource_key(key, sizeof(key), r);
         if (json_object_get(seen, key) != NULL) {
             char msg[1200];
@@ -829,7 +803,8 @@ static void resolve_conflicts(struct hub_bundle *b)
         const char *other = NULL;
         for (size_t k = 0; k < ba->n_resources && other == NULL; k++) {
             resource_key(key, sizeof(key), &ba->resources[k]);
-            other = json_string_value(json_object_get(owner, key));
+            if (ba->resources[k].name[0] != '\0')
+                other = json_string_value(json_object_get(owner, key));
         }
         if (other != NULL) {
             snprintf(msg, sizeof(msg), "apps %s and %s both claim %s on cluster %s", other,
@@ -840,7 +815,8 @@ static void resolve_conflicts(struct hub_bundle *b)
         }
         for (size_t k = 0; k < ba->n_resources; k++) {
             resource_key(key, sizeof(key), &ba->resources[k]);
-            json_object_set_new(owner, key, json_string(ba->app->name));
+            if (ba->resources[k].name[0] != '\0')
+                json_object_set_new(owner, key, json_string(ba->app->name));
         }
     }
     json_decref(owner);

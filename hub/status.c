@@ -229,7 +229,13 @@ int hub_status_fleet(hub *h, const char *cluster, int detail, json_t **out)
         return gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known to the hub", cluster);
     }
     pthread_mutex_lock(&h->lock);
-    *out = json_pack("{s:s, s:o}", "revision", h->commit, "clusters", clusters);
+    /* What in the repository could not be read at all (a broken Cluster, an
+     * invalid ApplicationSet): not tied to one app, so shown fleet-wide. */
+    json_t *problems = json_array();
+    for (size_t i = 0; h->fleet && i < h->fleet->n_problems; i++)
+        json_array_append_new(problems, json_string(h->fleet->problems[i]));
+    *out = json_pack("{s:s, s:o, s:o, s:s}", "revision", h->commit, "clusters", clusters,
+                     "problems", problems, "error", h->last_error);
     pthread_mutex_unlock(&h->lock);
     return 0;
 }

@@ -47,6 +47,10 @@ static void print_fleet(const json_t *status)
     }
     gf_cli_table_print(t, stdout);
     gf_cli_table_free(t);
+    if (str(status, "error")[0])
+        printf("\nthe hub's last sync failed: %s\n", str(status, "error"));
+    json_array_foreach(json_object_get(status, "problems"), i, c)
+        printf("%sproblem in the fleet repository: %s\n", i == 0 ? "\n" : "", json_string_value(c));
 }
 
 /* Objects that are out of sync or not healthy, with the reason. */

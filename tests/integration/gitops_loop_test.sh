@@ -113,13 +113,16 @@ spec:
   source: {repoURL: '.', path: apps/missing}
   destination: {name: dev-1, namespace: broken}
 Y
-sed -i 's/green/red/' "$T/repo/apps/web/config.yaml"; commit "broken app and a change"
+printf 'apiVersion: gitfleet.io/v1\nkind: Cluster\nmetadata: {labels: {env: x}}\n' > "$T/repo/clusters/broken.yaml"
+sed -i 's/green/red/' "$T/repo/apps/web/config.yaml"; commit "broken app, broken cluster and a change"
 gitfleet sync >/dev/null || true
 wait_for 10 cm_is dev-1 web web-config color red ||
   fail "a broken app stopped the others"
 [ -n "$(app_field dev-1 broken message)" ] || fail "the broken app shows no error"
-gitfleet status dev-1 | grep broken
-pass "a render error stays with its app"
+gitfleet status | grep -q "problem in the fleet repository: clusters/broken.yaml" ||
+  fail "a broken Cluster file is not shown: $(gitfleet status)"
+git -C "$T/repo" rm -q clusters/broken.yaml; commit "fix the cluster file"; gitfleet sync >/dev/null
+pass "a render error stays with its app; a broken Cluster file is shown fleet-wide"
 
 # 5. Hub restart: nothing lost, agents reconnect.
 gen=$(cluster_field dev-1 generation.desired)

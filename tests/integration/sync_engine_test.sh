@@ -68,7 +68,9 @@ wait_for 30 app_is c1 waves sync Synced || fail "waves never Synced: $(app_field
 [ "$(rv cm waves pre)" -lt "$(rv cm waves early)" ] || fail "PreSync hook did not come first"
 [ "$(rv cm waves early)" -lt "$(rv cm waves late)" ] || fail "wave -1 not before wave 1"
 [ "$(obj_field c1 deploy waves web '{.status.availableReplicas}')" = 1 ] || fail "wave 0 not available"
-pass "PreSync hook, then waves -1, 0, 1 in order"
+python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); assert h and any(a["name"]=="waves" for a in h[-1]["apps"])' \
+  "$T/agent-c1/history.json" || fail "no local sync history"
+pass "PreSync hook, then waves -1, 0, 1 in order; the agent keeps a local history"
 
 # 2. A wave that fails stops the sync and runs the SyncFail hook.
 wait_for 30 sh -c "'$GF_BIN_DIR/gitfleet' status c1 | grep -q 'blocked .*Sync wave 0'" ||

@@ -1,6 +1,8 @@
 /* fleet_test.c -- the fleet model: Clusters, Applications, sync policies, bad input per app */
 #include "harness.h"
 
+#include "gitfleet/config.h"
+
 #include "fleet.h"
 #include "source.h"
 #include "gitfleet/error.h"
@@ -173,27 +175,27 @@ static void test_fleet__defaults_and_server_destination(void)
 
 static void test_fleet__durations(void)
 {
-    int64_t ms = 0;
+    double ms = 0;
 
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "5s"), 0);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "5s"), 0);
     GF_ASSERT_INT(ms, 5000);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "3m"), 0);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "3m"), 0);
     GF_ASSERT_INT(ms, 180000);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "1h30m"), 0);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "1h30m"), 0);
     GF_ASSERT_INT(ms, 5400000);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "250ms"), 0);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "250ms"), 0);
     GF_ASSERT_INT(ms, 250);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "1m30s500ms"), 0);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "1m30s500ms"), 0);
     GF_ASSERT_INT(ms, 90500);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "1.5h"), 0);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "1.5h"), 0);
     GF_ASSERT_INT(ms, 5400000);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "30"), 0); /* Argo CD: seconds */
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "30"), 0); /* Argo CD: seconds */
     GF_ASSERT_INT(ms, 30000);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "5x"), GF_EINVAL);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, ""), GF_EINVAL);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "h"), GF_EINVAL);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "5s3"), GF_EINVAL);
-    GF_ASSERT_INT(hub_fleet_parse_duration(&ms, "-5s"), GF_EINVAL);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "5x"), GF_EINVAL);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, ""), GF_EINVAL);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "h"), GF_EINVAL);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "5s3"), GF_EINVAL);
+    GF_ASSERT_INT(gf_duration_parse_argo(&ms, "-5s"), GF_EINVAL);
 }
 
 #define APP(name, spec)                                                                            \

@@ -239,6 +239,10 @@ static void test_render__scopes_waves_and_kind_order(void)
     world_free(&w);
 }
 
+#define HOOK_JOB                                                                                   \
+    "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: migrate-\n"                       \
+    "  annotations: {argocd.argoproj.io/hook: PreSync}\n"
+
 static void test_render__conflicts_and_failures_stay_per_app(void)
 {
     static const struct file files[] = {
@@ -246,8 +250,9 @@ static void test_render__conflicts_and_failures_stay_per_app(void)
         {"argocd/apps.yaml",
          APP("a-first", "c1", "apps/one", "") APP("b-second", "c1", "apps/two", "")
              APP("c-other-ns", "c1", "apps/three", "") APP("missing", "c1", "apps/nothing", "")
-                 APP("kust", "c1", "apps/kust", "") APP("badwave", "c1", "apps/badwave", "")
-                     APP("badyaml", "c1", "apps/badyaml", "") APP("noname", "c1", "apps/noname", "")
+                 APP("kust", "c1", "apps/kust", "") APP("badwave", "c1", "apps/badwave", "") APP(
+                     "badyaml", "c1", "apps/badyaml", "") APP("noname", "c1", "apps/noname", "")
+                     APP("hooks", "c1", "apps/hooks", "") APP("nohook", "c1", "apps/nohook", "")
                          APP("dup", "c1", "apps/dup", "") APP("file", "c1", "apps/one/cm.yaml", "")
                              APP("badns", "c1", "apps/badns", "") APP("bad-type", "c1", "7", "")},
         {"apps/one/cm.yaml", CM("shared", "")},
@@ -258,6 +263,8 @@ static void test_render__conflicts_and_failures_stay_per_app(void)
         {"apps/badwave/cm.yaml", CM("w", "  annotations: {argocd.argoproj.io/sync-wave: soon}\n")},
         {"apps/badyaml/cm.yaml", "a: [1,\n"},
         {"apps/noname/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n"},
+        {"apps/hooks/jobs.yaml", HOOK_JOB "---\n" HOOK_JOB},
+        {"apps/nohook/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: x-}\n"},
         {"apps/badns/cm.yaml", CM("n", "  namespace: [x]\n")},
         {"apps/dup/cm.yaml", CM("d", "") "---\n" CM("d", "")},
         {"7/cm.yaml", CM("seven", "")},
@@ -283,13 +290,25 @@ static void test_render__conflicts_and_failures_stay_per_app(void)
                   "ConfigMap w: metadata.annotations[argocd.argoproj.io/sync-wave]: 'soon'");
     GF_ASSERT_HAS(bundle_app(b, "badyaml")->error, "apps/badyaml/cm.yaml:");
     GF_ASSERT_HAS(bundle_app(b, "noname")->error, "metadata.name are needed");
+    /* hooks named at sync time: kept, tracked by their generateName, never a duplicate */
+    GF_ASSERT(bundle_app(b, "hooks")->error == NULL);
+    GF_ASSERT_INT(bundle_app(b, "hooks")->n_resources, 2);
+    GF_ASSERT_STR(bundle_app(b, "hooks")->resources[0].name, "");
+    GF_ASSERT_STR(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(bundle_app(b, "hooks")->resources[0].body, "metadata"),
+                            "annotations"),
+            "gitfleet.io/tracking-id")),
+        "hooks:batch/Job:shop/migrate-");
+    GF_ASSERT_HAS(bundle_app(b, "nohook")->error,
+                  "ConfigMap x-: metadata.generateName is only allowed on hooks");
     GF_ASSERT_HAS(bundle_app(b, "dup")->error, "core/ConfigMap shop/d appears twice");
     GF_ASSERT_HAS(bundle_app(b, "file")->error, "is not a directory");
     GF_ASSERT_HAS(bundle_app(b, "bad-type")->error, "spec.source.path: expected a string");
     GF_ASSERT_HAS(bundle_app(b, "badns")->error,
                   "ConfigMap n: metadata.namespace: expected a string");
-    GF_ASSERT_INT(hub_bundle_failures(b), 10);
-    GF_ASSERT_INT(b->n_order, 2);
+    GF_ASSERT_INT(hub_bundle_failures(b), 11);
+    GF_ASSERT_INT(b->n_order, 4);
     hub_bundle_free(b);
 
     struct hub_render_ctx ctx = {.tree = w.tree, .revision = w.commit};

@@ -61,8 +61,15 @@ void gf_config_free(void *settings, const struct gf_config_option *table, size_t
 /* Print "  --name TYPE   help (default: x)" lines. */
 void gf_config_usage(FILE *out, const struct gf_config_option *table, size_t n);
 
-/* Durations as Argo CD writes them: "90s", "5m", "1h30m", "250ms", "0". */
+/* Durations of settings: "90s", "5m", "1h30m", "250ms", "0" (a unit is
+ * required, so that "5" is never read as the wrong one). */
 int gf_duration_parse(int64_t *ms_out, const char *text);
+
+/* Durations in Argo CD objects (retry.backoff): a bare integer counts
+ * seconds, else Go's time.ParseDuration syntax ("1h30m", "1.5s", "250ms",
+ * "10us"), in milliseconds (fractions kept). Negative and malformed values
+ * are GF_EINVAL. */
+int gf_duration_parse_argo(double *ms_out, const char *text);
 void gf_duration_format(char *buf, size_t len, int64_t ms);
 
 #endif

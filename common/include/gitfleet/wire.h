@@ -47,7 +47,7 @@ struct gf_wire_tls {
     const char *cert_file; /* PEM certificate (ECDSA or RSA: mbedTLS refuses Ed25519) */
     const char *key_file;
     const char *ca_file;
-    const char *server_name; /* client side: the name to verify */
+    const char *server_name; /* client side: the name to verify (default: the URL's host) */
 };
 
 /* Attach TLS to a listener or dialer of a tls+tcp:// URL. */

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# gitops_latency.sh -- commit -> applied-in-cluster latency (p50/p99) and peak RSS of the hub and
+# an agent, with 1, 10 and 100 agents on this machine. Not a test: prints a table.
+# Usage: bench/gitops_latency.sh [--build DIR (default build)] [--agents "1 10 100"] [--rounds 10]
+#                                [--kubesim shared|own]
+# Build first without sanitizers: ./scripts/build.sh build
+#
+# Per agent count N: clusters c001..cN, each with its own kubesim (--kubesim shared: one kubesim
+# for all, each cluster's app in its own namespace named after the cluster; cheaper, but every
+# agent then also sees every other cluster's objects through its cluster-wide watches), one hub
+# (--poll-interval 1h: only the webhook triggers), N agents with default flags. Each round
+# edits a ConfigMap, commits, and POSTs a signed GitHub-style webhook at once; rounds are
+# 0.3 s apart. "applied" for a cluster = the first poll (every 10 ms, or 2x the call time)
+# of /api/v1/status that shows the new commit as its reported revision; "in cluster" = the
+# first GET of cluster c001's ConfigMap from its kubesim that shows the new value.
+# Results and method: docs/benchmarks.md.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=$here/build
+counts="1 10 100"
+rounds=10
+kubesim=own
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) build=$2; shift ;;
+    --agents) counts=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
+    --kubesim) kubesim=$2; shift ;;
+    *) echo "usage: $0 [--build DIR] [--agents \"1 10 100\"] [--rounds N] [--kubesim shared|own]" >&2; exit 2 ;;
+    esac
+    shift
+done
+case $kubesim in own | shared) ;; *) echo "--kubesim is own or shared, not '$kubesim'" >&2; exit 2 ;; esac
+bin=$build/bin
+for p in gitfleet-hub gitfleet-agent kubesim; do
+    [ -x "$bin/$p" ] || { echo "build first: ./scripts/build.sh $build" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/gflat.XXXXXX)
+pids=()
+stop_all() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    pids=()
+}
+trap 'stop_all; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_file() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+
+# start_kubesim KUBECONFIG: a kubesim on a free port writing KUBECONFIG.
+start_kubesim() {
+    "$bin/kubesim" --listen 127.0.0.1:0 --token bench --kubeconfig-out "$1" >"$1.log" 2>&1 &
+    pids+=($!)
+    wait_file "$1" || { echo "kubesim did not start" >&2; return 1; }
+}
+
+# make_repo DIR N: a fleet repo with N clusters and one ApplicationSet over all of them.
+make_repo() {
+    local d=$1 n=$2 i
+    mkdir -p "$d/clusters" "$d/argocd" "$d/apps/bench"
+    git -C "$d" init -q -b main
+    git -C "$d" config user.email bench@example.com
+    git -C "$d" config user.name bench
+    for i in $(seq -f %03g 1 "$n"); do
+        printf 'apiVersion: gitfleet.io/v1\nkind: Cluster\nmetadata: {name: c%s, labels: {bench: "yes"}}\n' \
+            "$i" >"$d/clusters/c$i.yaml"
+    done
+    cat >"$d/argocd/bench.yaml" <<'Y'
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: bench}
+spec:
+  generators:
+  - clusters: {selector: {matchLabels: {bench: "yes"}}}
+  template:
+    metadata: {name: bench}
+    spec:
+      project: default
+      source: {repoURL: '.', path: apps/bench}
+      destination: {name: '{{name}}', namespace: '{{name}}'}
+      syncPolicy: {automated: {}, syncOptions: [CreateNamespace=true]}
+Y
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bench-config}\ndata: {round: "0"}\n' \
+        >"$d/apps/bench/cm.yaml"
+    git -C "$d" add -A && git -C "$d" commit -qm "bench fleet"
+}
+
+# run_count N: one full measurement; appends a result line to $tmp/results.
+run_count() {
+    local n=$1 d=$tmp/n$1 port api hub_pid agent1_pid i token
+    mkdir -p "$d"
+    make_repo "$d/repo" "$n"
+    port=$(free_port); api=$(free_port)
+    start_kubesim "$d/kubeconfig" # c001's, and with --kubesim shared everyone's
+    "$bin/gitfleet-hub" --repo "$d/repo" --data-dir "$d/hub" --listen "tcp://127.0.0.1:$port" \
+        --api-listen "http://127.0.0.1:$api" --poll-interval 1h --webhook-secret bench-secret \
+        --log-level warn >"$d/hub.log" 2>&1 &
+    hub_pid=$!
+    pids+=($hub_pid)
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$api/healthz" >/dev/null && break; sleep 0.1; done
+    local auth="Authorization: Bearer $(cat "$d/hub/admin.token")"
+    local t_join=$(date +%s%N)
+    for i in $(seq -f %03g 1 "$n"); do
+        token=$(curl -sf -H "$auth" -d "{\"name\":\"c$i\"}" "http://127.0.0.1:$api/api/v1/clusters" |
+            sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+        "$bin/gitfleet-agent" join --hub "tcp://127.0.0.1:$port" --token "$token" \
+            --state-dir "$d/agent-c$i" --log-level warn >>"$d/join.log" 2>&1
+        local kc=$d/kubeconfig
+        if [ "$kubesim" = own ] && [ "$i" != 001 ]; then kc=$d/kubeconfig-c$i; start_kubesim "$kc"; fi
+        "$bin/gitfleet-agent" run --state-dir "$d/agent-c$i" --kubeconfig "$kc" \
+            --log-level warn >"$d/agent-c$i.log" 2>&1 &
+        pids+=($!)
+        [ "$i" = 001 ] && agent1_pid=$!
+    done
+    echo "N=$n: $n agents joined and started in $(( ($(date +%s%N) - t_join) / 1000000 )) ms" >&2
+    python3 - "$d" "$n" "$rounds" "$api" <<'PY' >>"$tmp/results.$n"
+import hashlib, hmac, http.client, json, subprocess, sys, time, yaml
+d, n, rounds, api = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+hub = http.client.HTTPConnection("127.0.0.1", api, timeout=10)
+kc = yaml.safe_load(open(d + "/kubeconfig"))
+server = kc["clusters"][0]["cluster"]["server"].split("//")[1]
+ktoken = kc["users"][0]["user"]["token"]
+kube = http.client.HTTPConnection(server.split(":")[0], int(server.split(":")[1]), timeout=10)
+POLL = 0.01  # seconds between polls, or twice the last status call if longer: the poller
+             # must not eat the hub's CPU (a status of 100 clusters takes ~40 ms here)
+
+def get(conn, path, headers={}):
+    conn.request("GET", path, headers=headers)
+    r = conn.getresponse()
+    return r.status, r.read()
+
+calls = []  # seconds each status poll took: the resolution of the measurement
+
+def revisions():
+    t = time.monotonic()
+    status, body = get(hub, "/api/v1/status")
+    calls.append(time.monotonic() - t)
+    return {c["name"]: c["revision"] for c in json.loads(body)["clusters"]}
+
+def sample_value():
+    status, body = get(kube, "/api/v1/namespaces/c001/configmaps/bench-config",
+                       {"Authorization": "Bearer " + ktoken})
+    return json.loads(body).get("data", {}).get("round") if status == 200 else None
+
+def head():
+    return subprocess.run(["git", "-C", d + "/repo", "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+def wait_all(rev, t0, timeout, want_round=None):
+    seen, sample = {}, None
+    while time.monotonic() - t0 < timeout:
+        now = time.monotonic()
+        for name, r in revisions().items():
+            if r == rev and name not in seen:
+                seen[name] = now - t0
+        if want_round is not None and sample is None and sample_value() == want_round:
+            sample = time.monotonic() - t0
+        if len(seen) == n and (want_round is None or sample is not None):
+            return seen, sample
+        time.sleep(max(POLL, 2 * calls[-1]))
+    raise SystemExit(f"N={n}: only {len(seen)}/{n} clusters reported {rev[:12]} in {timeout}s")
+
+t0 = time.monotonic()
+wait_all(head(), t0, 120)  # the first sync, not measured
+print(f"N={n}: every cluster reports the first commit {time.monotonic() - t0:.1f} s after the "
+      "last agent started", file=sys.stderr)
+lat, last, samples = [], [], []
+for r in range(1, rounds + 1):
+    path = d + "/repo/apps/bench/cm.yaml"
+    open(path, "w").write(f'apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: bench-config}}\ndata: {{round: "{r}"}}\n')
+    subprocess.run(["git", "-C", d + "/repo", "commit", "-qam", f"round {r}"], check=True)
+    t0 = time.monotonic()
+    rev = head()
+    body = json.dumps({"ref": "refs/heads/main", "after": rev}).encode()
+    sig = "sha256=" + hmac.new(b"bench-secret", body, hashlib.sha256).hexdigest()
+    hub.request("POST", "/api/v1/webhook/git", body=body, headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": sig})
+    resp = hub.getresponse(); resp.read()
+    if resp.status != 202:
+        raise SystemExit(f"webhook answered {resp.status}")
+    seen, sample = wait_all(rev, t0, 30, str(r))
+    lat += seen.values(); last.append(max(seen.values())); samples.append(sample)
+    time.sleep(0.3)  # let report traffic settle before the next commit
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))] * 1000
+print(f"{n} {len(lat)} {pct(lat, 50):.0f} {pct(lat, 99):.0f} {pct(last, 50):.0f} {pct(last, 99):.0f} "
+      f"{pct(samples, 50):.0f} {pct(samples, 99):.0f} {sum(calls) / len(calls) * 1000:.0f}")
+PY
+    local agent_max=0 p h
+    for p in "${pids[@]}"; do
+        [ "$(cat /proc/$p/comm 2>/dev/null)" = gitfleet-agent ] || continue
+        h=$(hwm_kib "$p"); [ "$h" -gt "$agent_max" ] && agent_max=$h
+    done
+    echo "$(hwm_kib "$hub_pid") $(hwm_kib "$agent1_pid") $agent_max" >>"$tmp/results.$n"
+    stop_all
+}
+
+echo "gitops latency: $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $rounds rounds, kubesim $kubesim, $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for n in $counts; do run_count "$n"; done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: a high load inflates the tail)"
+printf '\n| agents | samples | applied p50 | applied p99 | all clusters p50 | all clusters p99 | in kubesim (c001) p50 | p99 | status call | hub VmHWM | agent c001 VmHWM | largest agent VmHWM |\n'
+printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+for n in $counts; do
+    read -r a s p50 p99 l50 l99 k50 k99 call <<<"$(sed -n 1p "$tmp/results.$n")"
+    read -r hub agent amax <<<"$(sed -n 2p "$tmp/results.$n")"
+    printf '| %s | %s | %s ms | %s ms | %s ms | %s ms | %s ms | %s ms | %s ms | %.1f MiB | %.1f MiB | %.1f MiB |\n' \
+        "$a" "$s" "$p50" "$p99" "$l50" "$l99" "$k50" "$k99" "$call" \
+        "$(echo "$hub/1024" | bc -l)" "$(echo "$agent/1024" | bc -l)" "$(echo "$amax/1024" | bc -l)"
+done
