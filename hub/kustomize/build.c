@@ -1033,6 +1033,26 @@ static int apply_build_metadata(struct kz_build *b, const char *dir, struct kz_r
     return error;
 }
 
+/* kustomize rewrites annotations through a map of strings at the end of
+ * every build: numbers and booleans there come out as strings. */
+static void stringify_annotations(struct kz_resmap *m)
+{
+    for (size_t i = 0; i < m->len; i++) {
+        json_t *a = json_object_get(json_object_get(m->items[i]->obj, "metadata"), "annotations");
+        const char *key;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(a, tmp, key, v)
+        {
+            if (json_is_string(v) || json_is_object(v) || json_is_array(v))
+                continue;
+            char *s = json_is_null(v) ? strdup("") : kz_scalar_string(v);
+            json_object_set_new(a, key, json_string(s ? s : ""));
+            free(s);
+        }
+    }
+}
+
 /* Resources marked config.kubernetes.io/local-config: "true" feed the build
  * (name references, vars) but are not output. */
 static void drop_local(struct kz_resmap *m)
@@ -1059,6 +1079,7 @@ static int finish(struct kz_build *b, const char *dir, struct kz_base *acc, json
         (error = apply_build_metadata(b, dir, &acc->res)) < 0)
         return error;
     drop_local(&acc->res);
+    stringify_annotations(&acc->res);
     json_t *docs = json_array();
     for (size_t i = 0; i < acc->res.len; i++)
         json_array_append(docs, acc->res.items[i]->obj);

@@ -1,8 +1,10 @@
 /* fieldpath.c -- dotted field paths of replacements and vars: a.b.[name=x].c, a.b[0], a.* */
 #include "fieldpath.h"
+#include "internal.h"
 
 #include "gitfleet/error.h"
 
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,8 +70,24 @@ static int scalar_text_eq(const json_t *v, const char *text)
     return 0;
 }
 
-/* "[k=v]" matches a map item with k == v; "[=v]" a scalar item equal to v. */
-static int filter_matches(const json_t *item, const char *seg)
+/* The value's text matched by an unanchored regex (Go's MatchString). */
+static int regex_text_match(const json_t *v, const char *pat)
+{
+    char *text = kz_scalar_string(v);
+    regex_t re;
+    int ok = 0;
+
+    if (text != NULL && regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) == 0) {
+        ok = regexec(&re, text, 0, NULL, 0) == 0;
+        regfree(&re);
+    }
+    free(text);
+    return ok;
+}
+
+/* "[k=v]" matches a map item with k == v; "[=v]" a scalar item equal to v;
+ * with regex, v is an unanchored regex instead. */
+static int filter_matches(const json_t *item, const char *seg, int regex)
 {
     size_t len = strlen(seg);
     char *inner = strndup(seg + 1, len - 2);
@@ -78,10 +96,9 @@ static int filter_matches(const json_t *item, const char *seg)
 
     if (eq != NULL) {
         *eq = '\0';
-        if (inner[0] == '\0')
-            ok = scalar_text_eq(item, eq + 1);
-        else
-            ok = json_is_object(item) && scalar_text_eq(json_object_get(item, inner), eq + 1);
+        const json_t *v =
+            inner[0] == '\0' ? item : (json_is_object(item) ? json_object_get(item, inner) : NULL);
+        ok = v != NULL && (regex ? regex_text_match(v, eq + 1) : scalar_text_eq(v, eq + 1));
     }
     free(inner);
     return ok;
@@ -97,9 +114,13 @@ static int is_index(const char *seg, long *idx)
     return seg[0] == '[' ? strcmp(end, "]") == 0 : *end == '\0';
 }
 
+static int is_index(const char *seg, long *idx);
+
 static json_t *new_container(const struct kz_fieldpath *p, size_t i)
 {
-    if (i + 1 < p->n && (p->segs[i + 1][0] == '[' || strcmp(p->segs[i + 1], "*") == 0))
+    long idx;
+    if (i + 1 < p->n && (p->segs[i + 1][0] == '[' || strcmp(p->segs[i + 1], "*") == 0 ||
+                         is_index(p->segs[i + 1], &idx)))
         return json_array();
     return json_object();
 }
@@ -126,8 +147,13 @@ static int walk_seq(json_t *node, const struct kz_fieldpath *p, size_t i, int cr
     int error, found = 0;
 
     if (is_index(seg, &idx)) {
+        if (create && (size_t)idx == json_array_size(node)) /* one past the end: appended */
+            json_array_append_new(node, i + 1 == p->n ? json_null() : new_container(p, i));
         if ((size_t)idx >= json_array_size(node))
-            return 0;
+            return create
+                       ? gf_error_set(GF_EINVAL, "index %ld specified but only %zu elements found",
+                                      idx, json_array_size(node))
+                       : 0;
         return visit_child(node, NULL, (size_t)idx, json_array_get(node, (size_t)idx), p, i, create,
                            leaf, fn, ctx);
     }
@@ -143,7 +169,7 @@ static int walk_seq(json_t *node, const struct kz_fieldpath *p, size_t i, int cr
     }
     json_array_foreach(node, k, item)
     {
-        if (!filter_matches(item, seg))
+        if (!filter_matches(item, seg, p->regex))
             continue;
         found = 1;
         if ((error = visit_child(node, NULL, k, item, p, i, create, leaf, fn, ctx)) < 0)
@@ -188,7 +214,7 @@ static int walk(json_t *node, const struct kz_fieldpath *p, size_t i, int create
     json_t *child = json_object_get(node, key);
     int error;
     if ((child == NULL || json_is_null(child)) && create) {
-        child = i + 1 == p->n ? json_deep_copy(leaf) : new_container(p, i);
+        child = i + 1 == p->n ? json_null() : new_container(p, i);
         json_object_set_new(node, key, child);
     }
     error = child == NULL ? 0 : visit_child(node, key, 0, child, p, i, create, leaf, fn, ctx);

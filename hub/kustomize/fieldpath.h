@@ -8,6 +8,7 @@
 struct kz_fieldpath {
     char **segs;
     size_t n;
+    int regex; /* [k=v] values are unanchored regexes (kyaml's PathMatcher) */
 };
 
 /* Split "spec.containers.[name=web].image" or "spec.ports[0].port". */
@@ -20,7 +21,8 @@ typedef int (*kz_fieldpath_fn)(json_t *parent, const char *key, size_t index, js
                                void *ctx);
 
 /* Visit every value the path matches. With create, missing map fields are
- * created (the leaf as a copy of `leaf`) and missing [k=v] items appended. */
+ * created (the leaf as null, for fn to fill), missing [k=v] items and an
+ * index one past the end appended. `leaf` is unused (kept for callers). */
 int kz_fieldpath_visit(json_t *obj, const struct kz_fieldpath *p, int create, const json_t *leaf,
                        kz_fieldpath_fn fn, void *ctx);
 

@@ -553,7 +553,7 @@ static void copy_merge_meta(struct kz_res *nr, const struct kz_res *old)
     json_decref(nr->suffixes);
     nr->prefixes = json_deep_copy(old->prefixes);
     nr->suffixes = json_deep_copy(old->suffixes);
-    nr->needs_hash = old->needs_hash;
+    nr->needs_hash = old->needs_hash && nr->needs_hash; /* either side may disable it */
     for (size_t i = 0; i < nr->nprev; i++)
         kz_id_clear(&nr->prev[i]);
     free(nr->prev);

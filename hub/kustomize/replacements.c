@@ -164,7 +164,8 @@ struct put_ctx {
     int count;
 };
 
-/* The source text in the target's type (kustomize keeps the target's tag). */
+/* The source text in the target's type (kustomize keeps the target's tag,
+ * so text that is no number cannot replace a number). NULL: it cannot. */
 static json_t *typed_like(const json_t *target, const json_t *value)
 {
     if (!json_is_string(value) && !json_is_number(value) && !json_is_boolean(value))
@@ -175,14 +176,34 @@ static json_t *typed_like(const json_t *target, const json_t *value)
         out = json_string(text);
     } else if (json_is_integer(target)) {
         long long v = strtoll(text, &end, 10);
-        out = *end == '\0' && end != text ? json_integer(v) : json_string(text);
-    } else if (json_is_boolean(target) && (!strcmp(text, "true") || !strcmp(text, "false"))) {
-        out = json_boolean(strcmp(text, "true") == 0);
+        out = *end == '\0' && end != text ? json_integer(v) : NULL;
+    } else if (json_is_boolean(target)) {
+        out = !strcmp(text, "true") || !strcmp(text, "false")
+                  ? json_boolean(strcmp(text, "true") == 0)
+                  : NULL;
     } else {
         out = json_deep_copy(value);
     }
     free(text);
     return out;
+}
+
+/* A created (or null) field gets the source's text untyped, as a plain YAML
+ * scalar would read: "5432" becomes a number there. */
+static json_t *untyped(const json_t *value)
+{
+    json_t *v = NULL;
+    const char *text = json_string_value(value);
+
+    if (text == NULL)
+        return json_deep_copy(value);
+    if (gf_yaml_parse_one(&v, text, strlen(text), "value", NULL) < 0 || json_is_object(v) ||
+        json_is_array(v) || json_is_null(v)) {
+        gf_error_clear();
+        json_decref(v);
+        return json_string(text);
+    }
+    return v;
 }
 
 static json_t *with_delimiter(const json_t *target, const json_t *value, const json_t *opts,
@@ -237,12 +258,25 @@ static int put(json_t *parent, const char *key, size_t index, json_t *target, vo
     int error = 0;
 
     c->count++;
-    if (delim != NULL && delim[0])
+    if (delim != NULL && delim[0]) {
         nv = with_delimiter(target, c->value, c->opts, &error);
-    else if (json_is_object(target) || json_is_array(target) || json_is_null(target))
+        if (error == 0 && (json_is_integer(target) || json_is_boolean(target))) {
+            json_t *typed = typed_like(target, nv); /* the target keeps its type */
+            json_decref(nv);
+            if ((nv = typed) == NULL)
+                error = gf_error_set(
+                    GF_EINVAL, "replacements: the joined value is not a %s at '%s'",
+                    json_is_integer(target) ? "integer" : "boolean", key ? key : "list");
+        }
+    } else if (json_is_null(target))
+        nv = untyped(c->value);
+    else if (json_is_object(target) || json_is_array(target))
         nv = json_deep_copy(c->value);
-    else
-        nv = typed_like(target, c->value);
+    else if ((nv = typed_like(target, c->value)) == NULL)
+        error =
+            gf_error_set(GF_EINVAL, "replacements: cannot put a non-%s value into the %s at '%s'",
+                         json_is_integer(target) ? "integer" : "boolean",
+                         json_is_integer(target) ? "integer" : "boolean", key ? key : "list");
     if (error < 0)
         return error;
     if (key != NULL)
@@ -273,6 +307,7 @@ static int copy_to_target(struct kz_res *r, const json_t *value, const json_t *t
         }
         if ((error = kz_fieldpath_split(&p, json_string_value(fp))) < 0)
             break;
+        p.regex = 1;
         error = kz_fieldpath_visit(r->obj, &p, create, value, put, &c);
         kz_fieldpath_free(&p);
         if (error == 0 && c.count == 0)
