@@ -2,7 +2,7 @@
 # deps.sh -- install the Debian 12 packages gitfleet builds and tests with, if missing.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config git python3 openssl clang-format
+packages=(build-essential cmake pkg-config git python3 python3-yaml openssl clang-format curl
           libnng-dev libprotobuf-c-dev protobuf-c-compiler libgit2-dev
           libcurl4-openssl-dev libyaml-dev libssl-dev libjansson-dev libsqlite3-dev)
 
