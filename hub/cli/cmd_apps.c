@@ -18,12 +18,12 @@ struct apps_args {
 
 static int parse_args(struct apps_args *a, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"repo", required_argument, NULL, 'r'},       {"cluster", required_argument, NULL, 'c'},
-        {"revision", required_argument, NULL, 'v'},   {"output", required_argument, NULL, 'o'},
-        {"repo-url", required_argument, NULL, 'u'},   {"cache-dir", required_argument, NULL, 'd'},
-        {"apps-dir", required_argument, NULL, 'p'},   {"hub", required_argument, NULL, 'H'},
-        {"token-file", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {GF_CLI_REPO_LONGOPTS,
+                                             {"cluster", required_argument, NULL, 'c'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"hub", required_argument, NULL, 'H'},
+                                             {"token-file", required_argument, NULL, 't'},
+                                             {NULL, 0, NULL, 0}};
     int c;
 
     memset(a, 0, sizeof(*a));
@@ -31,27 +31,14 @@ static int parse_args(struct apps_args *a, int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        if (gf_cli_repo_option(&a->repo, c, optarg))
+            continue;
         switch (c) {
-        case 'r':
-            a->repo.location = optarg;
-            break;
         case 'c':
             a->cluster = optarg;
             break;
-        case 'v':
-            a->repo.revision = optarg;
-            break;
         case 'o':
             a->output = optarg;
-            break;
-        case 'u':
-            a->repo.repo_url = optarg;
-            break;
-        case 'd':
-            a->repo.cache_dir = optarg;
-            break;
-        case 'p':
-            a->repo.apps_dir = optarg;
             break;
         case 'H':
             a->hub = optarg;

@@ -18,12 +18,12 @@ struct render_args {
 
 static int parse_args(struct render_args *a, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"repo", required_argument, NULL, 'r'},     {"cluster", required_argument, NULL, 'c'},
-        {"revision", required_argument, NULL, 'v'}, {"app", required_argument, NULL, 'a'},
-        {"output", required_argument, NULL, 'o'},   {"all", no_argument, NULL, 'A'},
-        {"repo-url", required_argument, NULL, 'u'}, {"cache-dir", required_argument, NULL, 'd'},
-        {"apps-dir", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {GF_CLI_REPO_LONGOPTS,
+                                             {"cluster", required_argument, NULL, 'c'},
+                                             {"app", required_argument, NULL, 'a'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"all", no_argument, NULL, 'A'},
+                                             {NULL, 0, NULL, 0}};
     int c;
 
     memset(a, 0, sizeof(*a));
@@ -31,15 +31,11 @@ static int parse_args(struct render_args *a, int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        if (gf_cli_repo_option(&a->repo, c, optarg))
+            continue;
         switch (c) {
-        case 'r':
-            a->repo.location = optarg;
-            break;
         case 'c':
             a->cluster = optarg;
-            break;
-        case 'v':
-            a->repo.revision = optarg;
             break;
         case 'a':
             a->app = optarg;
@@ -49,15 +45,6 @@ static int parse_args(struct render_args *a, int argc, char **argv)
             break;
         case 'A':
             a->all = 1;
-            break;
-        case 'u':
-            a->repo.repo_url = optarg;
-            break;
-        case 'd':
-            a->repo.cache_dir = optarg;
-            break;
-        case 'p':
-            a->repo.apps_dir = optarg;
             break;
         default:
             return -1;

@@ -143,3 +143,26 @@ void gf_cli_repo_close(struct gf_cli_repo *repo)
     free(repo->url);
     memset(repo, 0, sizeof(*repo));
 }
+
+int gf_cli_repo_option(struct gf_cli_repo_options *opts, int c, const char *arg)
+{
+    switch (c) {
+    case 'r':
+        opts->location = arg;
+        return 1;
+    case 'v':
+        opts->revision = arg;
+        return 1;
+    case 'u':
+        opts->repo_url = arg;
+        return 1;
+    case 'd':
+        opts->cache_dir = arg;
+        return 1;
+    case 'p':
+        opts->apps_dir = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}

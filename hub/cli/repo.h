@@ -7,6 +7,8 @@
 #include "render.h"
 #include "source.h"
 
+#include <getopt.h>
+
 struct gf_cli_repo_options {
     const char *location;  /* --repo: a Git repository path, a URL, or a plain directory */
     const char *revision;  /* --revision, NULL: HEAD */
@@ -25,6 +27,16 @@ struct gf_cli_repo {
     struct hub_fleet *fleet;
     struct hub_render_cache *cache;
 };
+
+/* The options every command that reads a fleet repository takes, as
+ * getopt_long entries, and their handling: 1 when `c` was one of them. */
+#define GF_CLI_REPO_LONGOPTS                                                                       \
+    {"repo", required_argument, NULL, 'r'}, {"revision", required_argument, NULL, 'v'},            \
+        {"repo-url", required_argument, NULL, 'u'}, {"cache-dir", required_argument, NULL, 'd'},   \
+    {                                                                                              \
+        "apps-dir", required_argument, NULL, 'p'                                                   \
+    }
+int gf_cli_repo_option(struct gf_cli_repo_options *opts, int c, const char *arg);
 
 /* Open the repository, resolve the revision, read the fleet. On failure the
  * message is in gf_error_last() and *repo is cleared. */
