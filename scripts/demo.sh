@@ -56,6 +56,7 @@ applied_everywhere() {
 wait_for 30 applied_everywhere || fail "the commit did not reach every cluster"
 took=$(( $(date +%s%N) / 1000000 - start_ms ))
 say "commit ${rev:0:12} applied on all ${#clusters[@]} clusters ${took} ms after the push webhook"
+echo "(apps with sync waves pause 2 s between waves, as Argo CD does; see docs/agent.md)"
 for c in "${clusters[@]}"; do
   echo "-- kubectl --kubeconfig $c get deploy -A"
   k "$c" get deploy -A -o custom-columns='NAMESPACE:.metadata.namespace,NAME:.metadata.name,IMAGE:.spec.template.spec.containers[0].image,READY:.status.readyReplicas'
