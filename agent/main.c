@@ -62,7 +62,8 @@ static const struct gf_config_option options[] = {
     OPT("client-cert", GF_CONFIG_STRING, client_cert, 0, 0, NULL, "TLS client certificate (PEM)"),
     OPT("client-key", GF_CONFIG_STRING, client_key, 0, 0, NULL, "TLS client key (PEM)"),
     OPT("tls-server-name", GF_CONFIG_STRING, tls_server_name, 0, 0, NULL,
-        "name to verify in the hub's certificate"),
+        "name to verify in the hub's certificate (default: the URL's host; required "
+        "when the URL has an IP address)"),
     OPT("poll-wait", GF_CONFIG_DURATION, poll_wait, 100, 600000, "5s",
         "how long the hub may hold a bundle request"),
     OPT("resync-interval", GF_CONFIG_DURATION, resync_interval, 100, 3600000, "60s",
