@@ -53,7 +53,7 @@ int agent_run_join(const char *state_dir, const char *hub_url, const char *token
     lc.tls = *tls;
     if ((error = agent_link_open(&link, &lc)) < 0 ||
         (error = agent_link_join(link, token, cluster, sizeof(cluster), hub_key)) < 0 ||
-        (error = agent_state_save_join(&state, cluster, hub_url, hub_key)) < 0)
+        (error = agent_state_save_join(&state, cluster, hub_url, hub_key, tls)) < 0)
         goto out;
     gf_log_info("AGENT-JOINED", "cluster=%s hub=%s", cluster, hub_url);
 out:
@@ -454,6 +454,15 @@ static int open_loop(struct loop *lp, const struct agent_run_config *config)
     lc.cluster = lp->state.cluster;
     lc.key = lp->state.agent_key;
     lc.tls = config->tls;
+    /* TLS files not given again default to those the join used. */
+    if (lc.tls.ca_file == NULL && lp->state.tls_ca[0])
+        lc.tls.ca_file = lp->state.tls_ca;
+    if (lc.tls.cert_file == NULL && lp->state.tls_cert[0])
+        lc.tls.cert_file = lp->state.tls_cert;
+    if (lc.tls.key_file == NULL && lp->state.tls_key[0])
+        lc.tls.key_file = lp->state.tls_key;
+    if (lc.tls.server_name == NULL && lp->state.tls_server_name[0])
+        lc.tls.server_name = lp->state.tls_server_name;
     if ((error = agent_link_open(&lp->link, &lc)) < 0)
         return error;
     return agent_watchset_new(&lp->watches, lp->kube, "gitfleet.io/app", on_watch_event, lp);

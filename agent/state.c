@@ -5,6 +5,7 @@
 #include "gitfleet/fsutil.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,20 @@ int agent_state_init(struct agent_state *state, const char *dir)
     return gf_sign_key_save_private(state->agent_key, path);
 }
 
+/* An absolute form of a path given at join ("" for none). */
+static void absolute(char *buf, size_t len, const char *path)
+{
+    char resolved[PATH_MAX];
+
+    if (path == NULL || path[0] == '\0')
+        buf[0] = '\0';
+    else
+        snprintf(buf, len, "%s", realpath(path, resolved) ? resolved : path);
+}
+
 int agent_state_save_join(struct agent_state *state, const char *cluster, const char *hub_url,
-                          const unsigned char hub_key[GF_SIGN_PUBLIC_KEY_LEN])
+                          const unsigned char hub_key[GF_SIGN_PUBLIC_KEY_LEN],
+                          const struct gf_wire_tls *tls)
 {
     char path[4096], *text;
     json_t *identity;
@@ -51,7 +64,14 @@ int agent_state_save_join(struct agent_state *state, const char *cluster, const 
     state_path(path, sizeof(path), state, "hub.pub");
     if ((error = gf_sign_key_save_public(state->hub_key, path)) < 0)
         return error;
-    identity = json_pack("{s:s, s:s}", "cluster", cluster, "hub", hub_url);
+    absolute(state->tls_ca, sizeof(state->tls_ca), tls ? tls->ca_file : NULL);
+    absolute(state->tls_cert, sizeof(state->tls_cert), tls ? tls->cert_file : NULL);
+    absolute(state->tls_key, sizeof(state->tls_key), tls ? tls->key_file : NULL);
+    snprintf(state->tls_server_name, sizeof(state->tls_server_name), "%s",
+             tls && tls->server_name ? tls->server_name : "");
+    identity = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "cluster", cluster, "hub", hub_url,
+                         "tls", "ca", state->tls_ca, "cert", state->tls_cert, "key", state->tls_key,
+                         "serverName", state->tls_server_name);
     text = json_dumps(identity, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(identity);
     if (text == NULL)
@@ -84,6 +104,16 @@ static int load_identity(struct agent_state *state)
     }
     snprintf(state->cluster, sizeof(state->cluster), "%s", cluster);
     snprintf(state->hub_url, sizeof(state->hub_url), "%s", hub);
+    const json_t *tls = json_object_get(identity, "tls");
+    const char *v;
+    if ((v = json_string_value(json_object_get(tls, "ca"))) != NULL)
+        snprintf(state->tls_ca, sizeof(state->tls_ca), "%s", v);
+    if ((v = json_string_value(json_object_get(tls, "cert"))) != NULL)
+        snprintf(state->tls_cert, sizeof(state->tls_cert), "%s", v);
+    if ((v = json_string_value(json_object_get(tls, "key"))) != NULL)
+        snprintf(state->tls_key, sizeof(state->tls_key), "%s", v);
+    if ((v = json_string_value(json_object_get(tls, "serverName"))) != NULL)
+        snprintf(state->tls_server_name, sizeof(state->tls_server_name), "%s", v);
     json_decref(identity);
     return 0;
 }

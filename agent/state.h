@@ -3,6 +3,7 @@
 #define AGENT_STATE_H
 
 #include "gitfleet/sign.h"
+#include "gitfleet/wire.h"
 
 #include <jansson.h>
 
@@ -13,7 +14,7 @@
  * The state directory (mode 0700) holds:
  *   agent.key      the agent's Ed25519 private key (0600)
  *   hub.pub        the hub's public key, pinned at join
- *   identity.json  {"cluster", "hub"} written at join
+ *   identity.json  {"cluster", "hub", "tls": {"ca", "cert", "key", "serverName"}}
  *   report.json    the last report: which apps were applied and how
  *   history.json   the last syncs' results, for people on the cluster
  *   heartbeat      touched on every pass of the run loop (liveness probe)
@@ -25,6 +26,9 @@ struct agent_state {
     char *dir;
     char cluster[64];
     char hub_url[512];
+    /* The TLS files the join used (absolute paths, "" when none): `run` uses
+     * them unless told otherwise. */
+    char tls_ca[512], tls_cert[512], tls_key[512], tls_server_name[256];
     gf_sign_key *agent_key;
     gf_sign_key *hub_key;
 };
@@ -33,7 +37,8 @@ struct agent_state {
 int agent_state_init(struct agent_state *state, const char *dir);
 /* Record the join: cluster name, hub URL, the hub's raw public key. */
 int agent_state_save_join(struct agent_state *state, const char *cluster, const char *hub_url,
-                          const unsigned char hub_key[GF_SIGN_PUBLIC_KEY_LEN]);
+                          const unsigned char hub_key[GF_SIGN_PUBLIC_KEY_LEN],
+                          const struct gf_wire_tls *tls);
 /* Load a joined state; GF_ENOTFOUND (with "run `gitfleet-agent join` first") if not joined. */
 int agent_state_load(struct agent_state *state, const char *dir);
 /* The cached signed bundle; GF_ENOTFOUND when none. */

@@ -99,10 +99,9 @@ try_join good --hub-ca "$T/fleet-ca.crt" --client-cert "$T/agent-1.crt" \
   --client-key "$T/agent-1.key" --tls-server-name hub.gitfleet.test ||
   fail "join over mTLS failed: $(cat "$T/good.err")"
 cp -r "$T/state-good" "$T/state-rogue-run"
+# No TLS flags here: `run` uses the CA, certificate, key and name the join used.
 start agent-edge-1 "$GF_BIN_DIR/gitfleet-agent" run --state-dir "$T/state-good" \
-  --kubeconfig "$T/edge-1.kubeconfig" --hub-ca "$T/fleet-ca.crt" --client-cert "$T/agent-1.crt" \
-  --client-key "$T/agent-1.key" --tls-server-name hub.gitfleet.test \
-  --poll-wait 2s --resync-interval 1s --report-interval 2s
+  --kubeconfig "$T/edge-1.kubeconfig" --poll-wait 2s --resync-interval 1s --report-interval 2s
 wait_for 20 cm_is edge-1 web web-config color blue || fail "the bundle did not arrive over TLS"
 wait_for 20 app_is edge-1 web sync Synced || fail "the report did not come back over TLS"
 [ "$(cluster_field edge-1 revision)" = "$(git -C "$T/repo" rev-parse HEAD)" ] ||

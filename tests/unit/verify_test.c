@@ -71,13 +71,17 @@ static void test_verify__state_dir_round_trip(void)
     GF_ASSERT_INT(agent_state_init(&st, dir), 0);
     GF_ASSERT_INT(gf_sign_key_generate(&hub), 0);
     gf_sign_key_public_raw(hub_raw, hub);
-    GF_ASSERT_INT(agent_state_save_join(&st, "dev-1", "tcp://127.0.0.1:1", hub_raw), 0);
+    struct gf_wire_tls tls = {.ca_file = "/etc/hosts", .server_name = "hub.example.com"};
+    GF_ASSERT_INT(agent_state_save_join(&st, "dev-1", "tcp://127.0.0.1:1", hub_raw, &tls), 0);
     GF_ASSERT_INT(agent_state_read_bundle(&st, &bytes, &len), GF_ENOTFOUND);
     GF_ASSERT_INT(agent_state_write_bundle(&st, "abc", 3), 0);
 
     GF_ASSERT_INT(agent_state_load(&again, dir), 0);
     GF_ASSERT_STR(again.cluster, "dev-1");
     GF_ASSERT_STR(again.hub_url, "tcp://127.0.0.1:1");
+    GF_ASSERT_STR(again.tls_ca, "/etc/hosts"); /* run defaults to the join's TLS files */
+    GF_ASSERT_STR(again.tls_server_name, "hub.example.com");
+    GF_ASSERT_STR(again.tls_cert, "");
     char id1[17], id2[17];
     gf_sign_key_id(id1, st.agent_key);
     gf_sign_key_id(id2, again.agent_key);
