@@ -11,6 +11,7 @@
 struct hub_store {
     sqlite3 *db;
     pthread_mutex_t lock;
+    int64_t nonces_purged_ms; /* when expired nonces were last deleted */
 };
 
 static const char schema[] =
@@ -27,14 +28,17 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS nonces ("
     "  cluster TEXT NOT NULL, nonce TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (cluster, nonce));"
+    "CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_ms);"
     "CREATE TABLE IF NOT EXISTS bundles ("
     "  cluster TEXT NOT NULL, generation INTEGER NOT NULL, content_hash TEXT NOT NULL,"
     "  revision TEXT NOT NULL, created_ms INTEGER NOT NULL, signed BLOB NOT NULL,"
     "  PRIMARY KEY (cluster, generation));"
+    /* Only the latest report of each cluster: agents report every 30 s and
+     * on every change, and a report of 1,000 objects is hundreds of KB. What
+     * changed over time goes to `history`, one row per app result. */
     "CREATE TABLE IF NOT EXISTS reports ("
-    "  cluster TEXT NOT NULL, time_ms INTEGER NOT NULL, generation INTEGER NOT NULL,"
+    "  cluster TEXT PRIMARY KEY, time_ms INTEGER NOT NULL, generation INTEGER NOT NULL,"
     "  revision TEXT NOT NULL, report TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS reports_by_cluster ON reports (cluster, time_ms);"
     "CREATE TABLE IF NOT EXISTS allow_prune ("
     "  cluster TEXT NOT NULL, app TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (cluster, app));"
@@ -332,13 +336,18 @@ int hub_store_nonce_use(hub_store *store, const char *cluster, const char *nonce
     int error;
 
     pthread_mutex_lock(&store->lock);
-    if ((error = prepare(store, &stmt, "DELETE FROM nonces WHERE expires_ms < ?1")) < 0)
-        goto out;
-    sqlite3_bind_int64(stmt, 1, now_ms);
-    if ((error = step_done(store, stmt, "purge nonces")) < 0)
-        goto out;
-    sqlite3_finalize(stmt);
-    stmt = NULL;
+    /* Expired nonces go at most once a second: every agent request lands
+     * here, and the purge need not run for each. */
+    if (now_ms - store->nonces_purged_ms >= 1000) {
+        if ((error = prepare(store, &stmt, "DELETE FROM nonces WHERE expires_ms < ?1")) < 0)
+            goto out;
+        sqlite3_bind_int64(stmt, 1, now_ms);
+        if ((error = step_done(store, stmt, "purge nonces")) < 0)
+            goto out;
+        sqlite3_finalize(stmt);
+        stmt = NULL;
+        store->nonces_purged_ms = now_ms;
+    }
     if ((error = prepare(store, &stmt,
                          "INSERT INTO nonces (cluster, nonce, expires_ms) VALUES (?1, ?2, ?3)")) <
         0)
@@ -469,6 +478,18 @@ int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub
         error = gf_error_set(GF_ECONFLICT,
                              "bundle generation %llu for '%s' is not newer than the stored one",
                              (unsigned long long)b->generation, cluster);
+    if (error < 0)
+        goto out;
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    /* Old generations are history, not state: Git keeps the content, the
+     * history table the outcomes. Keep the last HUB_STORE_KEEP_BUNDLES. */
+    if ((error = prepare(store, &stmt,
+                         "DELETE FROM bundles WHERE cluster = ?1 AND generation <= ?2")) < 0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)b->generation - HUB_STORE_KEEP_BUNDLES);
+    error = step_done(store, stmt, "drop old bundles");
 out:
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&store->lock);
@@ -484,7 +505,8 @@ int hub_store_report_put(hub_store *store, const char *cluster, int64_t time_ms,
     pthread_mutex_lock(&store->lock);
     if ((error = prepare(store, &stmt,
                          "INSERT INTO reports (cluster, time_ms, generation, revision, report) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5)")) < 0)
+                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (cluster) DO UPDATE SET "
+                         "time_ms = ?2, generation = ?3, revision = ?4, report = ?5")) < 0)
         goto out;
     sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, time_ms);
@@ -518,9 +540,7 @@ int hub_store_report_latest(hub_store *store, const char *cluster, json_t **out)
 
     *out = NULL;
     pthread_mutex_lock(&store->lock);
-    if ((error = prepare(store, &stmt,
-                         "SELECT report FROM reports WHERE cluster = ?1 "
-                         "ORDER BY time_ms DESC, rowid DESC LIMIT 1")) < 0)
+    if ((error = prepare(store, &stmt, "SELECT report FROM reports WHERE cluster = ?1")) < 0)
         goto out;
     sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
     if (sqlite3_step(stmt) != SQLITE_ROW) {

@@ -17,6 +17,9 @@ typedef struct hub_store hub_store;
 
 #define HUB_STORE_NAME_MAX 64
 
+/* Bundles kept per cluster; older generations are deleted as new ones come. */
+#define HUB_STORE_KEEP_BUNDLES 20
+
 struct hub_store_cluster {
     char name[HUB_STORE_NAME_MAX];
     int joined; /* has a registered public key */
@@ -89,7 +92,8 @@ int hub_store_allowed_prunes(hub_store *store, const char *cluster, int64_t now_
 
 /* ---- reports and history ---- */
 
-/* Keep the report (JSON text) as the cluster's latest and in its history. */
+/* Keep the report (JSON text) as the cluster's latest (only the latest is
+ * kept; hub_store_history_add() records what changed). */
 int hub_store_report_put(hub_store *store, const char *cluster, int64_t time_ms,
                          uint64_t generation, const char *revision, const char *report_json);
 /* The latest report as a JSON object (new reference), GF_ENOTFOUND if none. */

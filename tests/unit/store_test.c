@@ -99,6 +99,23 @@ static void test_store__generations_never_go_backwards(void)
     hub_store_close(store);
 }
 
+static void test_store__old_generations_are_dropped(void)
+{
+    hub_store *store = open_store();
+    struct hub_store_bundle b;
+    uint64_t max;
+
+    for (uint64_t g = 1; g <= HUB_STORE_KEEP_BUNDLES + 5; g++)
+        put_bundle(store, g, 0);
+    GF_ASSERT_INT(hub_store_bundle_get(store, "dev-1", 5, &b), GF_ENOTFOUND);
+    GF_ASSERT_INT(hub_store_bundle_get(store, "dev-1", 6, &b), 0);
+    hub_store_bundle_clear(&b);
+    GF_ASSERT_INT(hub_store_bundle_max_generation(store, "dev-1", &max), 0);
+    GF_ASSERT_INT(max, HUB_STORE_KEEP_BUNDLES + 5);
+    put_bundle(store, 3, GF_ECONFLICT); /* still never backwards */
+    hub_store_close(store);
+}
+
 static void test_store__state_survives_reopen(void)
 {
     hub_store *store = open_store();
@@ -155,5 +172,6 @@ static void test_store__history_filters_newest_first(void)
 GF_TESTS(GF_TEST(test_store__token_is_one_time_and_expires),
          GF_TEST(test_store__join_binds_key_and_remove_revokes),
          GF_TEST(test_store__generations_never_go_backwards),
+         GF_TEST(test_store__old_generations_are_dropped),
          GF_TEST(test_store__state_survives_reopen), GF_TEST(test_store__nonce_replay_is_refused),
          GF_TEST(test_store__history_filters_newest_first));
