@@ -576,6 +576,16 @@ int hub_store_history_add(hub_store *store, const char *cluster, const char *app
         sqlite3_bind_text(stmt, 7, message ? message : "", -1, SQLITE_STATIC);
         error = step_done(store, stmt, "add history");
     }
+    sqlite3_int64 id = sqlite3_last_insert_rowid(store->db);
+    if (error == 0 && id % 1000 == 0) {
+        /* A bounded audit trail: the newest HUB_STORE_KEEP_HISTORY results. */
+        sqlite3_finalize(stmt);
+        stmt = NULL;
+        if ((error = prepare(store, &stmt, "DELETE FROM history WHERE id <= ?1")) == 0) {
+            sqlite3_bind_int64(stmt, 1, id - HUB_STORE_KEEP_HISTORY);
+            error = step_done(store, stmt, "trim history");
+        }
+    }
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&store->lock);
     return error;

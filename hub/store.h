@@ -19,6 +19,8 @@ typedef struct hub_store hub_store;
 
 /* Bundles kept per cluster; older generations are deleted as new ones come. */
 #define HUB_STORE_KEEP_BUNDLES 20
+/* Sync results kept in the history, fleet-wide. */
+#define HUB_STORE_KEEP_HISTORY 100000
 
 struct hub_store_cluster {
     char name[HUB_STORE_NAME_MAX];
