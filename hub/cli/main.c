@@ -45,9 +45,13 @@ int gf_cli_usage(const struct gf_cli_command *cmd)
 
 static void print_help(FILE *out)
 {
-    fputs("usage: gitfleet [--version] [help] COMMAND [ARGS...]\n\ncommands:\n", out);
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-28s %s\n", commands[i]->usage, commands[i]->summary);
+    fputs("usage: gitfleet [--version] [help [COMMAND]] COMMAND [ARGS...]\n\ncommands:\n", out);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        /* The list shows each summary's first line; `help COMMAND` all of it. */
+        const char *summary = commands[i]->summary;
+        int first_line = (int)strcspn(summary, "\n");
+        fprintf(out, "  %s\n      %.*s\n", commands[i]->usage, first_line, summary);
+    }
     fputs("\nexit codes: 0 ok, 1 failure, 2 usage error\n", out);
 }
 
