@@ -157,25 +157,41 @@ static int encode(struct encoded *e, const struct hub_bundle *b)
 }
 
 /* SHA-256 of what the cluster would apply: the bundle without generation,
- * time and revisions, so that a commit touching nothing of this cluster's
- * (a README, another cluster's overlay) hashes the same. */
+ * time, revisions and the wording of render errors, so that a commit
+ * touching nothing of this cluster's (a README, another cluster's overlay)
+ * hashes the same. */
 static int content_hash(char out[65], Gitfleet__Bundle *bundle)
 {
     char *revision = bundle->revision;
+    char **errors = calloc(bundle->n_apps + 1, sizeof(*errors));
+    uint8_t *bytes = NULL;
     size_t len;
-    uint8_t *bytes;
 
+    if (errors == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    /* Render errors name the commit they happened at: an app that stays
+     * broken must not make a new generation at every commit. (The hub shows
+     * its render errors itself; the agent only needs to know the app failed.) */
     bundle->revision = NULL;
-    for (size_t i = 0; i < bundle->n_apps; i++)
+    for (size_t i = 0; i < bundle->n_apps; i++) {
         bundle->apps[i]->revision = NULL;
+        errors[i] = bundle->apps[i]->render_error;
+        if (errors[i])
+            bundle->apps[i]->render_error = "render failed";
+    }
     len = gitfleet__bundle__get_packed_size(bundle);
     if ((bytes = malloc(len ? len : 1)) != NULL) {
         gitfleet__bundle__pack(bundle, bytes);
         gf_sha256_hex(out, bytes, len);
-        free(bytes);
     }
     bundle->revision = revision;
-    return bytes ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < bundle->n_apps; i++)
+        bundle->apps[i]->render_error = errors[i];
+    free(errors);
+    if (bytes == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    free(bytes);
+    return 0;
 }
 
 /* Put the app revisions back after hashing. */
