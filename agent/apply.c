@@ -45,15 +45,6 @@ static json_t *new_entry(const Gitfleet__ResourceId *id)
                      "sync", "OutOfSync", "health", "Missing", "message", "", "drift");
 }
 
-static int entry_is(const json_t *entry, const char *group, const char *kind,
-                    const char *namespace_, const char *name)
-{
-    return strcmp(json_string_value(json_object_get(entry, "group")), group) == 0 &&
-           strcmp(json_string_value(json_object_get(entry, "kind")), kind) == 0 &&
-           strcmp(json_string_value(json_object_get(entry, "namespace")), namespace_) == 0 &&
-           strcmp(json_string_value(json_object_get(entry, "name")), name) == 0;
-}
-
 static const Gitfleet__SyncPolicy *policy_of(const Gitfleet__App *app)
 {
     return app->sync_policy;
@@ -666,145 +657,208 @@ int agent_apply_bundle(json_t **report_out, agent_kube *kube, const Gitfleet__Bu
 
 /* ---- after the sync: watching, refreshing, healing ---- */
 
-/* Find the app and resource index of an object in the bundle and report. */
-static int locate(const Gitfleet__Bundle *b, json_t *report, const char *group, const char *kind,
-                  const char *namespace_, const char *name, size_t *app_out, size_t *res_out)
-{
-    json_t *apps = json_object_get(report, "apps");
+struct agent_apply_index {
+    const Gitfleet__Bundle *bundle;
+    struct agent_drift_rules **rules; /* [app] */
+    int *create_namespace;            /* [app] */
+    json_t *where;                    /* "group/kind/namespace/name" -> [app, resource] */
+};
 
-    for (size_t i = 0; i < b->n_apps && i < json_array_size(apps); i++) {
-        json_t *resources = json_object_get(json_array_get(apps, i), "resources");
-        for (size_t j = 0; j < json_array_size(resources); j++)
-            if (entry_is(json_array_get(resources, j), group, kind, namespace_, name)) {
-                *app_out = i;
-                *res_out = j;
-                return 1;
-            }
+static void index_key(char *buf, size_t len, const char *group, const char *kind,
+                      const char *namespace_, const char *name)
+{
+    snprintf(buf, len, "%s/%s/%s/%s", or_empty(group), or_empty(kind), or_empty(namespace_),
+             or_empty(name));
+}
+
+static int app_creates_namespace(const Gitfleet__App *app)
+{
+    struct agent_syncopts opts;
+    json_t *list = json_array();
+    int yes = 0;
+
+    agent_syncopts_init(&opts);
+    for (size_t i = 0; app->sync_policy && i < app->sync_policy->n_sync_options; i++)
+        json_array_append_new(list, json_string(app->sync_policy->sync_options[i]));
+    if (agent_syncopts_parse(&opts, list) == 0)
+        yes = opts.create_namespace && app->namespace_ && app->namespace_[0];
+    agent_syncopts_clear(&opts);
+    json_decref(list);
+    return yes;
+}
+
+int agent_apply_index_new(struct agent_apply_index **out, const Gitfleet__Bundle *bundle)
+{
+    struct agent_apply_index *x = calloc(1, sizeof(*x));
+    size_t n = bundle->n_apps;
+
+    *out = NULL;
+    if (x == NULL || (x->rules = calloc(n + 1, sizeof(*x->rules))) == NULL ||
+        (x->create_namespace = calloc(n + 1, sizeof(int))) == NULL) {
+        agent_apply_index_free(x);
+        return gf_error_set(GF_ENOMEM, "out of memory");
     }
+    x->bundle = bundle;
+    x->where = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const Gitfleet__App *app = bundle->apps[i];
+        x->rules[i] = rules_of(app);
+        x->create_namespace[i] = app_creates_namespace(app);
+        for (size_t j = 0; j < app->n_resources; j++) {
+            const Gitfleet__ResourceId *id = app->resources[j]->id;
+            char key[1024];
+            if (id == NULL)
+                continue;
+            index_key(key, sizeof(key), id->group, id->kind, id->namespace_, id->name);
+            json_object_set_new(x->where, key, json_pack("[I,I]", (json_int_t)i, (json_int_t)j));
+        }
+    }
+    *out = x;
     return 0;
 }
 
+void agent_apply_index_free(struct agent_apply_index *x)
+{
+    if (x == NULL)
+        return;
+    for (size_t i = 0; x->rules && x->bundle && i < x->bundle->n_apps; i++)
+        agent_drift_rules_free(x->rules[i]);
+    free(x->rules);
+    free(x->create_namespace);
+    json_decref(x->where);
+    free(x);
+}
+
+/* The desired object of resource j of app i (new reference; NULL when its
+ * body is not JSON). Parsed on demand: a compact body parses in
+ * microseconds, and holding 1,000 parsed trees would cost megabytes. */
+static json_t *desired_at(const struct agent_apply_index *x, size_t i, size_t j)
+{
+    return parse_body(x->bundle->apps[i]->resources[j]);
+}
+
+/* The report entry of resource j of app i; NULL when the report lacks it. */
+static json_t *entry_at(json_t *report, size_t i, size_t j)
+{
+    json_t *app = json_array_get(json_object_get(report, "apps"), i);
+    return json_array_get(json_object_get(app, "resources"), j);
+}
+
 /* Judge one object of the report against its live state. */
-static int rejudge(json_t *report, const Gitfleet__Bundle *b, size_t i, size_t j,
+static int rejudge(json_t *report, const struct agent_apply_index *x, size_t i, size_t j,
                    const json_t *live, int *drifted_out)
 {
     json_t *app_entry = json_array_get(json_object_get(report, "apps"), i);
-    json_t *entry = json_array_get(json_object_get(app_entry, "resources"), j);
-    json_t *before = json_deep_copy(entry);
-    json_t *desired = parse_body(b->apps[i]->resources[j]);
-    struct agent_drift_rules *rules = rules_of(b->apps[i]);
+    json_t *entry = entry_at(report, i, j);
+    json_t *before, *desired;
     int changed;
 
-    judge(entry, desired, live, rules);
+    *drifted_out = 0;
+    if (entry == NULL || (desired = desired_at(x, i, j)) == NULL)
+        return 0;
+    before = json_deep_copy(entry);
+    judge(entry, desired, live, x->rules[i]);
+    json_decref(desired);
     *drifted_out = strcmp(json_string_value(json_object_get(entry, "sync")), "Synced") != 0;
     changed = !json_equal(before, entry);
     if (changed)
         summarize_app(app_entry);
-    agent_drift_rules_free(rules);
-    json_decref(desired);
     json_decref(before);
     return changed;
 }
 
-int agent_apply_observe(json_t *report, const Gitfleet__Bundle *bundle, const char *group,
+int agent_apply_observe(json_t *report, const struct agent_apply_index *index, const char *group,
                         const char *kind, const char *namespace_, const char *name,
                         const json_t *live, int *drifted_out, int *changed_out)
 {
-    size_t i, j;
+    char key[1024];
+    json_t *at;
 
     *drifted_out = *changed_out = 0;
-    if (report == NULL || bundle == NULL ||
-        !locate(bundle, report, group, kind, namespace_, name, &i, &j))
+    if (report == NULL || index == NULL)
         return 0;
-    *changed_out = rejudge(report, bundle, i, j, live, drifted_out);
+    index_key(key, sizeof(key), group, kind, namespace_, name);
+    if ((at = json_object_get(index->where, key)) == NULL)
+        return 0;
+    *changed_out = rejudge(report, index, (size_t)json_integer_value(json_array_get(at, 0)),
+                           (size_t)json_integer_value(json_array_get(at, 1)), live, drifted_out);
     return 0;
 }
 
-static int get_live(agent_kube *kube, const json_t *entry, const json_t *desired, json_t **out)
+static int get_live(agent_kube *kube, const json_t *desired, json_t **out)
 {
-    char api_version[256];
-    int error;
-
-    api_version_of(api_version, sizeof(api_version),
-                   json_string_value(json_object_get(entry, "group")),
-                   json_string_value(json_object_get(entry, "version")));
-    error = agent_kube_get(kube, api_version, gf_doc_string(desired, "kind"),
-                           gf_doc_string(desired, "metadata.namespace"),
-                           gf_doc_string(desired, "metadata.name"), out);
+    int error = agent_kube_get(
+        kube, gf_doc_string(desired, "apiVersion"), gf_doc_string(desired, "kind"),
+        gf_doc_string(desired, "metadata.namespace"), gf_doc_string(desired, "metadata.name"), out);
     return error == GF_ENOTFOUND ? 0 : error;
 }
 
-int agent_apply_refresh(agent_kube *kube, const Gitfleet__Bundle *bundle, json_t *report,
+int agent_apply_refresh(agent_kube *kube, const struct agent_apply_index *index, json_t *report,
                         int *changed_out)
 {
-    json_t *apps = json_object_get(report, "apps");
+    const Gitfleet__Bundle *bundle = index->bundle;
 
     *changed_out = 0;
-    for (size_t i = 0; i < bundle->n_apps && i < json_array_size(apps); i++) {
-        json_t *resources = json_object_get(json_array_get(apps, i), "resources");
-        for (size_t j = 0; j < json_array_size(resources); j++) {
-            json_t *desired = parse_body(bundle->apps[i]->resources[j]), *live = NULL;
-            int drifted, error = desired
-                                     ? get_live(kube, json_array_get(resources, j), desired, &live)
-                                     : GF_EINVAL;
-            if (error == 0)
-                *changed_out |= rejudge(report, bundle, i, j, live, &drifted);
+    for (size_t i = 0; i < bundle->n_apps; i++)
+        for (size_t j = 0; j < bundle->apps[i]->n_resources; j++) {
+            json_t *desired = desired_at(index, i, j), *live = NULL;
+            int drifted;
+            if (desired && get_live(kube, desired, &live) == 0)
+                *changed_out |= rejudge(report, index, i, j, live, &drifted);
             json_decref(live);
             json_decref(desired);
         }
-    }
     if (*changed_out)
         json_object_set_new(report, "time", json_integer(gf_wire_now_ms()));
     return 0;
 }
 
 /* Re-apply one drifted object of an app with selfHeal; 1 when healed. */
-static int heal_object(agent_kube *kube, const Gitfleet__App *app, json_t *report, size_t i,
-                       size_t j, const Gitfleet__Bundle *bundle)
+static int heal_object(agent_kube *kube, const struct agent_apply_index *x, json_t *report,
+                       size_t i, size_t j)
 {
-    json_t *desired = parse_body(app->resources[j]), *live = NULL;
+    const Gitfleet__App *app = x->bundle->apps[i];
+    json_t *desired = desired_at(x, i, j), *live = NULL;
     int drifted = 0, ok = 0;
 
-    if (desired == NULL || is_hook(desired))
-        goto out;
-    if (app->namespace_ && app->namespace_[0] && app->sync_policy) {
-        for (size_t k = 0; k < app->sync_policy->n_sync_options; k++)
-            if (strcmp(app->sync_policy->sync_options[k], "CreateNamespace=true") == 0) {
-                json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind",
-                                       "Namespace", "metadata", "name", app->namespace_);
-                agent_kube_apply(kube, ns, AGENT_FIELD_MANAGER, 1, NULL);
-                json_decref(ns);
-            }
+    if (desired == NULL || is_hook(desired)) {
+        json_decref(desired);
+        return 0;
+    }
+    if (x->create_namespace[i]) {
+        json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
+                               "metadata", "name", app->namespace_);
+        agent_kube_apply(kube, ns, AGENT_FIELD_MANAGER, 1, NULL);
+        json_decref(ns);
     }
     if (agent_kube_apply(kube, desired, AGENT_FIELD_MANAGER, 1, &live) < 0) {
         gf_log_warn("AGENT-HEAL-FAIL", "app=%s object=%s error=\"%s\"", app->name,
                     gf_doc_string(desired, "metadata.name"), gf_error_last());
-        goto out;
+        json_decref(desired);
+        return 0;
     }
-    rejudge(report, bundle, i, j, live, &drifted);
+    rejudge(report, x, i, j, live, &drifted);
     ok = !drifted;
-out:
     json_decref(live);
     json_decref(desired);
     return ok;
 }
 
-int agent_apply_heal(agent_kube *kube, const Gitfleet__Bundle *bundle, json_t *report,
+int agent_apply_heal(agent_kube *kube, const struct agent_apply_index *index, json_t *report,
                      int *healed_out)
 {
-    json_t *apps = json_object_get(report, "apps");
+    const Gitfleet__Bundle *bundle = index->bundle;
 
     *healed_out = 0;
-    for (size_t i = 0; i < bundle->n_apps && i < json_array_size(apps); i++) {
+    for (size_t i = 0; i < bundle->n_apps; i++) {
         const Gitfleet__App *app = bundle->apps[i];
-        json_t *resources = json_object_get(json_array_get(apps, i), "resources");
         if (app->sync_policy == NULL || !app->sync_policy->self_heal)
             continue;
-        for (size_t j = 0; j < json_array_size(resources); j++) {
-            const char *sync =
-                json_string_value(json_object_get(json_array_get(resources, j), "sync"));
+        for (size_t j = 0; j < app->n_resources; j++) {
+            json_t *entry = entry_at(report, i, j);
+            const char *sync = json_string_value(json_object_get(entry, "sync"));
             if (sync && strcmp(sync, "Synced") != 0)
-                *healed_out += heal_object(kube, app, report, i, j, bundle);
+                *healed_out += heal_object(kube, index, report, i, j);
         }
     }
     return 0;

@@ -36,24 +36,36 @@ int agent_apply_bundle(json_t **report_out, agent_kube *kube, const Gitfleet__Bu
                        const struct agent_apply_config *config, int *transient_out);
 
 /*
+ * What the steps after a sync need of a bundle, worked out once: each app's
+ * ignoreDifferences rules and CreateNamespace, and where an object sits in
+ * the bundle (and so in the
+ * report, whose first entries follow the bundle's apps and resources).
+ * Build it when a bundle is adopted; watch events then cost a hash lookup.
+ * The bundle must outlive the index.
+ */
+struct agent_apply_index;
+int agent_apply_index_new(struct agent_apply_index **out, const Gitfleet__Bundle *bundle);
+void agent_apply_index_free(struct agent_apply_index *index);
+
+/*
  * Compare the live object of one managed resource with what Git wants and
  * update its entry in `report`: `live` is the object as a watch delivered it
  * (NULL: deleted). *drifted_out tells whether it now differs; *changed_out
- * whether its entry changed. Objects the report does not know are ignored.
+ * whether its entry changed. Objects the bundle does not hold are ignored.
  */
-int agent_apply_observe(json_t *report, const Gitfleet__Bundle *bundle, const char *group,
+int agent_apply_observe(json_t *report, const struct agent_apply_index *index, const char *group,
                         const char *kind, const char *namespace_, const char *name,
                         const json_t *live, int *drifted_out, int *changed_out);
 
 /* Re-read every object (GET) and update drift and health in `report`. */
-int agent_apply_refresh(agent_kube *kube, const Gitfleet__Bundle *bundle, json_t *report,
+int agent_apply_refresh(agent_kube *kube, const struct agent_apply_index *index, json_t *report,
                         int *changed_out);
 
 /*
  * Self-heal: re-apply, in the bundle's order, the drifted objects of apps
  * whose policy has selfHeal, then read them back. *healed_out counts them.
  */
-int agent_apply_heal(agent_kube *kube, const Gitfleet__Bundle *bundle, json_t *report,
+int agent_apply_heal(agent_kube *kube, const struct agent_apply_index *index, json_t *report,
                      int *healed_out);
 
 #endif

@@ -84,9 +84,10 @@ struct loop {
     agent_link *link;
     struct agent_fetch *fetch;
     struct agent_watchset *watches;
-    Gitfleet__Bundle *bundle; /* the bundle being enforced, or NULL */
-    json_t *report;           /* its latest report */
-    int report_dirty;         /* the hub has not heard the latest report */
+    Gitfleet__Bundle *bundle;        /* the bundle being enforced, or NULL */
+    struct agent_apply_index *index; /* the bundle parsed for watches and heals */
+    json_t *report;                  /* its latest report */
+    int report_dirty;                /* the hub has not heard the latest report */
     int64_t last_report_ms, last_resync_ms, retry_at_ms, retry_delay_ms;
     int64_t last_trim_ms;
     long long sync_attempts; /* syncs of the current bundle so far (for retry.limit) */
@@ -284,9 +285,13 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
 
     if (write_cache && agent_state_write_bundle(&lp->state, bytes, len) < 0)
         gf_log_error("AGENT-CACHE-FAIL", "error=\"%s\"", gf_error_last());
+    agent_apply_index_free(lp->index);
+    lp->index = NULL;
     if (lp->bundle)
         gitfleet__bundle__free_unpacked(lp->bundle, NULL);
     lp->bundle = bundle;
+    if (agent_apply_index_new(&lp->index, bundle) < 0)
+        gf_log_error("AGENT-INDEX-FAIL", "error=\"%s\"", gf_error_last());
     lp->retry_delay_ms = 0;
     lp->sync_attempts = 0;
     gf_log_info("AGENT-BUNDLE", "generation=%llu revision=%s apps=%zu",
@@ -357,7 +362,7 @@ static void handle_events(struct loop *lp, json_t *events)
     {
         const char *type = json_string_value(json_object_get(ev, "type"));
         int drifted = 0, changed = 0;
-        agent_apply_observe(lp->report, lp->bundle, json_string_value(json_object_get(ev, "group")),
+        agent_apply_observe(lp->report, lp->index, json_string_value(json_object_get(ev, "group")),
                             json_string_value(json_object_get(ev, "kind")),
                             json_string_value(json_object_get(ev, "namespace")),
                             json_string_value(json_object_get(ev, "name")),
@@ -366,9 +371,9 @@ static void handle_events(struct loop *lp, json_t *events)
         lp->report_dirty |= changed;
         need_heal |= drifted;
     }
-    if (need_heal && lp->bundle) {
+    if (need_heal && lp->index) {
         int healed = 0;
-        agent_apply_heal(lp->kube, lp->bundle, lp->report, &healed);
+        agent_apply_heal(lp->kube, lp->index, lp->report, &healed);
         if (healed > 0) {
             gf_log_info("AGENT-SELF-HEAL", "objects=%d", healed);
             lp->report_dirty = 1;
@@ -385,10 +390,10 @@ static void housekeeping(struct loop *lp)
 
     if (lp->retry_at_ms && now >= lp->retry_at_ms) {
         enforce(lp);
-    } else if (lp->bundle && lp->report && now - lp->last_resync_ms >= lp->config->resync_ms) {
+    } else if (lp->index && lp->report && now - lp->last_resync_ms >= lp->config->resync_ms) {
         lp->last_resync_ms = now;
-        agent_apply_refresh(lp->kube, lp->bundle, lp->report, &changed);
-        agent_apply_heal(lp->kube, lp->bundle, lp->report, &healed);
+        agent_apply_refresh(lp->kube, lp->index, lp->report, &changed);
+        agent_apply_heal(lp->kube, lp->index, lp->report, &healed);
         lp->report_dirty |= changed || healed;
     }
     char refusal[sizeof(lp->refusal)];
@@ -485,6 +490,7 @@ static void close_loop(struct loop *lp)
     agent_watchset_free(lp->watches);
     agent_link_close(lp->link);
     agent_kube_close(lp->kube);
+    agent_apply_index_free(lp->index);
     if (lp->bundle)
         gitfleet__bundle__free_unpacked(lp->bundle, NULL);
     json_decref(lp->report);
