@@ -15,6 +15,14 @@
  *              "resources": [{"group", "version", "kind", "namespace", "name",
  *                             "sync", "health", "message",
  *                             "drift": [{"path", "desired", "live"}]}]}]}
+ * Issue 10 adds to each app (proto AppStatus 100-103):
+ *   "desiredHash", "syncedHash", "autoSyncSuspended": bool,
+ *   "operationState": {"id", "phase", "message", "syncPhase", "wave",
+ *       "startedAt", "finishedAt" (unix ms), "revision", "contentHash",
+ *       "dryRun": bool, "initiatedBy", "kind", "retryCount",
+ *       "results": [{"group", "version", "kind", "namespace", "name",
+ *                    "action", "phase", "wave", "status", "message"}]}
+ * ("operation" stays the phase alone, for older readers.)
  * Absent members are empty strings or zeros; unknown members are ignored.
  */
 
