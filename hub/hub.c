@@ -286,7 +286,10 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
     ctx.tree = tree;
     struct pass_render pr = {.h = h, .errors = json_object()};
     pthread_mutex_init(&pr.lock, NULL);
-    hub_render_fleet(&ctx, fleet, h->settings.render_threads, on_rendered, &pr);
+    /* One transaction per batch of writes, not one per cluster. */
+    hub_store_batch_begin(h->store);
+    hub_render_fleet(&ctx, fleet, (int)h->settings.render_threads, on_rendered, &pr);
+    hub_store_batch_end(h->store);
     pthread_mutex_destroy(&pr.lock);
     *errors_out = pr.errors;
     hub_render_cache_sweep(h->cache);
