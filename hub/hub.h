@@ -28,6 +28,10 @@ struct hub_settings {
     int64_t join_token_ttl;
     int64_t max_wait;
     char *log_level, *log_format;
+    /* issue 17: how the hub authenticates to the fleet repository (creds.h) */
+    char *repo_credentials, *repo_username, *repo_password_file, *repo_bearer_token_file;
+    char *repo_ssh_key, *repo_ssh_passphrase_file, *repo_known_hosts;
+    int repo_insecure_ignore_host_key;
 };
 
 /* Counters behind /metrics. */
@@ -46,6 +50,7 @@ typedef struct hub {
     gf_sign_key *key;
     char admin_token[65];
     hub_source *source;
+    struct hub_creds *creds; /* the repository's credentials; outlives source */
     struct hub_render_cache *cache;
     hub_serve *serve;
     struct hub_api *api;
