@@ -197,9 +197,10 @@ static void handle_webhook(struct call *c)
     }
     json_t *payload = request_json(c);
     const char *ref = json_string_value(json_object_get(payload, "ref"));
-    snprintf(want, sizeof(want), "refs/heads/%s", h->settings.branch);
+    snprintf(want, sizeof(want), "refs/heads/%s", hub_get_settings(h)->branch);
     if (ref && strcmp(ref, want) != 0) {
-        reply_json(c, 202, json_pack("{s:s, s:s}", "ignored", ref, "branch", h->settings.branch));
+        reply_json(c, 202,
+                   json_pack("{s:s, s:s}", "ignored", ref, "branch", hub_get_settings(h)->branch));
     } else {
         hub_sync_now(h, 0, NULL);
         gf_log_info("HUB-WEBHOOK", "ref=%s", ref ? ref : "(none)");
@@ -253,7 +254,7 @@ static int allow_prune(struct call *c, const json_t *body)
         {
             if (strcmp(json_string_value(json_object_get(a, "name")), app) != 0)
                 continue;
-            if ((error = hub_store_allow_prune(h->store, name, app,
+            if ((error = hub_store_allow_prune(hub_get_store(h), name, app,
                                                gf_wire_now_ms() + ALLOW_PRUNE_TTL_MS)) < 0)
                 break;
             n++;
@@ -338,7 +339,7 @@ static void handle_history(struct call *c)
     char cluster[128], app[128], limit_text[32];
     const char *limit = query_param(c, "limit", limit_text, sizeof(limit_text));
     json_t *rows = NULL;
-    int error = hub_store_history_list(c->api->h->store,
+    int error = hub_store_history_list(hub_get_store(c->api->h),
                                        query_param(c, "cluster", cluster, sizeof(cluster)),
                                        query_param(c, "app", app, sizeof(app)),
                                        limit ? (size_t)strtoul(limit, NULL, 10) : 100, &rows);

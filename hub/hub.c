@@ -20,6 +20,44 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What one sync pass produced, shared by reference with API readers. */
+struct hub_pass {
+    int refs; /* atomic */
+    struct hub_fleet *fleet;
+    json_t *render_errors;
+};
+
+/*
+ * The daemon's state. The sync thread owns `source` and the render cache;
+ * `lock` guards the current pass, the last commit and error, and the sync
+ * requests; the counters are atomic.
+ */
+struct hub {
+    struct hub_settings settings;
+    hub_store *store;
+    gf_sign_key *key;
+    char admin_token[65];
+    hub_source *source;
+    struct hub_creds *creds; /* the repository's credentials; outlives source */
+    struct hub_render_cache *cache;
+    hub_serve *serve;
+    struct hub_api *api;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the sync thread waits on it */
+    pthread_cond_t done; /* sync_now waiters wait on it */
+    int sync_requested;
+    int sync_running;
+    uint64_t syncs_done;
+    int stopping;
+    struct hub_pass *pass; /* NULL before the first sync */
+    char commit[41];
+    char last_error[512]; /* of the last sync pass, "" when fine */
+    struct hub_metrics metrics;
+};
+
+#define COUNT(h, field, n) __atomic_fetch_add(&(h)->metrics.field, (n), __ATOMIC_RELAXED)
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
@@ -83,6 +121,64 @@ const char *hub_webhook_secret(hub *h)
     return h->settings.webhook_secret;
 }
 
+/* ---- what other modules may read ---- */
+
+static void pass_put(struct hub_pass *pass)
+{
+    if (pass == NULL || __atomic_sub_fetch(&pass->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    hub_fleet_free(pass->fleet);
+    json_decref(pass->render_errors);
+    free(pass);
+}
+
+void hub_view_get(hub *h, struct hub_view *out)
+{
+    pthread_mutex_lock(&h->lock);
+    out->pass = h->pass;
+    if (out->pass)
+        __atomic_add_fetch(&out->pass->refs, 1, __ATOMIC_RELAXED);
+    memcpy(out->commit, h->commit, sizeof(out->commit));
+    memcpy(out->last_error, h->last_error, sizeof(out->last_error));
+    pthread_mutex_unlock(&h->lock);
+    out->fleet = out->pass ? out->pass->fleet : NULL;
+    out->render_errors = out->pass ? out->pass->render_errors : NULL;
+}
+
+void hub_view_put(struct hub_view *view)
+{
+    if (view == NULL)
+        return;
+    pass_put(view->pass);
+    view->pass = NULL;
+    view->fleet = NULL;
+    view->render_errors = NULL;
+}
+
+hub_store *hub_get_store(hub *h)
+{
+    return h->store;
+}
+
+hub_serve *hub_get_serve(hub *h)
+{
+    return h->serve;
+}
+
+const struct hub_settings *hub_get_settings(hub *h)
+{
+    return &h->settings;
+}
+
+void hub_metrics_get(hub *h, struct hub_metrics *out)
+{
+    out->syncs = __atomic_load_n(&h->metrics.syncs, __ATOMIC_RELAXED);
+    out->renders = __atomic_load_n(&h->metrics.renders, __ATOMIC_RELAXED);
+    out->render_errors = __atomic_load_n(&h->metrics.render_errors, __ATOMIC_RELAXED);
+    out->bundles_published = __atomic_load_n(&h->metrics.bundles_published, __ATOMIC_RELAXED);
+    out->fetch_errors = __atomic_load_n(&h->metrics.fetch_errors, __ATOMIC_RELAXED);
+}
+
 int hub_keys_show(const char *data_dir)
 {
     char path[4096], *pem = NULL, id[GF_SIGN_KEY_ID_LEN + 1];
@@ -122,9 +218,9 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
     uint64_t generation = 0;
     int published = 0;
 
-    h->metrics.renders++;
+    COUNT(h, renders, 1);
     if (hub_render_cluster(&bundle, ctx, fleet, cluster, NULL) < 0) {
-        h->metrics.render_errors++;
+        COUNT(h, render_errors, 1);
         json_object_set_new(errors, cluster, json_pack("[s]", gf_error_last()));
         gf_log_error("HUB-RENDER-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
         return;
@@ -132,7 +228,7 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
     json_t *list = json_array();
     for (size_t i = 0; i < bundle->n_apps; i++)
         if (bundle->apps[i].error) {
-            h->metrics.render_errors++;
+            COUNT(h, render_errors, 1);
             json_array_append_new(
                 list, json_sprintf("%s: %s", bundle->apps[i].app->name, bundle->apps[i].error));
         }
@@ -144,7 +240,7 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
     if (hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published) < 0)
         gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
     else if (published) {
-        h->metrics.bundles_published++;
+        COUNT(h, bundles_published, 1);
         gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu revision=%.12s apps=%zu", cluster,
                     (unsigned long long)generation, bundle->revision, bundle->n_apps);
         hub_serve_notify(h->serve, cluster);
@@ -194,9 +290,9 @@ static int sync_pass(hub *h, int force)
     json_t *errors = NULL;
     int error;
 
-    h->metrics.syncs++;
+    COUNT(h, syncs, 1);
     if ((error = hub_source_fetch(h->source)) < 0) {
-        h->metrics.fetch_errors++;
+        COUNT(h, fetch_errors, 1);
         gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", gf_error_last());
     }
     if ((error = hub_source_resolve(commit, h->source, h->settings.branch)) < 0)
@@ -205,13 +301,19 @@ static int sync_pass(hub *h, int force)
         return 0;
     if ((error = render_commit(h, commit, &fleet, &errors)) < 0)
         return gf_error_wrap(error, "commit %.12s", commit);
+    struct hub_pass *pass = calloc(1, sizeof(*pass)), *old;
+    if (pass == NULL) {
+        hub_fleet_free(fleet);
+        json_decref(errors);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    *pass = (struct hub_pass){.refs = 1, .fleet = fleet, .render_errors = errors};
     pthread_mutex_lock(&h->lock);
-    hub_fleet_free(h->fleet);
-    h->fleet = fleet;
-    json_decref(h->render_errors);
-    h->render_errors = errors;
+    old = h->pass;
+    h->pass = pass;
     snprintf(h->commit, sizeof(h->commit), "%s", commit);
     pthread_mutex_unlock(&h->lock);
+    pass_put(old);
     for (size_t i = 0; i < fleet->n_problems; i++)
         gf_log_warn("HUB-FLEET-PROBLEM", "revision=%.12s problem=\"%s\"", commit,
                     fleet->problems[i]);
@@ -491,8 +593,7 @@ void hub_close(hub *h)
     hub_source_free(h->source);
     hub_creds_free(h->creds);
     hub_store_close(h->store);
-    hub_fleet_free(h->fleet);
-    json_decref(h->render_errors);
+    pass_put(h->pass);
     gf_sign_key_free(h->key);
     pthread_cond_destroy(&h->wake);
     pthread_cond_destroy(&h->done);
