@@ -2,10 +2,12 @@
 #include "hub.h"
 
 #include "api.h"
+#include "creds.h"
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
 #include "gitfleet/log.h"
+#include "gitfleet/redact.h"
 #include "gitfleet/report.h"
 #include "publish.h"
 
@@ -36,6 +38,7 @@ struct hub {
     gf_sign_key *key;
     char admin_token[65];
     hub_source *source;
+    struct hub_creds *creds; /* the repository's credentials; outlives source */
     struct hub_render_cache *cache;
     hub_serve *serve;
     struct hub_api *api;
@@ -265,7 +268,8 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
 static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_out,
                          json_t **errors_out)
 {
-    const char *urls[] = {h->settings.repo_url, h->settings.repo, NULL};
+    char own[4096];
+    const char *urls[] = {h->settings.repo_url, own, NULL};
     struct hub_fleet_options opts = {.repo_urls = urls};
     struct hub_render_ctx ctx = {.revision = commit,
                                  .revision_ref = h->settings.branch,
@@ -276,8 +280,9 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
     struct hub_fleet *fleet = NULL;
     int error;
 
+    gf_redact_url_strip(own, sizeof(own), h->settings.repo);
     if (h->settings.repo_url == NULL)
-        urls[0] = h->settings.repo, urls[1] = NULL;
+        urls[0] = own, urls[1] = NULL;
     if ((error = hub_source_tree(&tree, h->source, commit)) < 0 ||
         (error = hub_fleet_load(&fleet, tree, &opts)) < 0) {
         hub_filesrc_free(tree);
@@ -513,6 +518,21 @@ int hub_cluster_remove(hub *h, const char *cluster)
 
 /* ---- lifecycle ---- */
 
+static int open_creds(hub *h)
+{
+    const struct hub_settings *s = &h->settings;
+    struct hub_creds_settings cs = {.file = s->repo_credentials,
+                                    .username = s->repo_username,
+                                    .password_file = s->repo_password_file,
+                                    .bearer_token_file = s->repo_bearer_token_file,
+                                    .ssh_key_file = s->repo_ssh_key,
+                                    .ssh_passphrase_file = s->repo_ssh_passphrase_file,
+                                    .known_hosts_file = s->repo_known_hosts,
+                                    .insecure_ignore_host_key = s->repo_insecure_ignore_host_key};
+
+    return hub_creds_load(&h->creds, &cs);
+}
+
 static int open_parts(hub *h)
 {
     const struct hub_settings *s = &h->settings;
@@ -528,7 +548,8 @@ static int open_parts(hub *h)
     if ((error = hub_store_open(&h->store, path)) < 0)
         return error;
     data_path(path, sizeof(path), h, "repo-cache");
-    if ((error = hub_source_open(&h->source, s->repo, path)) < 0 ||
+    if ((error = open_creds(h)) < 0 ||
+        (error = hub_source_open_creds(&h->source, s->repo, path, h->creds)) < 0 ||
         (error = hub_render_cache_new(&h->cache)) < 0)
         return error;
     sc.tls.cert_file = s->tls_cert;
@@ -568,7 +589,7 @@ int hub_run(hub *h)
     sigaction(SIGINT, &sa, NULL);
     if (pthread_create(&sync_thread, NULL, sync_main, h) != 0)
         return gf_error_set(GF_ERROR, "cannot start the sync thread");
-    gf_log_info("HUB-START", "repo=%s branch=%s agents=%s api=%s", h->settings.repo,
+    gf_log_info("HUB-START", "repo=%s branch=%s agents=%s api=%s", hub_source_location(h->source),
                 h->settings.branch, h->settings.listen, h->settings.api_listen);
     while (!stop_signal)
         nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
@@ -590,6 +611,7 @@ void hub_close(hub *h)
     hub_serve_stop(h->serve);
     hub_render_cache_free(h->cache);
     hub_source_free(h->source);
+    hub_creds_free(h->creds);
     hub_store_close(h->store);
     pass_put(h->pass);
     gf_sign_key_free(h->key);

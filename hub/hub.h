@@ -29,6 +29,10 @@ struct hub_settings {
     int64_t max_wait;
     int64_t render_threads; /* 0: one per CPU */
     char *log_level, *log_format;
+    /* issue 17: how the hub authenticates to the fleet repository (creds.h) */
+    char *repo_credentials, *repo_username, *repo_password_file, *repo_bearer_token_file;
+    char *repo_ssh_key, *repo_ssh_passphrase_file, *repo_known_hosts;
+    int repo_insecure_ignore_host_key;
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */

@@ -1,8 +1,10 @@
 /* source.c -- the fleet's Git repository (libgit2): open or clone, fetch, resolve, read trees */
 #include "source.h"
 
+#include "creds.h"
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
+#include "gitfleet/redact.h"
 
 #include <git2.h>
 #include <pthread.h>
@@ -18,7 +20,9 @@
 
 struct hub_source {
     git_repository *repo;
-    char *location;
+    char *location; /* for messages: URL credentials redacted */
+    char *url;      /* what libgit2 connects to, as given */
+    const hub_creds *creds;
     int is_remote; /* a clone in the cache that fetch updates */
     int refs;      /* the owner plus every tree handed out (atomic) */
     /* libgit2 objects are used by one thread at a time (its THREADING.md):
@@ -44,19 +48,16 @@ static int git_fail(int code, const char *what)
     return gf_error_set(code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
-static int is_url(const char *location)
-{
-    return strstr(location, "://") != NULL;
-}
-
 /* The clone's directory: a readable form of the URL plus a hash, so that
- * URLs differing only in punctuation do not share a clone. */
-static void cache_path(char *buf, size_t len, const char *cache_dir, const char *url)
+ * URLs differing only in punctuation do not share a clone. Both are taken
+ * from the URL without its credentials: a password never names a path. */
+static void cache_path(char *buf, size_t len, const char *cache_dir, const char *given)
 {
-    char name[64];
+    char name[64], url[4096];
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     size_t n = 0;
 
+    gf_redact_url_strip(url, sizeof(url), given);
     for (const char *p = url; *p; p++) {
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
         if (n < sizeof(name) - 1)
@@ -76,6 +77,7 @@ static void source_rele(hub_source *src)
     git_repository_free(src->repo);
     pthread_mutex_destroy(&src->lock);
     free(src->location);
+    free(src->url);
     free(src);
     git_libgit2_shutdown();
 }
@@ -97,7 +99,9 @@ static int url_locked(char **out, hub_source *src)
 
     *out = NULL;
     if (src->is_remote) {
-        *out = strdup(src->location);
+        char stripped[4096];
+        gf_redact_url_strip(stripped, sizeof(stripped), src->url);
+        *out = strdup(stripped);
         return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
     }
     if (git_repository_config_snapshot(&cfg, src->repo) < 0)
@@ -119,7 +123,8 @@ static int open_remote(hub_source *src, const char *url, const char *cache_dir)
     struct stat st;
 
     if (cache_dir == NULL || cache_dir[0] == '\0')
-        return gf_error_set(GF_EINVAL, "%s: a cache directory is needed to clone a URL", url);
+        return gf_error_set(GF_EINVAL, "%s: a cache directory is needed to clone a URL",
+                            src->location);
     if (gf_fs_mkdirs(cache_dir, 0700) < 0)
         return gf_error_wrap(GF_EIO, "cache directory");
     cache_path(dir, sizeof(dir), cache_dir, url);
@@ -142,6 +147,13 @@ static int open_local(hub_source *src, const char *path)
 
 int hub_source_open(hub_source **out, const char *location, const char *cache_dir)
 {
+    return hub_source_open_creds(out, location, cache_dir, NULL);
+}
+
+int hub_source_open_creds(hub_source **out, const char *location, const char *cache_dir,
+                          const hub_creds *creds)
+{
+    char shown[4096];
     hub_source *src;
     int error;
 
@@ -151,8 +163,12 @@ int hub_source_open(hub_source **out, const char *location, const char *cache_di
     git_libgit2_init();
     pthread_mutex_init(&src->lock, NULL);
     src->refs = 1;
-    src->location = strdup(location);
-    error = is_url(location) ? open_remote(src, location, cache_dir) : open_local(src, location);
+    gf_redact_url(shown, sizeof(shown), location);
+    src->location = strdup(shown);
+    src->url = strdup(location);
+    src->creds = creds;
+    error = hub_creds_is_remote(location) ? open_remote(src, location, cache_dir)
+                                          : open_local(src, location);
     if (error < 0) {
         source_rele(src);
         return error;
@@ -163,14 +179,15 @@ int hub_source_open(hub_source **out, const char *location, const char *cache_di
 
 /* Point HEAD at the remote's default branch, so "HEAD" means what it means
  * on the server. Best effort: a server that does not say keeps our HEAD. */
-static void follow_remote_head(hub_source *src, git_remote *remote)
+static void follow_remote_head(hub_source *src, git_remote *remote, hub_creds_session *session)
 {
     git_remote_callbacks cbs;
+    git_strarray headers;
     git_buf branch = {0};
 
     git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
-
-    if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0)
+    hub_creds_session_apply(session, &cbs, &headers);
+    if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, &headers) < 0)
         return;
     if (git_remote_default_branch(&branch, remote) == 0)
         git_repository_set_head(src->repo, branch.ptr);
@@ -184,10 +201,13 @@ static int fetch_locked(hub_source *src)
     git_remote_create_options create;
     git_fetch_options opts;
     git_remote *remote = NULL;
+    hub_creds_session *session = NULL;
     int error = 0;
 
     if (!src->is_remote)
         return 0;
+    if ((error = hub_creds_session_new(&session, src->creds, src->url)) < 0)
+        return error;
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
     git_remote_create_options_init(&create, GIT_REMOTE_CREATE_OPTIONS_VERSION);
     /* An anonymous remote with explicit refspecs, and no url.insteadOf: the
@@ -195,14 +215,21 @@ static int fetch_locked(hub_source *src)
      * data of that config lookup on every call. */
     create.repository = src->repo;
     create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-    if (git_remote_create_with_opts(&remote, src->location, &create) < 0)
+    if (git_remote_create_with_opts(&remote, src->url, &create) < 0) {
+        hub_creds_session_free(session);
         return git_fail(GF_EIO, src->location);
-    follow_remote_head(src, remote);
+    }
+    follow_remote_head(src, remote, session);
     opts.prune = GIT_FETCH_PRUNE;
     opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+    opts.update_fetchhead = 0; /* FETCH_HEAD would record the URL, credentials and all */
+    hub_creds_session_apply(session, &opts.callbacks, &opts.custom_headers);
     if (git_remote_fetch(remote, &specs, &opts, "gitfleet fetch") < 0)
-        error = git_fail(GF_EIO, src->location);
+        error = hub_creds_session_error(session)
+                    ? gf_error_set(GF_EPERM, "%s", hub_creds_session_error(session))
+                    : git_fail(GF_EIO, src->location);
     git_remote_free(remote);
+    hub_creds_session_free(session);
     return error;
 }
 

@@ -23,6 +23,13 @@ typedef struct hub_source hub_source;
  * a Git repository (its root, bare or not). */
 int hub_source_open(hub_source **out, const char *location, const char *cache_dir);
 
+/* As hub_source_open(), connecting with `creds` (see creds.h; may be NULL,
+ * must outlive the source). A URL may be scp-style (git@host:org/repo.git).
+ * Messages and descriptions show the URL with its credentials redacted. */
+struct hub_creds;
+int hub_source_open_creds(hub_source **out, const char *location, const char *cache_dir,
+                          const struct hub_creds *creds);
+
 /* Fetch new commits from the remote; a no-op for a local path. */
 int hub_source_fetch(hub_source *src);
 

@@ -210,7 +210,11 @@ static int run_render(int argc, char **argv)
 const struct gf_cli_command gf_cmd_render = {
     .name = "render",
     .usage = "render --repo PATH_OR_URL (--cluster NAME | --all) [--revision REV] [--app APP] "
-             "[-o yaml|json] [--repo-url URL] [--cache-dir DIR] [--apps-dir DIR]",
-    .summary = "render a cluster's bundle (or every cluster's, --all -o json) from the fleet repo",
+             "[-o yaml|json] [--repo-url URL] [--cache-dir DIR] [--apps-dir DIR] [credentials]",
+    .summary = "render a cluster's bundle (or every cluster's, --all -o json) from the fleet repo\n"
+               "credentials of a private repository: --credentials FILE ($GITFLEET_CREDENTIALS),\n"
+               "--ssh-key FILE [--ssh-passphrase-file FILE] [--known-hosts FILE],\n"
+               "--username NAME --password-file FILE, or --bearer-token-file FILE\n"
+               "(docs/security.md; secrets also from $GITFLEET_REPO_PASSWORD, ...)",
     .run = run_render,
 };
