@@ -33,6 +33,7 @@ struct hub_settings {
     char *repo_credentials, *repo_username, *repo_password_file, *repo_bearer_token_file;
     char *repo_ssh_key, *repo_ssh_passphrase_file, *repo_known_hosts;
     int repo_insecure_ignore_host_key;
+    char *health_customizations; /* issue 16: Argo CD resource_customizations layout */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */
