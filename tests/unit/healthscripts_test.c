@@ -1,4 +1,5 @@
-/* healthscripts_test.c -- argocd-cm keys, the resource_customizations layout, Argo CD's precedence */
+/* healthscripts_test.c -- argocd-cm keys, the resource_customizations layout, Argo CD's precedence
+ */
 #include "harness.h"
 
 #include "gitfleet/error.h"
@@ -52,7 +53,8 @@ static void test_healthscripts__configmap_split_keys(void)
                               "  admin.enabled: 'false'\n"),
                   0);
     GF_ASSERT_STR(lua_for(set, "cert-manager.io", "Certificate"), "A");
-    GF_ASSERT_INT(gf_healthscripts_resolve(set, "cert-manager.io", "Certificate")->use_open_libs, 1);
+    GF_ASSERT_INT(gf_healthscripts_resolve(set, "cert-manager.io", "Certificate")->use_open_libs,
+                  1);
     GF_ASSERT_STR(gf_healthscripts_resolve(set, "cert-manager.io", "Certificate")->source,
                   "argocd/argocd-cm.yaml: "
                   "resource.customizations.health.cert-manager.io_Certificate");
@@ -68,16 +70,17 @@ static void test_healthscripts__configmap_block_and_precedence(void)
 
     GF_ASSERT_INT(gf_healthscripts_new(&set), 0);
     /* the old block, then split keys that win; a wildcard below an exact key */
-    GF_ASSERT_INT(add_cm(set, "data:\n"
-                              "  resource.customizations: |\n"
-                              "    argoproj.io/Rollout:\n"
-                              "      health.lua: BLOCK\n"
-                              "      health.lua.useOpenLibs: true\n"
-                              "    keda.sh/ScaledObject:\n"
-                              "      health.lua: KEDA\n"
-                              "  resource.customizations.health.argoproj.io_Rollout: SPLIT\n"
-                              "  resource.customizations.health.*.crossplane.io_*: XP\n"
-                              "  resource.customizations.health.aws.crossplane.io_Bucket: BUCKET\n"),
+    GF_ASSERT_INT(add_cm(set,
+                         "data:\n"
+                         "  resource.customizations: |\n"
+                         "    argoproj.io/Rollout:\n"
+                         "      health.lua: BLOCK\n"
+                         "      health.lua.useOpenLibs: true\n"
+                         "    keda.sh/ScaledObject:\n"
+                         "      health.lua: KEDA\n"
+                         "  resource.customizations.health.argoproj.io_Rollout: SPLIT\n"
+                         "  resource.customizations.health.*.crossplane.io_*: XP\n"
+                         "  resource.customizations.health.aws.crossplane.io_Bucket: BUCKET\n"),
                   0);
     GF_ASSERT_STR(lua_for(set, "argoproj.io", "Rollout"), "SPLIT");
     GF_ASSERT_INT(gf_healthscripts_resolve(set, "argoproj.io", "Rollout")->use_open_libs, 1);
@@ -130,7 +133,8 @@ static void test_healthscripts__directory_layout(void)
     GF_ASSERT_INT(gf_healthscripts_new(&set), 0);
     GF_ASSERT_INT(gf_healthscripts_load_dir(set, dir), 0);
     GF_ASSERT_STR(lua_for(set, "cert-manager.io", "Certificate"), "CERT");
-    GF_ASSERT_INT(gf_healthscripts_resolve(set, "cert-manager.io", "Certificate")->use_open_libs, 1);
+    GF_ASSERT_INT(gf_healthscripts_resolve(set, "cert-manager.io", "Certificate")->use_open_libs,
+                  1);
     GF_ASSERT_STR(lua_for(set, "", "ConfigMap"), "CORE");
     /* '_' matches within one segment; the first wildcard in sorted order
      * wins, as Argo CD sorts its wildcard directories ('_' < 'a') */
