@@ -24,11 +24,19 @@ static int is_argocd_cm(const json_t *doc)
            json_is_string(name) && strcmp(json_string_value(name), "argocd-cm") == 0;
 }
 
-/* The argocd-cm documents of one file. Files that do not parse are the
- * fleet loader's to report. */
-static int scan_file(gf_healthscripts *set, char **problem, hub_filesrc *tree, const char *path)
+static int note(char **problem, const char *msg)
 {
-    char *text = NULL;
+    if (*problem == NULL && (*problem = strdup(msg)) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* The argocd-cm of one file into *cm (the first one found wins; Argo CD has
+ * exactly one). A ConfigMap Argo CD would refuse is left out whole, with a
+ * problem. Files that do not parse are the fleet loader's to report. */
+static int scan_file(gf_healthscripts **cm, char **problem, hub_filesrc *tree, const char *path)
+{
+    char *text = NULL, msg[1024];
     size_t len;
     json_t *docs = NULL, *doc;
     size_t i;
@@ -41,18 +49,28 @@ static int scan_file(gf_healthscripts *set, char **problem, hub_filesrc *tree, c
     }
     json_array_foreach(docs, i, doc)
     {
+        gf_healthscripts *set = NULL;
         if (!is_argocd_cm(doc))
             continue;
-        if ((error = gf_healthscripts_add_configmap(set, doc, path)) == GF_ENOMEM)
+        if (*cm != NULL) {
+            snprintf(msg, sizeof(msg), "%s: a second ConfigMap argocd-cm is ignored", path);
+            if ((error = note(problem, msg)) < 0)
+                break;
+            continue;
+        }
+        if ((error = gf_healthscripts_new(&set)) < 0)
             break;
-        if (error < 0 && *problem == NULL && (*problem = strdup(gf_error_last())) == NULL)
-            error = GF_ENOMEM;
-        else
-            error = 0;
+        if ((error = gf_healthscripts_add_configmap(set, doc, path)) == 0) {
+            *cm = set;
+            continue;
+        }
+        gf_healthscripts_free(set);
+        if (error == GF_ENOMEM || (error = note(problem, gf_error_last())) < 0)
+            break;
     }
     json_decref(docs);
     free(text);
-    return error == GF_ENOMEM ? gf_error_set(GF_ENOMEM, "out of memory") : 0;
+    return error;
 }
 
 int hub_healthcm_load(gf_healthscripts **out, char **problem_out, hub_filesrc *tree,
@@ -61,35 +79,34 @@ int hub_healthcm_load(gf_healthscripts **out, char **problem_out, hub_filesrc *t
     enum hub_filesrc_type type;
     char **names = NULL, path[4096];
     size_t n = 0;
-    int error;
+    gf_healthscripts *set = NULL;
+    int error = 0;
 
+    *out = NULL;
     *problem_out = NULL;
-    if ((error = gf_healthscripts_new(out)) < 0)
-        return error;
     apps_dir = apps_dir ? apps_dir : "argocd";
     if (tree != NULL && hub_filesrc_stat(tree, apps_dir, &type) == 0 && type == HUB_FILESRC_DIR &&
         hub_filesrc_list(tree, apps_dir, &names, &n) == 0) {
         for (size_t i = 0; i < n && error == 0; i++) {
             snprintf(path, sizeof(path), "%s/%s", apps_dir, names[i]);
             if (yaml_name(names[i]))
-                error = scan_file(*out, problem_out, tree, path);
+                error = scan_file(&set, problem_out, tree, path);
         }
         hub_filesrc_names_free(names, n);
     }
+    if (error == 0 && set == NULL)
+        error = gf_healthscripts_new(&set);
     if (error == 0 && dir != NULL && *dir != '\0' &&
-        (error = gf_healthscripts_load_dir(*out, dir)) < 0 && error != GF_ENOMEM) {
-        if (*problem_out == NULL && (*problem_out = strdup(gf_error_last())) == NULL)
-            error = gf_error_set(GF_ENOMEM, "out of memory");
-        else
-            error = 0;
-    }
+        (error = gf_healthscripts_load_dir(set, dir)) < 0 && error != GF_ENOMEM)
+        error = note(problem_out, gf_error_last());
     if (error < 0) {
-        gf_healthscripts_free(*out);
-        *out = NULL;
+        gf_healthscripts_free(set);
         free(*problem_out);
         *problem_out = NULL;
+        return error;
     }
-    return error;
+    *out = set;
+    return 0;
 }
 
 static int seen(Gitfleet__BundleHealthScript **list, size_t n, const char *group, const char *kind)

@@ -111,3 +111,14 @@ wait_for 10 app_is dev-1 widgets health Unknown || fail "a failing script should
 gitfleet status dev-1 | grep -Eq 'Widget/w1 .*Unknown +<string>:[0-9]+: widget script broke' ||
   fail "Unknown without the script's error: $(gitfleet status dev-1)"
 pass "a script change travels in a new generation; a failing script gives Unknown with its error"
+
+# 4. An argocd-cm Argo CD would refuse is a fleet problem, and none of its scripts ship.
+printf '  resource.customizations.colour.example.com_Widget: blue\n' >>"$T/repo/argocd/argocd-cm.yaml"
+commit "an unknown customization type"; gitfleet sync >/dev/null
+problem_shown() { gitfleet status | grep -q "problem in the fleet repository: .*resource customization type colour not supported"; }
+wait_for 10 problem_shown || fail "the broken argocd-cm is not reported: $(gitfleet status)"
+widget_unscripted() { ! gitfleet status dev-1 -o json | grep -q 'widget script broke'; }
+wait_for 10 widget_unscripted || fail "scripts of a refused argocd-cm still ran"
+gitfleet status dev-1 | grep -Eq 'Gadget/g1 .*Degraded +gadget too small' ||
+  fail "the directory's scripts should still run: $(gitfleet status dev-1)"
+pass "a refused argocd-cm is reported and ships nothing; the directory's scripts still run"
