@@ -137,9 +137,10 @@ static void handle_webhook(struct call *c, const char *unused)
         return;
     }
     const char *ref = json_string_value(json_object_get(payload, "ref"));
-    snprintf(want, sizeof(want), "refs/heads/%s", h->settings.branch);
+    snprintf(want, sizeof(want), "refs/heads/%s", hub_get_settings(h)->branch);
     if (ref && strcmp(ref, want) != 0) {
-        reply_json(c, 202, json_pack("{s:s, s:s}", "ignored", ref, "branch", h->settings.branch));
+        reply_json(c, 202,
+                   json_pack("{s:s, s:s}", "ignored", ref, "branch", hub_get_settings(h)->branch));
     } else {
         hub_sync_now(h, 0, NULL);
         gf_log_info("HUB-WEBHOOK", "ref=%s", ref ? ref : "(none)");
@@ -193,7 +194,7 @@ static int allow_prune(struct call *c, const json_t *body)
         {
             if (strcmp(json_string_value(json_object_get(a, "name")), app) != 0)
                 continue;
-            if ((error = hub_store_allow_prune(h->store, name, app,
+            if ((error = hub_store_allow_prune(hub_get_store(h), name, app,
                                                gf_wire_now_ms() + ALLOW_PRUNE_TTL_MS)) < 0)
                 break;
             n++;
@@ -298,7 +299,7 @@ static void handle_history(struct call *c, const char *unused)
     int error;
 
     (void)unused;
-    error = hub_store_history_list(c->api->h->store,
+    error = hub_store_history_list(hub_get_store(c->api->h),
                                    query_param(c, "cluster", cluster, sizeof(cluster)),
                                    query_param(c, "app", app, sizeof(app)),
                                    limit ? (size_t)strtoul(limit, NULL, 10) : 100, &rows);
