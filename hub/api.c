@@ -1,6 +1,8 @@
 /* api.c -- the hub's HTTP/JSON API for the CLI, dashboards, scripts and Git webhooks */
 #include "api.h"
 
+#include "audit.h"
+#include "auth.h"
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
 #include "gitfleet/wire.h"
@@ -22,6 +24,8 @@
 struct hub_api {
     hub *h;
     nng_http_server *server;
+    hub_auth *auth;   /* issue 17: tokens and roles */
+    hub_audit *audit; /* every mutating call and webhook */
 };
 
 /* One request being answered. */
@@ -32,7 +36,13 @@ struct call {
     const char *method;
     char path[1024];  /* without the query */
     char query[1024]; /* after '?', "" when none */
+    /* Who is calling (passed the gate in dispatch). Handlers of app
+     * operations check hub_auth_may_operate(&c->who, app's project). */
+    struct hub_principal who;
+    int audit; /* record the reply in the audit log */
 };
+
+static void audit_reply(struct call *c, unsigned status, const char *body);
 
 /* ---- responses ---- */
 
@@ -46,6 +56,9 @@ static void reply(struct call *c, uint16_t status, const char *content_type, con
     }
     nng_http_res_set_status(res, status);
     nng_http_res_set_header(res, "Content-Type", content_type);
+    if (status == 401)
+        nng_http_res_set_header(res, "WWW-Authenticate", "Bearer realm=\"gitfleet\"");
+    audit_reply(c, status, body);
     nng_http_res_copy_data(res, body, strlen(body));
     nng_aio_set_output(c->aio, 0, res);
     nng_aio_finish(c->aio, 0);
@@ -114,13 +127,6 @@ static const char *query_param(const struct call *c, const char *key, char *buf,
         p += plen + (end ? 1 : 0);
     }
     return NULL;
-}
-
-static int is_admin(struct call *c)
-{
-    const char *auth = nng_http_req_get_header(c->req, "Authorization");
-
-    return auth && strncmp(auth, "Bearer ", 7) == 0 && hub_check_admin(c->api->h, auth + 7);
 }
 
 static json_t *request_json(struct call *c)
@@ -414,6 +420,98 @@ static int route_read(struct call *c)
     return 1;
 }
 
+/* ---- access (issue 17): tokens, audit log, the gate ---- */
+
+/* The request as the audit log shows it: small bodies as they are (they
+ * carry names and options, never secrets), large ones by size. */
+static void audit_reply(struct call *c, unsigned status, const char *body)
+{
+    char detail[600] = "";
+    void *data;
+    size_t len;
+
+    if (!c->audit || c->api->audit == NULL)
+        return;
+    nng_http_req_get_data(c->req, &data, &len);
+    if (len > 0 && len <= 512 && strcmp(c->path, "/api/v1/webhook/git") != 0)
+        snprintf(detail, sizeof(detail), "%.*s", (int)len, (const char *)data);
+    else if (len > 0)
+        snprintf(detail, sizeof(detail), "(%zu bytes)", len);
+    if (hub_audit_record(c->api->audit, c->who.name, c->method, c->path, detail, status,
+                         status >= 400 ? body : "") < 0)
+        gf_log_error("HUB-AUDIT-FAIL", "error=\"%s\"", gf_error_last());
+}
+
+static void handle_token_create(struct call *c)
+{
+    json_t *body = request_json(c);
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *role = json_string_value(json_object_get(body, "role"));
+    const char *projects = json_string_value(json_object_get(body, "projects"));
+    json_int_t expires = json_integer_value(json_object_get(body, "expiresUnixMs"));
+    char *secret = NULL;
+    int error = hub_auth_token_create(c->api->auth, name, role, projects, expires, &secret);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 201,
+                   json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", name, "role", role, "projects",
+                             projects ? projects : "", "expiresUnixMs", expires, "token", secret));
+    free(secret);
+    json_decref(body);
+}
+
+static int route_access(struct call *c)
+{
+    char buf[32];
+    const char *name, *limit;
+    json_t *rows = NULL;
+    int error;
+
+    if (is(c, "GET", "/api/v1/tokens")) {
+        if ((error = hub_auth_token_list(c->api->auth, &rows)) < 0)
+            reply_error(c, error);
+        else
+            reply_json(c, 200, json_pack("{s:o}", "tokens", rows));
+    } else if (is(c, "POST", "/api/v1/tokens"))
+        handle_token_create(c);
+    else if ((name = under(c, "DELETE", "/api/v1/tokens/")) != NULL) {
+        if ((error = hub_auth_token_revoke(c->api->auth, name)) < 0)
+            reply_error(c, error);
+        else
+            reply_json(c, 200, json_pack("{s:s}", "revoked", name));
+    } else if (is(c, "GET", "/api/v1/audit")) {
+        limit = query_param(c, "limit", buf, sizeof(buf));
+        if ((error = hub_audit_list(c->api->audit, limit ? strtoul(limit, NULL, 10) : 100, &rows)) <
+            0)
+            reply_error(c, error);
+        else
+            reply_json(c, 200, json_pack("{s:o}", "audit", rows));
+    } else
+        return 0;
+    return 1;
+}
+
+/* Every request passes here first: the token names who calls, the route
+ * what that needs (auth.c); what changes something is audited. */
+static int gate(struct call *c)
+{
+    unsigned status = 0;
+    int writes = strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0;
+
+    c->audit = writes;
+    if (hub_auth_request(c->api->auth, c->method, c->path,
+                         nng_http_req_get_header(c->req, "Authorization"), &c->who, &status) == 0) {
+        if (is(c, "POST", "/api/v1/webhook/git"))
+            snprintf(c->who.name, sizeof(c->who.name), "webhook");
+        return 1;
+    }
+    reply_json(c, (uint16_t)status,
+               json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "EPERM"));
+    return 0;
+}
+
 static void dispatch(nng_aio *aio)
 {
     nng_http_handler *handler = nng_aio_get_input(aio, 1);
@@ -424,20 +522,33 @@ static void dispatch(nng_aio *aio)
     c.method = nng_http_req_get_method(c.req);
     snprintf(c.path, sizeof(c.path), "%.*s", (int)(q ? (size_t)(q - uri) : strlen(uri)), uri);
     snprintf(c.query, sizeof(c.query), "%s", q ? q + 1 : "");
+    if (!gate(&c))
+        return;
     if (is(&c, "POST", "/api/v1/webhook/git")) {
         handle_webhook(&c);
         return;
     }
-    if (route_read(&c))
-        return;
-    if ((strcmp(c.method, "POST") == 0 || strcmp(c.method, "DELETE") == 0) &&
-        strncmp(c.path, "/api/v1/", 8) == 0 && !is_admin(&c)) {
-        reply_error(&c, gf_error_set(GF_EPERM, "this call needs the admin token "
-                                               "(Authorization: Bearer <data-dir>/admin.token)"));
-        return;
-    }
-    if (!route_admin(&c))
+    if (!route_read(&c) && !route_access(&c) && !route_admin(&c))
         reply_error(&c, gf_error_set(GF_ENOTFOUND, "no route for %s %s", c.method, c.path));
+}
+
+static int check_admin(void *arg, const char *token)
+{
+    return hub_check_admin(arg, token);
+}
+
+/* Tokens and the audit log live in the hub's database (their own tables). */
+static int open_access(struct hub_api *api)
+{
+    const struct hub_settings *s = hub_get_settings(api->h);
+    char path[4096];
+    int error;
+
+    snprintf(path, sizeof(path), "%s/hub.db", s->data_dir);
+    if ((error = hub_auth_open(&api->auth, path, s->anonymous_read, check_admin, api->h)) < 0 ||
+        (error = hub_audit_open(&api->audit, path)) < 0)
+        return error;
+    return 0;
 }
 
 int hub_api_start(struct hub_api **out, struct hub *h, const char *url)
@@ -451,9 +562,16 @@ int hub_api_start(struct hub_api **out, struct hub *h, const char *url)
     if (api == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     api->h = h;
+    if ((rv = open_access(api)) < 0) {
+        hub_auth_close(api->auth);
+        free(api);
+        return rv;
+    }
     if ((rv = nng_url_parse(&u, url)) != 0 || (rv = nng_http_server_hold(&api->server, u)) != 0) {
         if (u)
             nng_url_free(u);
+        hub_auth_close(api->auth);
+        hub_audit_close(api->audit);
         free(api);
         return gf_error_set(GF_EINVAL, "API address %s: %s", url, nng_strerror(rv));
     }
@@ -466,6 +584,8 @@ int hub_api_start(struct hub_api **out, struct hub *h, const char *url)
         (rv = nng_http_server_add_handler(api->server, handler)) != 0 ||
         (rv = nng_http_server_start(api->server)) != 0) {
         nng_http_server_release(api->server);
+        hub_auth_close(api->auth);
+        hub_audit_close(api->audit);
         free(api);
         return gf_error_set(GF_EIO, "API on %s: %s", url, nng_strerror(rv));
     }
@@ -480,5 +600,7 @@ void hub_api_stop(struct hub_api *api)
         return;
     nng_http_server_stop(api->server);
     nng_http_server_release(api->server);
+    hub_auth_close(api->auth);
+    hub_audit_close(api->audit);
     free(api);
 }
