@@ -1,6 +1,8 @@
 /* api.c -- the hub's HTTP/JSON API for the CLI, dashboards, scripts and Git webhooks */
 #include "api.h"
 
+#include "audit.h"
+#include "auth.h"
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
 #include "gitfleet/wire.h"
@@ -19,6 +21,8 @@
 struct hub_api {
     hub *h;
     hub_http *server;
+    hub_auth *auth;   /* issue 17: tokens and roles */
+    hub_audit *audit; /* every mutating call and webhook */
 };
 
 /* One request being answered: what every handler gets. */
@@ -27,38 +31,47 @@ struct call {
     hub_http_call *http;
     const char *method;
     const char *path; /* decoded, without the query */
+    /* Who is calling (passed the gate in dispatch). Handlers of app
+     * operations check hub_auth_may_operate(&c->who, app's project). */
+    struct hub_principal who;
+    int audit; /* record the reply in the audit log */
 };
+
+static void audit_reply(struct call *c, unsigned status, const char *body);
 
 /* ---- responses and request helpers (thin names over http.h) ---- */
 
+/* Every answer of the API passes here (the audit log sees it). */
 static void reply(struct call *c, unsigned status, const char *content_type, const char *body)
 {
+    if (status == 401)
+        hub_http_add_header(c->http, "WWW-Authenticate", "Bearer realm=\"gitfleet\"");
+    audit_reply(c, status, body);
     hub_http_reply(c->http, status, content_type, body, strlen(body));
 }
 
 /* Reply with a JSON document, which this function releases. */
 static void reply_json(struct call *c, unsigned status, json_t *doc)
 {
-    hub_http_reply_json(c->http, status, doc);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+    reply(c, text ? status : 500, "application/json",
+          text ? text : "{\"error\":\"out of memory\",\"code\":\"ENOMEM\"}");
+    free(text);
+    json_decref(doc);
 }
 
 /* {"error": gf_error_last(), "code": "E..."} with the status of the code. */
 static void reply_error(struct call *c, int code)
 {
-    hub_http_reply_error(c->http, code);
+    reply_json(c, hub_http_status_of(code),
+               json_pack("{s:s, s:s}", "error", gf_error_last(), "code", gf_error_name(code)));
 }
 
 /* The value of `key` in the query string, decoded, into buf; NULL if absent. */
 static const char *query_param(const struct call *c, const char *key, char *buf, size_t len)
 {
     return hub_http_query_param(c->http, key, buf, len);
-}
-
-static int is_admin(struct call *c)
-{
-    const char *auth = hub_http_header(c->http, "Authorization");
-
-    return auth && strncmp(auth, "Bearer ", 7) == 0 && hub_check_admin(c->api->h, auth + 7);
 }
 
 /* The body as JSON into *out (NULL when empty); GF_EINVAL when malformed. */
@@ -340,36 +353,134 @@ static void handle_apps(struct call *c, const char *unused)
                          hub_status_apps(c->api->h, query_param(c, "cluster", buf, sizeof(buf)))));
 }
 
-/* Who may call a route. */
-enum route_auth {
-    AUTH_NONE,    /* reads */
-    AUTH_ADMIN,   /* changes: "Authorization: Bearer <admin token>" */
-    AUTH_WEBHOOK, /* the webhook's signature, checked by its handler */
-};
+/* ---- access (issue 17): tokens, audit log, the gate ---- */
+
+/* The request as the audit log shows it: small bodies as they are (they
+ * carry names and options, never secrets), large ones by size. */
+static void audit_reply(struct call *c, unsigned status, const char *body)
+{
+    char detail[600] = "";
+    size_t len;
+    const char *data;
+
+    if (!c->audit || c->api->audit == NULL)
+        return;
+    data = hub_http_body(c->http, &len);
+    if (len > 0 && len <= 512 && strcmp(c->path, "/api/v1/webhook/git") != 0)
+        snprintf(detail, sizeof(detail), "%.*s", (int)len, data);
+    else if (len > 0)
+        snprintf(detail, sizeof(detail), "(%zu bytes)", len);
+    if (hub_audit_record(c->api->audit, c->who.name, c->method, c->path, detail, status,
+                         status >= 400 ? body : "") < 0)
+        gf_log_error("HUB-AUDIT-FAIL", "error=\"%s\"", gf_error_last());
+}
+
+static void handle_token_create(struct call *c, const char *unused)
+{
+    json_t *body = NULL;
+    char *secret = NULL;
+    int error;
+
+    (void)unused;
+    if ((error = request_json(c, &body)) < 0) {
+        reply_error(c, error);
+        return;
+    }
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *role = json_string_value(json_object_get(body, "role"));
+    const char *projects = json_string_value(json_object_get(body, "projects"));
+    json_int_t expires = json_integer_value(json_object_get(body, "expiresUnixMs"));
+    if ((error = hub_auth_token_create(c->api->auth, name, role, projects, expires, &secret)) < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 201,
+                   json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", name, "role", role, "projects",
+                             projects ? projects : "", "expiresUnixMs", expires, "token", secret));
+    free(secret);
+    json_decref(body);
+}
+
+static void handle_token_list(struct call *c, const char *unused)
+{
+    json_t *rows = NULL;
+    int error;
+
+    (void)unused;
+    if ((error = hub_auth_token_list(c->api->auth, &rows)) < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:o}", "tokens", rows));
+}
+
+static void handle_token_revoke(struct call *c, const char *name)
+{
+    int error = hub_auth_token_revoke(c->api->auth, name);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:s}", "revoked", name));
+}
+
+static void handle_audit(struct call *c, const char *unused)
+{
+    char buf[32];
+    const char *limit = query_param(c, "limit", buf, sizeof(buf));
+    json_t *rows = NULL;
+    int error;
+
+    (void)unused;
+    if ((error = hub_audit_list(c->api->audit, limit ? strtoul(limit, NULL, 10) : 100, &rows)) < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:o}", "audit", rows));
+}
+
+/* Every request passes here first: the token names who calls, the route
+ * what that needs (auth.c); what changes something is audited. */
+static int gate(struct call *c)
+{
+    unsigned status = 0;
+    int writes = strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0;
+
+    c->audit = writes;
+    if (hub_auth_request(c->api->auth, c->method, c->path,
+                         hub_http_header(c->http, "Authorization"), &c->who, &status) == 0) {
+        if (strcmp(c->method, "POST") == 0 && strcmp(c->path, "/api/v1/webhook/git") == 0)
+            snprintf(c->who.name, sizeof(c->who.name), "webhook");
+        return 1;
+    }
+    reply_json(c, status, json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "EPERM"));
+    return 0;
+}
 
 /*
  * The routes. `path` ending in '/' takes exactly one more segment, handed to
  * the handler as its second argument (a cluster name); otherwise it must
- * match whole and the handler gets NULL. Add a route: one row here, one in
- * docs/api.md.
+ * match whole and the handler gets NULL. Who may call it is decided before,
+ * by the gate (hub/auth.c, by method and path). Add a route: one row here,
+ * one in docs/api.md.
  */
 static const struct route {
     const char *method;
     const char *path;
-    enum route_auth auth;
     void (*handle)(struct call *c, const char *name);
 } routes[] = {
-    {"GET", "/healthz", AUTH_NONE, handle_healthz},
-    {"GET", "/metrics", AUTH_NONE, handle_metrics},
-    {"GET", "/api/v1/status", AUTH_NONE, handle_status},
-    {"GET", "/api/v1/status/", AUTH_NONE, handle_status},
-    {"GET", "/api/v1/clusters", AUTH_NONE, handle_clusters},
-    {"GET", "/api/v1/apps", AUTH_NONE, handle_apps},
-    {"GET", "/api/v1/history", AUTH_NONE, handle_history},
-    {"POST", "/api/v1/clusters", AUTH_ADMIN, handle_cluster_add},
-    {"DELETE", "/api/v1/clusters/", AUTH_ADMIN, handle_cluster_remove},
-    {"POST", "/api/v1/sync", AUTH_ADMIN, handle_sync},
-    {"POST", "/api/v1/webhook/git", AUTH_WEBHOOK, handle_webhook},
+    {"GET", "/healthz", handle_healthz},
+    {"GET", "/metrics", handle_metrics},
+    {"GET", "/api/v1/status", handle_status},
+    {"GET", "/api/v1/status/", handle_status},
+    {"GET", "/api/v1/clusters", handle_clusters},
+    {"GET", "/api/v1/apps", handle_apps},
+    {"GET", "/api/v1/history", handle_history},
+    {"POST", "/api/v1/clusters", handle_cluster_add},
+    {"DELETE", "/api/v1/clusters/", handle_cluster_remove},
+    {"POST", "/api/v1/sync", handle_sync},
+    {"POST", "/api/v1/webhook/git", handle_webhook},
+    {"GET", "/api/v1/tokens", handle_token_list},
+    {"POST", "/api/v1/tokens", handle_token_create},
+    {"DELETE", "/api/v1/tokens/", handle_token_revoke},
+    {"GET", "/api/v1/audit", handle_audit},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -394,6 +505,8 @@ static void dispatch(hub_http_call *http, void *arg)
     char allow[64] = "";
     const char *name;
 
+    if (!gate(&c))
+        return;
     for (size_t i = 0; i < N_ROUTES; i++) {
         const struct route *r = &routes[i];
         if (!path_matches(r, c.path, &name))
@@ -403,28 +516,37 @@ static void dispatch(hub_http_call *http, void *arg)
             snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
             continue;
         }
-        if (r->auth == AUTH_ADMIN && !is_admin(&c)) {
-            reply_error(&c,
-                        gf_error_set(GF_EPERM, "this call needs the admin token "
-                                               "(Authorization: Bearer <data-dir>/admin.token)"));
-            return;
-        }
         r->handle(&c, name);
         return;
     }
-    /* A change under /api/v1/ is refused before the route is looked at, so
-     * that no one without the token learns which routes exist. */
-    if (strcmp(c.method, "GET") != 0 && strcmp(c.method, "HEAD") != 0 &&
-        strncmp(c.path, "/api/v1/", 8) == 0 && !is_admin(&c)) {
-        reply_error(&c, gf_error_set(GF_EPERM, "this call needs the admin token "
-                                               "(Authorization: Bearer <data-dir>/admin.token)"));
-    } else if (allow[0] != '\0') {
+    if (allow[0] != '\0') {
         hub_http_add_header(http, "Allow", allow);
-        hub_http_reply_status(http, 405, GF_EUNSUPPORTED, "%s is not allowed on %s (allowed: %s)",
-                              c.method, c.path, allow);
-    } else {
-        reply_error(&c, gf_error_set(GF_ENOTFOUND, "no route for %s %s", c.method, c.path));
+        gf_error_set(GF_EUNSUPPORTED, "%s is not allowed on %s (allowed: %s)", c.method, c.path,
+                     allow);
+        reply_json(&c, 405,
+                   json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "EUNSUPPORTED"));
+        return;
     }
+    reply_error(&c, gf_error_set(GF_ENOTFOUND, "no route for %s %s", c.method, c.path));
+}
+
+static int check_admin(void *arg, const char *token)
+{
+    return hub_check_admin(arg, token);
+}
+
+/* Tokens and the audit log live in the hub's database (their own tables). */
+static int open_access(struct hub_api *api)
+{
+    const struct hub_settings *s = hub_get_settings(api->h);
+    char path[4096];
+    int error;
+
+    snprintf(path, sizeof(path), "%s/hub.db", s->data_dir);
+    if ((error = hub_auth_open(&api->auth, path, s->anonymous_read, check_admin, api->h)) < 0 ||
+        (error = hub_audit_open(&api->audit, path)) < 0)
+        return error;
+    return 0;
 }
 
 int hub_api_start(struct hub_api **out, struct hub *h, const char *url,
@@ -437,7 +559,10 @@ int hub_api_start(struct hub_api **out, struct hub *h, const char *url,
     if (api == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     api->h = h;
-    if ((error = hub_http_start(&api->server, url, limits, dispatch, api)) < 0) {
+    if ((error = open_access(api)) < 0 ||
+        (error = hub_http_start(&api->server, url, limits, dispatch, api)) < 0) {
+        hub_auth_close(api->auth);
+        hub_audit_close(api->audit);
         free(api);
         return error;
     }
@@ -451,5 +576,7 @@ void hub_api_stop(struct hub_api *api)
     if (api == NULL)
         return;
     hub_http_stop(api->server);
+    hub_auth_close(api->auth);
+    hub_audit_close(api->audit);
     free(api);
 }

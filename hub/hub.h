@@ -35,6 +35,7 @@ struct hub_settings {
     char *repo_credentials, *repo_username, *repo_password_file, *repo_bearer_token_file;
     char *repo_ssh_key, *repo_ssh_passphrase_file, *repo_known_hosts;
     int repo_insecure_ignore_host_key;
+    int anonymous_read; /* issue 17: GET endpoints and the dashboard answer without a token */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */

@@ -54,6 +54,8 @@ static const struct gf_config_option options[] = {
     OPT("tls-key", GF_CONFIG_STRING, tls_key, 0, 0, NULL, "key of the hub certificate"),
     OPT("tls-client-ca", GF_CONFIG_STRING, tls_client_ca, 0, 0, NULL,
         "require agent client certificates signed by this CA"),
+    OPT("anonymous-read", GF_CONFIG_BOOL, anonymous_read, 0, 1, "false",
+        "let GET endpoints and the dashboard answer without a token (keep the API on loopback)"),
     OPT("webhook-secret", GF_CONFIG_STRING, webhook_secret, 0, 0, NULL,
         "secret of GitHub/Gitea signatures and GitLab tokens"),
     OPT("join-token-ttl", GF_CONFIG_DURATION, join_token_ttl, 1000, 2592000000LL, "24h",

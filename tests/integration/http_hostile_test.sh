@@ -13,7 +13,7 @@ printf 'apiVersion: gitfleet.io/v1\nkind: Cluster\nmetadata: {name: dev-1}\n' >"
 commit "one cluster"
 # ASan's quarantine would hold freed bodies for it: measure the hub's own memory.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:quarantine_size_mb=16"
-start_hub --api-max-connections 2000 --api-max-connections-per-ip 1500 --api-idle-timeout 3s
+start_hub --anonymous-read --api-max-connections 2000 --api-max-connections-per-ip 1500 --api-idle-timeout 3s
 port=${API_PORT}
 
 raw smuggle "$port" || fail "request smuggling"
@@ -22,8 +22,8 @@ raw big-bodies "$port" || fail "big bodies"
 pass "bodies over 1 MiB: 413 JSON"
 raw long-urls "$port" || fail "long URLs"
 pass "long URLs: 414 JSON"
-raw errors "$port" || fail "error shapes"
-pass "404/403/405 in the JSON error shape"
+raw errors "$port" "$T/hub/admin.token" || fail "error shapes"
+pass "404/401/405/400 in the JSON error shape"
 raw idle-bodies "$port" "$PID_hub" 1000 || fail "idle connections with big bodies"
 pass "1,000 idle connections announcing big bodies"
 raw idle-timeout "$port" 3 || fail "idle timeout"

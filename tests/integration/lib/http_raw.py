@@ -180,12 +180,17 @@ def long_urls(port):
     print("300 KB URL:", codes or "closed")
 
 
-def errors(port):
+def errors(port, token):
+    auth = b"Authorization: Bearer " + token.encode() + b"\r\n"
     for req, status, code in [
         (b"GET /api/v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n", 404, "ENOTFOUND"),
-        (b"PUT /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 403, "EPERM"),
-        (b"GET /api/v1/sync HTTP/1.1\r\nHost: x\r\n\r\n", 405, "EUNSUPPORTED"),
-        (b"DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, "EUNSUPPORTED"),
+        (b"PUT /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 401, "EPERM"),
+        (b"PUT /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n" + auth + b"\r\n", 405,
+         "EUNSUPPORTED"),
+        (b"GET /api/v1/sync HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n", 405, "EUNSUPPORTED"),
+        (b"DELETE /healthz HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n", 405, "EUNSUPPORTED"),
+        (b"POST /api/v1/sync HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n" + auth + b"\r\n{x}", 400,
+         "EINVAL"),
     ]:
         s = connect(port)
         s.sendall(req)
@@ -273,7 +278,7 @@ if __name__ == "__main__":
     elif cmd == "long-urls":
         long_urls(port)
     elif cmd == "errors":
-        errors(port)
+        errors(port, open(sys.argv[3]).read().strip())
     elif cmd == "idle-bodies":
         idle_bodies(port, int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "idle-timeout":
