@@ -29,7 +29,7 @@ enum ctx_state { CTX_RECV, CTX_WORK, CTX_WAIT, CTX_SEND };
 enum ctx_wake { WAKE_NONE, WAKE_NOTIFY, WAKE_REPLACED, WAKE_REVOKED };
 
 /* What a worker is to do with a context. */
-enum ctx_job { JOB_REQUEST, JOB_ANSWER_POLL, JOB_REFUSE_REVOKED };
+enum ctx_job { JOB_REQUEST, JOB_ANSWER_POLL, JOB_REFUSE_REVOKED, JOB_CLOSE_PIPE };
 
 struct serve_ctx {
     hub_serve *serve;
@@ -456,6 +456,9 @@ static void do_job(struct serve_ctx *sc)
         sc->msg = NULL;
         handle_message(sc, nng_msg_body(msg), nng_msg_len(msg));
         nng_msg_free(msg);
+    } else if (sc->job == JOB_CLOSE_PIPE) {
+        nng_pipe_close(sc->pipe);
+        ctx_done(sc);
     } else {
         answer_poll(sc, sc->job);
     }
@@ -511,9 +514,12 @@ static void ctx_callback(void *arg)
             nng_msg_free(nng_aio_get_msg(sc->aio));
         if (rv == NNG_ETIMEDOUT) {
             /* Its replies pile up unread: the connection goes, and with it
-             * every context it holds, not the fleet's. */
+             * every context it holds, not the fleet's. Closing a pipe may
+             * wait on nng's own threads: a worker does it. */
             serve->stats.send_timeouts++;
-            nng_pipe_close(sc->pipe);
+            queue_work(serve, sc, JOB_CLOSE_PIPE);
+            pthread_mutex_unlock(&serve->lock);
+            return;
         }
         pipe_release(serve, sc->pipe);
         sc->state = CTX_RECV;

@@ -60,7 +60,7 @@ PY
 cat "$T/flood.log"
 pass "a non-reading SP flooder does not freeze the agent port"
 
-m=$(curl -sf "$GITFLEET_HUB/metrics")
+m=$(curl -sf -H "Authorization: Bearer $(cat "$GITFLEET_TOKEN_FILE")" "$GITFLEET_HUB/metrics")
 echo "$m" | grep -E '^gitfleet_agent_(send_timeouts|dropped)_total' || true
 echo "$m" | grep -Eq '^gitfleet_agent_send_timeouts_total [1-9]' || fail "no send timeout counted"
 echo "$m" | grep -Eq '^gitfleet_agent_dropped_total [1-9]' || fail "no request over the peer's share counted"
