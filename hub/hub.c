@@ -1,5 +1,6 @@
 /* hub.c -- the hub daemon: data directory, keys, sync loop (fetch, render, publish) */
 #include "hub.h"
+#include "healthcm.h"
 
 #include "api.h"
 #include "creds.h"
@@ -217,9 +218,10 @@ static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char
 /* One sync pass's rendering: clusters finish on the render threads. */
 struct pass_render {
     hub *h;
-    pthread_mutex_t lock; /* errors, unpublished, first_failure */
-    json_t *errors;       /* cluster -> [app errors] */
-    int unpublished;      /* clusters whose bundle could not be stored */
+    const gf_healthscripts *health; /* Lua health scripts of this pass */
+    pthread_mutex_t lock;           /* errors, unpublished, first_failure */
+    json_t *errors;                 /* cluster -> [app errors] */
+    int unpublished;                /* clusters whose bundle could not be stored */
     char first_failure[256];
 };
 
@@ -272,6 +274,7 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
         json_array_append_new(list, json_string(bundle->conflicts[i]));
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
+    bundle->health = pr->health;
     int failed = hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published);
     if (failed < 0)
         publish_failed(pr, cluster, list);
@@ -284,6 +287,26 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
     }
     json_decref(allowed);
     hub_bundle_free(bundle);
+}
+
+/* The pass's Lua health scripts (issue 16); a broken argocd-cm or
+ * customizations directory becomes a fleet problem. */
+static int load_health(gf_healthscripts **out, hub *h, hub_filesrc *tree, struct hub_fleet *fleet)
+{
+    char *problem = NULL, **problems;
+    int error = hub_healthcm_load(out, &problem, tree, NULL, h->settings.health_customizations);
+
+    if (error < 0 || problem == NULL)
+        return error;
+    gf_log_warn("HUB-HEALTH-SCRIPTS", "error=\"%s\"", problem);
+    problems = realloc(fleet->problems, (fleet->n_problems + 1) * sizeof(*problems));
+    if (problems == NULL) {
+        free(problem);
+        return 0;
+    }
+    fleet->problems = problems;
+    fleet->problems[fleet->n_problems++] = problem;
+    return 0;
 }
 
 /* Load the fleet at `commit` and publish every cluster's bundle.
@@ -313,7 +336,13 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
         return error;
     }
     ctx.tree = tree;
-    struct pass_render pr = {.h = h, .errors = json_object()};
+    gf_healthscripts *health = NULL;
+    if ((error = load_health(&health, h, tree, fleet)) < 0) {
+        hub_fleet_free(fleet);
+        hub_filesrc_free(tree);
+        return error;
+    }
+    struct pass_render pr = {.h = h, .health = health, .errors = json_object()};
     pthread_mutex_init(&pr.lock, NULL);
     /* One transaction per batch of writes, not one per cluster. */
     hub_store_batch_begin(h->store);
@@ -326,6 +355,7 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
     if (pr.unpublished)
         gf_error_set(GF_EIO, "%s", pr.first_failure);
     hub_render_cache_sweep(h->cache);
+    gf_healthscripts_free(health);
     hub_filesrc_free(tree);
     *fleet_out = fleet;
     return 0;

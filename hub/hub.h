@@ -36,6 +36,7 @@ struct hub_settings {
     char *repo_ssh_key, *repo_ssh_passphrase_file, *repo_known_hosts;
     int repo_insecure_ignore_host_key;
     int anonymous_read; /* issue 17: GET endpoints and the dashboard answer without a token */
+    char *health_customizations; /* issue 16: Argo CD resource_customizations layout */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */
