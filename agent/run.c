@@ -90,6 +90,7 @@ struct loop {
     json_t *report;                  /* its latest report */
     int report_dirty;                /* the hub has not heard the latest report */
     int64_t last_report_ms, last_resync_ms, retry_at_ms, retry_delay_ms;
+    int64_t report_backoff_ms; /* after failed reports: 1 s doubling; 0 when the last one went */
     int64_t last_trim_ms;
     long long sync_attempts; /* syncs of the current bundle so far (for retry.limit) */
     char refusal[512];       /* why the last bundle was refused, for the report */
@@ -335,19 +336,45 @@ static json_t *current_report(struct loop *lp)
     return report;
 }
 
+/* The longest wait between report attempts while the hub refuses them. */
+#define REPORT_REFUSED_MAX_MS (5 * 60 * 1000)
+
+/* Milliseconds until a report is due (0: now): a changed report 200 ms
+ * after the last one, a heartbeat every report interval; after failures,
+ * not before the backoff has passed. */
+static int64_t report_due_in(const struct loop *lp, int64_t now)
+{
+    int64_t since = now - lp->last_report_ms, due;
+
+    if (lp->report_backoff_ms)
+        due = lp->report_backoff_ms;
+    else
+        due = lp->report_dirty ? 200 : lp->config->report_ms;
+    return since >= due ? 0 : due - since;
+}
+
 static void send_report(struct loop *lp)
 {
     json_t *report = current_report(lp);
     Gitfleet__Report proto;
+    int error;
 
     gf_report_to_proto(&proto, report);
-    if (agent_link_report(lp->link, &proto) == 0) {
+    if ((error = agent_link_report(lp->link, &proto)) == 0) {
         lp->report_dirty = 0;
-        lp->last_report_ms = now_ms();
+        lp->report_backoff_ms = 0;
     } else {
-        gf_log_warn("AGENT-REPORT-FAIL", "error=\"%s\"", gf_error_last());
-        lp->last_report_ms = now_ms(); /* retry at the next interval, not in a tight loop */
+        /* Back off: 1 s doubling up to the report interval, and up to
+         * REPORT_REFUSED_MAX_MS when the hub refuses us (revoked): a
+         * revoked agent must not knock every 200 ms forever. */
+        int64_t cap = error == GF_EPERM ? REPORT_REFUSED_MAX_MS : lp->config->report_ms;
+        lp->report_backoff_ms = lp->report_backoff_ms ? lp->report_backoff_ms * 2 : 1000;
+        if (lp->report_backoff_ms > cap)
+            lp->report_backoff_ms = cap > 1000 ? cap : 1000;
+        gf_log_warn("AGENT-REPORT-FAIL", "error=\"%s\" retry_in_ms=%lld", gf_error_last(),
+                    (long long)lp->report_backoff_ms);
     }
+    lp->last_report_ms = now_ms();
     gf_report_proto_clear(&proto);
     json_decref(report);
 }
@@ -405,8 +432,7 @@ static void housekeeping(struct loop *lp)
         snprintf(lp->refusal, sizeof(lp->refusal), "%s", refusal);
         lp->report_dirty = 1;
     }
-    if ((lp->report_dirty && now - lp->last_report_ms >= 200) ||
-        now - lp->last_report_ms >= lp->config->report_ms)
+    if (report_due_in(lp, now) == 0)
         send_report(lp);
     /* Syncs, relists and reports of many objects leave freed memory in
      * glibc's arenas: give it back once a second (with 1,000 objects the
@@ -425,11 +451,9 @@ static json_t *wait_for_work(struct loop *lp)
     json_t *events;
 
     /* A report held back by the 200 ms spacing goes out as soon as allowed. */
-    int64_t wait_ms = 250, since = now_ms() - lp->last_report_ms;
-    if (lp->report_dirty && since < 200)
-        wait_ms = 200 - since;
-    else if (lp->report_dirty)
-        wait_ms = 0;
+    int64_t wait_ms = 250, due = report_due_in(lp, now_ms());
+    if (due < wait_ms)
+        wait_ms = due;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_nsec += wait_ms * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
