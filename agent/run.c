@@ -285,7 +285,10 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
 {
     json_t *kinds = bundle_kinds(bundle);
 
-    if (write_cache && agent_state_write_bundle(&lp->state, bytes, len) < 0)
+    /* The high-water mark first: a crash between the two writes leaves it
+     * ahead of the cache, never behind. */
+    if (write_cache && (agent_state_write_high_water(&lp->state, bundle->generation) < 0 ||
+                        agent_state_write_bundle(&lp->state, bytes, len) < 0))
         gf_log_error("AGENT-CACHE-FAIL", "error=\"%s\"", gf_error_last());
     agent_apply_index_free(lp->index);
     lp->index = NULL;
@@ -308,20 +311,34 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
     json_decref(kinds);
 }
 
-/* After a restart: enforce the cached bundle even if the hub is away. */
-static void load_cached(struct loop *lp)
+/* After a restart: enforce the cached bundle even if the hub is away, but
+ * only if it is the newest generation this agent ever accepted (the
+ * high-water mark lives apart from the cache). Returns the mark. */
+static uint64_t load_cached(struct loop *lp)
 {
     unsigned char *bytes = NULL;
     size_t len = 0;
     Gitfleet__Bundle *bundle = NULL;
+    uint64_t high = 0;
 
-    if (agent_state_read_bundle(&lp->state, &bytes, &len) < 0)
-        return;
-    if (agent_verify_bundle(&bundle, bytes, len, lp->state.hub_key, lp->state.cluster, 0) == 0)
-        adopt(lp, bundle, bytes, len, 0);
-    else
+    if (agent_state_read_high_water(&lp->state, &high) < 0) {
+        /* unreadable: trust no cache; wait for the hub's newest bundle */
         gf_log_error("AGENT-CACHE-REFUSED", "error=\"%s\"", gf_error_last());
+        return 0;
+    }
+    if (agent_state_read_bundle(&lp->state, &bytes, &len) < 0)
+        return high;
+    if (agent_verify_bundle(&bundle, bytes, len, lp->state.hub_key, lp->state.cluster,
+                            high ? high - 1 : 0) == 0) {
+        if (high == 0) /* a state directory from before the mark existed */
+            agent_state_write_high_water(&lp->state, bundle->generation);
+        high = high > bundle->generation ? high : bundle->generation;
+        adopt(lp, bundle, bytes, len, 0);
+    } else {
+        gf_log_error("AGENT-CACHE-REFUSED", "error=\"cached bundle: %s\"", gf_error_last());
+    }
     free(bytes);
+    return high;
 }
 
 /* The report to send: the sync report plus any refusal. */
@@ -555,10 +572,9 @@ int agent_run(const struct agent_run_config *config)
     gf_log_info("AGENT-START", "cluster=%s hub=%s server=%s", lp.state.cluster, lp.state.hub_url,
                 agent_kube_server(lp.kube));
     agent_state_read_report(&lp.state, &lp.report);
-    load_cached(&lp);
-    if ((error =
-             agent_fetch_start(&lp.fetch, lp.link, &lp.state, lp.bundle ? lp.bundle->generation : 0,
-                               config->poll_wait_ms, poke, &lp)) < 0) {
+    uint64_t high = load_cached(&lp);
+    if ((error = agent_fetch_start(&lp.fetch, lp.link, &lp.state, high, config->poll_wait_ms, poke,
+                                   &lp)) < 0) {
         close_loop(&lp);
         return error;
     }
