@@ -2,10 +2,13 @@
 #include "hub.h"
 
 #include "api.h"
+#include "creds.h"
+#include "http.h"
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
 #include "gitfleet/log.h"
+#include "gitfleet/redact.h"
 #include "gitfleet/report.h"
 #include "publish.h"
 
@@ -17,6 +20,44 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* What one sync pass produced, shared by reference with API readers. */
+struct hub_pass {
+    int refs; /* atomic */
+    struct hub_fleet *fleet;
+    json_t *render_errors;
+};
+
+/*
+ * The daemon's state. The sync thread owns `source` and the render cache;
+ * `lock` guards the current pass, the last commit and error, and the sync
+ * requests; the counters are atomic.
+ */
+struct hub {
+    struct hub_settings settings;
+    hub_store *store;
+    gf_sign_key *key;
+    char admin_token[65];
+    hub_source *source;
+    struct hub_creds *creds; /* the repository's credentials; outlives source */
+    struct hub_render_cache *cache;
+    hub_serve *serve;
+    struct hub_api *api;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the sync thread waits on it */
+    pthread_cond_t done; /* sync_now waiters wait on it */
+    int sync_requested;
+    int sync_running;
+    uint64_t syncs_done;
+    int stopping;
+    struct hub_pass *pass; /* NULL before the first sync */
+    char commit[41];
+    char last_error[512]; /* of the last sync pass, "" when fine */
+    struct hub_metrics metrics;
+};
+
+#define COUNT(h, field, n) __atomic_fetch_add(&(h)->metrics.field, (n), __ATOMIC_RELAXED)
 
 static volatile sig_atomic_t stop_signal;
 
@@ -81,6 +122,64 @@ const char *hub_webhook_secret(hub *h)
     return h->settings.webhook_secret;
 }
 
+/* ---- what other modules may read ---- */
+
+static void pass_put(struct hub_pass *pass)
+{
+    if (pass == NULL || __atomic_sub_fetch(&pass->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    hub_fleet_free(pass->fleet);
+    json_decref(pass->render_errors);
+    free(pass);
+}
+
+void hub_view_get(hub *h, struct hub_view *out)
+{
+    pthread_mutex_lock(&h->lock);
+    out->pass = h->pass;
+    if (out->pass)
+        __atomic_add_fetch(&out->pass->refs, 1, __ATOMIC_RELAXED);
+    memcpy(out->commit, h->commit, sizeof(out->commit));
+    memcpy(out->last_error, h->last_error, sizeof(out->last_error));
+    pthread_mutex_unlock(&h->lock);
+    out->fleet = out->pass ? out->pass->fleet : NULL;
+    out->render_errors = out->pass ? out->pass->render_errors : NULL;
+}
+
+void hub_view_put(struct hub_view *view)
+{
+    if (view == NULL)
+        return;
+    pass_put(view->pass);
+    view->pass = NULL;
+    view->fleet = NULL;
+    view->render_errors = NULL;
+}
+
+hub_store *hub_get_store(hub *h)
+{
+    return h->store;
+}
+
+hub_serve *hub_get_serve(hub *h)
+{
+    return h->serve;
+}
+
+const struct hub_settings *hub_get_settings(hub *h)
+{
+    return &h->settings;
+}
+
+void hub_metrics_get(hub *h, struct hub_metrics *out)
+{
+    out->syncs = __atomic_load_n(&h->metrics.syncs, __ATOMIC_RELAXED);
+    out->renders = __atomic_load_n(&h->metrics.renders, __ATOMIC_RELAXED);
+    out->render_errors = __atomic_load_n(&h->metrics.render_errors, __ATOMIC_RELAXED);
+    out->bundles_published = __atomic_load_n(&h->metrics.bundles_published, __ATOMIC_RELAXED);
+    out->fetch_errors = __atomic_load_n(&h->metrics.fetch_errors, __ATOMIC_RELAXED);
+}
+
 int hub_keys_show(const char *data_dir)
 {
     char path[4096], *pem = NULL, id[GF_SIGN_KEY_ID_LEN + 1];
@@ -112,37 +211,52 @@ static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char
     return hub_source_tree(out, h->source, commit_out);
 }
 
-/* Render and publish one cluster; records its app errors in `errors`. */
-static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct hub_fleet *fleet,
-                         const char *cluster, json_t *errors)
+/* One sync pass's rendering: clusters finish on the render threads. */
+struct pass_render {
+    hub *h;
+    pthread_mutex_t lock; /* errors */
+    json_t *errors;       /* cluster -> [app errors] */
+};
+
+static void add_errors(struct pass_render *pr, const char *cluster, json_t *list)
 {
-    struct hub_bundle *bundle = NULL;
+    pthread_mutex_lock(&pr->lock);
+    json_object_set_new(pr->errors, cluster, list);
+    pthread_mutex_unlock(&pr->lock);
+}
+
+/* A cluster rendered (on a render thread): record its app errors, then sign
+ * and store a new generation if its content changed. */
+static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundle)
+{
+    struct pass_render *pr = arg;
+    hub *h = pr->h;
     uint64_t generation = 0;
     int published = 0;
 
-    h->metrics.renders++;
-    if (hub_render_cluster(&bundle, ctx, fleet, cluster, NULL) < 0) {
-        h->metrics.render_errors++;
-        json_object_set_new(errors, cluster, json_pack("[s]", gf_error_last()));
+    COUNT(h, renders, 1);
+    if (bundle == NULL) {
+        COUNT(h, render_errors, 1);
+        add_errors(pr, cluster, json_pack("[s]", gf_error_last()));
         gf_log_error("HUB-RENDER-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
         return;
     }
     json_t *list = json_array();
     for (size_t i = 0; i < bundle->n_apps; i++)
         if (bundle->apps[i].error) {
-            h->metrics.render_errors++;
+            COUNT(h, render_errors, 1);
             json_array_append_new(
                 list, json_sprintf("%s: %s", bundle->apps[i].app->name, bundle->apps[i].error));
         }
     for (size_t i = 0; i < bundle->n_conflicts; i++)
         json_array_append_new(list, json_string(bundle->conflicts[i]));
-    json_object_set_new(errors, cluster, list);
+    add_errors(pr, cluster, list);
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
     if (hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published) < 0)
         gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
     else if (published) {
-        h->metrics.bundles_published++;
+        COUNT(h, bundles_published, 1);
         gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu revision=%.12s apps=%zu", cluster,
                     (unsigned long long)generation, bundle->revision, bundle->n_apps);
         hub_serve_notify(h->serve, cluster);
@@ -155,7 +269,8 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
 static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_out,
                          json_t **errors_out)
 {
-    const char *urls[] = {h->settings.repo_url, h->settings.repo, NULL};
+    char own[4096];
+    const char *urls[] = {h->settings.repo_url, own, NULL};
     struct hub_fleet_options opts = {.repo_urls = urls};
     struct hub_render_ctx ctx = {.revision = commit,
                                  .revision_ref = h->settings.branch,
@@ -166,17 +281,23 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
     struct hub_fleet *fleet = NULL;
     int error;
 
+    gf_redact_url_strip(own, sizeof(own), h->settings.repo);
     if (h->settings.repo_url == NULL)
-        urls[0] = h->settings.repo, urls[1] = NULL;
+        urls[0] = own, urls[1] = NULL;
     if ((error = hub_source_tree(&tree, h->source, commit)) < 0 ||
         (error = hub_fleet_load(&fleet, tree, &opts)) < 0) {
         hub_filesrc_free(tree);
         return error;
     }
     ctx.tree = tree;
-    *errors_out = json_object();
-    for (size_t i = 0; i < fleet->n_clusters; i++)
-        sync_cluster(h, &ctx, fleet, fleet->clusters[i].name, *errors_out);
+    struct pass_render pr = {.h = h, .errors = json_object()};
+    pthread_mutex_init(&pr.lock, NULL);
+    /* One transaction per batch of writes, not one per cluster. */
+    hub_store_batch_begin(h->store);
+    hub_render_fleet(&ctx, fleet, (int)h->settings.render_threads, on_rendered, &pr);
+    hub_store_batch_end(h->store);
+    pthread_mutex_destroy(&pr.lock);
+    *errors_out = pr.errors;
     hub_render_cache_sweep(h->cache);
     hub_filesrc_free(tree);
     *fleet_out = fleet;
@@ -190,9 +311,9 @@ static int sync_pass(hub *h, int force)
     json_t *errors = NULL;
     int error;
 
-    h->metrics.syncs++;
+    COUNT(h, syncs, 1);
     if ((error = hub_source_fetch(h->source)) < 0) {
-        h->metrics.fetch_errors++;
+        COUNT(h, fetch_errors, 1);
         gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", gf_error_last());
     }
     if ((error = hub_source_resolve(commit, h->source, h->settings.branch)) < 0)
@@ -201,13 +322,19 @@ static int sync_pass(hub *h, int force)
         return 0;
     if ((error = render_commit(h, commit, &fleet, &errors)) < 0)
         return gf_error_wrap(error, "commit %.12s", commit);
+    struct hub_pass *pass = calloc(1, sizeof(*pass)), *old;
+    if (pass == NULL) {
+        hub_fleet_free(fleet);
+        json_decref(errors);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    *pass = (struct hub_pass){.refs = 1, .fleet = fleet, .render_errors = errors};
     pthread_mutex_lock(&h->lock);
-    hub_fleet_free(h->fleet);
-    h->fleet = fleet;
-    json_decref(h->render_errors);
-    h->render_errors = errors;
+    old = h->pass;
+    h->pass = pass;
     snprintf(h->commit, sizeof(h->commit), "%s", commit);
     pthread_mutex_unlock(&h->lock);
+    pass_put(old);
     for (size_t i = 0; i < fleet->n_problems; i++)
         gf_log_warn("HUB-FLEET-PROBLEM", "revision=%.12s problem=\"%s\"", commit,
                     fleet->problems[i]);
@@ -392,12 +519,28 @@ int hub_cluster_remove(hub *h, const char *cluster)
 
 /* ---- lifecycle ---- */
 
+static int open_creds(hub *h)
+{
+    const struct hub_settings *s = &h->settings;
+    struct hub_creds_settings cs = {.file = s->repo_credentials,
+                                    .username = s->repo_username,
+                                    .password_file = s->repo_password_file,
+                                    .bearer_token_file = s->repo_bearer_token_file,
+                                    .ssh_key_file = s->repo_ssh_key,
+                                    .ssh_passphrase_file = s->repo_ssh_passphrase_file,
+                                    .known_hosts_file = s->repo_known_hosts,
+                                    .insecure_ignore_host_key = s->repo_insecure_ignore_host_key};
+
+    return hub_creds_load(&h->creds, &cs);
+}
+
 static int open_parts(hub *h)
 {
     const struct hub_settings *s = &h->settings;
     char path[4096];
     struct hub_serve_config sc = {
         .listen = s->listen, .max_wait_ms = s->max_wait, .on_report = on_report, .arg = h};
+    struct hub_http_limits limits;
     int error;
 
     if ((error = gf_fs_mkdirs(s->data_dir, 0700)) < 0 || (error = load_or_create_key(h)) < 0 ||
@@ -407,7 +550,8 @@ static int open_parts(hub *h)
     if ((error = hub_store_open(&h->store, path)) < 0)
         return error;
     data_path(path, sizeof(path), h, "repo-cache");
-    if ((error = hub_source_open(&h->source, s->repo, path)) < 0 ||
+    if ((error = open_creds(h)) < 0 ||
+        (error = hub_source_open_creds(&h->source, s->repo, path, h->creds)) < 0 ||
         (error = hub_render_cache_new(&h->cache)) < 0)
         return error;
     sc.tls.cert_file = s->tls_cert;
@@ -415,7 +559,11 @@ static int open_parts(hub *h)
     sc.tls.ca_file = s->tls_client_ca;
     if ((error = hub_serve_start(&h->serve, &sc, h->store, h->key)) < 0)
         return error;
-    return hub_api_start(&h->api, h, s->api_listen);
+    hub_http_limits_default(&limits);
+    limits.max_connections = (unsigned)s->api_max_connections;
+    limits.max_connections_per_ip = (unsigned)s->api_max_connections_per_ip;
+    limits.idle_timeout_s = (unsigned)(s->api_idle_timeout / 1000);
+    return hub_api_start(&h->api, h, s->api_listen, &limits);
 }
 
 int hub_open(hub **out, const struct hub_settings *settings)
@@ -447,7 +595,7 @@ int hub_run(hub *h)
     sigaction(SIGINT, &sa, NULL);
     if (pthread_create(&sync_thread, NULL, sync_main, h) != 0)
         return gf_error_set(GF_ERROR, "cannot start the sync thread");
-    gf_log_info("HUB-START", "repo=%s branch=%s agents=%s api=%s", h->settings.repo,
+    gf_log_info("HUB-START", "repo=%s branch=%s agents=%s api=%s", hub_source_location(h->source),
                 h->settings.branch, h->settings.listen, h->settings.api_listen);
     while (!stop_signal)
         nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
@@ -469,9 +617,9 @@ void hub_close(hub *h)
     hub_serve_stop(h->serve);
     hub_render_cache_free(h->cache);
     hub_source_free(h->source);
+    hub_creds_free(h->creds);
     hub_store_close(h->store);
-    hub_fleet_free(h->fleet);
-    json_decref(h->render_errors);
+    pass_put(h->pass);
     gf_sign_key_free(h->key);
     pthread_cond_destroy(&h->wake);
     pthread_cond_destroy(&h->done);

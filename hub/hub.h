@@ -21,48 +21,58 @@ struct hub_settings {
     char *data_dir;
     char *listen;     /* agents: tcp:// or tls+tcp:// */
     char *api_listen; /* HTTP API: http://127.0.0.1:8080 */
+    long long api_max_connections, api_max_connections_per_ip;
+    int64_t api_idle_timeout; /* ms */
     int64_t poll_interval;
     char *tls_cert, *tls_key, *tls_client_ca;
     char *webhook_secret;
     char *repo_url; /* how Applications name this repository */
     int64_t join_token_ttl;
     int64_t max_wait;
+    int64_t render_threads; /* 0: one per CPU */
     char *log_level, *log_format;
+    /* issue 17: how the hub authenticates to the fleet repository (creds.h) */
+    char *repo_credentials, *repo_username, *repo_password_file, *repo_bearer_token_file;
+    char *repo_ssh_key, *repo_ssh_passphrase_file, *repo_known_hosts;
+    int repo_insecure_ignore_host_key;
+    int anonymous_read; /* issue 17: GET endpoints and the dashboard answer without a token */
 };
 
-/* Counters behind /metrics. */
+/* Counters behind /metrics: a copy read with hub_metrics_get(). */
 struct hub_metrics {
     uint64_t syncs, renders, render_errors, bundles_published, fetch_errors;
 };
 
-/*
- * The daemon's state. The sync thread owns `source` and the render cache;
- * `lock` guards the fleet snapshot, the last commit and the counters that
- * the API threads read.
- */
-typedef struct hub {
-    struct hub_settings settings;
-    hub_store *store;
-    gf_sign_key *key;
-    char admin_token[65];
-    hub_source *source;
-    struct hub_render_cache *cache;
-    hub_serve *serve;
-    struct hub_api *api;
+/* The daemon's state: opaque; other modules read it through the functions
+ * below (the sync thread owns the source and the render cache). */
+typedef struct hub hub;
 
-    pthread_mutex_t lock;
-    pthread_cond_t wake; /* the sync thread waits on it */
-    pthread_cond_t done; /* sync_now waiters wait on it */
-    int sync_requested;
-    int sync_running;
-    uint64_t syncs_done;
-    int stopping;
-    struct hub_fleet *fleet; /* at `commit`; NULL before the first sync */
+struct hub_pass;
+
+/*
+ * What the last sync pass produced, as the API threads see it: taken with
+ * hub_view_get(), immutable and valid until hub_view_put(), whatever later
+ * passes do meanwhile (the fleet and its render errors are shared by
+ * reference, the strings copied).
+ */
+struct hub_view {
+    const struct hub_fleet *fleet; /* at `commit`; NULL before the first sync */
+    const json_t *render_errors;   /* cluster -> [app errors], of that pass */
     char commit[41];
     char last_error[512];  /* of the last sync pass, "" when fine */
-    json_t *render_errors; /* cluster -> [app errors], of the last pass */
-    struct hub_metrics metrics;
-} hub;
+    struct hub_pass *pass; /* private: the reference held */
+};
+
+void hub_view_get(hub *h, struct hub_view *out);
+void hub_view_put(struct hub_view *view);
+
+/* Borrowed parts; each is safe to use from any thread. */
+hub_store *hub_get_store(hub *h);
+hub_serve *hub_get_serve(hub *h);
+const struct hub_settings *hub_get_settings(hub *h);
+
+/* A consistent-enough copy of the counters (each read atomically). */
+void hub_metrics_get(hub *h, struct hub_metrics *out);
 
 /* Create the data directory, the hub key and admin token on first start,
  * open the store and the repository, listen for agents and the API. */

@@ -56,17 +56,15 @@ static void add_name(char ***names, size_t *n, size_t *cap, const char *name)
 
 /* Names of every cluster the hub knows, in Git or in the store, sorted.
  * Free with hub_filesrc_names_free(). */
-static char **cluster_names(hub *h, size_t *count_out)
+static char **cluster_names(hub *h, const struct hub_view *v, size_t *count_out)
 {
     struct hub_store_cluster *list = NULL;
     char **names = NULL;
     size_t n = 0, cap = 0, stored = 0;
 
-    pthread_mutex_lock(&h->lock);
-    for (size_t i = 0; h->fleet && i < h->fleet->n_clusters; i++)
-        add_name(&names, &n, &cap, h->fleet->clusters[i].name);
-    pthread_mutex_unlock(&h->lock);
-    if (hub_store_cluster_list(h->store, &list, &stored) == 0)
+    for (size_t i = 0; v->fleet && i < v->fleet->n_clusters; i++)
+        add_name(&names, &n, &cap, v->fleet->clusters[i].name);
+    if (hub_store_cluster_list(hub_get_store(h), &list, &stored) == 0)
         for (size_t i = 0; i < stored; i++)
             add_name(&names, &n, &cap, list[i].name);
     free(list);
@@ -97,12 +95,12 @@ static const json_t *report_app(const json_t *report, const char *name)
 }
 
 /* The render error of app `name` on `cluster` from the last pass, or NULL. */
-static const char *render_error(hub *h, const char *cluster, const char *name)
+static const char *render_error(const struct hub_view *v, const char *cluster, const char *name)
 {
     size_t i, n = strlen(name);
     json_t *line;
 
-    json_array_foreach(json_object_get(h->render_errors, cluster), i, line)
+    json_array_foreach(json_object_get(v->render_errors, cluster), i, line)
     {
         const char *s = json_string_value(line);
         if (s && strncmp(s, name, n) == 0 && s[n] == ':')
@@ -112,11 +110,11 @@ static const char *render_error(hub *h, const char *cluster, const char *name)
 }
 
 /* One app row: Git's view (it targets this cluster) merged with the agent's. */
-static json_t *app_row(hub *h, const char *cluster, const struct hub_app *app, const json_t *report,
-                       uint64_t desired, int detail)
+static json_t *app_row(const struct hub_view *v, const char *cluster, const struct hub_app *app,
+                       const json_t *report, uint64_t desired, int detail)
 {
     const json_t *reported = report_app(report, app->name);
-    const char *error = app->error ? app->error : render_error(h, cluster, app->name);
+    const char *error = app->error ? app->error : render_error(v, cluster, app->name);
     json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown",
                             "health", "Unknown", "revision", "", "message",
                             "waiting for the agent's report", "operation", "");
@@ -163,24 +161,23 @@ static void add_orphans(json_t *apps, const json_t *report, int detail)
     }
 }
 
-static json_t *cluster_row(hub *h, const char *name, int detail)
+static json_t *cluster_row(hub *h, const struct hub_view *v, const char *name, int detail)
 {
     struct hub_store_cluster c = {0};
     json_t *report = NULL, *apps = json_array();
     uint64_t desired = 0;
     int64_t now = gf_wire_now_ms();
-    int known = hub_store_cluster_get(h->store, name, &c) == 0;
+    hub_store *store = hub_get_store(h);
+    int known = hub_store_cluster_get(store, name, &c) == 0;
     int worst = -1;
 
-    hub_store_bundle_max_generation(h->store, name, &desired);
-    hub_store_report_latest(h->store, name, &report);
-    pthread_mutex_lock(&h->lock);
-    int in_git = h->fleet && hub_fleet_cluster(h->fleet, name) != NULL;
-    for (size_t i = 0; h->fleet && i < h->fleet->n_apps; i++)
-        if (strcmp(h->fleet->apps[i].cluster, name) == 0)
+    hub_store_bundle_max_generation(store, name, &desired);
+    hub_store_report_latest(store, name, &report);
+    int in_git = v->fleet && hub_fleet_cluster(v->fleet, name) != NULL;
+    for (size_t i = 0; v->fleet && i < v->fleet->n_apps; i++)
+        if (strcmp(v->fleet->apps[i].cluster, name) == 0)
             json_array_append_new(apps,
-                                  app_row(h, name, &h->fleet->apps[i], report, desired, detail));
-    pthread_mutex_unlock(&h->lock);
+                                  app_row(v, name, &v->fleet->apps[i], report, desired, detail));
     add_orphans(apps, report, detail);
     size_t i;
     json_t *app;
@@ -211,32 +208,35 @@ static json_t *cluster_row(hub *h, const char *name, int detail)
 
 int hub_status_fleet(hub *h, const char *cluster, int detail, json_t **out)
 {
+    struct hub_view v;
     size_t n = 0;
-    char **names = cluster_names(h, &n);
+
+    hub_view_get(h, &v);
+    char **names = cluster_names(h, &v, &n);
     json_t *clusters = json_array();
     int found = 0;
 
     for (size_t i = 0; i < n; i++) {
         if (cluster && strcmp(cluster, names[i]) != 0)
             continue;
-        json_array_append_new(clusters, cluster_row(h, names[i], detail));
+        json_array_append_new(clusters, cluster_row(h, &v, names[i], detail));
         found = 1;
     }
     hub_filesrc_names_free(names, n);
     if (cluster && !found) {
         json_decref(clusters);
+        hub_view_put(&v);
         *out = NULL;
         return gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known to the hub", cluster);
     }
-    pthread_mutex_lock(&h->lock);
     /* What in the repository could not be read at all (a broken Cluster, an
      * invalid ApplicationSet): not tied to one app, so shown fleet-wide. */
     json_t *problems = json_array();
-    for (size_t i = 0; h->fleet && i < h->fleet->n_problems; i++)
-        json_array_append_new(problems, json_string(h->fleet->problems[i]));
-    *out = json_pack("{s:s, s:o, s:o, s:s}", "revision", h->commit, "clusters", clusters,
-                     "problems", problems, "error", h->last_error);
-    pthread_mutex_unlock(&h->lock);
+    for (size_t i = 0; v.fleet && i < v.fleet->n_problems; i++)
+        json_array_append_new(problems, json_string(v.fleet->problems[i]));
+    *out = json_pack("{s:s, s:o, s:o, s:s}", "revision", v.commit, "clusters", clusters, "problems",
+                     problems, "error", v.last_error);
+    hub_view_put(&v);
     return 0;
 }
 
@@ -261,12 +261,13 @@ json_t *hub_status_clusters(hub *h)
 json_t *hub_status_apps(hub *h, const char *cluster)
 {
     json_t *rows = json_array();
+    struct hub_view v;
 
-    pthread_mutex_lock(&h->lock);
-    for (size_t i = 0; h->fleet && i < h->fleet->n_apps; i++)
-        if (cluster == NULL || strcmp(h->fleet->apps[i].cluster, cluster) == 0)
-            json_array_append_new(rows, hub_fleet_app_json(&h->fleet->apps[i]));
-    pthread_mutex_unlock(&h->lock);
+    hub_view_get(h, &v);
+    for (size_t i = 0; v.fleet && i < v.fleet->n_apps; i++)
+        if (cluster == NULL || strcmp(v.fleet->apps[i].cluster, cluster) == 0)
+            json_array_append_new(rows, hub_fleet_app_json(&v.fleet->apps[i]));
+    hub_view_put(&v);
     return rows;
 }
 
@@ -314,7 +315,7 @@ static void cluster_metrics(hub *h, char **buf, size_t *len, size_t *cap, int64_
         struct hub_store_cluster sc;
         const char *name = json_string_value(json_object_get(c, "name"));
         connected += json_is_true(json_object_get(c, "connected"));
-        if (hub_store_cluster_get(h->store, name, &sc) == 0 && sc.last_seen_ms > 0)
+        if (hub_store_cluster_get(hub_get_store(h), name, &sc) == 0 && sc.last_seen_ms > 0)
             emit(buf, len, cap, "gitfleet_report_age_seconds{cluster=\"%s\"} %.3f\n", name,
                  (double)(now - sc.last_seen_ms) / 1000.0);
         json_array_foreach(json_object_get(c, "apps"), j, app)
@@ -347,10 +348,8 @@ char *hub_status_metrics(hub *h)
     if (buf == NULL)
         return NULL;
     buf[0] = '\0';
-    hub_serve_stats(h->serve, &ss);
-    pthread_mutex_lock(&h->lock);
-    m = h->metrics;
-    pthread_mutex_unlock(&h->lock);
+    hub_serve_stats(hub_get_serve(h), &ss);
+    hub_metrics_get(h, &m);
     cluster_metrics(h, &buf, &len, &cap, gf_wire_now_ms());
     metric(&buf, &len, &cap, "gitfleet_syncs_total", "counter", "Fetch-and-render passes.",
            m.syncs);
