@@ -345,11 +345,17 @@ static json_t *app_entry_new(const Gitfleet__App *app, const Gitfleet__Bundle *b
                      "Missing", "message", "", "operation", "Running", "errors", "resources");
 }
 
-static void app_error(json_t *entry, const char *message)
+/* An error of the app that is not its operation's (a comparison that failed). */
+static void app_note(json_t *entry, const char *message)
 {
     json_array_append_new(json_object_get(entry, "errors"), json_string(message));
     if (json_string_value(json_object_get(entry, "message"))[0] == '\0')
         json_object_set_new(entry, "message", json_string(message));
+}
+
+static void app_error(json_t *entry, const char *message)
+{
+    app_note(entry, message);
     json_object_set_new(entry, "operation", json_string("Failed"));
 }
 
@@ -700,6 +706,7 @@ static void assess_app(struct sync_ctx *ctx, const Gitfleet__App *app, json_t *e
 {
     struct agent_drift_rules *rules = rules_of(app);
     json_t *resources = json_object_get(entry, "resources");
+    int read_failed = 0;
 
     for (size_t i = 0; i < app->n_resources; i++) {
         json_t *res = json_array_get(resources, i), *live = NULL;
@@ -717,6 +724,13 @@ static void assess_app(struct sync_ctx *ctx, const Gitfleet__App *app, json_t *e
                                    gf_doc_string(want, "metadata.name"), &live);
         if (error < 0 && error != GF_ENOTFOUND) {
             json_object_set_new(res, "message", json_string(gf_error_last()));
+            if (!read_failed++) { /* Argo CD's ComparisonError: said once per app */
+                char message[1200];
+                snprintf(message, sizeof(message), "comparison failed: %s", gf_error_last());
+                gf_log_warn("AGENT-COMPARE-FAIL", "app=%s error=\"%s\"", app->name,
+                            gf_error_last());
+                app_note(entry, message);
+            }
             note_transient(ctx, error);
             continue;
         }
