@@ -795,20 +795,3 @@ void agent_apps_clear_dirty(struct agent_apps *a)
 {
     a->dirty = 0;
 }
-
-int64_t agent_apps_next_due_ms(const struct agent_apps *a)
-{
-    int64_t due = -1, now = now_ms();
-
-    for (size_t i = 0; i < a->n_rt; i++)
-        if (a->rt[i].retry_at) {
-            int64_t in = a->rt[i].retry_at > now ? a->rt[i].retry_at - now : 0;
-            due = due < 0 || in < due ? in : due;
-        }
-    return due;
-}
-
-long long agent_apps_writes(const struct agent_apps *a)
-{
-    return agent_kube_writes(a->cfg.kube);
-}

@@ -64,10 +64,4 @@ const json_t *agent_apps_report(const struct agent_apps *apps);
 int agent_apps_dirty(const struct agent_apps *apps);
 void agent_apps_clear_dirty(struct agent_apps *apps);
 
-/* Milliseconds until the next retry is due (-1: none), for the loop's wait. */
-int64_t agent_apps_next_due_ms(const struct agent_apps *apps);
-
-/* API writes (apply, delete, create) the syncs made so far, for logs and benchmarks. */
-long long agent_apps_writes(const struct agent_apps *apps);
-
 #endif
