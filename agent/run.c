@@ -8,6 +8,7 @@
 #include "gitfleet/log.h"
 #include "gitfleet/os.h"
 #include "gitfleet/report.h"
+#include "healthsrc.h"
 #include "kube.h"
 #include "link.h"
 #include "retry.h"
@@ -164,6 +165,8 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
 
     if (write_cache && agent_state_write_bundle(&lp->state, bytes, len) < 0)
         gf_log_error("AGENT-CACHE-FAIL", "error=\"%s\"", gf_error_last());
+    if (agent_healthsrc_install_bundle(bundle) < 0)
+        gf_log_error("AGENT-HEALTH-SCRIPTS", "error=\"%s\"", gf_error_last());
     gf_log_info("AGENT-BUNDLE", "generation=%llu revision=%s apps=%zu operations=%zu",
                 (unsigned long long)bundle->generation, bundle->revision ? bundle->revision : "",
                 bundle->n_apps, bundle->n_operations);

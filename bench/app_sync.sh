@@ -145,13 +145,14 @@ time.sleep(3)  # watches and heartbeats settle
 for r in range(1, rounds + 1):
     arm()
     path = d + "/repo/apps/a01/w0.yaml"
-    open(path, "w").write(open(path).read().replace(f'round: "{r - 1}"', f'round: "{r}"'))
+    text = open(path).read()
+    open(path, "w").write(text.replace(f'round: "{r - 1}"', f'round: "{r}"'))
     subprocess.run(["git", "-C", d + "/repo", "commit", "-qam", f"round {r}"], check=True)
     rev = head()
     t0 = time.monotonic()
     subprocess.run([cli, "sync"], check=True, capture_output=True)
     applied = done = None
-    while done is None and time.monotonic() - t0 < 120:
+    while done is None and time.monotonic() - t0 < 600:
         if applied is None and value() == str(r):
             applied = time.monotonic() - t0
         if applied is not None and settled(rev):

@@ -36,11 +36,12 @@ struct hub_settings {
     char *repo_ssh_key, *repo_ssh_passphrase_file, *repo_known_hosts;
     int repo_insecure_ignore_host_key;
     int anonymous_read; /* issue 17: GET endpoints and the dashboard answer without a token */
+    char *health_customizations; /* issue 16: Argo CD resource_customizations layout */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */
 struct hub_metrics {
-    uint64_t syncs, renders, render_errors, bundles_published, fetch_errors;
+    uint64_t syncs, renders, render_errors, bundles_published, fetch_errors, publish_errors;
 };
 
 /* The daemon's state: opaque; other modules read it through the functions

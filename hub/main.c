@@ -64,6 +64,9 @@ static const struct gf_config_option options[] = {
         "longest an agent's bundle request is held"),
     OPT("render-threads", GF_CONFIG_INT, render_threads, 0, 64, "0",
         "clusters rendered at once (0: one per CPU)"),
+    OPT("health-customizations", GF_CONFIG_STRING, health_customizations, 0, 0, NULL,
+        "Lua health scripts in Argo CD's resource_customizations/<group>/<kind>/health.lua "
+        "layout"),
     OPT("log-level", GF_CONFIG_STRING, log_level, 0, 0, "info", "debug, info, warn or error"),
     OPT("log-format", GF_CONFIG_STRING, log_format, 0, 0, "text", "text or json"),
 };
