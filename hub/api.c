@@ -289,16 +289,78 @@ static void handle_cluster_remove(struct call *c, const char *name)
         reply_json(c, 200, json_pack("{s:s}", "removed", name));
 }
 
-static void handle_status(struct call *c, const char *cluster)
+static int one_of(const char *value, const char *const *allowed)
 {
-    char buf[128];
-    json_t *doc = NULL;
-    int detail = cluster != NULL;
+    for (; *allowed; allowed++)
+        if (strcmp(value, *allowed) == 0)
+            return 1;
+    return 0;
+}
+
+/* ?selector= ?health= ?sync= ?limit= ?continue= into a status query; the
+ * caller frees q->selector. */
+static int status_query(struct call *c, struct hub_status_query *q, char bufs[5][256])
+{
+    static const char *const healths[] = {"Healthy", "Progressing", "Degraded", "Suspended",
+                                          "Missing", "Unknown",     NULL};
+    static const char *const syncs[] = {"Synced", "OutOfSync", "Unknown", NULL};
+    const char *selector = query_param(c, "selector", bufs[0], sizeof(bufs[0]));
+    const char *limit = query_param(c, "limit", bufs[1], sizeof(bufs[1]));
+    hub_selector *sel = NULL;
+    char *end = NULL;
     int error;
 
-    if (cluster == NULL)
-        cluster = query_param(c, "cluster", buf, sizeof(buf));
-    if ((error = hub_status_fleet(c->api->h, cluster, detail, &doc)) < 0)
+    q->health = query_param(c, "health", bufs[2], sizeof(bufs[2]));
+    q->sync = query_param(c, "sync", bufs[3], sizeof(bufs[3]));
+    q->after = query_param(c, "continue", bufs[4], sizeof(bufs[4]));
+    if (q->health && !one_of(q->health, healths))
+        return gf_error_set(GF_EINVAL,
+                            "health '%s': expected Healthy, Progressing, Degraded, "
+                            "Suspended, Missing or Unknown",
+                            q->health);
+    if (q->sync && !one_of(q->sync, syncs))
+        return gf_error_set(GF_EINVAL, "sync '%s': expected Synced, OutOfSync or Unknown", q->sync);
+    if (limit) {
+        long n = strtol(limit, &end, 10);
+        if (end == limit || *end != '\0' || n < 1 || n > 100000)
+            return gf_error_set(GF_EINVAL, "limit '%s': expected 1 to 100000", limit);
+        q->limit = (size_t)n;
+    }
+    if (selector && (error = hub_selector_parse(&sel, selector)) < 0)
+        return error;
+    q->selector = sel;
+    return 0;
+}
+
+static void handle_status(struct call *c, const char *cluster)
+{
+    char buf[128], bufs[5][256];
+    struct hub_status_query q = {.detail = cluster != NULL};
+    json_t *doc = NULL;
+    int error;
+
+    q.cluster = cluster ? cluster : query_param(c, "cluster", buf, sizeof(buf));
+    if ((error = status_query(c, &q, bufs)) == 0)
+        error = hub_status_query(c->api->h, &q, &doc);
+    hub_selector_free((hub_selector *)q.selector);
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+static void handle_summary(struct call *c, const char *unused)
+{
+    char bufs[5][256];
+    struct hub_status_query q = {0};
+    json_t *doc = NULL;
+    int error;
+
+    (void)unused;
+    if ((error = status_query(c, &q, bufs)) == 0)
+        error = hub_status_summary(c->api->h, &q, &doc);
+    hub_selector_free((hub_selector *)q.selector);
+    if (error < 0)
         reply_error(c, error);
     else
         reply_json(c, 200, doc);
@@ -470,6 +532,7 @@ static const struct route {
     {"GET", "/metrics", handle_metrics},
     {"GET", "/api/v1/status", handle_status},
     {"GET", "/api/v1/status/", handle_status},
+    {"GET", "/api/v1/summary", handle_summary},
     {"GET", "/api/v1/clusters", handle_clusters},
     {"GET", "/api/v1/apps", handle_apps},
     {"GET", "/api/v1/history", handle_history},

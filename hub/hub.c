@@ -44,6 +44,7 @@ struct hub {
     struct hub_render_cache *cache;
     hub_serve *serve;
     struct hub_api *api;
+    hub_reports *reports; /* last reports and desired generations, in memory */
 
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the sync thread waits on it */
@@ -164,6 +165,11 @@ hub_store *hub_get_store(hub *h)
     return h->store;
 }
 
+hub_reports *hub_get_reports(hub *h)
+{
+    return h->reports;
+}
+
 hub_serve *hub_get_serve(hub *h)
 {
     return h->serve;
@@ -279,6 +285,8 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
     if (failed < 0)
         publish_failed(pr, cluster, list);
     add_errors(pr, cluster, list);
+    if (failed == 0)
+        hub_reports_set_desired(h->reports, cluster, generation);
     if (failed == 0 && published) {
         COUNT(h, bundles_published, 1);
         gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu revision=%.12s apps=%zu", cluster,
@@ -545,12 +553,14 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
     char *text = json_dumps(json, JSON_COMPACT);
     int error;
 
-    hub_store_report_latest(h->store, cluster, &previous);
     error = text ? hub_store_report_put(h->store, cluster, gf_wire_now_ms(), report->generation,
                                         report->revision ? report->revision : "", text)
                  : gf_error_set(GF_ENOMEM, "out of memory");
-    if (error == 0)
+    if (error == 0) {
+        /* The durable copy is stored: now the one the status API reads. */
+        previous = hub_reports_put(h->reports, cluster, json);
         record_history(h, cluster, previous, json);
+    }
     free(text);
     json_decref(previous);
     json_decref(json);
@@ -643,7 +653,8 @@ static int open_parts(hub *h)
         (error = load_or_create_admin_token(h)) < 0)
         return error;
     data_path(path, sizeof(path), h, "hub.db");
-    if ((error = hub_store_open(&h->store, path)) < 0)
+    if ((error = hub_store_open(&h->store, path)) < 0 ||
+        (error = hub_reports_new(&h->reports, h->store)) < 0)
         return error;
     data_path(path, sizeof(path), h, "repo-cache");
     if ((error = open_creds(h)) < 0 ||
@@ -714,6 +725,7 @@ void hub_close(hub *h)
     hub_render_cache_free(h->cache);
     hub_source_free(h->source);
     hub_creds_free(h->creds);
+    hub_reports_free(h->reports);
     hub_store_close(h->store);
     pass_put(h->pass);
     gf_sign_key_free(h->key);

@@ -6,6 +6,7 @@
 #include "gitfleet/sign.h"
 #include "gitfleet/wire.h"
 #include "render.h"
+#include "reports.h"
 #include "serve.h"
 #include "source.h"
 #include "store.h"
@@ -73,6 +74,7 @@ void hub_view_put(struct hub_view *view);
 /* Borrowed parts; each is safe to use from any thread. */
 hub_store *hub_get_store(hub *h);
 hub_serve *hub_get_serve(hub *h);
+hub_reports *hub_get_reports(hub *h);
 const struct hub_settings *hub_get_settings(hub *h);
 
 /* A consistent-enough copy of the counters (each read atomically). */

@@ -3,6 +3,7 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/wire.h"
+#include "reports.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,41 +38,32 @@ static json_t *rfc3339(int64_t ms)
     return json_string(buf);
 }
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+/* One cluster the hub knows: in Git, in the store (tokens, keys), or both. */
+struct known {
+    const char *name;
+    const struct hub_cluster *git;       /* NULL: not in Git */
+    const struct hub_store_cluster *row; /* NULL: never added */
+};
 
-static void add_name(char ***names, size_t *n, size_t *cap, const char *name)
+/* Every cluster the hub knows, sorted by name: the fleet's clusters and the
+ * store's rows are both sorted, so this is a merge. *out is malloc'd. */
+static size_t known_clusters(struct known **out, const struct hub_view *v,
+                             const struct hub_store_cluster *rows, size_t n_rows)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp((*names)[i], name) == 0)
-            return;
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        *names = realloc(*names, *cap * sizeof(**names));
+    size_t n_git = v->fleet ? v->fleet->n_clusters : 0, i = 0, k = 0, n = 0;
+    struct known *list = calloc(n_git + n_rows + 1, sizeof(*list));
+
+    while (list && (i < n_git || k < n_rows)) {
+        const struct hub_cluster *g = i < n_git ? &v->fleet->clusters[i] : NULL;
+        const struct hub_store_cluster *r = k < n_rows ? &rows[k] : NULL;
+        int c = !g ? 1 : !r ? -1 : strcmp(g->name, r->name);
+        list[n++] = (struct known){
+            .name = c <= 0 ? g->name : r->name, .git = c <= 0 ? g : NULL, .row = c >= 0 ? r : NULL};
+        i += c <= 0;
+        k += c >= 0;
     }
-    (*names)[(*n)++] = strdup(name);
-}
-
-/* Names of every cluster the hub knows, in Git or in the store, sorted.
- * Free with hub_filesrc_names_free(). */
-static char **cluster_names(hub *h, const struct hub_view *v, size_t *count_out)
-{
-    struct hub_store_cluster *list = NULL;
-    char **names = NULL;
-    size_t n = 0, cap = 0, stored = 0;
-
-    for (size_t i = 0; v->fleet && i < v->fleet->n_clusters; i++)
-        add_name(&names, &n, &cap, v->fleet->clusters[i].name);
-    if (hub_store_cluster_list(hub_get_store(h), &list, &stored) == 0)
-        for (size_t i = 0; i < stored; i++)
-            add_name(&names, &n, &cap, list[i].name);
-    free(list);
-    if (n > 0)
-        qsort(names, n, sizeof(*names), compare_names);
-    *count_out = n;
-    return names;
+    *out = list;
+    return list ? n : 0;
 }
 
 /* The member of `array` whose "name" is `name`, or NULL. */
@@ -161,23 +153,37 @@ static void add_orphans(json_t *apps, const json_t *report, int detail)
     }
 }
 
-static json_t *cluster_row(hub *h, const struct hub_view *v, const char *name, int detail)
+/* A cluster's sync from its apps': OutOfSync if any is, Synced if all are
+ * (and its agent reported: a cluster never heard of is not Synced). */
+static const char *cluster_sync(const json_t *apps, const json_t *report)
 {
-    struct hub_store_cluster c = {0};
-    json_t *report = NULL, *apps = json_array();
-    uint64_t desired = 0;
+    size_t i, synced = 0;
+    json_t *app;
+
+    json_array_foreach(apps, i, app)
+    {
+        const char *sync = json_string_value(json_object_get(app, "sync"));
+        if (sync && strcmp(sync, "OutOfSync") == 0)
+            return "OutOfSync";
+        synced += sync && strcmp(sync, "Synced") == 0;
+    }
+    return report != NULL && synced == json_array_size(apps) ? "Synced" : "Unknown";
+}
+
+static json_t *cluster_row(hub *h, const struct hub_view *v, const struct known *k, int detail)
+{
+    static const struct hub_store_cluster none;
+    const struct hub_store_cluster *c = k->row ? k->row : &none;
+    hub_reports *reports = hub_get_reports(h);
+    json_t *report = hub_reports_get(reports, k->name), *apps = json_array();
+    uint64_t desired = hub_reports_desired(reports, k->name);
     int64_t now = gf_wire_now_ms();
-    hub_store *store = hub_get_store(h);
-    int known = hub_store_cluster_get(store, name, &c) == 0;
+    const struct hub_app *first = NULL;
+    size_t n_apps = v->fleet ? hub_fleet_cluster_apps(v->fleet, k->name, &first) : 0;
     int worst = -1;
 
-    hub_store_bundle_max_generation(store, name, &desired);
-    hub_store_report_latest(store, name, &report);
-    int in_git = v->fleet && hub_fleet_cluster(v->fleet, name) != NULL;
-    for (size_t i = 0; v->fleet && i < v->fleet->n_apps; i++)
-        if (strcmp(v->fleet->apps[i].cluster, name) == 0)
-            json_array_append_new(apps,
-                                  app_row(v, name, &v->fleet->apps[i], report, desired, detail));
+    for (size_t i = 0; i < n_apps; i++)
+        json_array_append_new(apps, app_row(v, k->name, &first[i], report, desired, detail));
     add_orphans(apps, report, detail);
     size_t i;
     json_t *app;
@@ -186,48 +192,89 @@ static json_t *cluster_row(hub *h, const struct hub_view *v, const char *name, i
         int rank = health_rank(json_string_value(json_object_get(app, "health")));
         worst = rank > worst ? rank : worst;
     }
+    const char *error = json_string_value(json_object_get(report, "error"));
     json_t *row = json_pack(
-        "{s:s, s:b, s:b, s:b, s:o, s:s, s:{s:I, s:I}, s:s, s:s, s:o}", "name", name, "inGit",
-        in_git, "joined", known && c.joined, "connected",
-        known && c.joined && c.last_seen_ms > 0 && now - c.last_seen_ms < CONNECTED_WINDOW_MS,
-        "lastSeen", rfc3339(known ? c.last_seen_ms : 0), "revision",
-        known ? c.applied_revision : "", "generation", "desired", (json_int_t)desired, "applied",
-        (json_int_t)(known ? c.applied_generation : 0), "health",
+        "{s:s, s:b, s:b, s:b, s:o, s:s, s:{s:I, s:I}, s:s, s:s, s:s, s:o}", "name", k->name,
+        "inGit", k->git != NULL, "joined", c->joined, "connected",
+        c->joined && c->last_seen_ms > 0 && now - c->last_seen_ms < CONNECTED_WINDOW_MS, "lastSeen",
+        rfc3339(c->last_seen_ms), "revision", c->applied_revision, "generation", "desired",
+        (json_int_t)desired, "applied", (json_int_t)c->applied_generation, "health",
         report == NULL ? "Unknown"
         : worst < 0    ? "Healthy"
                        : health_order[worst],
-        "message",
-        !known || !c.joined ? "not joined"
-        : json_string_value(json_object_get(report, "error"))
-            ? json_string_value(json_object_get(report, "error"))
-            : "",
+        "sync", cluster_sync(apps, report), "message",
+        !c->joined ? "not joined"
+        : error    ? error
+                   : "",
         "apps", apps);
     json_decref(report);
     return row;
 }
 
-int hub_status_fleet(hub *h, const char *cluster, int detail, json_t **out)
+/* Does the row pass the query's health and sync filters? */
+static int row_wanted(const json_t *row, const struct hub_status_query *q)
+{
+    const char *health = json_string_value(json_object_get(row, "health"));
+    const char *sync = json_string_value(json_object_get(row, "sync"));
+
+    return (q->health == NULL || strcmp(q->health, health) == 0) &&
+           (q->sync == NULL || strcmp(q->sync, sync) == 0);
+}
+
+/* The rows the query selects, in name order, and the continue token. */
+static int select_rows(hub *h, const struct hub_view *v, const struct hub_status_query *q,
+                       json_t *clusters, char **continue_out)
+{
+    struct hub_store_cluster *rows = NULL;
+    struct known *list = NULL;
+    size_t n_rows = 0, n, found = 0;
+    int error = 0;
+
+    *continue_out = NULL;
+    if ((error = hub_store_cluster_list(hub_get_store(h), &rows, &n_rows)) < 0)
+        return error;
+    n = known_clusters(&list, v, rows, n_rows);
+    for (size_t i = 0; i < n; i++) {
+        const struct known *k = &list[i];
+        if ((q->cluster && strcmp(q->cluster, k->name) != 0) ||
+            (q->after && strcmp(k->name, q->after) <= 0) ||
+            (q->selector && !hub_selector_matches(q->selector, k->git ? k->git->labels : NULL)))
+            continue;
+        found++;
+        json_t *row = cluster_row(h, v, k, q->detail);
+        if (!row_wanted(row, q)) {
+            json_decref(row);
+            continue;
+        }
+        if (q->limit > 0 && json_array_size(clusters) == q->limit) {
+            /* One more exists: the client asks again from the last one sent. */
+            *continue_out = strdup(
+                json_string_value(json_object_get(json_array_get(clusters, q->limit - 1), "name")));
+            json_decref(row);
+            break;
+        }
+        json_array_append_new(clusters, row);
+    }
+    free(list);
+    free(rows);
+    if (q->cluster && found == 0)
+        return gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known to the hub", q->cluster);
+    return 0;
+}
+
+int hub_status_query(hub *h, const struct hub_status_query *q, json_t **out)
 {
     struct hub_view v;
-    size_t n = 0;
-
-    hub_view_get(h, &v);
-    char **names = cluster_names(h, &v, &n);
     json_t *clusters = json_array();
-    int found = 0;
+    char *next = NULL;
+    int error;
 
-    for (size_t i = 0; i < n; i++) {
-        if (cluster && strcmp(cluster, names[i]) != 0)
-            continue;
-        json_array_append_new(clusters, cluster_row(h, &v, names[i], detail));
-        found = 1;
-    }
-    hub_filesrc_names_free(names, n);
-    if (cluster && !found) {
+    *out = NULL;
+    hub_view_get(h, &v);
+    if ((error = select_rows(h, &v, q, clusters, &next)) < 0) {
         json_decref(clusters);
         hub_view_put(&v);
-        *out = NULL;
-        return gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known to the hub", cluster);
+        return error;
     }
     /* What in the repository could not be read at all (a broken Cluster, an
      * invalid ApplicationSet): not tied to one app, so shown fleet-wide. */
@@ -236,7 +283,64 @@ int hub_status_fleet(hub *h, const char *cluster, int detail, json_t **out)
         json_array_append_new(problems, json_string(v.fleet->problems[i]));
     *out = json_pack("{s:s, s:o, s:o, s:s}", "revision", v.commit, "clusters", clusters, "problems",
                      problems, "error", v.last_error);
+    if (next)
+        json_object_set_new(*out, "continue", json_string(next));
+    free(next);
     hub_view_put(&v);
+    return 0;
+}
+
+int hub_status_fleet(hub *h, const char *cluster, int detail, json_t **out)
+{
+    struct hub_status_query q = {.cluster = cluster, .detail = detail};
+
+    return hub_status_query(h, &q, out);
+}
+
+static void bump(json_t *counts, const char *key)
+{
+    json_object_set_new(counts, key,
+                        json_integer(json_integer_value(json_object_get(counts, key)) + 1));
+}
+
+int hub_status_summary(hub *h, const struct hub_status_query *q, json_t **out)
+{
+    struct hub_status_query all = *q;
+    json_t *status = NULL, *row, *app;
+    size_t i, j, connected = 0, apps = 0;
+    int error;
+
+    all.limit = 0;
+    all.after = NULL;
+    all.detail = 0;
+    if ((error = hub_status_query(h, &all, &status)) < 0)
+        return error;
+    json_t *by_sync = json_pack("{s:i, s:i, s:i}", "Synced", 0, "OutOfSync", 0, "Unknown", 0);
+    json_t *by_health = json_object(), *app_sync = json_object(), *app_health = json_object();
+    for (int k = 0; k < 6; k++)
+        json_object_set_new(by_health, health_order[k], json_integer(0));
+    json_array_foreach(json_object_get(status, "clusters"), i, row)
+    {
+        connected += json_is_true(json_object_get(row, "connected"));
+        bump(by_sync, json_string_value(json_object_get(row, "sync")));
+        bump(by_health, json_string_value(json_object_get(row, "health")));
+        json_array_foreach(json_object_get(row, "apps"), j, app)
+        {
+            const char *s = json_string_value(json_object_get(app, "sync"));
+            const char *hl = json_string_value(json_object_get(app, "health"));
+            bump(app_sync, s ? s : "Unknown");
+            bump(app_health, hl ? hl : "Unknown");
+            apps++;
+        }
+    }
+    *out = json_pack("{s:O, s:{s:I, s:I, s:o, s:o}, s:{s:I, s:o, s:o}, s:I, s:O}", "revision",
+                     json_object_get(status, "revision"), "clusters", "total",
+                     (json_int_t)json_array_size(json_object_get(status, "clusters")), "connected",
+                     (json_int_t)connected, "sync", by_sync, "health", by_health, "apps", "total",
+                     (json_int_t)apps, "sync", app_sync, "health", app_health, "problems",
+                     (json_int_t)json_array_size(json_object_get(status, "problems")), "error",
+                     json_object_get(status, "error"));
+    json_decref(status);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #define HUB_STATUS_H
 
 #include "hub.h"
+#include "selector.h"
 
 #include <jansson.h>
 
@@ -16,6 +17,33 @@
  * prune). With `cluster`, only that one (GF_ENOTFOUND if unknown).
  */
 int hub_status_fleet(hub *h, const char *cluster, int detail, json_t **out);
+
+/* What GET /api/v1/status selects (all members optional). */
+struct hub_status_query {
+    const char *cluster;          /* only this one (GF_ENOTFOUND if unknown) */
+    int detail;                   /* apps' resources too */
+    const hub_selector *selector; /* on the Cluster's labels in Git */
+    const char *health;           /* the cluster's health: Healthy, Degraded, ... */
+    const char *sync;             /* the cluster's sync: Synced, OutOfSync, Unknown */
+    size_t limit;                 /* 0: all; else at most this many, and "continue" */
+    const char *after;            /* a previous answer's "continue": names after it */
+};
+
+/*
+ * hub_status_fleet() with filters and pages. Rows come sorted by name; with
+ * `limit`, an answer that stops short carries "continue" (the last name
+ * sent): asking again with it as `after` gives the next page, consistent
+ * even while clusters come and go. Each row also has "sync", its apps'
+ * sync in one word. Reports are read from memory (hub/reports.c): the cost
+ * is building the JSON, not reading the store.
+ */
+int hub_status_query(hub *h, const struct hub_status_query *q, json_t **out);
+
+/* Counts for dashboards, over the clusters the query selects (limit and
+ * after ignored): {"revision", "clusters": {"total", "connected", "sync":
+ * {Synced, OutOfSync, Unknown}, "health": {Healthy, ...}}, "apps": {"total",
+ * "sync", "health"}, "problems", "error"}. */
+int hub_status_summary(hub *h, const struct hub_status_query *q, json_t **out);
 
 /* [{"name","joined","connected","lastSeen","inGit","labels"}] */
 json_t *hub_status_clusters(hub *h);

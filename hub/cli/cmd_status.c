@@ -5,6 +5,7 @@
 
 #include "gitfleet/error.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,37 @@ static const char *short_rev(const char *rev, char buf[13])
 {
     snprintf(buf, 13, "%.12s", rev);
     return buf;
+}
+
+/* One line under the table: "10000 clusters: 9990 Synced, 10 OutOfSync, ...". */
+static void print_summary(const json_t *status)
+{
+    static const char *const syncs[] = {"Synced", "OutOfSync", "Unknown"};
+    static const char *const healths[] = {"Healthy",   "Progressing", "Degraded",
+                                          "Suspended", "Missing",     "Unknown"};
+    size_t by_sync[3] = {0}, by_health[6] = {0}, i, n = 0;
+    json_t *c;
+
+    json_array_foreach(json_object_get(status, "clusters"), i, c)
+    {
+        n++;
+        for (size_t k = 0; k < 3; k++)
+            by_sync[k] += strcmp(str(c, "sync"), syncs[k]) == 0;
+        for (size_t k = 0; k < 6; k++)
+            by_health[k] += strcmp(str(c, "health"), healths[k]) == 0;
+    }
+    printf("\n%zu cluster%s:", n, n == 1 ? "" : "s");
+    for (size_t k = 0; k < 3; k++)
+        if (by_sync[k])
+            printf(" %zu %s,", by_sync[k], syncs[k]);
+    printf(" health");
+    const char *sep = " ";
+    for (size_t k = 0; k < 6; k++)
+        if (by_health[k]) {
+            printf("%s%zu %s", sep, by_health[k], healths[k]);
+            sep = ", ";
+        }
+    printf("%s\n", n ? "" : " -");
 }
 
 static void print_fleet(const json_t *status)
@@ -47,6 +79,7 @@ static void print_fleet(const json_t *status)
     }
     gf_cli_table_print(t, stdout);
     gf_cli_table_free(t);
+    print_summary(status);
     if (str(status, "error")[0])
         printf("\nthe hub's last sync failed: %s\n", str(status, "error"));
     json_array_foreach(json_object_get(status, "problems"), i, c)
@@ -107,15 +140,21 @@ static int run_status(int argc, char **argv)
 {
     struct gf_cli_hub_flags flags;
     struct gf_cli_hubapi api;
-    char path[300];
+    char path[8300];
     json_t *status = NULL;
     int first = gf_cli_hubapi_flags(&flags, argc, argv);
 
     if (first < 0 || argc - first > 1)
         return gf_cli_usage(&gf_cmd_status);
+    if (argc - first == 1 && flags.selector)
+        return gf_cli_error(GF_CLI_USAGE, "--selector filters the fleet: give it or a CLUSTER");
     if (argc - first == 1)
         snprintf(path, sizeof(path), "/api/v1/status/%s", argv[first]);
-    else
+    else if (flags.selector) {
+        char *escaped = curl_easy_escape(NULL, flags.selector, 0);
+        snprintf(path, sizeof(path), "/api/v1/status?selector=%s", escaped ? escaped : "");
+        curl_free(escaped);
+    } else
         snprintf(path, sizeof(path), "/api/v1/status");
     if (gf_cli_hubapi_init(&api, flags.hub, flags.token_file) < 0 ||
         gf_cli_hubapi_call(&api, "GET", path, NULL, &status) < 0)
@@ -132,7 +171,7 @@ static int run_status(int argc, char **argv)
 
 const struct gf_cli_command gf_cmd_status = {
     .name = "status",
-    .usage = "status [CLUSTER] [-o table|json|yaml] [--hub URL]",
+    .usage = "status [CLUSTER | --selector LABELS] [-o table|json|yaml] [--hub URL]",
     .summary = "the fleet's sync and health, or one cluster's apps and objects, from the hub",
     .run = run_status,
 };

@@ -1,0 +1,169 @@
+/* reports.c -- each cluster's last report (parsed) and desired generation, kept in memory */
+#include "reports.h"
+
+#include "gitfleet/error.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+    struct entry *next;
+    json_t *report;    /* NULL: none */
+    int report_loaded; /* the store was asked (or a report was put) */
+    uint64_t desired;
+    int desired_loaded;
+    char name[];
+};
+
+struct hub_reports {
+    hub_store *store;
+    pthread_mutex_t lock;
+    struct entry **buckets;
+    size_t n_buckets, n;
+};
+
+int hub_reports_new(hub_reports **out, hub_store *store)
+{
+    hub_reports *r = calloc(1, sizeof(*r));
+
+    *out = NULL;
+    if (r == NULL || (r->buckets = calloc(1024, sizeof(*r->buckets))) == NULL) {
+        free(r);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    r->n_buckets = 1024;
+    r->store = store;
+    pthread_mutex_init(&r->lock, NULL);
+    *out = r;
+    return 0;
+}
+
+void hub_reports_free(hub_reports *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n_buckets; i++)
+        while (r->buckets[i]) {
+            struct entry *e = r->buckets[i];
+            r->buckets[i] = e->next;
+            json_decref(e->report);
+            free(e);
+        }
+    free(r->buckets);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+static size_t hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)(h % n);
+}
+
+static void grow(hub_reports *r)
+{
+    size_t n = r->n_buckets * 2;
+    struct entry **b = calloc(n, sizeof(*b));
+
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < r->n_buckets; i++)
+        while (r->buckets[i]) {
+            struct entry *e = r->buckets[i];
+            r->buckets[i] = e->next;
+            size_t k = hash(e->name, n);
+            e->next = b[k];
+            b[k] = e;
+        }
+    free(r->buckets);
+    r->buckets = b;
+    r->n_buckets = n;
+}
+
+/* The cluster's entry, created when new; NULL only when out of memory.
+ * Caller holds the lock. */
+static struct entry *entry_of(hub_reports *r, const char *cluster)
+{
+    size_t k = hash(cluster, r->n_buckets);
+
+    for (struct entry *e = r->buckets[k]; e; e = e->next)
+        if (strcmp(e->name, cluster) == 0)
+            return e;
+    if (r->n >= r->n_buckets) {
+        grow(r);
+        k = hash(cluster, r->n_buckets);
+    }
+    struct entry *e = calloc(1, sizeof(*e) + strlen(cluster) + 1);
+    if (e == NULL)
+        return NULL;
+    strcpy(e->name, cluster);
+    e->next = r->buckets[k];
+    r->buckets[k] = e;
+    r->n++;
+    return e;
+}
+
+json_t *hub_reports_get(hub_reports *r, const char *cluster)
+{
+    json_t *report = NULL;
+
+    pthread_mutex_lock(&r->lock);
+    struct entry *e = entry_of(r, cluster);
+    if (e != NULL && !e->report_loaded) {
+        /* First use since the start: the durable copy (an indexed lookup). */
+        hub_store_report_latest(r->store, cluster, &e->report);
+        e->report_loaded = 1;
+    }
+    if (e != NULL)
+        report = json_incref(e->report);
+    pthread_mutex_unlock(&r->lock);
+    return report;
+}
+
+json_t *hub_reports_put(hub_reports *r, const char *cluster, json_t *report)
+{
+    json_t *previous = NULL;
+
+    pthread_mutex_lock(&r->lock);
+    struct entry *e = entry_of(r, cluster);
+    if (e != NULL) {
+        if (!e->report_loaded)
+            hub_store_report_latest(r->store, cluster, &e->report);
+        previous = e->report;
+        e->report = json_incref(report);
+        e->report_loaded = 1;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return previous;
+}
+
+uint64_t hub_reports_desired(hub_reports *r, const char *cluster)
+{
+    uint64_t g = 0;
+
+    pthread_mutex_lock(&r->lock);
+    struct entry *e = entry_of(r, cluster);
+    if (e != NULL && !e->desired_loaded) {
+        hub_store_bundle_max_generation(r->store, cluster, &e->desired);
+        e->desired_loaded = 1;
+    }
+    if (e != NULL)
+        g = e->desired;
+    pthread_mutex_unlock(&r->lock);
+    return g;
+}
+
+void hub_reports_set_desired(hub_reports *r, const char *cluster, uint64_t generation)
+{
+    pthread_mutex_lock(&r->lock);
+    struct entry *e = entry_of(r, cluster);
+    if (e != NULL && generation >= e->desired) {
+        e->desired = generation;
+        e->desired_loaded = 1;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
