@@ -1,0 +1,505 @@
+/* fleetsim.c -- a fleet simulator: N clusters in one process, each a real joined agent identity */
+/*
+ * Each simulated cluster is what the hub cannot tell from a real agent: it
+ * is issued its own one-time join token (POST /api/v1/clusters), generates
+ * its own Ed25519 key, joins over nng with the agent's link code
+ * (agent/link.c), long-polls for its bundle, checks every bundle with the
+ * agent's verify code (agent/verify.c: hub signature, its own cluster name,
+ * a higher generation), orders the objects with the agent's sync planner
+ * (agent/plan.c) and walks that plan, and sends signed reports built with
+ * common/report.c. Only the Kubernetes API is stood in for: "applying" an
+ * object stores it in memory, and its health is Healthy `--healthy-after`
+ * ms after the apply (Progressing before), Degraded when a container image
+ * is tagged `fail`. One thread per cluster, mostly asleep in a long-poll.
+ *
+ * Every bundle a cluster takes is a line of --out (CSV): cluster,
+ * generation, revision, and the unix ms when it arrived, was verified, was
+ * applied (plan walked, healthy) and when the hub acknowledged its report.
+ */
+#include "gitfleet/error.h"
+#include "gitfleet/report.h"
+#include "gitfleet/sign.h"
+#include "gitfleet/wire.h"
+#include "link.h"
+#include "plan.h"
+#include "verify.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SIM_STACK         (256 * 1024)
+#define SIM_JOIN_PARALLEL 16
+
+struct options {
+    const char *hub, *api, *token_file, *out, *prefix;
+    int clusters, first, healthy_after_ms, poll_wait_ms;
+};
+
+struct sim {
+    struct options o;
+    char token[256];
+    FILE *out;
+    pthread_mutex_t lock; /* out, the counters */
+    pthread_cond_t join_slot;
+    int joining;
+    int joined, failed;
+    uint64_t bundles;
+    volatile sig_atomic_t stop;
+};
+
+struct cluster {
+    struct sim *sim;
+    char name[64];
+    gf_sign_key *key;
+    agent_link *link;
+    unsigned char hub_pub[GF_SIGN_PUBLIC_KEY_LEN];
+    gf_sign_key *hub_key;
+    uint64_t applied;
+    char revision[64];
+    const char *health; /* of the last applied bundle */
+    json_t *live;       /* the in-memory "cluster": "kind/ns/name" -> applied object */
+    int64_t applied_at; /* unix ms of the last apply, for the health delay */
+};
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- join: a token from the hub's API, then the agent's own join ---- */
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+    json_t **doc = arg;
+
+    json_decref(*doc);
+    *doc = json_loadb(data, size * n, 0, NULL);
+    return size * n;
+}
+
+static int issue_token(struct sim *s, const char *cluster, char *token, size_t cap)
+{
+    char url[512], auth[300], body[128];
+    struct curl_slist *headers = NULL;
+    json_t *doc = NULL;
+    CURL *curl = curl_easy_init();
+    int error = 0;
+
+    snprintf(url, sizeof(url), "%s/api/v1/clusters", s->o.api);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s->token);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", cluster);
+    headers = curl_slist_append(headers, auth);
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &doc);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    if (curl_easy_perform(curl) != CURLE_OK || !json_string_value(json_object_get(doc, "token")))
+        error = gf_error_set(GF_EIO, "cluster add %s failed", cluster);
+    else
+        snprintf(token, cap, "%s", json_string_value(json_object_get(doc, "token")));
+    json_decref(doc);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return error;
+}
+
+static int join(struct cluster *c)
+{
+    struct sim *s = c->sim;
+    struct agent_link_config lc = {.hub_url = s->o.hub, .cluster = "", .timeout_ms = 60000};
+    char token[200], name[64];
+    int error;
+
+    if ((error = issue_token(s, c->name, token, sizeof(token))) < 0 ||
+        (error = gf_sign_key_generate(&c->key)) < 0)
+        return error;
+    lc.key = c->key;
+    if ((error = agent_link_open(&c->link, &lc)) < 0 ||
+        (error = agent_link_join(c->link, token, name, sizeof(name), c->hub_pub)) < 0)
+        return error;
+    agent_link_close(c->link);
+    c->link = NULL;
+    /* From now on as a joined agent: requests signed for its cluster. */
+    lc.cluster = c->name;
+    lc.timeout_ms = 30000;
+    if ((error = gf_sign_key_from_public(&c->hub_key, c->hub_pub)) < 0 ||
+        (error = agent_link_open(&c->link, &lc)) < 0)
+        return error;
+    return 0;
+}
+
+/* ---- the Kubernetes stand-in, through the agent's plan executor ---- */
+
+static int image_fails(const json_t *obj)
+{
+    const json_t *containers = json_object_get(
+        json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
+        "containers");
+    size_t i;
+    json_t *ct;
+
+    json_array_foreach(containers, i, ct)
+    {
+        const char *image = json_string_value(json_object_get(ct, "image"));
+        size_t n = image ? strlen(image) : 0;
+        if (n >= 5 && strcmp(image + n - 5, ":fail") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void object_key(char *out, size_t cap, const struct agent_plan_item *item)
+{
+    snprintf(out, cap, "%s/%s/%s/%s", item->group, item->kind, item->namespace_, item->name);
+}
+
+static int sim_apply(void *ctx, const struct agent_plan_item *item)
+{
+    struct cluster *c = ctx;
+    char key[512];
+
+    object_key(key, sizeof(key), item);
+    json_object_set(c->live, key, (json_t *)item->obj);
+    return 0;
+}
+
+static int sim_health(void *ctx, const struct agent_plan_item *item, struct agent_health *out)
+{
+    struct cluster *c = ctx;
+    char key[512];
+
+    object_key(key, sizeof(key), item);
+    const json_t *obj = json_object_get(c->live, key);
+    out->message = strdup("");
+    if (obj == NULL)
+        out->status = AGENT_HEALTH_MISSING;
+    else if (image_fails(obj))
+        out->status = AGENT_HEALTH_DEGRADED;
+    else if (gf_wire_now_ms() - c->applied_at < c->sim->o.healthy_after_ms)
+        out->status = AGENT_HEALTH_PROGRESSING;
+    else
+        out->status = AGENT_HEALTH_HEALTHY;
+    return 0;
+}
+
+static int sim_remove(void *ctx, const struct agent_plan_item *item)
+{
+    struct cluster *c = ctx;
+    char key[512];
+
+    object_key(key, sizeof(key), item);
+    json_object_del(c->live, key);
+    return 0;
+}
+
+/* Every object of the bundle, parsed from its canonical JSON. */
+static json_t *bundle_objects(const Gitfleet__Bundle *b)
+{
+    json_t *objs = json_array();
+
+    for (size_t i = 0; i < b->n_apps; i++)
+        for (size_t k = 0; k < b->apps[i]->n_resources; k++) {
+            const Gitfleet__Resource *r = b->apps[i]->resources[k];
+            json_t *obj = json_loadb((const char *)r->body.data, r->body.len, 0, NULL);
+            if (obj)
+                json_array_append_new(objs, obj);
+        }
+    return objs;
+}
+
+/* Walk the agent's plan of the bundle against the stand-in; the app health. */
+static const char *apply_bundle(struct cluster *c, const Gitfleet__Bundle *b, char **message)
+{
+    json_t *objs = bundle_objects(b);
+    json_t **apply = calloc(json_array_size(objs) + 1, sizeof(*apply));
+    struct agent_plan_input in = {.revision = b->revision};
+    struct agent_plan_callbacks cb = {
+        .ctx = c, .apply = sim_apply, .health = sim_health, .remove = sim_remove};
+    struct agent_plan_options po = {.wave_timeout = 600, .poll_interval = 0.2};
+    struct agent_plan *plan = NULL;
+    struct agent_plan_result res = {0};
+    const char *health = "Healthy";
+
+    for (size_t i = 0; i < json_array_size(objs); i++)
+        apply[in.n_apply++] = json_array_get(objs, i);
+    in.apply = apply;
+    c->applied_at = gf_wire_now_ms();
+    *message = NULL;
+    if (agent_plan_build(&plan, &in) < 0) {
+        *message = strdup(gf_error_last());
+        health = "Degraded";
+    } else if (agent_plan_run(&res, plan, &cb, &po) < 0 || res.state != AGENT_PLAN_SUCCEEDED) {
+        *message = strdup(res.message ? res.message : gf_error_last());
+        health = "Degraded";
+    }
+    /* The app's health once applied: Degraded with a failing image, else
+     * Healthy when the configured delay has passed (waited for here). */
+    for (size_t i = 0; *message == NULL && i < in.n_apply; i++)
+        if (image_fails(apply[i])) {
+            *message = strdup("a container image is tagged 'fail'");
+            health = "Degraded";
+        }
+    int64_t wait = c->applied_at + c->sim->o.healthy_after_ms - gf_wire_now_ms();
+    if (*message == NULL && wait > 0)
+        sleep_ms(wait);
+    agent_plan_result_clear(&res);
+    agent_plan_free(plan);
+    free(apply);
+    json_decref(objs);
+    return health;
+}
+
+/* ---- one cluster's loop ---- */
+
+static int send_report(struct cluster *c, const Gitfleet__Bundle *b, const char *message)
+{
+    json_t *apps = json_array();
+    Gitfleet__Report proto = GITFLEET__REPORT__INIT;
+    int error;
+
+    for (size_t i = 0; b && i < b->n_apps; i++)
+        json_array_append_new(apps, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "name",
+                                              b->apps[i]->name, "sync", "Synced", "health",
+                                              c->health, "revision", c->revision, "generation",
+                                              (json_int_t)c->applied, "message",
+                                              message ? message : "", "operation", "Succeeded"));
+    json_t *report = json_pack("{s:s, s:I, s:s, s:I, s:s, s:o}", "cluster", c->name, "generation",
+                               (json_int_t)c->applied, "revision", c->revision, "time",
+                               (json_int_t)gf_wire_now_ms(), "error", "", "apps", apps);
+    if ((error = gf_report_to_proto(&proto, report)) == 0)
+        error = agent_link_report(c->link, &proto);
+    gf_report_proto_clear(&proto);
+    json_decref(report);
+    return error;
+}
+
+static void record(struct cluster *c, const int64_t t[4])
+{
+    struct sim *s = c->sim;
+
+    pthread_mutex_lock(&s->lock);
+    fprintf(s->out, "%s,%llu,%s,%lld,%lld,%lld,%lld\n", c->name, (unsigned long long)c->applied,
+            c->revision, (long long)t[0], (long long)t[1], (long long)t[2], (long long)t[3]);
+    fflush(s->out);
+    s->bundles++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* A bundle came: verify it as the agent does, apply, report, record. */
+static void take_bundle(struct cluster *c, const unsigned char *bytes, size_t len, int64_t arrived)
+{
+    Gitfleet__Bundle *b = NULL;
+    int64_t t[4] = {arrived, 0, 0, 0};
+    char *message = NULL;
+
+    if (agent_verify_bundle(&b, bytes, len, c->hub_key, c->name, c->applied) < 0) {
+        fprintf(stderr, "fleetsim: %s: bundle refused: %s\n", c->name, gf_error_last());
+        return;
+    }
+    t[1] = gf_wire_now_ms();
+    c->health = apply_bundle(c, b, &message);
+    t[2] = gf_wire_now_ms();
+    c->applied = b->generation;
+    snprintf(c->revision, sizeof(c->revision), "%s", b->revision ? b->revision : "");
+    for (int attempt = 0; attempt < 20 && !stopping; attempt++) {
+        if (send_report(c, b, message) == 0)
+            break;
+        sleep_ms(500);
+    }
+    t[3] = gf_wire_now_ms();
+    record(c, t);
+    free(message);
+    gitfleet__bundle__free_unpacked(b, NULL);
+}
+
+static void *cluster_main(void *arg)
+{
+    struct cluster *c = arg;
+    struct sim *s = c->sim;
+    int error;
+
+    pthread_mutex_lock(&s->lock);
+    while (s->joining >= SIM_JOIN_PARALLEL)
+        pthread_cond_wait(&s->join_slot, &s->lock);
+    s->joining++;
+    pthread_mutex_unlock(&s->lock);
+    error = join(c);
+    pthread_mutex_lock(&s->lock);
+    s->joining--;
+    if (error < 0)
+        s->failed++;
+    else
+        s->joined++;
+    pthread_cond_signal(&s->join_slot);
+    pthread_mutex_unlock(&s->lock);
+    if (error < 0) {
+        fprintf(stderr, "fleetsim: %s: join failed: %s\n", c->name, gf_error_last());
+        return NULL;
+    }
+    while (!stopping) {
+        unsigned char *bytes = NULL;
+        size_t len = 0;
+        error = agent_link_fetch(c->link, c->applied, s->o.poll_wait_ms, &bytes, &len);
+        if (error == 0)
+            take_bundle(c, bytes, len, gf_wire_now_ms());
+        else if (error != GF_ENOTFOUND && !stopping)
+            sleep_ms(1000); /* the hub is away or refused: as the agent, try again */
+        free(bytes);
+    }
+    return NULL;
+}
+
+/* ---- main ---- */
+
+static int parse(struct options *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"hub", required_argument, NULL, 'h'},
+                                             {"api", required_argument, NULL, 'a'},
+                                             {"token-file", required_argument, NULL, 't'},
+                                             {"clusters", required_argument, NULL, 'n'},
+                                             {"first", required_argument, NULL, 'f'},
+                                             {"prefix", required_argument, NULL, 'p'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"healthy-after", required_argument, NULL, 'd'},
+                                             {"poll-wait", required_argument, NULL, 'w'},
+                                             {NULL, 0, NULL, 0}};
+    int ch;
+
+    *o = (struct options){.prefix = "c", .first = 1, .poll_wait_ms = 30000, .out = "-"};
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
+            o->hub = optarg;
+            break;
+        case 'a':
+            o->api = optarg;
+            break;
+        case 't':
+            o->token_file = optarg;
+            break;
+        case 'n':
+            o->clusters = atoi(optarg);
+            break;
+        case 'f':
+            o->first = atoi(optarg);
+            break;
+        case 'p':
+            o->prefix = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'd':
+            o->healthy_after_ms = atoi(optarg);
+            break;
+        case 'w':
+            o->poll_wait_ms = atoi(optarg);
+            break;
+        default:
+            return -1;
+        }
+    }
+    return optind == argc && o->hub && o->api && o->token_file && o->clusters > 0 ? 0 : -1;
+}
+
+static int read_token(struct sim *s)
+{
+    FILE *f = fopen(s->o.token_file, "r");
+
+    if (f == NULL || fgets(s->token, sizeof(s->token), f) == NULL) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    s->token[strcspn(s->token, "\r\n")] = '\0';
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct sim s;
+    pthread_attr_t attr;
+
+    if (parse(&s.o, argc, argv) < 0) {
+        fprintf(stderr, "usage: gitfleet-fleetsim --hub tcp://HOST:PORT --api http://HOST:PORT "
+                        "--token-file FILE --clusters N [--first 1] [--prefix c] [--out FILE.csv] "
+                        "[--healthy-after MS] [--poll-wait MS]\n");
+        return 2;
+    }
+    if (read_token(&s) < 0) {
+        fprintf(stderr, "fleetsim: cannot read %s\n", s.o.token_file);
+        return 1;
+    }
+    s.out = strcmp(s.o.out, "-") == 0 ? stdout : fopen(s.o.out, "w");
+    if (s.out == NULL) {
+        fprintf(stderr, "fleetsim: cannot write %s\n", s.o.out);
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.join_slot, NULL);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    struct cluster *cs = calloc((size_t)s.o.clusters, sizeof(*cs));
+    pthread_t *tids = calloc((size_t)s.o.clusters, sizeof(*tids));
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, SIM_STACK);
+    fprintf(s.out, "cluster,generation,revision,arrived_ms,verified_ms,applied_ms,reported_ms\n");
+    fflush(s.out);
+    int started = 0;
+    for (int i = 0; i < s.o.clusters; i++) {
+        cs[i].sim = &s;
+        cs[i].live = json_object();
+        cs[i].health = "Unknown";
+        snprintf(cs[i].name, sizeof(cs[i].name), "%s%d", s.o.prefix, s.o.first + i);
+        if (pthread_create(&tids[i], &attr, cluster_main, &cs[i]) != 0) {
+            fprintf(stderr, "fleetsim: cannot start cluster %d\n", i);
+            break;
+        }
+        started++;
+    }
+    while (!stopping) {
+        sleep_ms(1000);
+        pthread_mutex_lock(&s.lock);
+        fprintf(stderr, "fleetsim: joined=%d failed=%d bundles=%llu\n", s.joined, s.failed,
+                (unsigned long long)s.bundles);
+        pthread_mutex_unlock(&s.lock);
+    }
+    for (int i = 0; i < started; i++)
+        if (cs[i].link)
+            agent_link_interrupt(cs[i].link);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    for (int i = 0; i < started; i++) {
+        agent_link_close(cs[i].link);
+        gf_sign_key_free(cs[i].key);
+        gf_sign_key_free(cs[i].hub_key);
+        json_decref(cs[i].live);
+    }
+    free(cs);
+    free(tids);
+    if (s.out != stdout)
+        fclose(s.out);
+    curl_global_cleanup();
+    return 0;
+}
