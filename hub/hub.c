@@ -445,6 +445,11 @@ static void *sync_main(void *arg)
         h->sync_running = 1;
         pthread_mutex_unlock(&h->lock);
         int error = sync_pass(h, force);
+        int64_t freed = 0;
+        if (hub_store_compact(h->store, &freed) < 0)
+            gf_log_warn("HUB-STORE-COMPACT-FAIL", "error=\"%s\"", gf_error_last());
+        else if (freed > 0)
+            gf_log_info("HUB-STORE-COMPACT", "pages=%lld", (long long)freed);
         pthread_mutex_lock(&h->lock);
         h->sync_running = 0;
         snprintf(h->last_error, sizeof(h->last_error), "%s", error < 0 ? gf_error_last() : "");
