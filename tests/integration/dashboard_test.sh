@@ -58,7 +58,7 @@ wait_for 60 cluster_is dev-1 health Healthy || fail "dev-1 never Healthy"
 wait_for 60 cluster_is prod-eu-1 health Healthy || fail "prod-eu-1 never Healthy"
 
 shots="${GF_BUILD_DIR:-$T}/dashboard-screenshots"
-mkdir -p "$shots"
+mkdir -p "$shots" && rm -f "$shots"/*.png
 GF_HUB="$GITFLEET_HUB" GF_ADMIN_TOKEN=$(cat "$T/hub/admin.token") GF_VIEWER_TOKEN="$viewer" \
   GF_REPO="$T/repo" GF_SHOTS="$shots" GF_CLI="$GF_BIN_DIR/gitfleet" \
   "$PY" "$here/dashboard_browser.py" || fail "the browser test failed"
