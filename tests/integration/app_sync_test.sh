@@ -135,4 +135,15 @@ sleep 2
 [ "$(rv alpha a1)" = "$writes_before" ] || fail "a restart re-applied an unchanged app"
 grep -q "AGENT-SYNC-START" "$T/agent-c1.log" && fail "a restart started syncs: $(grep AGENT-SYNC-START "$T/agent-c1.log")"
 pass "a restart re-applies nothing: the synced state is remembered per app"
-echo "8 passed, 0 failed"
+
+# 9. RespectIgnoreDifferences with a rule the agent cannot honour: the sync is refused, said why.
+app badjq '{automated: {}, syncOptions: [CreateNamespace=true, RespectIgnoreDifferences=true]}'
+cat >> "$T/repo/argocd/badjq.yaml" <<'Y'
+  ignoreDifferences: [{kind: ConfigMap, jqPathExpressions: ['.data | to_entries']}]
+Y
+cm badjq j1 v1; commit "badjq"; gitfleet sync >/dev/null
+wait_for 15 sh -c "'$GF_BIN_DIR/gitfleet' status c1 -o json | grep -q 'ignoreDifferences'" ||
+  fail "an unsupported jq expression is not reported: $(app_field c1 badjq message)"
+absent c1 cm badjq j1 || fail "applied although its ignoreDifferences could not be honoured"
+pass "an ignoreDifferences rule beyond the supported jq subset refuses the sync, with the reason"
+echo "9 passed, 0 failed"
