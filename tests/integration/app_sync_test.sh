@@ -127,6 +127,16 @@ wait_for 20 app_is c1 slow operation Succeeded || fail "slow sync did not finish
 app_is c1 slow health Healthy || fail "slow not Healthy after its sync"
 pass "an app syncing shows health Progressing and operation Running, then Healthy/Succeeded"
 
+# 7b. Apps sync concurrently: a one-wave app's change is done while a four-wave app still syncs.
+for w in 0 1 2 3; do cm slow "s$w" v3 "{argocd.argoproj.io/sync-wave: \"$w\"}"; done
+cm alpha a1 v3; commit "slow and alpha together"; gitfleet sync >/dev/null
+head=$(git -C "$T/repo" rev-parse HEAD)
+alpha_done() { app_is c1 alpha revision "$head" && app_is c1 alpha operation Succeeded && cm_is c1 alpha a1 k v3; }
+wait_for 10 alpha_done || fail "alpha's change not done"
+app_is c1 slow operation Running || fail "alpha waited for slow's waves (slow is $(app_field c1 slow operation))"
+wait_for 20 app_is c1 slow operation Succeeded || fail "slow sync did not finish"
+pass "one app's sync does not wait for another's waves"
+
 # 8. A restart re-applies nothing that did not change.
 writes_before=$(rv alpha a1)
 stop agent-c1; start_agent c1
