@@ -149,6 +149,10 @@ static void summarize_app(json_t *app_entry)
         json_is_true(json_object_get(app_entry, "held")))
         sync = "OutOfSync";
     json_object_set_new(app_entry, "sync", json_string(sync));
+    /* While its operation runs, the app is Progressing whatever its objects say. */
+    const char *op = json_string_value(json_object_get(app_entry, "operation"));
+    if (op && strcmp(op, "Running") == 0)
+        worst = AGENT_HEALTH_PROGRESSING;
     json_object_set_new(
         app_entry, "health",
         json_string(worst == AGENT_HEALTH_NONE ? "Healthy" : agent_health_status_name(worst)));
