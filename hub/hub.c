@@ -376,7 +376,10 @@ static int sync_pass(hub *h, int force)
         gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", fetch_error);
     }
     if ((error = hub_source_resolve(commit, h->source, h->settings.branch)) < 0)
-        return gf_error_wrap(error, "branch '%s'", h->settings.branch);
+        return fetch_error[0]
+                   ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s",
+                                  h->commit, fetch_error)
+                   : gf_error_wrap(error, "branch '%s'", h->settings.branch);
     if (!force && strcmp(commit, h->commit) == 0)
         return fetch_error[0]
                    ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s", commit,
@@ -600,8 +603,11 @@ int hub_cluster_remove(hub *h, const char *cluster)
 {
     int error = hub_store_cluster_remove(h->store, cluster);
 
-    if (error == 0)
+    if (error == 0) {
+        /* A long-poll verified before the removal must not get a bundle. */
+        hub_serve_revoke(h->serve, cluster);
         gf_log_info("HUB-CLUSTER-REVOKED", "cluster=%s", cluster);
+    }
     return error;
 }
 
@@ -626,8 +632,13 @@ static int open_parts(hub *h)
 {
     const struct hub_settings *s = &h->settings;
     char path[4096];
-    struct hub_serve_config sc = {
-        .listen = s->listen, .max_wait_ms = s->max_wait, .on_report = on_report, .arg = h};
+    struct hub_serve_config sc = {.listen = s->listen,
+                                  .max_wait_ms = s->max_wait,
+                                  .contexts = (int)s->agent_contexts,
+                                  .per_peer = (int)s->agent_per_peer,
+                                  .send_timeout_ms = s->agent_send_timeout,
+                                  .on_report = on_report,
+                                  .arg = h};
     struct hub_http_limits limits;
     int error;
 
