@@ -383,7 +383,10 @@ static int sync_pass(hub *h, int force)
         gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", fetch_error);
     }
     if ((error = hub_source_resolve(commit, h->source, h->settings.branch)) < 0)
-        return gf_error_wrap(error, "branch '%s'", h->settings.branch);
+        return fetch_error[0]
+                   ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s",
+                                  h->commit, fetch_error)
+                   : gf_error_wrap(error, "branch '%s'", h->settings.branch);
     if (!force && strcmp(commit, h->commit) == 0)
         return fetch_error[0]
                    ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s", commit,

@@ -264,9 +264,16 @@ json_t *hub_status_apps(hub *h, const char *cluster)
     struct hub_view v;
 
     hub_view_get(h, &v);
-    for (size_t i = 0; v.fleet && i < v.fleet->n_apps; i++)
-        if (cluster == NULL || strcmp(v.fleet->apps[i].cluster, cluster) == 0)
-            json_array_append_new(rows, hub_fleet_app_json(&v.fleet->apps[i]));
+    for (size_t i = 0; v.fleet && i < v.fleet->n_apps; i++) {
+        const struct hub_app *a = &v.fleet->apps[i];
+        if (cluster != NULL && strcmp(a->cluster, cluster) != 0)
+            continue;
+        json_t *row = hub_fleet_app_json(a);
+        const char *error = render_error(&v, a->cluster, a->name);
+        if (error) /* documented in docs/api.md: present only when it failed */
+            json_object_set_new(row, "error", json_string(error));
+        json_array_append_new(rows, row);
+    }
     hub_view_put(&v);
     return rows;
 }
