@@ -9,6 +9,7 @@
 #include "http.h"
 #include "hub.h"
 #include "status.h"
+#include "ui.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -373,6 +374,42 @@ static void handle_apps(struct call *c, const char *unused)
                          hub_status_apps(c->api->h, query_param(c, "cluster", buf, sizeof(buf)))));
 }
 
+/* ---- the dashboard (issue 14): its data and its change feed ---- */
+
+static void handle_ui_fleet(struct call *c, const char *unused)
+{
+    json_t *doc = NULL;
+    int error = hub_ui_fleet(c->api->h, &doc);
+
+    (void)unused;
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+static void handle_ui_app(struct call *c, const char *app)
+{
+    json_t *doc = NULL;
+    int error = hub_ui_app(c->api->h, app, &doc);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+static void handle_events(struct call *c, const char *unused)
+{
+    int error = hub_events_subscribe(hub_get_events(c->api->h), c->http);
+
+    (void)unused;
+    if (error == GF_ETOOBIG)
+        reply_json(c, 503, json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "ETOOBIG"));
+    else if (error < 0)
+        reply_error(c, error);
+}
+
 /* ---- access (issue 17): tokens, audit log, the gate ---- */
 
 /* The request as the audit log shows it: small bodies as they are (they
@@ -502,6 +539,9 @@ static const struct route {
     {"POST", "/api/v1/tokens", handle_token_create},
     {"DELETE", "/api/v1/tokens/", handle_token_revoke},
     {"GET", "/api/v1/audit", handle_audit},
+    {"GET", "/api/v1/events", handle_events},
+    {"GET", "/api/v1/ui/fleet", handle_ui_fleet},
+    {"GET", "/api/v1/ui/apps/", handle_ui_app},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -528,6 +568,10 @@ static void dispatch(hub_http_call *http, void *arg)
 
     if (!gate(&c))
         return;
+    if (hub_ui_is_page(c.path)) {
+        hub_ui_serve(http);
+        return;
+    }
     for (size_t i = 0; i < N_ROUTES; i++) {
         const struct route *r = &routes[i];
         if (!path_matches(r, c.path, &name))
