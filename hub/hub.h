@@ -2,6 +2,7 @@
 #ifndef HUB_HUB_H
 #define HUB_HUB_H
 
+#include "events.h"
 #include "fleet.h"
 #include "gitfleet/sign.h"
 #include "gitfleet/wire.h"
@@ -75,6 +76,7 @@ void hub_view_put(struct hub_view *view);
 hub_store *hub_get_store(hub *h);
 hub_serve *hub_get_serve(hub *h);
 hub_reports *hub_get_reports(hub *h);
+hub_events *hub_get_events(hub *h); /* issue 14: the dashboard's change feed */
 const struct hub_settings *hub_get_settings(hub *h);
 
 /* A consistent-enough copy of the counters (each read atomically). */
