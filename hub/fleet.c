@@ -706,10 +706,37 @@ static int compare_apps(const void *a, const void *b)
 
 const struct hub_cluster *hub_fleet_cluster(const struct hub_fleet *fleet, const char *name)
 {
-    for (size_t i = 0; i < fleet->n_clusters; i++)
-        if (strcmp(fleet->clusters[i].name, name) == 0)
-            return &fleet->clusters[i];
+    size_t lo = 0, hi = fleet->n_clusters; /* sorted by name: a lookup is log N */
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(fleet->clusters[mid].name, name);
+        if (c == 0)
+            return &fleet->clusters[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
+}
+
+size_t hub_fleet_cluster_apps(const struct hub_fleet *fleet, const char *cluster,
+                              const struct hub_app **first_out)
+{
+    size_t lo = 0, hi = fleet->n_apps, end;
+
+    while (lo < hi) { /* the first app whose cluster is not below `cluster` */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(fleet->apps[mid].cluster, cluster) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (end = lo; end < fleet->n_apps && strcmp(fleet->apps[end].cluster, cluster) == 0; end++)
+        ;
+    *first_out = fleet->apps + lo;
+    return end - lo;
 }
 
 /* Two apps of one name on one cluster would own each other's objects. */

@@ -86,6 +86,11 @@ int hub_fleet_load(struct hub_fleet **out, hub_filesrc *tree, const struct hub_f
 /* The cluster named `name`, or NULL. Borrowed. */
 const struct hub_cluster *hub_fleet_cluster(const struct hub_fleet *fleet, const char *name);
 
+/* The apps of `cluster`: *first_out and the count returned (a run of the
+ * sorted `apps`; 0 when none). Borrowed. Log N, not N. */
+size_t hub_fleet_cluster_apps(const struct hub_fleet *fleet, const char *cluster,
+                              const struct hub_app **first_out);
+
 void hub_fleet_free(struct hub_fleet *fleet);
 
 /* Sync policy as JSON (the shape of proto SyncPolicy, camelCase). New reference. */

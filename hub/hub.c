@@ -210,18 +210,33 @@ static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char
     return hub_source_tree(out, h->source, commit_out);
 }
 
-/* Render and publish one cluster; records its app errors in `errors`. */
-static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct hub_fleet *fleet,
-                         const char *cluster, json_t *errors)
+/* One sync pass's rendering: clusters finish on the render threads. */
+struct pass_render {
+    hub *h;
+    pthread_mutex_t lock; /* errors */
+    json_t *errors;       /* cluster -> [app errors] */
+};
+
+static void add_errors(struct pass_render *pr, const char *cluster, json_t *list)
 {
-    struct hub_bundle *bundle = NULL;
+    pthread_mutex_lock(&pr->lock);
+    json_object_set_new(pr->errors, cluster, list);
+    pthread_mutex_unlock(&pr->lock);
+}
+
+/* A cluster rendered (on a render thread): record its app errors, then sign
+ * and store a new generation if its content changed. */
+static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundle)
+{
+    struct pass_render *pr = arg;
+    hub *h = pr->h;
     uint64_t generation = 0;
     int published = 0;
 
     COUNT(h, renders, 1);
-    if (hub_render_cluster(&bundle, ctx, fleet, cluster, NULL) < 0) {
+    if (bundle == NULL) {
         COUNT(h, render_errors, 1);
-        json_object_set_new(errors, cluster, json_pack("[s]", gf_error_last()));
+        add_errors(pr, cluster, json_pack("[s]", gf_error_last()));
         gf_log_error("HUB-RENDER-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
         return;
     }
@@ -234,7 +249,7 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
         }
     for (size_t i = 0; i < bundle->n_conflicts; i++)
         json_array_append_new(list, json_string(bundle->conflicts[i]));
-    json_object_set_new(errors, cluster, list);
+    add_errors(pr, cluster, list);
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
     if (hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published) < 0)
@@ -274,9 +289,14 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
         return error;
     }
     ctx.tree = tree;
-    *errors_out = json_object();
-    for (size_t i = 0; i < fleet->n_clusters; i++)
-        sync_cluster(h, &ctx, fleet, fleet->clusters[i].name, *errors_out);
+    struct pass_render pr = {.h = h, .errors = json_object()};
+    pthread_mutex_init(&pr.lock, NULL);
+    /* One transaction per batch of writes, not one per cluster. */
+    hub_store_batch_begin(h->store);
+    hub_render_fleet(&ctx, fleet, (int)h->settings.render_threads, on_rendered, &pr);
+    hub_store_batch_end(h->store);
+    pthread_mutex_destroy(&pr.lock);
+    *errors_out = pr.errors;
     hub_render_cache_sweep(h->cache);
     hub_filesrc_free(tree);
     *fleet_out = fleet;

@@ -54,6 +54,8 @@ static const struct gf_config_option options[] = {
         "how long a join token stays valid"),
     OPT("max-wait", GF_CONFIG_DURATION, max_wait, 100, 600000, "60s",
         "longest an agent's bundle request is held"),
+    OPT("render-threads", GF_CONFIG_INT, render_threads, 0, 64, "0",
+        "clusters rendered at once (0: one per CPU)"),
     OPT("log-level", GF_CONFIG_STRING, log_level, 0, 0, "info", "debug, info, warn or error"),
     OPT("log-format", GF_CONFIG_STRING, log_format, 0, 0, "text", "text or json"),
 };

@@ -221,7 +221,8 @@ int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hu
                        const json_t *allow_prune, uint64_t *generation_out, int *published_out)
 {
     struct encoded e;
-    struct hub_store_bundle stored = {0}, latest;
+    struct hub_store_bundle stored = {0};
+    char latest_hash[65];
     uint64_t max = 0;
     int error;
 
@@ -233,12 +234,9 @@ int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hu
         goto out;
     restore_revisions(&e, bundle);
     *generation_out = max;
-    if (hub_store_bundle_latest(store, bundle->cluster, &latest) == 0) {
-        int same = strcmp(latest.content_hash, stored.content_hash) == 0;
-        hub_store_bundle_clear(&latest);
-        if (same)
-            goto out;
-    }
+    if (hub_store_bundle_latest_hash(store, bundle->cluster, latest_hash) == 0 &&
+        strcmp(latest_hash, stored.content_hash) == 0)
+        goto out; /* unchanged: no signature, no write */
     e.bundle.has_generation = e.bundle.has_created_unix_ms = 1;
     e.bundle.generation = max + 1;
     e.bundle.created_unix_ms = gf_wire_now_ms();

@@ -7,6 +7,7 @@
 #include "gitfleet/redact.h"
 
 #include <git2.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,22 @@ struct hub_source {
     char *url;      /* what libgit2 connects to, as given */
     const hub_creds *creds;
     int is_remote; /* a clone in the cache that fetch updates */
-    int refs;      /* the owner plus every tree handed out */
+    int refs;      /* the owner plus every tree handed out (atomic) */
+    /* libgit2 objects are used by one thread at a time (its THREADING.md):
+     * every use of `repo` and of the trees' caches holds this lock. */
+    pthread_mutex_t lock;
+    uint64_t object_reads; /* tree and blob lookups (atomic), for tests */
 };
+
+uint64_t hub_source_object_reads(const hub_source *src)
+{
+    return __atomic_load_n(&src->object_reads, __ATOMIC_RELAXED);
+}
+
+static void count_read(hub_source *src)
+{
+    __atomic_add_fetch(&src->object_reads, 1, __ATOMIC_RELAXED);
+}
 
 /* libgit2's last error as our message. */
 static int git_fail(int code, const char *what)
@@ -57,9 +72,10 @@ static void cache_path(char *buf, size_t len, const char *cache_dir, const char 
 
 static void source_rele(hub_source *src)
 {
-    if (src == NULL || --src->refs > 0)
+    if (src == NULL || __atomic_sub_fetch(&src->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     git_repository_free(src->repo);
+    pthread_mutex_destroy(&src->lock);
     free(src->location);
     free(src->url);
     free(src);
@@ -76,7 +92,7 @@ const char *hub_source_location(const hub_source *src)
     return src->location;
 }
 
-int hub_source_url(char **out, hub_source *src)
+static int url_locked(char **out, hub_source *src)
 {
     git_config *cfg = NULL;
     git_buf url = {0};
@@ -145,6 +161,7 @@ int hub_source_open_creds(hub_source **out, const char *location, const char *ca
     if ((src = calloc(1, sizeof(*src))) == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     git_libgit2_init();
+    pthread_mutex_init(&src->lock, NULL);
     src->refs = 1;
     gf_redact_url(shown, sizeof(shown), location);
     src->location = strdup(shown);
@@ -178,7 +195,7 @@ static void follow_remote_head(hub_source *src, git_remote *remote, hub_creds_se
     git_remote_disconnect(remote);
 }
 
-int hub_source_fetch(hub_source *src)
+static int fetch_locked(hub_source *src)
 {
     git_strarray specs = {mirror_specs, 2};
     git_remote_create_options create;
@@ -216,7 +233,7 @@ int hub_source_fetch(hub_source *src)
     return error;
 }
 
-int hub_source_resolve(char out[41], hub_source *src, const char *revision)
+static int resolve_locked(char out[41], hub_source *src, const char *revision)
 {
     char spec[SOURCE_MAX_REV + 16];
     git_object *obj = NULL;
@@ -234,13 +251,104 @@ int hub_source_resolve(char out[41], hub_source *src, const char *revision)
     return 0;
 }
 
+int hub_source_fetch(hub_source *src)
+{
+    pthread_mutex_lock(&src->lock);
+    int error = fetch_locked(src);
+    pthread_mutex_unlock(&src->lock);
+    return error;
+}
+
+int hub_source_resolve(char out[41], hub_source *src, const char *revision)
+{
+    pthread_mutex_lock(&src->lock);
+    int error = resolve_locked(out, src, revision);
+    pthread_mutex_unlock(&src->lock);
+    return error;
+}
+
+int hub_source_url(char **out, hub_source *src)
+{
+    pthread_mutex_lock(&src->lock);
+    int error = url_locked(out, src);
+    pthread_mutex_unlock(&src->lock);
+    return error;
+}
+
 /* ---- the tree of one commit as a hub_filesrc ---- */
+
+/* A directory of the tree, looked up once: every later path through it is
+ * a hash lookup, so reading N overlays of a 10,000-entry directory costs N
+ * entry lookups, not N inflations of that directory (libgit2 caches no tree
+ * object over 4 KiB by default, and caching would still copy). */
+struct dir_entry {
+    struct dir_entry *next;
+    git_tree *tree;
+    char path[]; /* normalized, "" for the root */
+};
 
 struct tree_source {
     hub_filesrc base;
     hub_source *src;
     git_tree *root;
+    struct dir_entry **dirs; /* buckets; guarded by src->lock */
+    size_t n_dirs, n_buckets;
 };
+
+static uint64_t hash_path(const char *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void dirs_grow(struct tree_source *ts)
+{
+    size_t n = ts->n_buckets ? ts->n_buckets * 2 : 256;
+    struct dir_entry **b = calloc(n, sizeof(*b));
+
+    if (b == NULL)
+        return; /* keep the old table: longer chains, still correct */
+    for (size_t i = 0; i < ts->n_buckets; i++)
+        while (ts->dirs[i]) {
+            struct dir_entry *e = ts->dirs[i];
+            ts->dirs[i] = e->next;
+            size_t k = hash_path(e->path, strlen(e->path)) % n;
+            e->next = b[k];
+            b[k] = e;
+        }
+    free(ts->dirs);
+    ts->dirs = b;
+    ts->n_buckets = n;
+}
+
+/* The tree of directory `path` (its first len bytes), whose entry in the
+ * parent names `oid`; looked up once per tree source. Borrowed. */
+static git_tree *dir_tree(struct tree_source *ts, const char *path, size_t len, const git_oid *oid)
+{
+    if (ts->n_dirs >= ts->n_buckets)
+        dirs_grow(ts);
+    size_t k = hash_path(path, len) % ts->n_buckets;
+    for (struct dir_entry *e = ts->dirs[k]; e; e = e->next)
+        if (strncmp(e->path, path, len) == 0 && e->path[len] == '\0')
+            return e->tree;
+    struct dir_entry *e = malloc(sizeof(*e) + len + 1);
+    if (e == NULL)
+        return NULL;
+    count_read(ts->src);
+    if (git_tree_lookup(&e->tree, ts->src->repo, oid) < 0) {
+        free(e);
+        return NULL;
+    }
+    memcpy(e->path, path, len);
+    e->path[len] = '\0';
+    e->next = ts->dirs[k];
+    ts->dirs[k] = e;
+    ts->n_dirs++;
+    return e->tree;
+}
 
 /* What a path names inside the tree, symlinks followed. */
 struct tree_hit {
@@ -249,10 +357,12 @@ struct tree_hit {
 };
 
 /* Read a symlink blob's target into a malloc'd string. */
-static int link_target(char **out, git_repository *repo, const git_oid *oid)
+static int link_target(char **out, hub_source *src, const git_oid *oid)
 {
+    git_repository *repo = src->repo;
     git_blob *blob = NULL;
 
+    count_read(src);
     if (git_blob_lookup(&blob, repo, oid) < 0)
         return git_fail(GF_EIO, "symlink");
     size_t len = (size_t)git_blob_rawsize(blob);
@@ -275,7 +385,7 @@ static int follow_link(char **out, struct tree_source *ts, const char *link, siz
     char *target = NULL, *dir = NULL, *joined = NULL;
     int error;
 
-    if ((error = link_target(&target, ts->src->repo, oid)) < 0)
+    if ((error = link_target(&target, ts->src, oid)) < 0)
         return error;
     dir = strndup(link, dirlen);
     if (target[0] == '/' || hub_filesrc_join(&joined, dir, target) < 0)
@@ -297,7 +407,7 @@ static int follow_link(char **out, struct tree_source *ts, const char *link, siz
  * symlink was met: the walk restarts from the root with that path. */
 static int walk(struct tree_source *ts, const char *path, struct tree_hit *hit, char **next_out)
 {
-    git_tree *tree = ts->root, *owned = NULL;
+    git_tree *tree = ts->root;
     const char *p = path;
     int error = 0;
 
@@ -324,13 +434,12 @@ static int walk(struct tree_source *ts, const char *path, struct tree_hit *hit, 
             break;
         }
         if (otype == GIT_OBJECT_TREE) {
-            git_tree *sub = NULL;
-            if (git_tree_lookup(&sub, ts->src->repo, git_tree_entry_id(ent)) < 0) {
+            /* Only a directory the path goes through needs its tree. */
+            if (*rest != '\0' && (tree = dir_tree(ts, path, (size_t)(p - path) + seglen,
+                                                  git_tree_entry_id(ent))) == NULL) {
                 error = git_fail(GF_EIO, path);
                 break;
             }
-            git_tree_free(owned);
-            tree = owned = sub;
             hit->type = HUB_FILESRC_DIR;
         } else if (otype == GIT_OBJECT_BLOB) {
             hit->type = HUB_FILESRC_FILE;
@@ -341,7 +450,6 @@ static int walk(struct tree_source *ts, const char *path, struct tree_hit *hit, 
         git_oid_cpy(&hit->oid, git_tree_entry_id(ent));
         p = rest;
     }
-    git_tree_free(owned);
     return error;
 }
 
@@ -367,7 +475,7 @@ static int tree_lookup(struct tree_source *ts, const char *path, struct tree_hit
     return error;
 }
 
-static int tree_stat(hub_filesrc *src, const char *path, enum hub_filesrc_type *type_out)
+static int tree_stat_locked(hub_filesrc *src, const char *path, enum hub_filesrc_type *type_out)
 {
     struct tree_hit hit;
     int error;
@@ -379,7 +487,7 @@ static int tree_stat(hub_filesrc *src, const char *path, enum hub_filesrc_type *
     return 0;
 }
 
-static int tree_read(hub_filesrc *src, const char *path, char **out, size_t *len_out)
+static int tree_read_locked(hub_filesrc *src, const char *path, char **out, size_t *len_out)
 {
     struct tree_source *ts = (struct tree_source *)src;
     struct tree_hit hit;
@@ -391,6 +499,7 @@ static int tree_read(hub_filesrc *src, const char *path, char **out, size_t *len
         return error;
     if (hit.type != HUB_FILESRC_FILE)
         return gf_error_set(GF_ENOTFOUND, "%s: %s: no such file", src->description, path);
+    count_read(ts->src);
     if (git_blob_lookup(&blob, ts->src->repo, &hit.oid) < 0)
         return git_fail(GF_EIO, path);
     size_t len = (size_t)git_blob_rawsize(blob);
@@ -413,7 +522,7 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int tree_list(hub_filesrc *src, const char *dir, char ***names_out, size_t *count_out)
+static int tree_list_locked(hub_filesrc *src, const char *dir, char ***names_out, size_t *count_out)
 {
     struct tree_source *ts = (struct tree_source *)src;
     struct tree_hit hit;
@@ -426,17 +535,35 @@ static int tree_list(hub_filesrc *src, const char *dir, char ***names_out, size_
         return error;
     if (hit.type != HUB_FILESRC_DIR)
         return gf_error_set(GF_ENOTFOUND, "%s: %s: no such directory", src->description, dir);
-    if (git_tree_lookup(&tree, ts->src->repo, &hit.oid) < 0)
-        return git_fail(GF_EIO, dir);
+    const char *norm = NULL;
+    char *joined = NULL;
+    if ((error = hub_filesrc_join(&joined, "", dir)) < 0)
+        return error;
+    norm = joined;
+    /* The directory's own path after symlinks is not known here; its oid
+     * is, and a listed directory is usually walked through next anyway. */
+    tree = norm[0] == '\0' ? ts->root : dir_tree(ts, norm, strlen(norm), &hit.oid);
+    if (tree != NULL && git_oid_cmp(git_tree_id(tree), &hit.oid) != 0)
+        tree = NULL; /* `dir` went through a symlink: its path names another tree */
+    git_tree *owned = NULL;
+    if (tree == NULL) {
+        count_read(ts->src);
+        if (git_tree_lookup(&owned, ts->src->repo, &hit.oid) < 0) {
+            free(joined);
+            return git_fail(GF_EIO, dir);
+        }
+        tree = owned;
+    }
+    free(joined);
     size_t n = git_tree_entrycount(tree);
     char **names = calloc(n ? n : 1, sizeof(*names));
     if (names == NULL) {
-        git_tree_free(tree);
+        git_tree_free(owned);
         return gf_error_set(GF_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
         names[i] = strdup(git_tree_entry_name(git_tree_entry_byindex(tree, i)));
-    git_tree_free(tree);
+    git_tree_free(owned);
     /* Git orders a directory as if its name ended in '/'; we promise bytewise. */
     qsort(names, n, sizeof(*names), compare_names);
     *names_out = names;
@@ -444,7 +571,7 @@ static int tree_list(hub_filesrc *src, const char *dir, char ***names_out, size_
     return 0;
 }
 
-static int tree_content_id(hub_filesrc *src, const char *path, char out[65])
+static int tree_content_id_locked(hub_filesrc *src, const char *path, char out[65])
 {
     struct tree_hit hit;
     int error;
@@ -459,11 +586,39 @@ static int tree_content_id(hub_filesrc *src, const char *path, char out[65])
     return 0;
 }
 
+#define LOCKED(name, proto, args)                                                                  \
+    static int name proto                                                                          \
+    {                                                                                              \
+        hub_source *s = ((struct tree_source *)src)->src;                                          \
+        pthread_mutex_lock(&s->lock);                                                              \
+        int error = name##_locked args;                                                            \
+        pthread_mutex_unlock(&s->lock);                                                            \
+        return error;                                                                              \
+    }
+
+LOCKED(tree_stat, (hub_filesrc * src, const char *path, enum hub_filesrc_type *type_out),
+       (src, path, type_out))
+LOCKED(tree_read, (hub_filesrc * src, const char *path, char **out, size_t *len_out),
+       (src, path, out, len_out))
+LOCKED(tree_list, (hub_filesrc * src, const char *dir, char ***names_out, size_t *count_out),
+       (src, dir, names_out, count_out))
+LOCKED(tree_content_id, (hub_filesrc * src, const char *path, char out[65]), (src, path, out))
+
 static void tree_free(hub_filesrc *src)
 {
     struct tree_source *ts = (struct tree_source *)src;
 
+    pthread_mutex_lock(&ts->src->lock);
+    for (size_t i = 0; i < ts->n_buckets; i++)
+        while (ts->dirs[i]) {
+            struct dir_entry *e = ts->dirs[i];
+            ts->dirs[i] = e->next;
+            git_tree_free(e->tree);
+            free(e);
+        }
+    free(ts->dirs);
     git_tree_free(ts->root);
+    pthread_mutex_unlock(&ts->src->lock);
     free(ts->base.description);
     source_rele(ts->src);
     free(ts);
@@ -477,7 +632,7 @@ static const struct hub_filesrc_ops tree_ops = {
     .free = tree_free,
 };
 
-int hub_source_tree(hub_filesrc **out, hub_source *src, const char *commit)
+static int tree_open_locked(hub_filesrc **out, hub_source *src, const char *commit)
 {
     git_oid oid;
     git_commit *c = NULL;
@@ -501,7 +656,15 @@ int hub_source_tree(hub_filesrc **out, hub_source *src, const char *commit)
     snprintf(desc, sizeof(desc), "%s@%.7s", src->location, commit);
     ts->base.description = strdup(desc);
     ts->src = src;
-    src->refs++;
+    __atomic_add_fetch(&src->refs, 1, __ATOMIC_RELAXED);
     *out = &ts->base;
     return 0;
+}
+
+int hub_source_tree(hub_filesrc **out, hub_source *src, const char *commit)
+{
+    pthread_mutex_lock(&src->lock);
+    int error = tree_open_locked(out, src, commit);
+    pthread_mutex_unlock(&src->lock);
+    return error;
 }
