@@ -3,6 +3,7 @@
 #define HUB_FLEET_H
 
 #include "filesrc.h"
+#include "strategy.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -65,12 +66,22 @@ struct hub_app {
     int recurse;             /* spec.source.directory.recurse */
     char *include, *exclude; /* directory globs ("" when unset) */
     struct hub_sync_policy policy;
-    char *file;   /* where the Application or ApplicationSet is written */
-    char *origin; /* why it exists: "Application" or the generator and labels */
-    char *error;  /* set when the app is invalid or unsupported: it renders nothing */
+    char *file;     /* where the Application or ApplicationSet is written */
+    char *origin;   /* why it exists: "Application" or the generator and labels */
+    char *appset;   /* the ApplicationSet that generated it, or NULL */
+    json_t *labels; /* metadata.labels (never NULL): what rollout steps select on */
+    char *error;    /* set when the app is invalid or unsupported: it renders nothing */
+};
+
+/* An ApplicationSet and how its apps roll out (docs/rollouts.md). */
+struct hub_fleet_appset {
+    char *name, *file;
+    struct hub_strategy strategy;
 };
 
 struct hub_fleet {
+    struct hub_fleet_appset *appsets; /* in the order read */
+    size_t n_appsets;
     struct hub_cluster *clusters; /* sorted by name */
     size_t n_clusters;
     struct hub_app *apps; /* sorted by cluster, then name */
@@ -92,6 +103,9 @@ size_t hub_fleet_cluster_apps(const struct hub_fleet *fleet, const char *cluster
                               const struct hub_app **first_out);
 
 void hub_fleet_free(struct hub_fleet *fleet);
+
+/* The ApplicationSet named `name`, or NULL. Borrowed. */
+const struct hub_fleet_appset *hub_fleet_appset(const struct hub_fleet *fleet, const char *name);
 
 /* Sync policy as JSON (the shape of proto SyncPolicy, camelCase). New reference. */
 json_t *hub_fleet_policy_json(const struct hub_sync_policy *policy);
