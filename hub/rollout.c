@@ -611,10 +611,11 @@ static json_t *steps_json(const hub_rollout *r)
 
 static json_t *target_json(const struct hub_rollout_target *t, int64_t now)
 {
-    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:s}", "cluster", t->cluster, "app",
-                     t->app, "step", t->step + 1, "from", t->from_hash, "to", t->to_hash, "state",
-                     state_names[t->state], "releasedMs", (json_int_t)t->released_ms,
-                     "healthySinceMs", (json_int_t)t->healthy_since_ms, "message", t->message);
+    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:s, s:b}", "cluster", t->cluster,
+                     "app", t->app, "step", t->step + 1, "from", t->from_hash, "to", t->to_hash,
+                     "state", state_names[t->state], "releasedMs", (json_int_t)t->released_ms,
+                     "healthySinceMs", (json_int_t)t->healthy_since_ms, "message", t->message,
+                     "automated", t->automated);
 }
 
 json_t *hub_rollout_to_json(const hub_rollout *r, int64_t now_ms)
@@ -641,16 +642,18 @@ static int target_from(struct hub_rollout_target *t, const json_t *doc)
 {
     const char *cluster = NULL, *app = NULL, *from = NULL, *to = NULL, *state = NULL, *msg = NULL;
     json_int_t released = 0, healthy = 0;
-    int step = 0;
+    int step = 0, automated = 0;
 
-    if (json_unpack((json_t *)doc, "{s:s, s:s, s:i, s:s, s:s, s:s, s?I, s?I, s?s}", "cluster",
+    if (json_unpack((json_t *)doc, "{s:s, s:s, s:i, s:s, s:s, s:s, s?I, s?I, s?s, s?b}", "cluster",
                     &cluster, "app", &app, "step", &step, "from", &from, "to", &to, "state", &state,
-                    "releasedMs", &released, "healthySinceMs", &healthy, "message", &msg) != 0 ||
+                    "releasedMs", &released, "healthySinceMs", &healthy, "message", &msg,
+                    "automated", &automated) != 0 ||
         name_index(state_names, 8, state) < 0)
         return gf_error_set(GF_EINVAL, "rollout: a target is malformed");
     t->cluster = strdup(cluster);
     t->app = strdup(app);
     t->step = step - 1;
+    t->automated = automated;
     copy_hash(t->from_hash, from);
     copy_hash(t->to_hash, to);
     t->state = (enum hub_target_state)name_index(state_names, 8, state);

@@ -64,7 +64,8 @@ enum hub_target_state {
 
 struct hub_rollout_target {
     char *cluster, *app;
-    int step; /* -1: no step selects it */
+    int step;      /* -1: no step selects it */
+    int automated; /* the app syncs itself once released; else the hub asks for a sync */
     char from_hash[65], to_hash[65];
     enum hub_target_state state;
     int64_t released_ms, healthy_since_ms;

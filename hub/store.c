@@ -61,7 +61,12 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS history ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, app TEXT NOT NULL,"
     "  time_ms INTEGER NOT NULL, generation INTEGER NOT NULL, revision TEXT NOT NULL,"
-    "  result TEXT NOT NULL, message TEXT NOT NULL);";
+    "  result TEXT NOT NULL, message TEXT NOT NULL);"
+    /* Progressive rollouts (hub/rollouts.c): one JSON document each. */
+    "CREATE TABLE IF NOT EXISTS rollouts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, appset TEXT NOT NULL, revision TEXT NOT NULL,"
+    "  active INTEGER NOT NULL, updated_ms INTEGER NOT NULL, doc TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS rollouts_active ON rollouts (active, id);";
 
 static int db_error(hub_store *store, const char *what)
 {
@@ -140,7 +145,7 @@ static void release(hub_store *store, sqlite3_stmt *stmt)
             store->stmts[i].in_use = 0;
             return;
         }
-    release(store, stmt);
+    sqlite3_finalize(stmt); /* the cache was full: prepared for this call alone */
 }
 
 /* ---- batches ---- */
@@ -774,6 +779,101 @@ int hub_store_allowed_prunes(hub_store *store, const char *cluster, int64_t now_
         while (sqlite3_step(stmt) == SQLITE_ROW)
             json_array_append_new(*out, json_string(column_text(stmt, 0)));
     }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/* ---- rollouts ---- */
+
+int hub_store_rollout_add(hub_store *store, const char *appset, const char *revision,
+                          int64_t now_ms, int64_t *id_out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO rollouts (appset, revision, active, updated_ms, doc) "
+                         "VALUES (?1, ?2, 1, ?3, '{}')")) == 0) {
+        sqlite3_bind_text(stmt, 1, appset, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, revision, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, now_ms);
+        if ((error = step_done(store, stmt, "add rollout")) == 0)
+            *id_out = sqlite3_last_insert_rowid(store->db);
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/* Keep every active rollout and the newest finished ones. */
+static int rollouts_trim(hub_store *store)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    if ((error = prepare(store, &stmt,
+                         "DELETE FROM rollouts WHERE active = 0 AND id NOT IN (SELECT id FROM "
+                         "rollouts WHERE active = 0 ORDER BY id DESC LIMIT ?1)")) == 0) {
+        sqlite3_bind_int(stmt, 1, HUB_STORE_KEEP_ROLLOUTS);
+        error = step_done(store, stmt, "trim rollouts");
+    }
+    release(store, stmt);
+    return error;
+}
+
+int hub_store_rollout_put(hub_store *store, int64_t id, int active, const char *doc,
+                          int64_t now_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "UPDATE rollouts SET active = ?2, doc = ?3, updated_ms = ?4 "
+                         "WHERE id = ?1")) == 0) {
+        sqlite3_bind_int64(stmt, 1, id);
+        sqlite3_bind_int(stmt, 2, active);
+        sqlite3_bind_text(stmt, 3, doc, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, now_ms);
+        error = step_done(store, stmt, "store rollout");
+        if (error == 0 && sqlite3_changes(store->db) == 0)
+            error = gf_error_set(GF_ENOTFOUND, "store: no rollout %lld", (long long)id);
+    }
+    release(store, stmt);
+    if (error == 0 && !active)
+        error = rollouts_trim(store);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rollout_list(hub_store *store, int active_only, size_t limit, json_t **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    json_t *docs = json_array();
+    int error;
+
+    *out = NULL;
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT doc FROM rollouts WHERE (?1 = 0 OR active = 1) "
+                         "ORDER BY id DESC LIMIT ?2")) < 0)
+        goto out;
+    sqlite3_bind_int(stmt, 1, active_only);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        json_t *doc = json_loads((const char *)sqlite3_column_text(stmt, 0), 0, NULL);
+        if (doc == NULL) {
+            error = gf_error_set(GF_EIO, "store: a stored rollout is not JSON");
+            goto out;
+        }
+        json_array_append_new(docs, doc);
+    }
+    *out = docs;
+    docs = NULL;
+out:
+    json_decref(docs);
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;

@@ -123,4 +123,18 @@ int hub_store_history_add(hub_store *store, const char *cluster, const char *app
 int hub_store_history_list(hub_store *store, const char *cluster, const char *app, size_t limit,
                            json_t **out);
 
+/* ---- rollouts (hub/rollouts.c) ---- */
+
+/* Finished rollouts kept; active ones are always kept. */
+#define HUB_STORE_KEEP_ROLLOUTS 1000
+
+/* A new, active rollout row; its document comes with hub_store_rollout_put(). */
+int hub_store_rollout_add(hub_store *store, const char *appset, const char *revision,
+                          int64_t now_ms, int64_t *id_out);
+/* Store a rollout's JSON document; `active` 0 once it has ended. */
+int hub_store_rollout_put(hub_store *store, int64_t id, int active, const char *doc,
+                          int64_t now_ms);
+/* Rollout documents newest first (*out a JSON array), all or active only. */
+int hub_store_rollout_list(hub_store *store, int active_only, size_t limit, json_t **out);
+
 #endif

@@ -1,0 +1,534 @@
+/* rollouts.c -- the hub's progressive rollouts: started by commits, driven by reports, kept in the
+ * store */
+#include "rollouts.h"
+
+#include "gitfleet/error.h"
+#include "gitfleet/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROLLOUTS_LIST_MAX 100 /* finished rollouts the API lists */
+
+/* An app a pass held: a target of the rollout the pass starts. */
+struct pending {
+    char *cluster, *app, *appset;
+    json_t *labels;
+    char from[65], to[65];
+    int automated;
+};
+
+struct hub_rollouts {
+    struct hub_rollouts_env env;
+    pthread_mutex_t lock;
+    hub_rollout **latest; /* the newest rollout of each ApplicationSet, active or ended */
+    size_t n_latest, cap_latest;
+    struct pending *pending; /* held by the pass under way */
+    size_t n_pending, cap_pending;
+    unsigned long ended[7]; /* rollouts ended since start, by phase */
+};
+
+/* ---- keeping rollouts ---- */
+
+static int store_rollout(hub_rollouts *rs, hub_rollout *r, int64_t now)
+{
+    json_t *doc = hub_rollout_to_json(r, now);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    int error;
+
+    json_decref(doc);
+    if (text == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    error =
+        hub_store_rollout_put(rs->env.store, hub_rollout_id(r), hub_rollout_active(r), text, now);
+    free(text);
+    return error;
+}
+
+static hub_rollout *latest_of(hub_rollouts *rs, const char *appset)
+{
+    for (size_t i = 0; i < rs->n_latest; i++)
+        if (strcmp(hub_rollout_appset(rs->latest[i]), appset) == 0)
+            return rs->latest[i];
+    return NULL;
+}
+
+/* `r` becomes its ApplicationSet's newest rollout (the one before is in the store). */
+static int set_latest(hub_rollouts *rs, hub_rollout *r)
+{
+    for (size_t i = 0; i < rs->n_latest; i++)
+        if (strcmp(hub_rollout_appset(rs->latest[i]), hub_rollout_appset(r)) == 0) {
+            hub_rollout_free(rs->latest[i]);
+            rs->latest[i] = r;
+            return 0;
+        }
+    if (rs->n_latest == rs->cap_latest) {
+        size_t cap = rs->cap_latest ? rs->cap_latest * 2 : 8;
+        hub_rollout **grown = realloc(rs->latest, cap * sizeof(*grown));
+        if (grown == NULL)
+            return gf_error_set(GF_ENOMEM, "out of memory");
+        rs->latest = grown;
+        rs->cap_latest = cap;
+    }
+    rs->latest[rs->n_latest++] = r;
+    return 0;
+}
+
+/* Log and count a rollout that has just ended. */
+static void note_end(hub_rollouts *rs, const hub_rollout *r, int was_active)
+{
+    if (!was_active || hub_rollout_active(r))
+        return;
+    rs->ended[hub_rollout_phase(r)]++;
+    gf_log_info("HUB-ROLLOUT-END", "appset=%s id=%lld revision=%.12s phase=%s",
+                hub_rollout_appset(r), (long long)hub_rollout_id(r), hub_rollout_revision(r),
+                hub_rollout_phase_name(hub_rollout_phase(r)));
+}
+
+/* The newest rollout of each ApplicationSet, back from the store. */
+static int load_latest(hub_rollouts *rs)
+{
+    json_t *docs = NULL, *doc;
+    size_t i;
+    int error;
+
+    if ((error = hub_store_rollout_list(rs->env.store, 0, HUB_STORE_KEEP_ROLLOUTS, &docs)) < 0)
+        return error;
+    json_array_foreach(docs, i, doc)
+    {
+        hub_rollout *r = NULL;
+        const char *appset = json_string_value(json_object_get(doc, "appset"));
+        if (appset == NULL || latest_of(rs, appset) != NULL)
+            continue; /* newest first: an older one of a set already loaded */
+        if ((error = hub_rollout_from_json(&r, doc)) < 0 || (error = set_latest(rs, r)) < 0) {
+            hub_rollout_free(r);
+            break;
+        }
+        if (hub_rollout_active(r))
+            gf_log_info("HUB-ROLLOUT-RESUME", "appset=%s id=%lld phase=%s", appset,
+                        (long long)hub_rollout_id(r), hub_rollout_phase_name(hub_rollout_phase(r)));
+    }
+    json_decref(docs);
+    return error;
+}
+
+int hub_rollouts_open(hub_rollouts **out, const struct hub_rollouts_env *env)
+{
+    hub_rollouts *rs = calloc(1, sizeof(*rs));
+    int error;
+
+    *out = NULL;
+    if (rs == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    rs->env = *env;
+    pthread_mutex_init(&rs->lock, NULL);
+    if ((error = load_latest(rs)) < 0) {
+        hub_rollouts_free(rs);
+        return error;
+    }
+    *out = rs;
+    return 0;
+}
+
+static void pending_clear(hub_rollouts *rs)
+{
+    for (size_t i = 0; i < rs->n_pending; i++) {
+        free(rs->pending[i].cluster);
+        free(rs->pending[i].app);
+        free(rs->pending[i].appset);
+        json_decref(rs->pending[i].labels);
+    }
+    rs->n_pending = 0;
+}
+
+void hub_rollouts_free(hub_rollouts *rs)
+{
+    if (rs == NULL)
+        return;
+    for (size_t i = 0; i < rs->n_latest; i++)
+        hub_rollout_free(rs->latest[i]);
+    free(rs->latest);
+    pending_clear(rs);
+    free(rs->pending);
+    pthread_mutex_destroy(&rs->lock);
+    free(rs);
+}
+
+/* ---- a render pass ---- */
+
+static int is_released(enum hub_target_state s)
+{
+    return s == HUB_TARGET_UPDATING || s == HUB_TARGET_BAKING || s == HUB_TARGET_DONE ||
+           s == HUB_TARGET_FAILED;
+}
+
+static int add_pending(hub_rollouts *rs, const struct hub_rollouts_app *a)
+{
+    struct pending *p;
+
+    if (rs->n_pending == rs->cap_pending) {
+        size_t cap = rs->cap_pending ? rs->cap_pending * 2 : 16;
+        struct pending *grown = realloc(rs->pending, cap * sizeof(*grown));
+        if (grown == NULL)
+            return gf_error_set(GF_ENOMEM, "out of memory");
+        rs->pending = grown;
+        rs->cap_pending = cap;
+    }
+    p = &rs->pending[rs->n_pending++];
+    memset(p, 0, sizeof(*p));
+    p->cluster = strdup(a->cluster);
+    p->app = strdup(a->app);
+    p->appset = strdup(a->appset->name);
+    p->labels = json_incref((json_t *)a->labels);
+    snprintf(p->from, sizeof(p->from), "%s", a->in_effect_hash ? a->in_effect_hash : "");
+    snprintf(p->to, sizeof(p->to), "%s", a->rendered_hash);
+    p->automated = a->automated;
+    return p->cluster && p->app && p->appset ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
+int hub_rollouts_decide(hub_rollouts *rs, const struct hub_rollouts_app *a)
+{
+    const struct hub_rollout_target *t;
+    hub_rollout *r;
+    int hold = 0;
+
+    if (a->appset == NULL || !a->appset->strategy.rolling)
+        return 0;
+    pthread_mutex_lock(&rs->lock);
+    r = latest_of(rs, a->appset->name);
+    t = r ? hub_rollout_target(r, a->cluster, a->app) : NULL;
+    if (t != NULL && strcmp(t->to_hash, a->rendered_hash) == 0 && is_released(t->state))
+        hold = 0; /* this rollout let it through */
+    else
+        hold = strcmp(a->rendered_hash, a->in_effect_hash ? a->in_effect_hash : "") != 0;
+    if (hold && add_pending(rs, a) < 0)
+        gf_log_error("HUB-ROLLOUT-FAIL", "appset=%s cluster=%s app=%s error=\"%s\"",
+                     a->appset->name, a->cluster, a->app, gf_error_last());
+    pthread_mutex_unlock(&rs->lock);
+    return hold;
+}
+
+/* Does the newest rollout `r` already cover every pending target of its
+ * ApplicationSet, each at the same new state? Then nothing starts over: a
+ * rollout under way goes on, and one that ended (rolled back, say) keeps its
+ * holds until Git changes again. */
+static int covers(const hub_rollout *r, const hub_rollouts *rs)
+{
+    for (size_t i = 0; i < rs->n_pending; i++) {
+        const struct pending *p = &rs->pending[i];
+        const struct hub_rollout_target *t;
+        if (strcmp(p->appset, hub_rollout_appset(r)) != 0)
+            continue;
+        t = hub_rollout_target(r, p->cluster, p->app);
+        if (t == NULL || strcmp(t->to_hash, p->to) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static int start_rollout(hub_rollouts *rs, const struct hub_fleet_appset *set, const char *revision,
+                         int64_t now)
+{
+    struct hub_rollout_target *targets = calloc(rs->n_pending, sizeof(*targets));
+    hub_rollout *r = NULL;
+    int64_t id = 0;
+    size_t n = 0;
+    int error;
+
+    if (targets == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < rs->n_pending; i++) {
+        const struct pending *p = &rs->pending[i];
+        if (strcmp(p->appset, set->name) != 0)
+            continue;
+        targets[n] = (struct hub_rollout_target){
+            .cluster = p->cluster, .app = p->app, .automated = p->automated};
+        targets[n].step = hub_strategy_step_of(&set->strategy, p->labels);
+        memcpy(targets[n].from_hash, p->from, sizeof(p->from));
+        memcpy(targets[n].to_hash, p->to, sizeof(p->to));
+        n++;
+    }
+    if ((error = hub_rollout_new(&r, set->name, revision, &set->strategy, targets, n, now)) < 0 ||
+        (error = hub_store_rollout_add(rs->env.store, set->name, revision, now, &id)) < 0)
+        goto out;
+    hub_rollout_set_id(r, id);
+    if ((error = store_rollout(rs, r, now)) < 0 || (error = set_latest(rs, r)) < 0)
+        goto out;
+    gf_log_info("HUB-ROLLOUT-START", "appset=%s id=%lld revision=%.12s targets=%zu steps=%zu",
+                set->name, (long long)id, revision, n, set->strategy.n_steps);
+    r = NULL;
+out:
+    hub_rollout_free(r);
+    free(targets);
+    return error;
+}
+
+int hub_rollouts_after_pass(hub_rollouts *rs, const struct hub_fleet *fleet, const char *revision,
+                            int64_t now_ms)
+{
+    int error = 0;
+
+    pthread_mutex_lock(&rs->lock);
+    for (size_t i = 0; i < fleet->n_appsets && error == 0; i++) {
+        const struct hub_fleet_appset *set = &fleet->appsets[i];
+        hub_rollout *r = latest_of(rs, set->name);
+        int any = 0;
+        for (size_t k = 0; k < rs->n_pending && !any; k++)
+            any = strcmp(rs->pending[k].appset, set->name) == 0;
+        if (!any || !set->strategy.rolling || (r != NULL && covers(r, rs)))
+            continue;
+        if (r != NULL && hub_rollout_active(r)) {
+            hub_rollout_supersede(r, now_ms);
+            note_end(rs, r, 1);
+            if ((error = store_rollout(rs, r, now_ms)) < 0)
+                break;
+        }
+        error = start_rollout(rs, set, revision, now_ms);
+    }
+    pending_clear(rs);
+    pthread_mutex_unlock(&rs->lock);
+    return error;
+}
+
+/* ---- driving ---- */
+
+static void observe_target(void *arg, const struct hub_rollout_target *t,
+                           struct hub_rollout_observation *o)
+{
+    hub_rollouts *rs = arg;
+
+    rs->env.observe(rs->env.arg, t, o);
+    o->held = rs->env.is_held(rs->env.arg, t->cluster, t->app);
+}
+
+/* Carry out releases and holds; a failure is logged and retried on the next
+ * tick by the machine's own view (it compares with what is reported). */
+static size_t carry_out(hub_rollouts *rs, const hub_rollout *r, const struct hub_rollout_action *a,
+                        size_t n)
+{
+    size_t done = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct hub_rollout_target *t = a[i].target;
+        int error = a[i].kind == HUB_ROLLOUT_RELEASE
+                        ? rs->env.release(rs->env.arg, t->cluster, t->app, !t->automated)
+                        : rs->env.hold(rs->env.arg, t->cluster, t->app, t->from_hash);
+        if (error < 0) {
+            gf_log_error("HUB-ROLLOUT-FAIL", "appset=%s cluster=%s app=%s action=%s error=\"%s\"",
+                         hub_rollout_appset(r), t->cluster, t->app,
+                         a[i].kind == HUB_ROLLOUT_RELEASE ? "release" : "hold", gf_error_last());
+            continue;
+        }
+        gf_log_info("HUB-ROLLOUT-STEP", "appset=%s id=%lld cluster=%s app=%s action=%s step=%d",
+                    hub_rollout_appset(r), (long long)hub_rollout_id(r), t->cluster, t->app,
+                    a[i].kind == HUB_ROLLOUT_RELEASE ? "release" : "hold", t->step + 1);
+        done++;
+    }
+    return done;
+}
+
+int hub_rollouts_tick(hub_rollouts *rs, int64_t now_ms, size_t *changed_out)
+{
+    int error = 0;
+
+    *changed_out = 0;
+    pthread_mutex_lock(&rs->lock);
+    for (size_t i = 0; i < rs->n_latest && error == 0; i++) {
+        hub_rollout *r = rs->latest[i];
+        struct hub_rollout_action *actions = NULL;
+        size_t n = 0;
+        int was_active = hub_rollout_active(r);
+        int changed = hub_rollout_step_once(r, observe_target, rs, now_ms, &actions, &n);
+        if (changed < 0)
+            error = changed;
+        else if (changed && (error = store_rollout(rs, r, now_ms)) == 0)
+            *changed_out += carry_out(rs, r, actions, n);
+        note_end(rs, r, was_active);
+        free(actions);
+    }
+    pthread_mutex_unlock(&rs->lock);
+    return error;
+}
+
+int hub_rollouts_any_active(hub_rollouts *rs)
+{
+    int any = 0;
+
+    pthread_mutex_lock(&rs->lock);
+    for (size_t i = 0; i < rs->n_latest && !any; i++)
+        any = hub_rollout_active(rs->latest[i]);
+    pthread_mutex_unlock(&rs->lock);
+    return any;
+}
+
+/* ---- operators ---- */
+
+static int run_verb(hub_rollouts *rs, hub_rollout *r, const char *verb, int64_t now)
+{
+    struct hub_rollout_action *actions = NULL;
+    size_t n = 0;
+    int error;
+
+    if (strcmp(verb, "pause") == 0)
+        error = hub_rollout_pause(r, now);
+    else if (strcmp(verb, "resume") == 0)
+        error = hub_rollout_resume(r, now);
+    else if (strcmp(verb, "promote") == 0)
+        error = hub_rollout_promote(r);
+    else if (strcmp(verb, "abort") == 0)
+        error = hub_rollout_abort(r, &actions, &n);
+    else
+        return gf_error_set(GF_EINVAL, "'%s': expected pause, resume, promote or abort", verb);
+    if (error == 0 && (error = store_rollout(rs, r, now)) == 0)
+        carry_out(rs, r, actions, n);
+    free(actions);
+    return error;
+}
+
+int hub_rollouts_command(hub_rollouts *rs, const char *appset, const char *verb, int64_t now_ms)
+{
+    hub_rollout *r;
+    int error;
+
+    pthread_mutex_lock(&rs->lock);
+    if ((r = latest_of(rs, appset)) == NULL || !hub_rollout_active(r)) {
+        error = gf_error_set(GF_ENOTFOUND, "ApplicationSet %s has no rollout under way", appset);
+    } else if ((error = run_verb(rs, r, verb, now_ms)) == 0) {
+        gf_log_info("HUB-ROLLOUT-COMMAND", "appset=%s id=%lld verb=%s phase=%s", appset,
+                    (long long)hub_rollout_id(r), verb,
+                    hub_rollout_phase_name(hub_rollout_phase(r)));
+        note_end(rs, r, 1);
+    }
+    pthread_mutex_unlock(&rs->lock);
+    return error;
+}
+
+/* ---- views ---- */
+
+static int active_id(hub_rollouts *rs, json_int_t id)
+{
+    for (size_t i = 0; i < rs->n_latest; i++)
+        if (hub_rollout_id(rs->latest[i]) == id)
+            return hub_rollout_active(rs->latest[i]);
+    return 0;
+}
+
+int hub_rollouts_list_json(hub_rollouts *rs, json_t **out, int64_t now_ms)
+{
+    json_t *stored = NULL, *list = json_array(), *doc;
+    size_t i;
+    int error;
+
+    *out = NULL;
+    pthread_mutex_lock(&rs->lock);
+    for (i = 0; i < rs->n_latest; i++) /* the fresh view of the newest ones, active first */
+        if (hub_rollout_active(rs->latest[i]))
+            json_array_append_new(list, hub_rollout_to_json(rs->latest[i], now_ms));
+    if ((error = hub_store_rollout_list(rs->env.store, 0, ROLLOUTS_LIST_MAX, &stored)) == 0) {
+        json_array_foreach(stored, i, doc)
+        {
+            json_int_t id = json_integer_value(json_object_get(doc, "id"));
+            if (!active_id(rs, id)) /* active ones are listed fresh, above */
+                json_array_append(list, doc);
+        }
+    }
+    pthread_mutex_unlock(&rs->lock);
+    json_decref(stored);
+    if (error < 0) {
+        json_decref(list);
+        return error;
+    }
+    *out = list;
+    return 0;
+}
+
+int hub_rollouts_get_json(hub_rollouts *rs, const char *appset, json_t **out, int64_t now_ms)
+{
+    json_t *all = NULL, *doc;
+    size_t i;
+    int error;
+
+    *out = NULL;
+    if ((error = hub_rollouts_list_json(rs, &all, now_ms)) < 0)
+        return error;
+    json_array_foreach(all, i, doc)
+    {
+        if (strcmp(json_string_value(json_object_get(doc, "appset")), appset) == 0) {
+            *out = json_incref(doc);
+            break;
+        }
+    }
+    json_decref(all);
+    return *out ? 0 : gf_error_set(GF_ENOTFOUND, "ApplicationSet %s has had no rollout", appset);
+}
+
+/* ---- metrics ---- */
+
+static void append(char **buf, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char **buf, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    char *more = NULL;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&more, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    char *grown = realloc(*buf, *len + (size_t)n + 1);
+    if (grown != NULL) {
+        memcpy(grown + *len, more, (size_t)n + 1);
+        *buf = grown;
+        *len += (size_t)n;
+    }
+    free(more);
+}
+
+char *hub_rollouts_metrics(hub_rollouts *rs)
+{
+    char *buf = strdup("");
+    size_t len = 0;
+
+    append(&buf, &len,
+           "# HELP gitfleet_rollout_step Current step (1-based) of each active rollout.\n"
+           "# TYPE gitfleet_rollout_step gauge\n");
+    pthread_mutex_lock(&rs->lock);
+    for (size_t i = 0; i < rs->n_latest; i++) {
+        const hub_rollout *r = rs->latest[i];
+        if (!hub_rollout_active(r))
+            continue;
+        json_t *doc = hub_rollout_to_json(r, 0);
+        append(&buf, &len, "gitfleet_rollout_step{appset=\"%s\",phase=\"%s\"} %lld\n",
+               hub_rollout_appset(r), hub_rollout_phase_name(hub_rollout_phase(r)),
+               (long long)json_integer_value(json_object_get(doc, "step")));
+        json_decref(doc);
+    }
+    append(&buf, &len,
+           "# HELP gitfleet_rollout_targets Targets of active rollouts by state.\n"
+           "# TYPE gitfleet_rollout_targets gauge\n");
+    for (size_t i = 0; i < rs->n_latest; i++) {
+        const hub_rollout *r = rs->latest[i];
+        size_t counts[8] = {0};
+        if (!hub_rollout_active(r))
+            continue;
+        for (size_t k = 0; k < hub_rollout_n_targets(r); k++)
+            counts[hub_rollout_target_at(r, k)->state]++;
+        for (int s = 0; s < 8; s++)
+            append(&buf, &len, "gitfleet_rollout_targets{appset=\"%s\",state=\"%s\"} %zu\n",
+                   hub_rollout_appset(r), hub_rollout_target_state_name((enum hub_target_state)s),
+                   counts[s]);
+    }
+    append(&buf, &len,
+           "# HELP gitfleet_rollouts_ended_total Rollouts ended since the hub started, "
+           "by how they ended.\n# TYPE gitfleet_rollouts_ended_total counter\n");
+    for (int p = HUB_ROLLOUT_COMPLETED; p <= HUB_ROLLOUT_SUPERSEDED; p++)
+        append(&buf, &len, "gitfleet_rollouts_ended_total{phase=\"%s\"} %lu\n",
+               hub_rollout_phase_name((enum hub_rollout_phase)p), rs->ended[p]);
+    pthread_mutex_unlock(&rs->lock);
+    return buf;
+}
