@@ -812,6 +812,18 @@ static void build_app(struct hub_bundle_app *ba, const json_t *docs, const json_
     }
 }
 
+/* Issue 17: a resource the app's AppProject forbids (a kind, a namespace)
+ * refuses the whole app, naming the rule, as Argo CD fails such a sync. */
+static void check_project(struct hub_bundle_app *ba, const struct hub_cluster *cl)
+{
+    for (size_t k = 0; ba->error == NULL && ba->app->rules && k < ba->n_resources; k++) {
+        const struct hub_resource *r = &ba->resources[k];
+        if (gf_project_check_resource(ba->app->rules, cl->name, cl->server, r->group, r->kind,
+                                      r->namespace, r->name) < 0)
+            app_fail(ba, gf_error_last());
+    }
+}
+
 /* ---- a cluster's bundle ---- */
 
 /* Trees opened for apps pinned to other revisions, shared within one render. */
@@ -1038,8 +1050,10 @@ int hub_render_cluster(struct hub_bundle **out, const struct hub_render_ctx *ctx
     for (size_t i = 0; i < b->n_apps; i++)
         collect_crd_scopes(scopes, json_array_get(docs, i));
     for (size_t i = 0; i < b->n_apps; i++)
-        if (b->apps[i].error == NULL)
+        if (b->apps[i].error == NULL) {
             build_app(&b->apps[i], json_array_get(docs, i), scopes);
+            check_project(&b->apps[i], hub_fleet_cluster(fleet, cluster));
+        }
     json_decref(docs);
     json_decref(scopes);
     resolve_conflicts(b);
