@@ -7,6 +7,7 @@
 #include "gitfleet/log.h"
 #include "gitfleet/os.h"
 #include "gitfleet/report.h"
+#include "healthsrc.h"
 #include "kube.h"
 #include "link.h"
 #include "retry.h"
@@ -290,6 +291,8 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
     if (lp->bundle)
         gitfleet__bundle__free_unpacked(lp->bundle, NULL);
     lp->bundle = bundle;
+    if (agent_healthsrc_install_bundle(bundle) < 0)
+        gf_log_error("AGENT-HEALTH-SCRIPTS", "error=\"%s\"", gf_error_last());
     if (agent_apply_index_new(&lp->index, bundle) < 0)
         gf_log_error("AGENT-INDEX-FAIL", "error=\"%s\"", gf_error_last());
     lp->retry_delay_ms = 0;

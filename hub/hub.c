@@ -1,8 +1,10 @@
 /* hub.c -- the hub daemon: data directory, keys, sync loop (fetch, render, publish) */
 #include "hub.h"
+#include "healthcm.h"
 
 #include "api.h"
 #include "creds.h"
+#include "http.h"
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
@@ -213,8 +215,9 @@ static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char
 /* One sync pass's rendering: clusters finish on the render threads. */
 struct pass_render {
     hub *h;
-    pthread_mutex_t lock; /* errors */
-    json_t *errors;       /* cluster -> [app errors] */
+    const gf_healthscripts *health; /* Lua health scripts of this pass */
+    pthread_mutex_t lock;           /* errors */
+    json_t *errors;                 /* cluster -> [app errors] */
 };
 
 static void add_errors(struct pass_render *pr, const char *cluster, json_t *list)
@@ -252,6 +255,7 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
     add_errors(pr, cluster, list);
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
+    bundle->health = pr->health;
     if (hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published) < 0)
         gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
     else if (published) {
@@ -262,6 +266,26 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
     }
     json_decref(allowed);
     hub_bundle_free(bundle);
+}
+
+/* The pass's Lua health scripts (issue 16); a broken argocd-cm or
+ * customizations directory becomes a fleet problem. */
+static int load_health(gf_healthscripts **out, hub *h, hub_filesrc *tree, struct hub_fleet *fleet)
+{
+    char *problem = NULL, **problems;
+    int error = hub_healthcm_load(out, &problem, tree, NULL, h->settings.health_customizations);
+
+    if (error < 0 || problem == NULL)
+        return error;
+    gf_log_warn("HUB-HEALTH-SCRIPTS", "error=\"%s\"", problem);
+    problems = realloc(fleet->problems, (fleet->n_problems + 1) * sizeof(*problems));
+    if (problems == NULL) {
+        free(problem);
+        return 0;
+    }
+    fleet->problems = problems;
+    fleet->problems[fleet->n_problems++] = problem;
+    return 0;
 }
 
 /* Load the fleet at `commit` and publish every cluster's bundle. */
@@ -289,7 +313,13 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
         return error;
     }
     ctx.tree = tree;
-    struct pass_render pr = {.h = h, .errors = json_object()};
+    gf_healthscripts *health = NULL;
+    if ((error = load_health(&health, h, tree, fleet)) < 0) {
+        hub_fleet_free(fleet);
+        hub_filesrc_free(tree);
+        return error;
+    }
+    struct pass_render pr = {.h = h, .health = health, .errors = json_object()};
     pthread_mutex_init(&pr.lock, NULL);
     /* One transaction per batch of writes, not one per cluster. */
     hub_store_batch_begin(h->store);
@@ -298,6 +328,7 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
     pthread_mutex_destroy(&pr.lock);
     *errors_out = pr.errors;
     hub_render_cache_sweep(h->cache);
+    gf_healthscripts_free(health);
     hub_filesrc_free(tree);
     *fleet_out = fleet;
     return 0;
@@ -539,6 +570,7 @@ static int open_parts(hub *h)
     char path[4096];
     struct hub_serve_config sc = {
         .listen = s->listen, .max_wait_ms = s->max_wait, .on_report = on_report, .arg = h};
+    struct hub_http_limits limits;
     int error;
 
     if ((error = gf_fs_mkdirs(s->data_dir, 0700)) < 0 || (error = load_or_create_key(h)) < 0 ||
@@ -557,7 +589,11 @@ static int open_parts(hub *h)
     sc.tls.ca_file = s->tls_client_ca;
     if ((error = hub_serve_start(&h->serve, &sc, h->store, h->key)) < 0)
         return error;
-    return hub_api_start(&h->api, h, s->api_listen);
+    hub_http_limits_default(&limits);
+    limits.max_connections = (unsigned)s->api_max_connections;
+    limits.max_connections_per_ip = (unsigned)s->api_max_connections_per_ip;
+    limits.idle_timeout_s = (unsigned)(s->api_idle_timeout / 1000);
+    return hub_api_start(&h->api, h, s->api_listen, &limits);
 }
 
 int hub_open(hub **out, const struct hub_settings *settings)
