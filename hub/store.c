@@ -66,7 +66,18 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS rollouts ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, appset TEXT NOT NULL, revision TEXT NOT NULL,"
     "  active INTEGER NOT NULL, updated_ms INTEGER NOT NULL, doc TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS rollouts_active ON rollouts (active, id);";
+    "CREATE INDEX IF NOT EXISTS rollouts_active ON rollouts (active, id);"
+    /* Each app's recent published states (an encoded App each), so that a
+     * cluster's app can be held at one of them (hub/pin.c). */
+    "CREATE TABLE IF NOT EXISTS app_states ("
+    "  cluster TEXT NOT NULL, app TEXT NOT NULL, content_hash TEXT NOT NULL,"
+    "  generation INTEGER NOT NULL, revision TEXT NOT NULL, published_ms INTEGER NOT NULL,"
+    "  state BLOB NOT NULL, PRIMARY KEY (cluster, app, content_hash));"
+    "CREATE INDEX IF NOT EXISTS app_states_newest ON app_states (cluster, app, generation);"
+    "CREATE TABLE IF NOT EXISTS pins ("
+    "  cluster TEXT NOT NULL, app TEXT NOT NULL, content_hash TEXT NOT NULL,"
+    "  reason TEXT NOT NULL, git_hash TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (cluster, app));";
 
 static int db_error(hub_store *store, const char *what)
 {
@@ -823,8 +834,7 @@ static int rollouts_trim(hub_store *store)
     return error;
 }
 
-int hub_store_rollout_put(hub_store *store, int64_t id, int active, const char *doc,
-                          int64_t now_ms)
+int hub_store_rollout_put(hub_store *store, int64_t id, int active, const char *doc, int64_t now_ms)
 {
     sqlite3_stmt *stmt = NULL;
     int error;
@@ -877,4 +887,235 @@ out:
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
+}
+
+/* ---- app states and pins ---- */
+
+/* Keep the newest HUB_STORE_KEEP_APP_STATES states of (cluster, app). */
+static int app_states_trim(hub_store *store, const char *cluster, const char *app)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    if ((error = prepare(store, &stmt,
+                         "DELETE FROM app_states WHERE cluster = ?1 AND app = ?2 AND content_hash "
+                         "NOT IN (SELECT content_hash FROM app_states WHERE cluster = ?1 AND "
+                         "app = ?2 ORDER BY generation DESC LIMIT ?3)")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 3, HUB_STORE_KEEP_APP_STATES);
+        error = step_done(store, stmt, "trim app states");
+    }
+    release(store, stmt);
+    return error;
+}
+
+int hub_store_app_state_put(hub_store *store, const char *cluster, const char *app,
+                            const struct hub_store_app_state *st)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    /* A state published again (a pin let go of, a revert) only moves up. */
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO app_states (cluster, app, content_hash, generation, revision,"
+                         " published_ms, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                         "ON CONFLICT (cluster, app, content_hash) DO UPDATE SET "
+                         "generation = ?4, published_ms = ?6")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, st->content_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, (sqlite3_int64)st->generation);
+        sqlite3_bind_text(stmt, 5, st->revision, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 6, st->published_ms);
+        sqlite3_bind_blob(stmt, 7, st->state, (int)st->state_len, SQLITE_STATIC);
+        error = step_done(store, stmt, "store app state");
+    }
+    release(store, stmt);
+    if (error == 0)
+        error = app_states_trim(store, cluster, app);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+static void app_state_row(sqlite3_stmt *stmt, struct hub_store_app_state *out, int with_state)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->content_hash, sizeof(out->content_hash), "%s",
+             (const char *)sqlite3_column_text(stmt, 0));
+    out->generation = (uint64_t)sqlite3_column_int64(stmt, 1);
+    snprintf(out->revision, sizeof(out->revision), "%s",
+             (const char *)sqlite3_column_text(stmt, 2));
+    out->published_ms = sqlite3_column_int64(stmt, 3);
+    if (!with_state)
+        return;
+    out->state_len = (size_t)sqlite3_column_bytes(stmt, 4);
+    out->state = malloc(out->state_len ? out->state_len : 1);
+    if (out->state)
+        memcpy(out->state, sqlite3_column_blob(stmt, 4), out->state_len);
+}
+
+int hub_store_app_state_get(hub_store *store, const char *cluster, const char *app,
+                            const char *content_hash, struct hub_store_app_state *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&store->lock);
+    /* No hash: the newest state published. */
+    if ((error = prepare(store, &stmt,
+                         "SELECT content_hash, generation, revision, published_ms, state FROM "
+                         "app_states WHERE cluster = ?1 AND app = ?2 AND (?3 IS NULL OR "
+                         "content_hash = ?3) ORDER BY generation DESC LIMIT 1")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+        if (content_hash)
+            sqlite3_bind_text(stmt, 3, content_hash, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            app_state_row(stmt, out, 1);
+            if (out->state == NULL)
+                error = gf_error_set(GF_ENOMEM, "out of memory");
+        } else {
+            error = gf_error_set(GF_ENOTFOUND, "no published state %s of app %s on %s",
+                                 content_hash ? content_hash : "", app, cluster);
+        }
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_app_state_list(hub_store *store, const char *cluster, const char *app,
+                             struct hub_store_app_state **out, size_t *count_out)
+{
+    sqlite3_stmt *stmt = NULL;
+    struct hub_store_app_state *list = NULL;
+    size_t n = 0;
+    int error;
+
+    *out = NULL;
+    *count_out = 0;
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT content_hash, generation, revision, published_ms FROM app_states "
+                         "WHERE cluster = ?1 AND app = ?2 ORDER BY generation DESC")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            struct hub_store_app_state *grown = realloc(list, (n + 1) * sizeof(*list));
+            if (grown == NULL) {
+                error = gf_error_set(GF_ENOMEM, "out of memory");
+                break;
+            }
+            list = grown;
+            app_state_row(stmt, &list[n++], 0);
+        }
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    if (error < 0) {
+        free(list);
+        return error;
+    }
+    *out = list;
+    *count_out = n;
+    return 0;
+}
+
+void hub_store_app_state_clear(struct hub_store_app_state *st)
+{
+    free(st->state);
+    st->state = NULL;
+    st->state_len = 0;
+}
+
+int hub_store_pin_put(hub_store *store, const char *cluster, const char *app,
+                      const struct hub_store_pin *pin)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO pins (cluster, app, content_hash, reason, git_hash, "
+                         "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (cluster, app) "
+                         "DO UPDATE SET content_hash = ?3, reason = ?4, git_hash = ?5, "
+                         "created_ms = ?6")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, pin->content_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 4, pin->reason, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 5, pin->git_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 6, pin->created_ms);
+        error = step_done(store, stmt, "store pin");
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_pin_delete(hub_store *store, const char *cluster, const char *app)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt, "DELETE FROM pins WHERE cluster = ?1 AND app = ?2")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+        error = step_done(store, stmt, "delete pin");
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_pin_list(hub_store *store, const char *cluster, struct hub_store_pin **out,
+                       size_t *count_out)
+{
+    sqlite3_stmt *stmt = NULL;
+    struct hub_store_pin *list = NULL;
+    size_t n = 0;
+    int error;
+
+    *out = NULL;
+    *count_out = 0;
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT cluster, app, content_hash, reason, git_hash, created_ms FROM "
+                         "pins WHERE ?1 IS NULL OR cluster = ?1 ORDER BY cluster, app")) == 0) {
+        if (cluster)
+            sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            struct hub_store_pin *grown = realloc(list, (n + 1) * sizeof(*list)), *p;
+            if (grown == NULL) {
+                error = gf_error_set(GF_ENOMEM, "out of memory");
+                break;
+            }
+            list = grown;
+            p = &list[n++];
+            memset(p, 0, sizeof(*p));
+            snprintf(p->cluster, sizeof(p->cluster), "%s",
+                     (const char *)sqlite3_column_text(stmt, 0));
+            snprintf(p->app, sizeof(p->app), "%s", (const char *)sqlite3_column_text(stmt, 1));
+            snprintf(p->content_hash, sizeof(p->content_hash), "%s",
+                     (const char *)sqlite3_column_text(stmt, 2));
+            snprintf(p->reason, sizeof(p->reason), "%s",
+                     (const char *)sqlite3_column_text(stmt, 3));
+            snprintf(p->git_hash, sizeof(p->git_hash), "%s",
+                     (const char *)sqlite3_column_text(stmt, 4));
+            p->created_ms = sqlite3_column_int64(stmt, 5);
+        }
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    if (error < 0) {
+        free(list);
+        return error;
+    }
+    *out = list;
+    *count_out = n;
+    return 0;
 }
