@@ -256,7 +256,7 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
     bundle->health = pr->health;
-    if (hub_publish_bundle(h->store, h->key, bundle, allowed, NULL, &generation, &published) < 0)
+    if (hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published) < 0)
         gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
     else if (published) {
         COUNT(h, bundles_published, 1);

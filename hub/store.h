@@ -123,48 +123,6 @@ int hub_store_history_add(hub_store *store, const char *cluster, const char *app
 int hub_store_history_list(hub_store *store, const char *cluster, const char *app, size_t limit,
                            json_t **out);
 
-/* ---- app states and pins (hub/pin.c) ---- */
-
-/* Published states kept per app and cluster (what a pin can hold). */
-#define HUB_STORE_KEEP_APP_STATES 10
-
-/* One published state of an app on a cluster: its encoded proto App. */
-struct hub_store_app_state {
-    char content_hash[65];
-    uint64_t generation; /* the newest generation that carried it */
-    char revision[64];   /* the commit it was rendered at */
-    int64_t published_ms;
-    unsigned char *state; /* malloc'd (get only) */
-    size_t state_len;
-};
-
-/* Remember a state as published in `generation` (deduplicated by hash). */
-int hub_store_app_state_put(hub_store *store, const char *cluster, const char *app,
-                            const struct hub_store_app_state *st);
-/* The state with `content_hash`, or the newest when it is NULL;
- * GF_ENOTFOUND when none. Release with hub_store_app_state_clear(). */
-int hub_store_app_state_get(hub_store *store, const char *cluster, const char *app,
-                            const char *content_hash, struct hub_store_app_state *out);
-/* Every kept state, newest first, without their bytes (*out malloc'd). */
-int hub_store_app_state_list(hub_store *store, const char *cluster, const char *app,
-                             struct hub_store_app_state **out, size_t *count_out);
-void hub_store_app_state_clear(struct hub_store_app_state *st);
-
-struct hub_store_pin {
-    char cluster[HUB_STORE_NAME_MAX], app[254];
-    char content_hash[65]; /* the state held; "" holds the app off the cluster */
-    char reason[16];       /* rollback | rollout */
-    char git_hash[65];     /* what Git rendered when the pin was set */
-    int64_t created_ms;
-};
-
-int hub_store_pin_put(hub_store *store, const char *cluster, const char *app,
-                      const struct hub_store_pin *pin);
-int hub_store_pin_delete(hub_store *store, const char *cluster, const char *app);
-/* Pins of `cluster` (NULL: all), by cluster and app (*out malloc'd). */
-int hub_store_pin_list(hub_store *store, const char *cluster, struct hub_store_pin **out,
-                       size_t *count_out);
-
 /* ---- rollouts (hub/rollouts.c) ---- */
 
 /* Finished rollouts kept; active ones are always kept. */
