@@ -8,6 +8,7 @@
 #include "gitfleet/wire.h"
 #include "http.h"
 #include "hub.h"
+#include "rollouts.h"
 #include "status.h"
 
 #include <openssl/crypto.h>
@@ -331,10 +332,69 @@ static void handle_healthz(struct call *c, const char *unused)
 static void handle_metrics(struct call *c, const char *unused)
 {
     char *text = hub_status_metrics(c->api->h);
+    char *rollouts = hub_rollouts_metrics(hub_get_rollouts(c->api->h));
+    char *all = NULL;
 
     (void)unused;
-    reply(c, 200, "text/plain; version=0.0.4", text ? text : "");
+    if (asprintf(&all, "%s%s", text ? text : "", rollouts ? rollouts : "") < 0)
+        all = NULL;
+    reply(c, 200, "text/plain; version=0.0.4", all ? all : "");
+    free(all);
+    free(rollouts);
     free(text);
+}
+
+/* ---- rollouts (docs/rollouts.md) ---- */
+
+static void handle_rollouts(struct call *c, const char *unused)
+{
+    json_t *list = NULL;
+    int error = hub_rollouts_list_json(hub_get_rollouts(c->api->h), &list, gf_wire_now_ms());
+
+    (void)unused;
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:o}", "rollouts", list));
+}
+
+static void handle_rollout(struct call *c, const char *appset)
+{
+    json_t *doc = NULL;
+    int error = hub_rollouts_get_json(hub_get_rollouts(c->api->h), appset, &doc, gf_wire_now_ms());
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+/* POST {"action": "pause" | "resume" | "promote" | "abort"}: the rollout
+ * after the command; holds and releases reach the clusters with the pass
+ * it asks for. */
+static void handle_rollout_action(struct call *c, const char *appset)
+{
+    hub *h = c->api->h;
+    json_t *body = NULL;
+    const char *action;
+    int error;
+
+    if ((error = request_json(c, &body)) < 0) {
+        reply_error(c, error);
+        return;
+    }
+    action = json_string_value(json_object_get(body, "action"));
+    if (action == NULL)
+        error = gf_error_set(GF_EINVAL, "the body needs {\"action\": \"pause|resume|promote|abort\"}");
+    else
+        error = hub_rollouts_command(hub_get_rollouts(h), appset, action, gf_wire_now_ms());
+    json_decref(body);
+    if (error < 0) {
+        reply_error(c, error);
+        return;
+    }
+    hub_sync_now(h, 0, NULL);
+    handle_rollout(c, appset);
 }
 
 static void handle_clusters(struct call *c, const char *unused)
@@ -481,6 +541,9 @@ static const struct route {
     {"POST", "/api/v1/tokens", handle_token_create},
     {"DELETE", "/api/v1/tokens/", handle_token_revoke},
     {"GET", "/api/v1/audit", handle_audit},
+    {"GET", "/api/v1/rollouts", handle_rollouts},
+    {"GET", "/api/v1/rollouts/", handle_rollout},
+    {"POST", "/api/v1/rollouts/", handle_rollout_action},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

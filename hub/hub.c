@@ -12,6 +12,7 @@
 #include "gitfleet/redact.h"
 #include "gitfleet/report.h"
 #include "publish.h"
+#include "rollouts.h"
 
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -44,11 +45,13 @@ struct hub {
     struct hub_render_cache *cache;
     hub_serve *serve;
     struct hub_api *api;
+    hub_rollouts *rollouts; /* progressive rollouts (docs/rollouts.md) */
 
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the sync thread waits on it */
     pthread_cond_t done; /* sync_now waiters wait on it */
     int sync_requested;
+    int rollouts_poked; /* a report came while a rollout runs: tick now */
     int sync_running;
     uint64_t syncs_done;
     int stopping;
@@ -160,6 +163,11 @@ void hub_view_put(struct hub_view *view)
 hub_store *hub_get_store(hub *h)
 {
     return h->store;
+}
+
+hub_rollouts *hub_get_rollouts(hub *h)
+{
+    return h->rollouts;
 }
 
 hub_serve *hub_get_serve(hub *h)
@@ -365,6 +373,8 @@ static int sync_pass(hub *h, int force)
     snprintf(h->commit, sizeof(h->commit), "%s", commit);
     pthread_mutex_unlock(&h->lock);
     pass_put(old);
+    if (hub_rollouts_after_pass(h->rollouts, fleet, commit, gf_wire_now_ms()) < 0)
+        gf_log_error("HUB-ROLLOUT-FAIL", "revision=%.12s error=\"%s\"", commit, gf_error_last());
     for (size_t i = 0; i < fleet->n_problems; i++)
         gf_log_warn("HUB-FLEET-PROBLEM", "revision=%.12s problem=\"%s\"", commit,
                     fleet->problems[i]);
@@ -373,10 +383,69 @@ static int sync_pass(hub *h, int force)
     return 0;
 }
 
+/* While a rollout runs, it is advanced at least this often (and after
+ * every report), so a step's gates are seen within a second. */
+#define ROLLOUT_TICK_MS 1000
+
+static struct timespec deadline_in(int64_t ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Wait (the lock held) until a pass is due (0) or a rollout wants a tick (1). */
+static int wait_for_work(hub *h)
+{
+    struct timespec poll_at = deadline_in(h->settings.poll_interval);
+
+    while (!h->sync_requested && !h->stopping) {
+        int active = hub_rollouts_any_active(h->rollouts);
+        struct timespec tick_at = deadline_in(ROLLOUT_TICK_MS), now;
+        if (active && h->rollouts_poked) {
+            h->rollouts_poked = 0;
+            return 1;
+        }
+        pthread_cond_timedwait(&h->wake, &h->lock,
+                               active && before(&tick_at, &poll_at) ? &tick_at : &poll_at);
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (!before(&now, &poll_at))
+            return 0; /* time to poll the repository */
+        if (active && !before(&now, &tick_at))
+            return 1;
+    }
+    return 0;
+}
+
+/* Advance the rollouts; when they released or held apps, ask for a pass that
+ * republishes (the lock held). */
+static void tick_rollouts(hub *h)
+{
+    size_t changed = 0;
+
+    pthread_mutex_unlock(&h->lock);
+    if (hub_rollouts_tick(h->rollouts, gf_wire_now_ms(), &changed) < 0)
+        gf_log_error("HUB-ROLLOUT-FAIL", "error=\"%s\"", gf_error_last());
+    pthread_mutex_lock(&h->lock);
+    if (changed > 0)
+        h->sync_requested = 1;
+}
+
 static void *sync_main(void *arg)
 {
     hub *h = arg;
-    struct timespec deadline;
 
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
@@ -392,18 +461,9 @@ static void *sync_main(void *arg)
             gf_log_error("HUB-SYNC-FAIL", "error=\"%s\"", h->last_error);
         h->syncs_done++;
         pthread_cond_broadcast(&h->done);
-        if (h->sync_requested || h->stopping)
-            continue;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += h->settings.poll_interval / 1000;
-        deadline.tv_nsec += (h->settings.poll_interval % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-        while (!h->sync_requested && !h->stopping &&
-               pthread_cond_timedwait(&h->wake, &h->lock, &deadline) == 0)
-            ;
+        tick_rollouts(h); /* a new pass may have started a rollout */
+        while (!h->sync_requested && !h->stopping && wait_for_work(h))
+            tick_rollouts(h);
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
@@ -493,6 +553,12 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
                  : gf_error_set(GF_ENOMEM, "out of memory");
     if (error == 0)
         record_history(h, cluster, previous, json);
+    if (error == 0 && hub_rollouts_any_active(h->rollouts)) {
+        pthread_mutex_lock(&h->lock); /* a rollout may be waiting for this report */
+        h->rollouts_poked = 1;
+        pthread_cond_broadcast(&h->wake);
+        pthread_mutex_unlock(&h->lock);
+    }
     free(text);
     json_decref(previous);
     json_decref(json);
@@ -577,7 +643,8 @@ static int open_parts(hub *h)
         (error = load_or_create_admin_token(h)) < 0)
         return error;
     data_path(path, sizeof(path), h, "hub.db");
-    if ((error = hub_store_open(&h->store, path)) < 0)
+    if ((error = hub_store_open(&h->store, path)) < 0 ||
+        (error = hub_rollouts_open_hub(&h->rollouts, h->store)) < 0)
         return error;
     data_path(path, sizeof(path), h, "repo-cache");
     if ((error = open_creds(h)) < 0 ||
@@ -648,6 +715,7 @@ void hub_close(hub *h)
     hub_render_cache_free(h->cache);
     hub_source_free(h->source);
     hub_creds_free(h->creds);
+    hub_rollouts_free(h->rollouts);
     hub_store_close(h->store);
     pass_put(h->pass);
     gf_sign_key_free(h->key);

@@ -70,6 +70,7 @@ void hub_view_put(struct hub_view *view);
 /* Borrowed parts; each is safe to use from any thread. */
 hub_store *hub_get_store(hub *h);
 hub_serve *hub_get_serve(hub *h);
+struct hub_rollouts *hub_get_rollouts(hub *h);
 const struct hub_settings *hub_get_settings(hub *h);
 
 /* A consistent-enough copy of the counters (each read atomically). */

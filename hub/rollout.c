@@ -363,8 +363,9 @@ static int observe_all(hub_rollout *r, hub_rollout_observe_fn observe, void *arg
     for (size_t i = 0; i < r->n_targets; i++) {
         struct hub_rollout_target *t = &r->targets[i];
         struct hub_rollout_observation o = {0};
-        if (t->state == HUB_TARGET_ROLLED_BACK)
-            continue;
+        if (t->state == HUB_TARGET_ROLLED_BACK || t->state == HUB_TARGET_DONE ||
+            t->state == HUB_TARGET_FAILED)
+            continue; /* settled: nothing they report changes them */
         observe(arg, t, &o);
         changed |= picked_up_by_hand(t, &o, now);
         if (is_released(t->state))

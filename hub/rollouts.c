@@ -4,6 +4,8 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
+#include "gitfleet/wire.h"
+#include "pin.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -29,6 +31,7 @@ struct hub_rollouts {
     struct pending *pending; /* held by the pass under way */
     size_t n_pending, cap_pending;
     unsigned long ended[7]; /* rollouts ended since start, by phase */
+    struct hub_store_env *own_env; /* hub_rollouts_open_hub's, freed with it */
 };
 
 /* ---- keeping rollouts ---- */
@@ -153,6 +156,10 @@ void hub_rollouts_free(hub_rollouts *rs)
     free(rs->latest);
     pending_clear(rs);
     free(rs->pending);
+    if (rs->own_env) {
+        json_decref(rs->own_env->report);
+        free(rs->own_env);
+    }
     pthread_mutex_destroy(&rs->lock);
     free(rs);
 }
@@ -300,8 +307,10 @@ static void observe_target(void *arg, const struct hub_rollout_target *t,
 {
     hub_rollouts *rs = arg;
 
+    /* A held target's reports say nothing of the new state: skip reading them. */
+    if ((o->held = rs->env.is_held(rs->env.arg, t->cluster, t->app)) != 0)
+        return;
     rs->env.observe(rs->env.arg, t, o);
-    o->held = rs->env.is_held(rs->env.arg, t->cluster, t->app);
 }
 
 /* Carry out releases and holds; a failure is logged and retried on the next
@@ -463,6 +472,101 @@ int hub_rollouts_get_json(hub_rollouts *rs, const char *appset, json_t **out, in
     }
     json_decref(all);
     return *out ? 0 : gf_error_set(GF_ENOTFOUND, "ApplicationSet %s has had no rollout", appset);
+}
+
+/* ---- the hub's environment: reports from the store, holds as pins ---- */
+
+/* An agent that asked nothing for this long is not connected (as status.c). */
+#define ROLLOUTS_CONNECTED_MS 60000
+
+/* The hub's own environment: the store, and the report being read. */
+struct hub_store_env {
+    hub_store *store;
+    json_t *report; /* the strings of the last observation point into it */
+};
+
+static int pin_hold(void *arg, const char *cluster, const char *app, const char *hash)
+{
+    struct hub_store_env *env = arg;
+    struct hub_pin pin = {.release_on_change = 0, .suspend_auto_sync = 0};
+
+    snprintf(pin.cluster, sizeof(pin.cluster), "%s", cluster);
+    snprintf(pin.app, sizeof(pin.app), "%s", app);
+    snprintf(pin.holder, sizeof(pin.holder), "rollout");
+    snprintf(pin.hash, sizeof(pin.hash), "%s", hash);
+    return hub_pin_hold(env->store, &pin);
+}
+
+static int pin_release(void *arg, const char *cluster, const char *app, int sync)
+{
+    struct hub_store_env *env = arg;
+
+    (void)sync; /* TODO: an app without automated needs a sync request */
+    return hub_pin_release(env->store, cluster, app, "rollout", NULL);
+}
+
+static int pin_held(void *arg, const char *cluster, const char *app)
+{
+    struct hub_store_env *env = arg;
+    struct hub_pin pin;
+
+    return hub_pin_lookup(env->store, cluster, app, &pin) == 0;
+}
+
+static const char *member(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* The report's entry for the target's app, kept alive by `report`. */
+static void store_observe(void *arg, const struct hub_rollout_target *t,
+                          struct hub_rollout_observation *o)
+{
+    struct hub_store_env *env = arg;
+    struct hub_store_cluster c;
+    const json_t *app, *op;
+    size_t i;
+
+    json_decref(env->report);
+    env->report = NULL;
+    if (hub_store_cluster_get(env->store, t->cluster, &c) == 0)
+        o->connected = c.last_seen_ms > 0 && gf_wire_now_ms() - c.last_seen_ms < ROLLOUTS_CONNECTED_MS;
+    if (hub_store_report_latest(env->store, t->cluster, &env->report) < 0)
+        return;
+    json_array_foreach(json_object_get(env->report, "apps"), i, app)
+    {
+        if (!json_is_string(json_object_get(app, "name")) || strcmp(member(app, "name"), t->app) != 0)
+            continue;
+        op = json_object_get(app, "operationState");
+        o->synced_hash = member(app, "syncedHash");
+        o->health = member(app, "health");
+        o->op_phase = member(op, "phase");
+        o->op_hash = member(op, "contentHash");
+        o->message = member(app, "message");
+        break;
+    }
+}
+
+int hub_rollouts_open_hub(hub_rollouts **out, hub_store *store)
+{
+    struct hub_store_env *senv = calloc(1, sizeof(*senv));
+    struct hub_rollouts_env env = {.store = store,
+                                   .hold = pin_hold,
+                                   .release = pin_release,
+                                   .is_held = pin_held,
+                                   .observe = store_observe,
+                                   .arg = senv};
+    int error;
+
+    if (senv == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    senv->store = store;
+    if ((error = hub_rollouts_open(out, &env)) < 0) {
+        free(senv);
+        return error;
+    }
+    (*out)->own_env = senv;
+    return 0;
 }
 
 /* ---- metrics ---- */
