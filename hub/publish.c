@@ -203,6 +203,8 @@ static int content_hash(char out[65], Gitfleet__Bundle *bundle)
     /* Render errors name the commit they happened at: an app that stays
      * broken must not make a new generation at every commit. (The hub shows
      * its render errors itself; the agent only needs to know the app failed.) */
+    Gitfleet__Bundle stamp = *bundle; /* generation and time: not content */
+    bundle->has_generation = bundle->has_created_unix_ms = 0;
     bundle->revision = NULL;
     for (size_t i = 0; i < bundle->n_apps; i++) {
         revisions[i] = bundle->apps[i]->revision;
@@ -217,6 +219,8 @@ static int content_hash(char out[65], Gitfleet__Bundle *bundle)
         gf_sha256_hex(out, bytes, len);
     }
     bundle->revision = revision;
+    bundle->has_generation = stamp.has_generation;
+    bundle->has_created_unix_ms = stamp.has_created_unix_ms;
     for (size_t i = 0; i < bundle->n_apps; i++) {
         bundle->apps[i]->render_error = errors[i];
         bundle->apps[i]->revision = revisions[i];
