@@ -41,7 +41,7 @@ struct hub_settings {
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */
 struct hub_metrics {
-    uint64_t syncs, renders, render_errors, bundles_published, fetch_errors;
+    uint64_t syncs, renders, render_errors, bundles_published, fetch_errors, publish_errors;
 };
 
 /* The daemon's state: opaque; other modules read it through the functions
