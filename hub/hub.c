@@ -3,6 +3,7 @@
 #include "healthcm.h"
 
 #include "api.h"
+#include "appops.h"
 #include "creds.h"
 #include "http.h"
 #include "gitfleet/doc.h"
@@ -28,6 +29,7 @@ struct hub_pass {
     int refs; /* atomic */
     struct hub_fleet *fleet;
     json_t *render_errors;
+    json_t *revisions; /* cluster -> {app -> the commit it was rendered at} */
 };
 
 /*
@@ -58,6 +60,8 @@ struct hub {
     struct hub_pass *pass; /* NULL before the first sync */
     char commit[41];
     char last_error[512]; /* of the last sync pass, "" when fine */
+    int publish_retry;    /* a bundle was not stored: the next pass re-publishes */
+    int64_t retry_ms;     /* and comes this soon (doubling up to the poll interval) */
     struct hub_metrics metrics;
 };
 
@@ -134,6 +138,7 @@ static void pass_put(struct hub_pass *pass)
         return;
     hub_fleet_free(pass->fleet);
     json_decref(pass->render_errors);
+    json_decref(pass->revisions);
     free(pass);
 }
 
@@ -148,6 +153,7 @@ void hub_view_get(hub *h, struct hub_view *out)
     pthread_mutex_unlock(&h->lock);
     out->fleet = out->pass ? out->pass->fleet : NULL;
     out->render_errors = out->pass ? out->pass->render_errors : NULL;
+    out->revisions = out->pass ? out->pass->revisions : NULL;
 }
 
 void hub_view_put(struct hub_view *view)
@@ -158,6 +164,7 @@ void hub_view_put(struct hub_view *view)
     view->pass = NULL;
     view->fleet = NULL;
     view->render_errors = NULL;
+    view->revisions = NULL;
 }
 
 hub_store *hub_get_store(hub *h)
@@ -187,6 +194,7 @@ void hub_metrics_get(hub *h, struct hub_metrics *out)
     out->render_errors = __atomic_load_n(&h->metrics.render_errors, __ATOMIC_RELAXED);
     out->bundles_published = __atomic_load_n(&h->metrics.bundles_published, __ATOMIC_RELAXED);
     out->fetch_errors = __atomic_load_n(&h->metrics.fetch_errors, __ATOMIC_RELAXED);
+    out->publish_errors = __atomic_load_n(&h->metrics.publish_errors, __ATOMIC_RELAXED);
 }
 
 int hub_keys_show(const char *data_dir)
@@ -223,16 +231,78 @@ static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char
 /* One sync pass's rendering: clusters finish on the render threads. */
 struct pass_render {
     hub *h;
+    const struct hub_fleet *fleet;
     const gf_healthscripts *health; /* Lua health scripts of this pass */
-    pthread_mutex_t lock;           /* errors */
+    pthread_mutex_t lock;           /* errors, revisions, unpublished, first_failure */
     json_t *errors;                 /* cluster -> [app errors] */
+    json_t *revisions;              /* cluster -> {app -> commit rendered} */
+    int unpublished;                /* clusters whose bundle could not be stored */
+    char first_failure[256];
 };
+
+/* A bundle that could not be signed or stored: never silent. It shows in
+ * the cluster's problems, in gitfleet_publish_errors_total and in the pass's
+ * error (so `gitfleet sync` fails), and the next pass publishes it again. */
+static void publish_failed(struct pass_render *pr, const char *cluster, json_t *list)
+{
+    COUNT(pr->h, publish_errors, 1);
+    gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
+    if (list)
+        json_array_append_new(list, json_sprintf("bundle not published: %s", gf_error_last()));
+    pthread_mutex_lock(&pr->lock);
+    if (pr->unpublished++ == 0)
+        snprintf(pr->first_failure, sizeof(pr->first_failure), "%s: %s", cluster, gf_error_last());
+    pthread_mutex_unlock(&pr->lock);
+}
 
 static void add_errors(struct pass_render *pr, const char *cluster, json_t *list)
 {
     pthread_mutex_lock(&pr->lock);
     json_object_set_new(pr->errors, cluster, list);
     pthread_mutex_unlock(&pr->lock);
+}
+
+/* The commit each app of the cluster was rendered at in this pass: what
+ * status shows for an app whose unchanged state the agent holds (its bundle
+ * may be from an older commit that rendered the same). */
+static void add_revisions(struct pass_render *pr, const char *cluster,
+                          const struct hub_bundle *bundle)
+{
+    json_t *apps = json_object();
+
+    for (size_t i = 0; i < bundle->n_apps; i++)
+        json_object_set_new(apps, bundle->apps[i].app->name,
+                            json_string(bundle->apps[i].revision ? bundle->apps[i].revision : ""));
+    pthread_mutex_lock(&pr->lock);
+    json_object_set_new(pr->revisions, cluster, apps);
+    pthread_mutex_unlock(&pr->lock);
+}
+
+/* Publish asks, per app, whether a rollout holds it where the cluster is. */
+struct rollout_hold_ctx {
+    struct pass_render *pr;
+    const struct hub_bundle *bundle;
+};
+
+static int rollout_hold(void *arg, const char *cluster, const char *name, const char *rendered,
+                        const char *in_effect)
+{
+    struct rollout_hold_ctx *hc = arg;
+    const struct hub_app *app = NULL;
+
+    for (size_t i = 0; i < hc->bundle->n_apps && app == NULL; i++)
+        if (strcmp(hc->bundle->apps[i].app->name, name) == 0)
+            app = hc->bundle->apps[i].app;
+    if (app == NULL || app->appset == NULL)
+        return 0;
+    struct hub_rollouts_app ra = {.cluster = cluster,
+                                  .app = name,
+                                  .appset = hub_fleet_appset(hc->pr->fleet, app->appset),
+                                  .labels = app->labels,
+                                  .rendered_hash = rendered,
+                                  .in_effect_hash = in_effect,
+                                  .automated = app->policy.automated};
+    return ra.appset != NULL && hub_rollouts_decide(hc->pr->h->rollouts, &ra);
 }
 
 /* A cluster rendered (on a render thread): record its app errors, then sign
@@ -260,13 +330,18 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
         }
     for (size_t i = 0; i < bundle->n_conflicts; i++)
         json_array_append_new(list, json_string(bundle->conflicts[i]));
-    add_errors(pr, cluster, list);
+    add_revisions(pr, cluster, bundle);
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
     bundle->health = pr->health;
-    if (hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published) < 0)
-        gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
-    else if (published) {
+    struct rollout_hold_ctx hc = {.pr = pr, .bundle = bundle};
+    struct hub_publish_hooks hooks = {.hold = rollout_hold, .arg = &hc};
+    int failed =
+        hub_publish_bundle(h->store, h->key, bundle, allowed, &hooks, &generation, &published);
+    if (failed < 0)
+        publish_failed(pr, cluster, list);
+    add_errors(pr, cluster, list);
+    if (failed == 0 && published) {
         COUNT(h, bundles_published, 1);
         gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu revision=%.12s apps=%zu", cluster,
                     (unsigned long long)generation, bundle->revision, bundle->n_apps);
@@ -296,9 +371,11 @@ static int load_health(gf_healthscripts **out, hub *h, hub_filesrc *tree, struct
     return 0;
 }
 
-/* Load the fleet at `commit` and publish every cluster's bundle. */
+/* Load the fleet at `commit` and publish every cluster's bundle.
+ * *unpublished_out: how many bundles could not be stored (the error says
+ * which first). */
 static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_out,
-                         json_t **errors_out)
+                         json_t **errors_out, json_t **revisions_out, int *unpublished_out)
 {
     char own[4096];
     const char *urls[] = {h->settings.repo_url, own, NULL};
@@ -327,14 +404,23 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
         hub_filesrc_free(tree);
         return error;
     }
-    struct pass_render pr = {.h = h, .health = health, .errors = json_object()};
+    struct pass_render pr = {.h = h,
+                             .fleet = fleet,
+                             .health = health,
+                             .errors = json_object(),
+                             .revisions = json_object()};
     pthread_mutex_init(&pr.lock, NULL);
     /* One transaction per batch of writes, not one per cluster. */
     hub_store_batch_begin(h->store);
     hub_render_fleet(&ctx, fleet, (int)h->settings.render_threads, on_rendered, &pr);
-    hub_store_batch_end(h->store);
+    if (hub_store_batch_end(h->store) < 0) /* the batch's bundles are not stored */
+        publish_failed(&pr, "(batch commit)", NULL);
     pthread_mutex_destroy(&pr.lock);
     *errors_out = pr.errors;
+    *revisions_out = pr.revisions;
+    *unpublished_out = pr.unpublished;
+    if (pr.unpublished)
+        gf_error_set(GF_EIO, "%s", pr.first_failure);
     hub_render_cache_sweep(h->cache);
     gf_healthscripts_free(health);
     hub_filesrc_free(tree);
@@ -345,28 +431,37 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
 static int sync_pass(hub *h, int force)
 {
     char commit[41];
+    char fetch_error[300] = "", publish_error[300] = "";
     struct hub_fleet *fleet = NULL;
-    json_t *errors = NULL;
-    int error;
+    json_t *errors = NULL, *revisions = NULL;
+    int error, unpublished = 0;
 
     COUNT(h, syncs, 1);
     if ((error = hub_source_fetch(h->source)) < 0) {
         COUNT(h, fetch_errors, 1);
-        gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", gf_error_last());
+        snprintf(fetch_error, sizeof(fetch_error), "%s", gf_error_last());
+        gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", fetch_error);
     }
     if ((error = hub_source_resolve(commit, h->source, h->settings.branch)) < 0)
         return gf_error_wrap(error, "branch '%s'", h->settings.branch);
     if (!force && strcmp(commit, h->commit) == 0)
-        return 0;
-    if ((error = render_commit(h, commit, &fleet, &errors)) < 0)
+        return fetch_error[0]
+                   ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s", commit,
+                                  fetch_error)
+                   : 0;
+    if ((error = render_commit(h, commit, &fleet, &errors, &revisions, &unpublished)) < 0)
         return gf_error_wrap(error, "commit %.12s", commit);
+    if (unpublished)
+        snprintf(publish_error, sizeof(publish_error), "%s", gf_error_last());
     struct hub_pass *pass = calloc(1, sizeof(*pass)), *old;
     if (pass == NULL) {
         hub_fleet_free(fleet);
         json_decref(errors);
+        json_decref(revisions);
         return gf_error_set(GF_ENOMEM, "out of memory");
     }
-    *pass = (struct hub_pass){.refs = 1, .fleet = fleet, .render_errors = errors};
+    *pass = (struct hub_pass){
+        .refs = 1, .fleet = fleet, .render_errors = errors, .revisions = revisions};
     pthread_mutex_lock(&h->lock);
     old = h->pass;
     h->pass = pass;
@@ -380,7 +475,30 @@ static int sync_pass(hub *h, int force)
                     fleet->problems[i]);
     gf_log_info("HUB-SYNC", "revision=%.12s clusters=%zu apps=%zu problems=%zu", commit,
                 fleet->n_clusters, fleet->n_apps, fleet->n_problems);
+    h->publish_retry = unpublished > 0;
+    if (unpublished)
+        return gf_error_set(GF_EIO,
+                            "commit %.12s rendered, but %d cluster bundle(s) were not published "
+                            "(retrying): %s",
+                            commit, unpublished, publish_error);
+    if (fetch_error[0])
+        return gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s", commit,
+                            fetch_error);
     return 0;
+}
+
+/* How long the sync thread sleeps: the poll interval, or sooner while a
+ * bundle waits to be published again (1 s, doubling). */
+static int64_t next_wait_ms(hub *h)
+{
+    if (!h->publish_retry) {
+        h->retry_ms = 0;
+        return h->settings.poll_interval;
+    }
+    h->retry_ms = h->retry_ms ? h->retry_ms * 2 : 1000;
+    if (h->retry_ms > h->settings.poll_interval)
+        h->retry_ms = h->settings.poll_interval;
+    return h->retry_ms;
 }
 
 /* While a rollout runs, it is advanced at least this often (and after
@@ -406,10 +524,11 @@ static int before(const struct timespec *a, const struct timespec *b)
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* Wait (the lock held) until a pass is due (0) or a rollout wants a tick (1). */
-static int wait_for_work(hub *h)
+/* Wait (the lock held) until a pass is due at `poll_at` or asked for (0),
+ * or a rollout wants a tick (1). */
+static int wait_for_work(hub *h, const struct timespec *poll_at_in)
 {
-    struct timespec poll_at = deadline_in(h->settings.poll_interval);
+    struct timespec poll_at = *poll_at_in;
 
     while (!h->sync_requested && !h->stopping) {
         int active = hub_rollouts_any_active(h->rollouts);
@@ -429,8 +548,8 @@ static int wait_for_work(hub *h)
     return 0;
 }
 
-/* Advance the rollouts; when they released or held apps, ask for a pass that
- * republishes (the lock held). */
+/* Advance the rollouts (the lock held; released meanwhile). What they
+ * release or hold is republished cluster by cluster, without a render. */
 static void tick_rollouts(hub *h)
 {
     size_t changed = 0;
@@ -439,8 +558,6 @@ static void tick_rollouts(hub *h)
     if (hub_rollouts_tick(h->rollouts, gf_wire_now_ms(), &changed) < 0)
         gf_log_error("HUB-ROLLOUT-FAIL", "error=\"%s\"", gf_error_last());
     pthread_mutex_lock(&h->lock);
-    if (changed > 0)
-        h->sync_requested = 1;
 }
 
 static void *sync_main(void *arg)
@@ -449,7 +566,7 @@ static void *sync_main(void *arg)
 
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
-        int force = h->sync_requested;
+        int force = h->sync_requested || h->publish_retry;
         h->sync_requested = 0;
         h->sync_running = 1;
         pthread_mutex_unlock(&h->lock);
@@ -461,8 +578,9 @@ static void *sync_main(void *arg)
             gf_log_error("HUB-SYNC-FAIL", "error=\"%s\"", h->last_error);
         h->syncs_done++;
         pthread_cond_broadcast(&h->done);
+        struct timespec poll_at = deadline_in(next_wait_ms(h));
         tick_rollouts(h); /* a new pass may have started a rollout */
-        while (!h->sync_requested && !h->stopping && wait_for_work(h))
+        while (!h->sync_requested && !h->stopping && wait_for_work(h, &poll_at))
             tick_rollouts(h);
     }
     pthread_mutex_unlock(&h->lock);
@@ -502,18 +620,33 @@ static const json_t *find_app(const json_t *report, const char *name)
     return NULL;
 }
 
-/* An app's sync result goes into the history when it changed: a new
- * generation applied, or a different outcome. */
-static int app_changed(const json_t *before, const json_t *now)
+static int members_differ(const json_t *a, const json_t *b, const char *const *keys)
 {
-    static const char *const keys[] = {"generation", "sync", "health", "operation", "message"};
-
-    if (before == NULL)
-        return 1;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (!json_equal(json_object_get(before, keys[i]), json_object_get(now, keys[i])))
+    for (; *keys; keys++)
+        if (!json_equal(json_object_get(a, *keys), json_object_get(b, *keys)))
             return 1;
     return 0;
+}
+
+/* An app's sync result goes into the history when its outcome changed. An
+ * agent that syncs per app (its report has desiredHash) reports an app that
+ * a commit did not touch at the new generation without applying anything:
+ * that is no new result, so only an operation, a synced state or the
+ * outcome counts. Older agents: a new generation applied counts too. */
+static int app_changed(const json_t *before, const json_t *now)
+{
+    static const char *const outcome[] = {"sync", "health", "operation", "message", NULL};
+    static const char *const per_app[] = {"syncedHash", NULL};
+    static const char *const op[] = {"id", "phase", "startedAt", NULL};
+    static const char *const old[] = {"generation", NULL};
+
+    if (before == NULL || members_differ(before, now, outcome))
+        return 1;
+    if (json_object_get(now, "desiredHash") == NULL)
+        return members_differ(before, now, old);
+    return members_differ(before, now, per_app) ||
+           members_differ(json_object_get(before, "operationState"),
+                          json_object_get(now, "operationState"), op);
 }
 
 static void record_history(hub *h, const char *cluster, const json_t *previous,
@@ -551,8 +684,10 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
     error = text ? hub_store_report_put(h->store, cluster, gf_wire_now_ms(), report->generation,
                                         report->revision ? report->revision : "", text)
                  : gf_error_set(GF_ENOMEM, "out of memory");
-    if (error == 0)
+    if (error == 0) {
         record_history(h, cluster, previous, json);
+        hub_appops_on_report(h, cluster, previous, json);
+    }
     if (error == 0 && hub_rollouts_any_active(h->rollouts)) {
         pthread_mutex_lock(&h->lock); /* a rollout may be waiting for this report */
         h->rollouts_poked = 1;
@@ -563,6 +698,25 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
     json_decref(previous);
     json_decref(json);
     return error;
+}
+
+/* ---- operations (issue 10) ---- */
+
+int hub_republish(hub *h, const char *cluster)
+{
+    uint64_t generation = 0;
+    int published = 0;
+    int error = hub_publish_refresh(h->store, h->key, cluster, &generation, &published);
+
+    if (error < 0)
+        return error;
+    if (published) {
+        COUNT(h, bundles_published, 1);
+        gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu reason=operations", cluster,
+                    (unsigned long long)generation);
+        hub_serve_notify(h->serve, cluster);
+    }
+    return 0;
 }
 
 /* ---- clusters ---- */
@@ -643,8 +797,8 @@ static int open_parts(hub *h)
         (error = load_or_create_admin_token(h)) < 0)
         return error;
     data_path(path, sizeof(path), h, "hub.db");
-    if ((error = hub_store_open(&h->store, path)) < 0 ||
-        (error = hub_rollouts_open_hub(&h->rollouts, h->store)) < 0)
+    if ((error = hub_store_open(&h->store, path)) < 0 || (error = hub_appops_init(h->store)) < 0 ||
+        (error = hub_rollouts_open_hub(&h->rollouts, h)) < 0)
         return error;
     data_path(path, sizeof(path), h, "repo-cache");
     if ((error = open_creds(h)) < 0 ||

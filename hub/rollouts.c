@@ -4,7 +4,10 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
+#include "appstate.h"
 #include "gitfleet/wire.h"
+#include "hub.h"
+#include "opreq.h"
 #include "pin.h"
 
 #include <pthread.h>
@@ -14,6 +17,13 @@
 #include <string.h>
 
 #define ROLLOUTS_LIST_MAX 100 /* finished rollouts the API lists */
+
+/* The hub's own environment, and the report being read (the strings of
+ * the last observation point into it). */
+struct hub_env {
+    hub *h;
+    json_t *report;
+};
 
 /* An app a pass held: a target of the rollout the pass starts. */
 struct pending {
@@ -30,8 +40,8 @@ struct hub_rollouts {
     size_t n_latest, cap_latest;
     struct pending *pending; /* held by the pass under way */
     size_t n_pending, cap_pending;
-    unsigned long ended[7]; /* rollouts ended since start, by phase */
-    struct hub_store_env *own_env; /* hub_rollouts_open_hub's, freed with it */
+    unsigned long ended[7];  /* rollouts ended since start, by phase */
+    struct hub_env *own_env; /* hub_rollouts_open_hub's, freed with it */
 };
 
 /* ---- keeping rollouts ---- */
@@ -478,39 +488,75 @@ int hub_rollouts_get_json(hub_rollouts *rs, const char *appset, json_t **out, in
 
 /* An agent that asked nothing for this long is not connected (as status.c). */
 #define ROLLOUTS_CONNECTED_MS 60000
+/* A sync request for a released app that does not sync itself expires. */
+#define ROLLOUTS_SYNC_TTL_MS (60 * 60 * 1000)
 
-/* The hub's own environment: the store, and the report being read. */
-struct hub_store_env {
-    hub_store *store;
-    json_t *report; /* the strings of the last observation point into it */
-};
-
-static int pin_hold(void *arg, const char *cluster, const char *app, const char *hash)
+/* The kept state `hash` of the app: its revision and generation, for the pin. */
+static void state_ref(hub_store *store, const char *cluster, const char *app, const char *hash,
+                      struct hub_pin *pin)
 {
-    struct hub_store_env *env = arg;
-    struct hub_pin pin = {.release_on_change = 0, .suspend_auto_sync = 0};
+    struct hub_appstate_ref git, *synced = NULL;
+    size_t n = 0;
+
+    if (hub_appstate_git(store, cluster, app, &git) == 0 && strcmp(git.hash, hash) == 0) {
+        snprintf(pin->revision, sizeof(pin->revision), "%s", git.revision);
+        pin->generation = git.generation;
+        return;
+    }
+    if (hub_appstate_synced(store, cluster, app, &synced, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(synced[i].hash, hash) == 0) {
+            snprintf(pin->revision, sizeof(pin->revision), "%s", synced[i].revision);
+            pin->generation = synced[i].synced_generation;
+            break;
+        }
+    free(synced);
+}
+
+/* Hold: a pin of holder "rollout" (auto-sync stays on; Git's changes do not
+ * lift it), then the cluster's bundle is published again without a render. */
+static int env_hold(void *arg, const char *cluster, const char *app, const char *hash)
+{
+    struct hub_env *env = arg;
+    hub_store *store = hub_get_store(env->h);
+    struct hub_pin pin = {.created_ms = gf_wire_now_ms()};
+    int error;
 
     snprintf(pin.cluster, sizeof(pin.cluster), "%s", cluster);
     snprintf(pin.app, sizeof(pin.app), "%s", app);
     snprintf(pin.holder, sizeof(pin.holder), "rollout");
     snprintf(pin.hash, sizeof(pin.hash), "%s", hash);
-    return hub_pin_hold(env->store, &pin);
+    if (hash[0] != '\0')
+        state_ref(store, cluster, app, hash, &pin);
+    if ((error = hub_pin_hold(store, &pin)) < 0)
+        return error;
+    error = hub_republish(env->h, cluster);
+    return error == GF_ENOTFOUND ? 0 : error;
 }
 
-static int pin_release(void *arg, const char *cluster, const char *app, int sync)
+/* Release: Git's state goes out; an app that does not sync itself gets a
+ * sync request in the same bundle, as Argo CD's RollingSync syncs it. */
+static int env_release(void *arg, const char *cluster, const char *app, int sync)
 {
-    struct hub_store_env *env = arg;
+    struct hub_env *env = arg;
+    hub_store *store = hub_get_store(env->h);
+    int error;
 
-    (void)sync; /* TODO: an app without automated needs a sync request */
-    return hub_pin_release(env->store, cluster, app, "rollout", NULL);
-}
-
-static int pin_held(void *arg, const char *cluster, const char *app)
-{
-    struct hub_store_env *env = arg;
-    struct hub_pin pin;
-
-    return hub_pin_lookup(env->store, cluster, app, &pin) == 0;
+    if ((error = hub_pin_release(store, cluster, app, "rollout", NULL)) < 0)
+        return error;
+    if (sync) {
+        struct hub_opreq req = {.requested_ms = gf_wire_now_ms()};
+        snprintf(req.cluster, sizeof(req.cluster), "%s", cluster);
+        snprintf(req.app, sizeof(req.app), "%s", app);
+        snprintf(req.kind, sizeof(req.kind), "sync");
+        snprintf(req.requested_by, sizeof(req.requested_by), "rollout");
+        req.expires_ms = req.requested_ms + ROLLOUTS_SYNC_TTL_MS;
+        if ((error = hub_opreq_add(store, &req)) < 0)
+            return error;
+    }
+    error = hub_republish(env->h, cluster);
+    return error == GF_ENOTFOUND ? 0 : error;
 }
 
 static const char *member(const json_t *obj, const char *key)
@@ -518,24 +564,35 @@ static const char *member(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-/* The report's entry for the target's app, kept alive by `report`. */
-static void store_observe(void *arg, const struct hub_rollout_target *t,
-                          struct hub_rollout_observation *o)
+static int env_held(void *arg, const char *cluster, const char *app)
 {
-    struct hub_store_env *env = arg;
+    struct hub_env *env = arg;
+    struct hub_pin pin;
+
+    return hub_pin_lookup(hub_get_store(env->h), cluster, app, &pin) == 0;
+}
+
+/* The report's entry for the target's app, kept alive by `report`. */
+static void env_observe(void *arg, const struct hub_rollout_target *t,
+                        struct hub_rollout_observation *o)
+{
+    struct hub_env *env = arg;
+    hub_store *store = hub_get_store(env->h);
     struct hub_store_cluster c;
     const json_t *app, *op;
     size_t i;
 
     json_decref(env->report);
     env->report = NULL;
-    if (hub_store_cluster_get(env->store, t->cluster, &c) == 0)
-        o->connected = c.last_seen_ms > 0 && gf_wire_now_ms() - c.last_seen_ms < ROLLOUTS_CONNECTED_MS;
-    if (hub_store_report_latest(env->store, t->cluster, &env->report) < 0)
+    if (hub_store_cluster_get(store, t->cluster, &c) == 0)
+        o->connected =
+            c.last_seen_ms > 0 && gf_wire_now_ms() - c.last_seen_ms < ROLLOUTS_CONNECTED_MS;
+    if (hub_store_report_latest(store, t->cluster, &env->report) < 0)
         return;
     json_array_foreach(json_object_get(env->report, "apps"), i, app)
     {
-        if (!json_is_string(json_object_get(app, "name")) || strcmp(member(app, "name"), t->app) != 0)
+        if (!json_is_string(json_object_get(app, "name")) ||
+            strcmp(member(app, "name"), t->app) != 0)
             continue;
         op = json_object_get(app, "operationState");
         o->synced_hash = member(app, "syncedHash");
@@ -547,25 +604,25 @@ static void store_observe(void *arg, const struct hub_rollout_target *t,
     }
 }
 
-int hub_rollouts_open_hub(hub_rollouts **out, hub_store *store)
+int hub_rollouts_open_hub(hub_rollouts **out, hub *h)
 {
-    struct hub_store_env *senv = calloc(1, sizeof(*senv));
-    struct hub_rollouts_env env = {.store = store,
-                                   .hold = pin_hold,
-                                   .release = pin_release,
-                                   .is_held = pin_held,
-                                   .observe = store_observe,
-                                   .arg = senv};
+    struct hub_env *henv = calloc(1, sizeof(*henv));
+    struct hub_rollouts_env env = {.store = hub_get_store(h),
+                                   .hold = env_hold,
+                                   .release = env_release,
+                                   .is_held = env_held,
+                                   .observe = env_observe,
+                                   .arg = henv};
     int error;
 
-    if (senv == NULL)
+    if (henv == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
-    senv->store = store;
+    henv->h = h;
     if ((error = hub_rollouts_open(out, &env)) < 0) {
-        free(senv);
+        free(henv);
         return error;
     }
-    (*out)->own_env = senv;
+    (*out)->own_env = henv;
     return 0;
 }
 

@@ -41,9 +41,10 @@ struct hub_rollouts_env {
 };
 
 int hub_rollouts_open(hub_rollouts **out, const struct hub_rollouts_env *env);
-/* The hub's: reports read from `store`, holds made as pins (hub/pin.h,
- * holder "rollout"). */
-int hub_rollouts_open_hub(hub_rollouts **out, hub_store *store);
+/* The hub's: reports read from its store; holds made as pins (hub/pin.h,
+ * holder "rollout"), each followed by a republish of that cluster. */
+struct hub;
+int hub_rollouts_open_hub(hub_rollouts **out, struct hub *h);
 void hub_rollouts_free(hub_rollouts *rs);
 
 /* One app of a RollingSync ApplicationSet, as a render pass sees it. */

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_STMT_CACHE   48  /* prepared statements kept (the store has fewer) */
+#define STORE_STMT_CACHE                                                                           \
+    96                         /* prepared statements kept (the store and the modules with         \
+                                * tables of their own have fewer) */
 #define STORE_BATCH_MAX_MS 200 /* a batch transaction commits at least this often */
 
 /* A statement prepared once and reused: preparing costs more than running
@@ -28,6 +30,7 @@ struct hub_store {
     int n_stmts;
     int batch_depth;         /* callers inside hub_store_batch_begin/end */
     int64_t batch_opened_ms; /* when the open transaction began, 0: none */
+    int batch_failed;        /* a commit of the batch failed: batch_end says so */
 };
 
 static const char schema[] =
@@ -145,7 +148,52 @@ static void release(hub_store *store, sqlite3_stmt *stmt)
             store->stmts[i].in_use = 0;
             return;
         }
-    sqlite3_finalize(stmt); /* the cache was full: prepared for this call alone */
+    sqlite3_finalize(stmt); /* prepared when the cache was full */
+}
+
+/* ---- for modules with tables of their own ---- */
+
+void hub_store_lock(hub_store *store)
+{
+    pthread_mutex_lock(&store->lock);
+}
+
+void hub_store_unlock(hub_store *store)
+{
+    pthread_mutex_unlock(&store->lock);
+}
+
+int hub_store_prepare(hub_store *store, sqlite3_stmt **out, const char *sql)
+{
+    return prepare(store, out, sql);
+}
+
+void hub_store_release(hub_store *store, sqlite3_stmt *stmt)
+{
+    release(store, stmt);
+}
+
+static int step_done(hub_store *store, sqlite3_stmt *stmt, const char *what);
+
+int hub_store_step_done(hub_store *store, sqlite3_stmt *stmt, const char *what)
+{
+    return step_done(store, stmt, what);
+}
+
+int hub_store_exec(hub_store *store, const char *sql)
+{
+    char *msg = NULL;
+    int error = 0;
+
+    if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        error = gf_error_set(GF_EIO, "store: %s", msg ? msg : sqlite3_errmsg(store->db));
+    sqlite3_free(msg);
+    return error;
+}
+
+int hub_store_changes(hub_store *store)
+{
+    return sqlite3_changes(store->db);
 }
 
 /* ---- batches ---- */
@@ -156,7 +204,7 @@ int hub_store_batch_begin(hub_store *store)
 
     pthread_mutex_lock(&store->lock);
     if (store->batch_depth++ == 0 && store->batch_opened_ms == 0) {
-        if (sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+        if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
             store->batch_opened_ms = gf_wire_now_ms();
         else
             error = db_error(store, "begin");
@@ -171,6 +219,10 @@ int hub_store_batch_end(hub_store *store)
 
     pthread_mutex_lock(&store->lock);
     store->batch_depth--;
+    if (store->batch_failed) {
+        store->batch_failed = 0;
+        error = gf_error_set(GF_EIO, "store: a batch was not committed");
+    }
     /* Commit when the last batch ends, or when batches overlap for so long
      * that the transaction would never end; then go on in a new one. */
     if (store->batch_opened_ms != 0 &&
@@ -182,10 +234,42 @@ int hub_store_batch_end(hub_store *store)
             sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
         }
         if (store->batch_depth > 0 &&
-            sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+            sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
             store->batch_opened_ms = gf_wire_now_ms();
     }
     pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/*
+ * A change that must be durable when the call returns, whole or not at all
+ * (a cluster row with its token), even while the sync thread's batch is
+ * open: the batch so far is committed first, then this runs in its own
+ * transaction, then the batch goes on. The caller holds the lock.
+ */
+static int own_begin(hub_store *store)
+{
+    if (store->batch_opened_ms != 0) {
+        store->batch_opened_ms = 0;
+        if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            store->batch_failed = 1;
+            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    }
+    if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(store, "begin");
+    return 0;
+}
+
+static int own_end(hub_store *store, int error)
+{
+    if (error == 0 && sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        error = db_error(store, "commit");
+    if (error < 0)
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    if (store->batch_depth > 0 &&
+        sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+        store->batch_opened_ms = gf_wire_now_ms();
     return error;
 }
 
@@ -224,10 +308,21 @@ int hub_store_token_add(hub_store *store, const char *cluster, const char *token
     int error;
 
     pthread_mutex_lock(&store->lock);
+    if ((error = own_begin(store)) < 0)
+        goto unlock;
     if ((error = prepare(store, &stmt, "INSERT OR IGNORE INTO clusters (name) VALUES (?1)")) < 0)
         goto out;
     sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
     if ((error = step_done(store, stmt, "add cluster")) < 0)
+        goto out;
+    release(store, stmt);
+    stmt = NULL;
+    /* A new token replaces the cluster's unused ones: only the newest works. */
+    if ((error = prepare(store, &stmt, "DELETE FROM tokens WHERE cluster = ?1 AND used_ms = 0")) <
+        0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    if ((error = step_done(store, stmt, "replace tokens")) < 0)
         goto out;
     release(store, stmt);
     stmt = NULL;
@@ -240,6 +335,8 @@ int hub_store_token_add(hub_store *store, const char *cluster, const char *token
     error = step_done(store, stmt, "add token");
 out:
     release(store, stmt);
+    error = own_end(store, error);
+unlock:
     pthread_mutex_unlock(&store->lock);
     return error;
 }
