@@ -295,8 +295,9 @@ static int check_deadline(hub_rollout *r, int64_t now)
         return 0;
     for (size_t i = 0; i < r->n_targets; i++) {
         struct hub_rollout_target *t = &r->targets[i];
-        if (t->step != (int)r->step || t->state == HUB_TARGET_DONE || t->state == HUB_TARGET_FAILED)
-            continue;
+        if (t->step != (int)r->step || t->state == HUB_TARGET_DONE ||
+            t->state == HUB_TARGET_FAILED || t->state == HUB_TARGET_BAKING)
+            continue; /* reached Synced and Healthy in time: the bake is not bounded */
         if (t->state == HUB_TARGET_MANUAL)
             continue; /* waiting for an operator is not a failure */
         t->state = HUB_TARGET_FAILED;

@@ -28,8 +28,8 @@
  *   are Done (or failed within the step's tolerance).
  * - A target fails when it reports Degraded at the new state, its sync
  *   operation for the new state Failed or Errored, or the step's progress
- *   deadline passes before it is Done (disconnected clusters are simply not
- *   Done). More failures than the step tolerates trigger the failure policy:
+ *   deadline passes before it is Synced and Healthy (disconnected clusters
+ *   simply are not; the bake that follows has no deadline). More failures than the step tolerates trigger the failure policy:
  *   halt (the rollout stops; released targets stay, the rest stay held) or
  *   rollback (every target of this and earlier steps that took the new state
  *   is held at its old state again).

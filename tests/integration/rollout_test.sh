@@ -118,7 +118,7 @@ wait_for 30 runs c1 2.0 || fail "c1 not back on 2.0: $(image_of c1)"
 for c in c2 c3 c4 c5; do runs "$c" 2.0 || fail "$c saw the broken image: $(image_of "$c")"; done
 rollout_field message | grep -q 'step 1: 1 of 1 failed' || fail "message: $(rollout_field message)"
 gitfleet rollout list | grep -q RolledBack || fail "rollout list does not show it"
-curl -sf "$GITFLEET_HUB/metrics" | grep -q 'gitfleet_rollouts_ended_total{phase="RolledBack"} 1' ||
+curl -sf -H "Authorization: Bearer $(cat "$T/hub/admin.token")" "$GITFLEET_HUB/metrics" | grep -q 'gitfleet_rollouts_ended_total{phase="RolledBack"} 1' ||
   fail "no metric for the rollback"
 pass "a Degraded canary stops the rollout at step 1 and rolls it back; later steps never saw it"
 
@@ -127,7 +127,7 @@ appset 'gitfleet.io/rollout-bake-time: "1h"'
 image 3.0
 push "web 3.0, baked for an hour"
 wait_for 30 runs c1 3.0 || fail "3.0 did not reach the canary"
-wait_for 20 sh -c "gitfleet rollout status web | grep -q 'Baking'" || fail "canary not baking"
+wait_for 20 sh -c "'$GF_BIN_DIR/gitfleet' rollout status web | grep -q Baking" || fail "canary not baking"
 gitfleet rollout pause web | grep -q Paused || fail "pause"
 phase_is Paused || fail "not Paused"
 gitfleet rollout pause web 2>/dev/null && fail "pausing twice succeeded"

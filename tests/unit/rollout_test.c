@@ -255,13 +255,17 @@ static void test_rollout__steps_in_order_with_max_update(void)
 static void test_rollout__bake_time_and_promote(void)
 {
     struct fake_fleet f;
-    hub_rollout *r = five_clusters(&f, "\"gitfleet.io/rollout-bake-time\":\"1m\"", 0);
+    hub_rollout *r = five_clusters(&f,
+                                   "\"gitfleet.io/rollout-bake-time\":\"1m\","
+                                   "\"gitfleet.io/rollout-progress-deadline\":\"30s\"",
+                                   0);
 
     tick(r, &f, 0);
     set(&f, "dev-1", "new", "Healthy");
     GF_ASSERT_STR(tick(r, &f, 1000), "");
     GF_ASSERT_STR(state_of(r, "dev-1"), "Baking");
-    GF_ASSERT_STR(tick(r, &f, 30000), "");
+    GF_ASSERT_STR(tick(r, &f, 45000), ""); /* past the deadline: baking is not late */
+    GF_ASSERT_STR(state_of(r, "dev-1"), "Baking");
     GF_ASSERT_STR(tick(r, &f, 61000), "R:stage-1 "); /* baked a minute */
     set(&f, "stage-1", "new", "Healthy");
     tick(r, &f, 62000);
