@@ -57,7 +57,10 @@ int hub_pin_hold(hub_store *store, const struct hub_pin *pin)
     sqlite3_stmt *stmt = NULL;
     int error;
 
-    if (pin->cluster[0] == '\0' || pin->app[0] == '\0' || strlen(pin->hash) != 64)
+    /* The state "" holds an app off a cluster that never had it (a rollout
+     * that has not reached it yet); anything else is a kept state's hash. */
+    if (pin->cluster[0] == '\0' || pin->app[0] == '\0' ||
+        (strlen(pin->hash) != 64 && !(pin->hash[0] == '\0' && !pin->suspend_auto_sync)))
         return gf_error_set(GF_EINVAL, "a pin needs a cluster, an app and a content hash");
     hub_store_lock(store);
     if ((error = hub_store_prepare(store, &stmt,

@@ -101,6 +101,17 @@ static int copy_targets(hub_rollout *r, const struct hub_rollout_target *targets
     return 0;
 }
 
+/* Steps in order, the targets no step selects last; by cluster within. */
+static int compare_targets(const void *a, const void *b)
+{
+    const struct hub_rollout_target *x = a, *y = b;
+    unsigned sx = (unsigned)x->step, sy = (unsigned)y->step; /* -1 sorts last */
+    int c = sx < sy ? -1 : sx > sy;
+    if (c == 0)
+        c = strcmp(x->cluster, y->cluster);
+    return c ? c : strcmp(x->app, y->app);
+}
+
 static void initial_state(hub_rollout *r, struct hub_rollout_target *t)
 {
     t->released_ms = t->healthy_since_ms = 0;
@@ -136,6 +147,8 @@ int hub_rollout_new(hub_rollout **out, const char *appset, const char *revision,
         hub_rollout_free(r);
         return error;
     }
+    if (r->n_targets > 1)
+        qsort(r->targets, r->n_targets, sizeof(*r->targets), compare_targets);
     for (size_t i = 0; i < r->n_targets; i++)
         initial_state(r, &r->targets[i]);
     r->phase = HUB_ROLLOUT_PROGRESSING;
@@ -633,11 +646,12 @@ json_t *hub_rollout_to_json(const hub_rollout *r, int64_t now_ms)
                      "id", (json_int_t)r->id, "appset", r->appset, "revision", r->revision, "phase",
                      phase_names[r->phase], "failurePolicy",
                      r->policy == HUB_FAILURE_ROLLBACK ? "rollback" : "halt", "step",
-                     (int)r->step + 1, "steps", (int)r->n_steps, "promoted", r->promoted,
-                     "startedMs", (json_int_t)r->started_ms, "stepStartedMs",
-                     (json_int_t)r->step_started_ms, "finishedMs", (json_int_t)r->finished_ms,
-                     "pausedMs", (json_int_t)r->paused_ms, "message", r->message, "waitingFor", why,
-                     "stepGates", steps_json(r), "targets", targets);
+                     (int)(r->step < r->n_steps ? r->step + 1 : r->n_steps), "steps",
+                     (int)r->n_steps, "promoted", r->promoted, "startedMs",
+                     (json_int_t)r->started_ms, "stepStartedMs", (json_int_t)r->step_started_ms,
+                     "finishedMs", (json_int_t)r->finished_ms, "pausedMs", (json_int_t)r->paused_ms,
+                     "message", r->message, "waitingFor", why, "stepGates", steps_json(r),
+                     "targets", targets);
 }
 
 static int target_from(struct hub_rollout_target *t, const json_t *doc)
@@ -714,6 +728,8 @@ static int fill_from(hub_rollout *r, const json_t *doc)
     snprintf(r->message, sizeof(r->message), "%s", msg);
     if ((error = gates_from(r, json_object_get(doc, "stepGates"))) < 0)
         return error;
+    if (r->phase == HUB_ROLLOUT_COMPLETED)
+        r->step = r->n_steps; /* shown as the last step; every step is past */
     if (json_array_size(targets) &&
         (r->targets = calloc(json_array_size(targets), sizeof(*r->targets))) == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");

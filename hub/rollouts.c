@@ -42,6 +42,7 @@ struct hub_rollouts {
     size_t n_pending, cap_pending;
     unsigned long ended[7];  /* rollouts ended since start, by phase */
     struct hub_env *own_env; /* hub_rollouts_open_hub's, freed with it */
+    int n_active;            /* atomic: rollouts active (for readers without the lock) */
 };
 
 /* ---- keeping rollouts ---- */
@@ -101,6 +102,16 @@ static void note_end(hub_rollouts *rs, const hub_rollout *r, int was_active)
                 hub_rollout_phase_name(hub_rollout_phase(r)));
 }
 
+/* How many rollouts are active, for readers that must not take the lock. */
+static void recount(hub_rollouts *rs)
+{
+    int n = 0;
+
+    for (size_t i = 0; i < rs->n_latest; i++)
+        n += hub_rollout_active(rs->latest[i]);
+    __atomic_store_n(&rs->n_active, n, __ATOMIC_RELAXED);
+}
+
 /* The newest rollout of each ApplicationSet, back from the store. */
 static int load_latest(hub_rollouts *rs)
 {
@@ -142,6 +153,7 @@ int hub_rollouts_open(hub_rollouts **out, const struct hub_rollouts_env *env)
         hub_rollouts_free(rs);
         return error;
     }
+    recount(rs);
     *out = rs;
     return 0;
 }
@@ -306,6 +318,7 @@ int hub_rollouts_after_pass(hub_rollouts *rs, const struct hub_fleet *fleet, con
         error = start_rollout(rs, set, revision, now_ms);
     }
     pending_clear(rs);
+    recount(rs);
     pthread_mutex_unlock(&rs->lock);
     return error;
 }
@@ -323,34 +336,78 @@ static void observe_target(void *arg, const struct hub_rollout_target *t,
     rs->env.observe(rs->env.arg, t, o);
 }
 
-/* Carry out releases and holds; a failure is logged and retried on the next
- * tick by the machine's own view (it compares with what is reported). */
-static size_t carry_out(hub_rollouts *rs, const hub_rollout *r, const struct hub_rollout_action *a,
-                        size_t n)
+/* A release or hold to carry out once the controller's lock is let go:
+ * carrying it out republishes a cluster, which wakes the agent endpoint,
+ * whose threads may be waiting for this lock (a report). */
+struct job {
+    enum hub_rollout_action_kind kind;
+    char appset[256];
+    int64_t id;
+    char cluster[HUB_STORE_NAME_MAX], app[256], hash[65];
+    int sync, step;
+};
+
+struct jobs {
+    struct job *items;
+    size_t n, cap;
+};
+
+static int queue_actions(struct jobs *j, const hub_rollout *r, const struct hub_rollout_action *a,
+                         size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct hub_rollout_target *t = a[i].target;
+        struct job *job;
+        if (j->n == j->cap) {
+            size_t cap = j->cap ? j->cap * 2 : 16;
+            struct job *grown = realloc(j->items, cap * sizeof(*grown));
+            if (grown == NULL)
+                return gf_error_set(GF_ENOMEM, "out of memory");
+            j->items = grown;
+            j->cap = cap;
+        }
+        job = &j->items[j->n++];
+        job->kind = a[i].kind;
+        job->id = hub_rollout_id(r);
+        job->sync = !t->automated;
+        job->step = t->step + 1;
+        snprintf(job->appset, sizeof(job->appset), "%s", hub_rollout_appset(r));
+        snprintf(job->cluster, sizeof(job->cluster), "%s", t->cluster);
+        snprintf(job->app, sizeof(job->app), "%s", t->app);
+        snprintf(job->hash, sizeof(job->hash), "%s", t->from_hash);
+    }
+    return 0;
+}
+
+/* Carry out the queued releases and holds (the lock not held). A failure
+ * is logged; the machine notices from what the cluster reports. */
+static size_t run_jobs(hub_rollouts *rs, struct jobs *j)
 {
     size_t done = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        const struct hub_rollout_target *t = a[i].target;
-        int error = a[i].kind == HUB_ROLLOUT_RELEASE
-                        ? rs->env.release(rs->env.arg, t->cluster, t->app, !t->automated)
-                        : rs->env.hold(rs->env.arg, t->cluster, t->app, t->from_hash);
+    for (size_t i = 0; i < j->n; i++) {
+        const struct job *job = &j->items[i];
+        const char *what = job->kind == HUB_ROLLOUT_RELEASE ? "release" : "hold";
+        int error = job->kind == HUB_ROLLOUT_RELEASE
+                        ? rs->env.release(rs->env.arg, job->cluster, job->app, job->sync)
+                        : rs->env.hold(rs->env.arg, job->cluster, job->app, job->hash);
         if (error < 0) {
             gf_log_error("HUB-ROLLOUT-FAIL", "appset=%s cluster=%s app=%s action=%s error=\"%s\"",
-                         hub_rollout_appset(r), t->cluster, t->app,
-                         a[i].kind == HUB_ROLLOUT_RELEASE ? "release" : "hold", gf_error_last());
+                         job->appset, job->cluster, job->app, what, gf_error_last());
             continue;
         }
         gf_log_info("HUB-ROLLOUT-STEP", "appset=%s id=%lld cluster=%s app=%s action=%s step=%d",
-                    hub_rollout_appset(r), (long long)hub_rollout_id(r), t->cluster, t->app,
-                    a[i].kind == HUB_ROLLOUT_RELEASE ? "release" : "hold", t->step + 1);
+                    job->appset, (long long)job->id, job->cluster, job->app, what, job->step);
         done++;
     }
+    free(j->items);
+    memset(j, 0, sizeof(*j));
     return done;
 }
 
 int hub_rollouts_tick(hub_rollouts *rs, int64_t now_ms, size_t *changed_out)
 {
+    struct jobs jobs = {0};
     int error = 0;
 
     *changed_out = 0;
@@ -364,28 +421,25 @@ int hub_rollouts_tick(hub_rollouts *rs, int64_t now_ms, size_t *changed_out)
         if (changed < 0)
             error = changed;
         else if (changed && (error = store_rollout(rs, r, now_ms)) == 0)
-            *changed_out += carry_out(rs, r, actions, n);
+            error = queue_actions(&jobs, r, actions, n);
         note_end(rs, r, was_active);
         free(actions);
     }
+    recount(rs);
     pthread_mutex_unlock(&rs->lock);
+    *changed_out = run_jobs(rs, &jobs);
     return error;
 }
 
 int hub_rollouts_any_active(hub_rollouts *rs)
 {
-    int any = 0;
-
-    pthread_mutex_lock(&rs->lock);
-    for (size_t i = 0; i < rs->n_latest && !any; i++)
-        any = hub_rollout_active(rs->latest[i]);
-    pthread_mutex_unlock(&rs->lock);
-    return any;
+    return __atomic_load_n(&rs->n_active, __ATOMIC_RELAXED) > 0;
 }
 
 /* ---- operators ---- */
 
-static int run_verb(hub_rollouts *rs, hub_rollout *r, const char *verb, int64_t now)
+static int run_verb(hub_rollouts *rs, hub_rollout *r, const char *verb, int64_t now,
+                    struct jobs *jobs)
 {
     struct hub_rollout_action *actions = NULL;
     size_t n = 0;
@@ -402,26 +456,29 @@ static int run_verb(hub_rollouts *rs, hub_rollout *r, const char *verb, int64_t 
     else
         return gf_error_set(GF_EINVAL, "'%s': expected pause, resume, promote or abort", verb);
     if (error == 0 && (error = store_rollout(rs, r, now)) == 0)
-        carry_out(rs, r, actions, n);
+        error = queue_actions(jobs, r, actions, n);
     free(actions);
     return error;
 }
 
 int hub_rollouts_command(hub_rollouts *rs, const char *appset, const char *verb, int64_t now_ms)
 {
+    struct jobs jobs = {0};
     hub_rollout *r;
     int error;
 
     pthread_mutex_lock(&rs->lock);
     if ((r = latest_of(rs, appset)) == NULL || !hub_rollout_active(r)) {
         error = gf_error_set(GF_ENOTFOUND, "ApplicationSet %s has no rollout under way", appset);
-    } else if ((error = run_verb(rs, r, verb, now_ms)) == 0) {
+    } else if ((error = run_verb(rs, r, verb, now_ms, &jobs)) == 0) {
         gf_log_info("HUB-ROLLOUT-COMMAND", "appset=%s id=%lld verb=%s phase=%s", appset,
                     (long long)hub_rollout_id(r), verb,
                     hub_rollout_phase_name(hub_rollout_phase(r)));
         note_end(rs, r, 1);
     }
+    recount(rs);
     pthread_mutex_unlock(&rs->lock);
+    run_jobs(rs, &jobs);
     return error;
 }
 
@@ -541,7 +598,8 @@ static int env_release(void *arg, const char *cluster, const char *app, int sync
 {
     struct hub_env *env = arg;
     hub_store *store = hub_get_store(env->h);
-    int error;
+    struct hub_pin pin;
+    int error, off = hub_pin_lookup(store, cluster, app, &pin) == 0 && pin.hash[0] == '\0';
 
     if ((error = hub_pin_release(store, cluster, app, "rollout", NULL)) < 0)
         return error;
@@ -555,6 +613,10 @@ static int env_release(void *arg, const char *cluster, const char *app, int sync
         if ((error = hub_opreq_add(store, &req)) < 0)
             return error;
     }
+    /* An app held off the cluster is in no stored bundle: only a render
+     * brings it; otherwise the stored bundle is published again. */
+    if (off)
+        return hub_sync_now(env->h, 0, NULL);
     error = hub_republish(env->h, cluster);
     return error == GF_ENOTFOUND ? 0 : error;
 }
