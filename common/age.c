@@ -527,8 +527,8 @@ static int parse_body(struct stanza *st, const unsigned char *d, size_t n, size_
     char *text = NULL;
     size_t tlen = 0;
     FILE *f = open_memstream(&text, &tlen);
-    const char *line;
-    size_t len;
+    const char *line = NULL;
+    size_t len = 0;
     int error = 0;
 
     if (f == NULL)
@@ -551,8 +551,8 @@ static int parse_body(struct stanza *st, const unsigned char *d, size_t n, size_
 
 static int parse_header(struct header *h, const unsigned char *d, size_t n)
 {
-    size_t pos = strlen(VERSION_LINE), len;
-    const char *line;
+    size_t pos = strlen(VERSION_LINE), len = 0;
+    const char *line = NULL;
     int error;
 
     memset(h, 0, sizeof(*h));

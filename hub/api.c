@@ -5,6 +5,7 @@
 #include "gitfleet/log.h"
 #include "gitfleet/wire.h"
 #include "hub.h"
+#include "seckeys.h"
 #include "status.h"
 
 #include <nng/nng.h>
@@ -350,6 +351,89 @@ static void handle_history(struct call *c)
         reply_json(c, 200, json_pack("{s:o}", "history", rows));
 }
 
+/* ---- sealed-secret recipients (issue 15) ---- */
+
+/* Each recipient with its cluster's labels from Git (for --selector). */
+static void add_labels(hub *h, json_t *rows)
+{
+    struct hub_view view;
+    json_t *row;
+    size_t i;
+
+    hub_view_get(h, &view);
+    json_array_foreach(rows, i, row)
+    {
+        const struct hub_cluster *cl =
+            view.fleet
+                ? hub_fleet_cluster(view.fleet, json_string_value(json_object_get(row, "cluster")))
+                : NULL;
+        json_object_set_new(row, "labels", cl ? json_deep_copy(cl->labels) : json_object());
+    }
+    hub_view_put(&view);
+}
+
+/* GET /api/v1/recipients[?cluster=C]: every joined cluster's recipients. */
+static void handle_recipients(struct call *c, const char *cluster)
+{
+    json_t *rows = NULL;
+    int error = hub_store_recipients(hub_get_store(c->api->h), cluster, gf_wire_now_ms(), &rows);
+
+    if (error == 0 && cluster != NULL && json_array_size(rows) == 0)
+        error = gf_error_set(GF_ENOTFOUND,
+                             "cluster '%s' has no secret recipient (not joined, revoked, or "
+                             "joined by an agent older than sealed secrets)",
+                             cluster);
+    if (error < 0) {
+        json_decref(rows);
+        reply_error(c, error);
+        return;
+    }
+    add_labels(c->api->h, rows);
+    if (cluster == NULL)
+        reply_json(c, 200, json_pack("{s:o}", "recipients", rows));
+    else
+        reply_json(c, 200,
+                   json_pack("{s:s, s:O, s:o}", "cluster", cluster, "recipient",
+                             json_object_get(json_array_get(rows, 0), "recipient"), "recipients",
+                             rows));
+}
+
+/* POST /api/v1/clusters/C/rotate-key {"graceSeconds": N} */
+static void handle_rotate_key(struct call *c, const char *cluster)
+{
+    json_t *body = request_json(c);
+    json_t *grace = json_object_get(body, "graceSeconds");
+    int64_t grace_ms = grace ? (int64_t)json_integer_value(grace) * 1000 : 24 * 3600 * 1000;
+    char id[64];
+    int error;
+
+    if (grace != NULL && !json_is_integer(grace))
+        error = gf_error_set(GF_EINVAL, "graceSeconds: expected an integer");
+    else
+        error = hub_seckeys_rotate(hub_get_store(c->api->h), cluster, grace_ms, id);
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 202,
+                   json_pack("{s:s, s:s, s:I}", "cluster", cluster, "rotation", id, "graceMs",
+                             (json_int_t)grace_ms));
+    json_decref(body);
+}
+
+/* "/api/v1/clusters/NAME/<suffix>" for `method`: NAME into `name`. */
+static int cluster_route(const struct call *c, const char *method, const char *suffix, char *name,
+                         size_t cap)
+{
+    const char *prefix = "/api/v1/clusters/", *p = c->path + strlen(prefix), *slash;
+
+    if (strcmp(c->method, method) != 0 || strncmp(c->path, prefix, strlen(prefix)) != 0 ||
+        (slash = strchr(p, '/')) == NULL || slash == p || strcmp(slash + 1, suffix) != 0 ||
+        (size_t)(slash - p) >= cap)
+        return 0;
+    snprintf(name, cap, "%.*s", (int)(slash - p), p);
+    return 1;
+}
+
 static int is(const struct call *c, const char *method, const char *path)
 {
     return strcmp(c->method, method) == 0 && strcmp(c->path, path) == 0;
@@ -369,6 +453,7 @@ static const char *under(const struct call *c, const char *method, const char *p
 static int route_admin(struct call *c)
 {
     const char *name;
+    char name_buf[128];
 
     if (is(c, "POST", "/api/v1/clusters"))
         handle_cluster_add(c);
@@ -380,6 +465,8 @@ static int route_admin(struct call *c)
             reply_json(c, 200, json_pack("{s:s}", "removed", name));
     } else if (is(c, "POST", "/api/v1/sync"))
         handle_sync(c);
+    else if (cluster_route(c, "POST", "rotate-key", name_buf, sizeof(name_buf)))
+        handle_rotate_key(c, name_buf);
     else
         return 0;
     return 1;
@@ -409,6 +496,10 @@ static int route_read(struct call *c)
                       hub_status_apps(c->api->h, query_param(c, "cluster", buf, sizeof(buf)))));
     else if (is(c, "GET", "/api/v1/history"))
         handle_history(c);
+    else if (is(c, "GET", "/api/v1/recipients"))
+        handle_recipients(c, query_param(c, "cluster", buf, sizeof(buf)));
+    else if (cluster_route(c, "GET", "key", buf, sizeof(buf)))
+        handle_recipients(c, buf);
     else
         return 0;
     return 1;

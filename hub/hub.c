@@ -251,7 +251,8 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
                          json_t **errors_out)
 {
     const char *urls[] = {h->settings.repo_url, h->settings.repo, NULL};
-    struct hub_fleet_options opts = {.repo_urls = urls};
+    struct hub_fleet_options opts = {.repo_urls = urls,
+                                     .allow_plain_secrets = h->settings.allow_plain_secrets};
     struct hub_render_ctx ctx = {.revision = commit,
                                  .revision_ref = h->settings.branch,
                                  .tree_at = tree_at,

@@ -28,6 +28,7 @@ struct hub_settings {
     int64_t join_token_ttl;
     int64_t max_wait;
     char *log_level, *log_format;
+    int allow_plain_secrets; /* issue 15: plain Secrets in Git for every app */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */

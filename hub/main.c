@@ -38,6 +38,9 @@ static const struct gf_config_option options[] = {
         "how long a join token stays valid"),
     OPT("max-wait", GF_CONFIG_DURATION, max_wait, 100, 600000, "60s",
         "longest an agent's bundle request is held"),
+    OPT("allow-plain-secrets", GF_CONFIG_BOOL, allow_plain_secrets, 0, 0, "false",
+        "let every app keep plain Secrets in Git (else only apps annotated "
+        "gitfleet.io/allow-plain-secrets: \"true\"; docs/secrets.md)"),
     OPT("log-level", GF_CONFIG_STRING, log_level, 0, 0, "info", "debug, info, warn or error"),
     OPT("log-format", GF_CONFIG_STRING, log_format, 0, 0, "text", "text or json"),
 };

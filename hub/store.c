@@ -45,7 +45,16 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS history ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, app TEXT NOT NULL,"
     "  time_ms INTEGER NOT NULL, generation INTEGER NOT NULL, revision TEXT NOT NULL,"
-    "  result TEXT NOT NULL, message TEXT NOT NULL);";
+    "  result TEXT NOT NULL, message TEXT NOT NULL);"
+    /* Issue 15: each cluster's age recipients for sealed secrets. The current
+     * one has retires_ms 0; after a rotation the old one is kept, and still
+     * listed, until its grace period ends. */
+    "CREATE TABLE IF NOT EXISTS secret_recipients ("
+    "  cluster TEXT NOT NULL, recipient TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    "  retires_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (cluster, recipient));"
+    "CREATE TABLE IF NOT EXISTS secret_rotations ("
+    "  cluster TEXT PRIMARY KEY, id TEXT NOT NULL, requested_ms INTEGER NOT NULL,"
+    "  grace_ms INTEGER NOT NULL, done_ms INTEGER NOT NULL DEFAULT 0);";
 
 static int db_error(hub_store *store, const char *what)
 {
@@ -305,9 +314,141 @@ int hub_store_cluster_remove(hub_store *store, const char *cluster)
     if ((error = exec_for_cluster(store, "DELETE FROM clusters WHERE name = ?1", cluster)) == 0) {
         if (sqlite3_changes(store->db) == 0)
             error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
-        else
-            error = exec_for_cluster(store, "DELETE FROM tokens WHERE cluster = ?1", cluster);
+        else if ((error = exec_for_cluster(store, "DELETE FROM tokens WHERE cluster = ?1",
+                                           cluster)) == 0 &&
+                 (error = exec_for_cluster(
+                      store, "DELETE FROM secret_recipients WHERE cluster = ?1", cluster)) == 0)
+            error =
+                exec_for_cluster(store, "DELETE FROM secret_rotations WHERE cluster = ?1", cluster);
     }
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/* ---- sealed-secret recipients and key rotations (issue 15) ---- */
+
+/* Bind ?1 cluster, ?2 text, ?3 and ?4 integers, and run. */
+static int exec4(hub_store *store, const char *sql, const char *cluster, const char *text,
+                 int64_t a, int64_t b)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    if ((error = prepare(store, &stmt, sql)) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, a);
+        sqlite3_bind_int64(stmt, 4, b);
+        error = step_done(store, stmt, sql);
+    }
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+int hub_store_recipient_put(hub_store *store, const char *cluster, const char *recipient,
+                            int64_t now_ms, int64_t grace_ms)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    /* Others still current retire after the grace (at once without one). */
+    if ((error = exec4(store,
+                       "UPDATE secret_recipients SET retires_ms = ?3 + ?4 WHERE cluster = ?1 "
+                       "AND recipient != ?2 AND (retires_ms = 0 OR retires_ms > ?3 + ?4)",
+                       cluster, recipient, now_ms, grace_ms)) == 0 &&
+        (error = exec4(store,
+                       "DELETE FROM secret_recipients WHERE cluster = ?1 AND recipient != ?2 "
+                       "AND retires_ms <= ?3",
+                       cluster, recipient, now_ms, 0)) == 0)
+        error = exec4(store,
+                      "INSERT INTO secret_recipients (cluster, recipient, created_ms, retires_ms) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (cluster, recipient) DO UPDATE SET "
+                      "retires_ms = 0",
+                      cluster, recipient, now_ms, 0);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_recipients(hub_store *store, const char *cluster, int64_t now_ms, json_t **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    *out = json_array();
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT r.cluster, r.recipient, r.created_ms, r.retires_ms "
+                         "FROM secret_recipients r JOIN clusters c ON c.name = r.cluster "
+                         "WHERE c.public_key IS NOT NULL AND (?1 IS NULL OR r.cluster = ?1) "
+                         "AND (r.retires_ms = 0 OR r.retires_ms > ?2) "
+                         "ORDER BY r.cluster, r.retires_ms != 0, r.created_ms DESC")) == 0) {
+        if (cluster)
+            sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, now_ms);
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+            json_array_append_new(
+                *out, json_pack("{s:s, s:s, s:I, s:I, s:b}", "cluster", column_text(stmt, 0),
+                                "recipient", column_text(stmt, 1), "createdUnixMs",
+                                (json_int_t)sqlite3_column_int64(stmt, 2), "retiresUnixMs",
+                                (json_int_t)sqlite3_column_int64(stmt, 3), "current",
+                                sqlite3_column_int64(stmt, 3) == 0));
+        if (rc != SQLITE_DONE)
+            error = db_error(store, "list recipients");
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rotation_request(hub_store *store, const char *cluster, const char *id,
+                               int64_t now_ms, int64_t grace_ms)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    error = exec4(store,
+                  "INSERT INTO secret_rotations (cluster, id, requested_ms, grace_ms, done_ms) "
+                  "VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT (cluster) DO UPDATE SET id = ?2, "
+                  "requested_ms = ?3, grace_ms = ?4, done_ms = 0",
+                  cluster, id, now_ms, grace_ms);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rotation_get(hub_store *store, const char *cluster, struct hub_store_rotation *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT id, requested_ms, grace_ms, done_ms FROM secret_rotations "
+                         "WHERE cluster = ?1")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            copy_text(out->id, sizeof(out->id), column_text(stmt, 0));
+            out->requested_ms = sqlite3_column_int64(stmt, 1);
+            out->grace_ms = sqlite3_column_int64(stmt, 2);
+            out->done_ms = sqlite3_column_int64(stmt, 3);
+        } else {
+            error = gf_error_set(GF_ENOTFOUND, "no key rotation for cluster '%s'", cluster);
+        }
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rotation_done(hub_store *store, const char *cluster, const char *id, int64_t now_ms)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    error = exec4(store,
+                  "UPDATE secret_rotations SET done_ms = ?3 WHERE cluster = ?1 AND id = ?2 "
+                  "AND done_ms = 0",
+                  cluster, id, now_ms, 0);
     pthread_mutex_unlock(&store->lock);
     return error;
 }

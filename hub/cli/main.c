@@ -16,6 +16,7 @@ static const struct gf_cli_command *const commands[] = {
     &gf_cmd_sync,
     &gf_cmd_diff,
     &gf_cmd_history,
+    &gf_cmd_seal,
     &gf_cmd_render,
     &gf_cmd_fmt,
     &gf_cmd_health,
