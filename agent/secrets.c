@@ -2,6 +2,8 @@
  * used to open */
 #include "secrets.h"
 
+#include "inventory.h"
+
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
 #include "gitfleet/log.h"
@@ -238,6 +240,23 @@ int agent_secrets_rotate(const Gitfleet__SignedSecretKeyRotation *req, const gf_
     return error < 0 ? error : 1;
 }
 
+/* The hub's tracking id names the SealedSecret ("app:gitfleet.io/SealedSecret:
+ * ns/name"); the object the agent owns is the Secret ("app:/Secret:ns/name"),
+ * which is what prune's ownership check expects on the live object. */
+static void retrack(json_t *secret)
+{
+    static const char from[] = ":gitfleet.io/" GF_SEALED_KIND ":", to[] = ":/Secret:";
+    json_t *ann = json_object_get(json_object_get(secret, "metadata"), "annotations");
+    const char *tid = json_string_value(json_object_get(ann, AGENT_INVENTORY_TRACKING_ANNOTATION));
+    const char *at = tid ? strstr(tid, from) : NULL;
+    char *fixed = NULL;
+
+    if (at && asprintf(&fixed, "%.*s%s%s", (int)(at - tid), tid, to, at + strlen(from)) >= 0) {
+        json_object_set_new(ann, AGENT_INVENTORY_TRACKING_ANNOTATION, json_string(fixed));
+        free(fixed);
+    }
+}
+
 int agent_secrets_unseal(json_t **obj, const char *default_namespace)
 {
     gf_age_identity ids[MAX_IDENTITIES];
@@ -259,6 +278,7 @@ int agent_secrets_unseal(json_t **obj, const char *default_namespace)
     OPENSSL_cleanse(ids, sizeof(ids));
     if (error < 0)
         return gf_error_wrap(error, "cannot open");
+    retrack(secret);
     json_decref(*obj);
     *obj = secret;
     return 0;
