@@ -2,6 +2,8 @@
 #include "verify.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/log.h"
+#include "gitfleet/project.h"
 #include "gitfleet/wire.h"
 
 #include <string.h>
@@ -29,6 +31,15 @@ int agent_verify_bundle(Gitfleet__Bundle **out, const void *signed_bytes, size_t
         gitfleet__bundle__free_unpacked(bundle, NULL);
         return error;
     }
+    /* A hub bug or a tampered render must not widen a project: apps that
+     * break their AppProject's rules lose their resources here. */
+    if (gf_project_enforce_bundle(bundle) > 0)
+        for (size_t i = 0; i < bundle->n_apps; i++)
+            if (bundle->apps[i]->render_error &&
+                strncmp(bundle->apps[i]->render_error, "refused by the agent", 20) == 0)
+                gf_log_warn("AGENT-PROJECT-REFUSED", "generation=%llu app=%s error=\"%s\"",
+                            (unsigned long long)bundle->generation, bundle->apps[i]->name,
+                            bundle->apps[i]->render_error);
     *out = bundle;
     return 0;
 }

@@ -1,6 +1,8 @@
 /* error.c -- thread-local last-error message behind the GF_E* return codes */
 #include "gitfleet/error.h"
 
+#include "gitfleet/redact.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +12,11 @@ static _Thread_local char last_message[GF_ERROR_MAX];
 
 int gf_error_setv(int code, const char *fmt, va_list ap)
 {
-    vsnprintf(last_message, sizeof(last_message), fmt, ap);
+    char raw[GF_ERROR_MAX];
+
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    /* Messages reach logs, the API and terminals: never with a URL's password. */
+    gf_redact_text(last_message, sizeof(last_message), raw);
     return code;
 }
 
@@ -35,9 +41,9 @@ int gf_error_wrap(int code, const char *fmt, ...)
     va_end(ap);
     memcpy(old, last_message, sizeof(old));
     if (old[0] != '\0')
-        snprintf(last_message, sizeof(last_message), "%s: %s", prefix, old);
+        gf_error_set(code, "%s: %s", prefix, old);
     else
-        snprintf(last_message, sizeof(last_message), "%s", prefix);
+        gf_error_set(code, "%s", prefix);
     return code;
 }
 

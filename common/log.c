@@ -2,6 +2,7 @@
 #include "gitfleet/log.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/redact.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -148,7 +149,7 @@ static void write_json(FILE *out, const char *ts, enum gf_log_level level, const
 
 void gf_log_write(enum gf_log_level level, const char *event, const char *fmt, ...)
 {
-    char text[2048];
+    char raw[2048], text[2048 + 64];
     char ts[40];
     va_list ap;
     FILE *out = log_out ? log_out : stderr;
@@ -156,8 +157,10 @@ void gf_log_write(enum gf_log_level level, const char *event, const char *fmt, .
     if (level < gf_log_threshold || level >= GF_LOG_OFF)
         return;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    /* The last line of defence: no URL credentials reach a log line. */
+    gf_redact_text(text, sizeof(text), raw);
     format_timestamp(ts, sizeof(ts));
 
     pthread_mutex_lock(&log_lock);

@@ -1,6 +1,10 @@
 /* os.c -- the few operating-system specifics, behind one header */
 #include "gitfleet/os.h"
 
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <stdlib.h> /* defines __GLIBC__ where glibc is the C library */
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -11,4 +15,24 @@ void gf_os_release_memory(void)
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif
+}
+
+int gf_os_cpu_count(void)
+{
+    cpu_set_t set;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void gf_os_usage(double *cpu_seconds_out, long *peak_rss_kib_out)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    *cpu_seconds_out = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    *peak_rss_kib_out = ru.ru_maxrss;
 }

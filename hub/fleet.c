@@ -342,9 +342,11 @@ static int parse_destination(struct obj_ctx *c, const json_t *spec, struct hub_a
         return error;
     app->namespace = dup_or_empty(ns);
     if (name != NULL) {
+        const struct hub_cluster *cl = hub_fleet_cluster(fleet, name);
         app->cluster = strdup(name);
-        if (hub_fleet_cluster(fleet, name) == NULL)
+        if (cl == NULL)
             return ctx_fail(c, "spec.destination.name", "no Cluster named '%s'", name);
+        app->server = strdup(cl->server);
         return 0;
     }
     if (server == NULL)
@@ -352,6 +354,7 @@ static int parse_destination(struct obj_ctx *c, const json_t *spec, struct hub_a
     for (size_t i = 0; i < fleet->n_clusters; i++)
         if (strcmp(fleet->clusters[i].server, server) == 0) {
             app->cluster = strdup(fleet->clusters[i].name);
+            app->server = strdup(server);
             return 0;
         }
     app->cluster = strdup("");
@@ -362,12 +365,15 @@ static int parse_app_fields(struct obj_ctx *c, const json_t *obj, struct hub_app
                             const struct hub_fleet *fleet, const struct hub_fleet_options *opts)
 {
     const json_t *spec;
-    const char *name, *project;
+    const char *name, *project, *app_ns;
     int error;
 
     if ((error = require_name(c, obj, &name)) < 0)
         return error;
     app->name = strdup(name);
+    if ((error = opt_string(c, obj, "metadata.namespace", &app_ns)) < 0)
+        return error;
+    app->app_namespace = dup_or_empty(app_ns);
     if ((error = opt_object(c, obj, "spec", &spec)) < 0)
         return error;
     if (spec == NULL)
@@ -391,6 +397,8 @@ static void app_clear(struct hub_app *a)
     free(a->cluster);
     free(a->namespace);
     free(a->project);
+    free(a->server);
+    free(a->app_namespace);
     free(a->repo_url);
     free(a->target_revision);
     free(a->path);
@@ -408,7 +416,7 @@ struct loader {
     struct hub_fleet *fleet;
     hub_filesrc *tree;
     const struct hub_fleet_options *opts;
-    size_t cap_clusters, cap_apps, cap_problems;
+    size_t cap_clusters, cap_apps, cap_problems, cap_projects;
 };
 
 static void add_problem(struct loader *l, const char *msg)
@@ -505,6 +513,102 @@ static void add_appset(struct loader *l, const json_t *obj, const char *file)
     json_decref(entries);
 }
 
+/* ---- AppProjects ---- */
+
+const gf_project *hub_fleet_project(const struct hub_fleet *fleet, const char *name)
+{
+    for (size_t i = 0; i < fleet->n_projects; i++)
+        if (strcmp(gf_project_name(fleet->projects[i]), name) == 0)
+            return fleet->projects[i];
+    return NULL;
+}
+
+static void keep_project(struct loader *l, gf_project *p)
+{
+    gf_project **grown =
+        grow(l->fleet->projects, l->fleet->n_projects, &l->cap_projects, sizeof(*grown));
+
+    if (grown == NULL) {
+        gf_project_free(p);
+        return;
+    }
+    l->fleet->projects = grown;
+    grown[l->fleet->n_projects++] = p;
+}
+
+/* An AppProject that cannot be read binds nothing: its apps fail as
+ * naming a project that does not exist, and the problem says why. */
+static void add_project(struct loader *l, const json_t *doc, const char *file)
+{
+    struct obj_ctx c = {.file = file, .object = "AppProject", .error = NULL};
+    gf_project *p = NULL;
+    const char *name;
+    char msg[1200];
+
+    if (require_name(&c, doc, &name) < 0) {
+        add_problem(l, c.error);
+        free(c.error);
+        return;
+    }
+    if (hub_fleet_project(l->fleet, name) != NULL) {
+        snprintf(msg, sizeof(msg), "%s: AppProject %s: metadata.name: defined twice", file, name);
+        add_problem(l, msg);
+        return;
+    }
+    if (gf_project_parse(&p, name, json_object_get(doc, "spec")) < 0) {
+        snprintf(msg, sizeof(msg), "%s: %s", file, gf_error_last());
+        add_problem(l, msg);
+        return;
+    }
+    keep_project(l, p);
+}
+
+static void app_refuse(struct hub_app *app, const char *why)
+{
+    if (asprintf(&app->error, "%s: Application %s: %s", app->file, app->name, why) < 0)
+        app->error = NULL;
+}
+
+/* Does the project let this app be what it is? (Argo CD checks the same at
+ * every reconciliation: app namespace, source, destination.) */
+static void bind_app(const struct loader *l, struct hub_app *app)
+{
+    const gf_project *p = hub_fleet_project(l->fleet, app->project);
+    const char *const *urls = l->opts->repo_urls;
+    const char *repo = app->repo_url && app->repo_url[0] && strcmp(app->repo_url, ".") != 0
+                           ? app->repo_url
+                           : (urls && urls[0] ? urls[0] : ".");
+    char msg[1200];
+
+    if (p == NULL) {
+        snprintf(msg, sizeof(msg),
+                 "spec.project: project '%s' does not exist (no AppProject %s under %s/)",
+                 app->project, app->project, l->opts->apps_dir ? l->opts->apps_dir : "argocd");
+        app_refuse(app, msg);
+        return;
+    }
+    if (gf_project_check_app_namespace(p, app->app_namespace) < 0 ||
+        gf_project_check_source(p, repo) < 0 ||
+        gf_project_check_destination(p, app->cluster, app->server, app->namespace) < 0) {
+        app_refuse(app, gf_error_last());
+        return;
+    }
+    app->rules = p;
+}
+
+/* After every file is read: Argo CD's `default` project unless the
+ * repository writes its own, then every valid app bound to its project. */
+static void bind_projects(struct loader *l)
+{
+    gf_project *def = NULL;
+
+    if (hub_fleet_project(l->fleet, "default") == NULL && gf_project_default(&def) == 0)
+        keep_project(l, def);
+    for (size_t i = 0; i < l->fleet->n_apps; i++)
+        if (l->fleet->apps[i].error == NULL)
+            bind_app(l, &l->fleet->apps[i]);
+}
+
 static void add_object(struct loader *l, const json_t *doc, const char *file, size_t index)
 {
     const char *api = json_string_value(json_object_get(doc, "apiVersion"));
@@ -517,14 +621,17 @@ static void add_object(struct loader *l, const json_t *doc, const char *file, si
         add_problem(l, msg);
         return;
     }
-    if (strcmp(kind, "Application") != 0 && strcmp(kind, "ApplicationSet") != 0)
-        return; /* AppProject and friends: not ours to read */
+    if (strcmp(kind, "Application") != 0 && strcmp(kind, "ApplicationSet") != 0 &&
+        strcmp(kind, "AppProject") != 0)
+        return; /* other kinds (ConfigMaps, ...): not ours to read */
     if (strcmp(api, ARGO_API) != 0) {
         snprintf(msg, sizeof(msg), "%s: %s: apiVersion: '%s', expected " ARGO_API, file, kind, api);
         add_problem(l, msg);
         return;
     }
-    if (kind[sizeof("Application") - 1] == '\0')
+    if (strcmp(kind, "AppProject") == 0)
+        add_project(l, doc, file);
+    else if (kind[sizeof("Application") - 1] == '\0')
         add_app(l, doc, file, "Application", NULL);
     else
         add_appset(l, doc, file);
@@ -710,10 +817,37 @@ static int compare_apps(const void *a, const void *b)
 
 const struct hub_cluster *hub_fleet_cluster(const struct hub_fleet *fleet, const char *name)
 {
-    for (size_t i = 0; i < fleet->n_clusters; i++)
-        if (strcmp(fleet->clusters[i].name, name) == 0)
-            return &fleet->clusters[i];
+    size_t lo = 0, hi = fleet->n_clusters; /* sorted by name: a lookup is log N */
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(fleet->clusters[mid].name, name);
+        if (c == 0)
+            return &fleet->clusters[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
+}
+
+size_t hub_fleet_cluster_apps(const struct hub_fleet *fleet, const char *cluster,
+                              const struct hub_app **first_out)
+{
+    size_t lo = 0, hi = fleet->n_apps, end;
+
+    while (lo < hi) { /* the first app whose cluster is not below `cluster` */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(fleet->apps[mid].cluster, cluster) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (end = lo; end < fleet->n_apps && strcmp(fleet->apps[end].cluster, cluster) == 0; end++)
+        ;
+    *first_out = fleet->apps + lo;
+    return end - lo;
 }
 
 /* Two apps of one name on one cluster would own each other's objects. */
@@ -753,6 +887,7 @@ int hub_fleet_load(struct hub_fleet **out, hub_filesrc *tree, const struct hub_f
     } else {
         walk_apps(&l, apps_dir, 0);
     }
+    bind_projects(&l);
     if (l.fleet->n_apps > 1)
         qsort(l.fleet->apps, l.fleet->n_apps, sizeof(struct hub_app), compare_apps);
     mark_duplicates(l.fleet);
@@ -770,6 +905,9 @@ void hub_fleet_free(struct hub_fleet *fleet)
         app_clear(&fleet->apps[i]);
     for (size_t i = 0; i < fleet->n_problems; i++)
         free(fleet->problems[i]);
+    for (size_t i = 0; i < fleet->n_projects; i++)
+        gf_project_free(fleet->projects[i]);
+    free(fleet->projects);
     free(fleet->clusters);
     free(fleet->apps);
     free(fleet->problems);

@@ -3,6 +3,7 @@
 #define HUB_FLEET_H
 
 #include "filesrc.h"
+#include "gitfleet/project.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -13,7 +14,10 @@
  * clusters/ (every .yaml file) and Argo CD `Application` / `ApplicationSet` objects
  * (argoproj.io/v1alpha1) in every YAML file under argocd/. Loading it expands
  * every ApplicationSet into Applications and resolves each Application to
- * one cluster. Other kinds under argocd/ (AppProject, ...) are ignored.
+ * one cluster. AppProjects under argocd/ (argocd/projects/ by convention)
+ * bind their apps as Argo CD's do (common/project.h): an app whose project
+ * does not exist, or whose source, destination or namespace its project
+ * forbids, gets an error naming the rule. Other kinds are ignored.
  *
  * Bad input never aborts the load: an invalid Application keeps its place in
  * `apps` with `error` set (file, object and field in the message), so only
@@ -62,6 +66,9 @@ struct hub_app {
     char *cluster;   /* the destination cluster's name ("" when unknown) */
     char *namespace; /* spec.destination.namespace ("" when unset) */
     char *project;
+    const gf_project *rules; /* the project's rules (fleet-owned); NULL when the app has an error */
+    char *server;            /* the destination cluster's spec.server */
+    char *app_namespace;     /* the Application's metadata.namespace ("" when unset) */
     char *repo_url, *target_revision, *path;
     int recurse;             /* spec.source.directory.recurse */
     char *include, *exclude; /* directory globs ("" when unset) */
@@ -79,14 +86,24 @@ struct hub_fleet {
     size_t n_apps;
     char **problems; /* "file: Kind name: field: what is wrong" */
     size_t n_problems;
+    gf_project **projects; /* AppProjects read under argocd/, plus `default` unless written */
+    size_t n_projects;
 };
 
 /* Read the fleet from `tree`. Fails only on a missing clusters directory or
  * out of memory; everything else lands in apps[].error or problems. */
 int hub_fleet_load(struct hub_fleet **out, hub_filesrc *tree, const struct hub_fleet_options *opts);
 
+/* The AppProject named `name`, or NULL. Borrowed. */
+const gf_project *hub_fleet_project(const struct hub_fleet *fleet, const char *name);
+
 /* The cluster named `name`, or NULL. Borrowed. */
 const struct hub_cluster *hub_fleet_cluster(const struct hub_fleet *fleet, const char *name);
+
+/* The apps of `cluster`: *first_out and the count returned (a run of the
+ * sorted `apps`; 0 when none). Borrowed. Log N, not N. */
+size_t hub_fleet_cluster_apps(const struct hub_fleet *fleet, const char *cluster,
+                              const struct hub_app **first_out);
 
 void hub_fleet_free(struct hub_fleet *fleet);
 

@@ -2,10 +2,12 @@
 #include "hub.h"
 
 #include "api.h"
+#include "creds.h"
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
 #include "gitfleet/log.h"
+#include "gitfleet/redact.h"
 #include "gitfleet/report.h"
 #include "publish.h"
 
@@ -36,6 +38,7 @@ struct hub {
     gf_sign_key *key;
     char admin_token[65];
     hub_source *source;
+    struct hub_creds *creds; /* the repository's credentials; outlives source */
     struct hub_render_cache *cache;
     hub_serve *serve;
     struct hub_api *api;
@@ -207,18 +210,33 @@ static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char
     return hub_source_tree(out, h->source, commit_out);
 }
 
-/* Render and publish one cluster; records its app errors in `errors`. */
-static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct hub_fleet *fleet,
-                         const char *cluster, json_t *errors)
+/* One sync pass's rendering: clusters finish on the render threads. */
+struct pass_render {
+    hub *h;
+    pthread_mutex_t lock; /* errors */
+    json_t *errors;       /* cluster -> [app errors] */
+};
+
+static void add_errors(struct pass_render *pr, const char *cluster, json_t *list)
 {
-    struct hub_bundle *bundle = NULL;
+    pthread_mutex_lock(&pr->lock);
+    json_object_set_new(pr->errors, cluster, list);
+    pthread_mutex_unlock(&pr->lock);
+}
+
+/* A cluster rendered (on a render thread): record its app errors, then sign
+ * and store a new generation if its content changed. */
+static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundle)
+{
+    struct pass_render *pr = arg;
+    hub *h = pr->h;
     uint64_t generation = 0;
     int published = 0;
 
     COUNT(h, renders, 1);
-    if (hub_render_cluster(&bundle, ctx, fleet, cluster, NULL) < 0) {
+    if (bundle == NULL) {
         COUNT(h, render_errors, 1);
-        json_object_set_new(errors, cluster, json_pack("[s]", gf_error_last()));
+        add_errors(pr, cluster, json_pack("[s]", gf_error_last()));
         gf_log_error("HUB-RENDER-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
         return;
     }
@@ -231,7 +249,7 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
         }
     for (size_t i = 0; i < bundle->n_conflicts; i++)
         json_array_append_new(list, json_string(bundle->conflicts[i]));
-    json_object_set_new(errors, cluster, list);
+    add_errors(pr, cluster, list);
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
     if (hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published) < 0)
@@ -250,7 +268,8 @@ static void sync_cluster(hub *h, const struct hub_render_ctx *ctx, const struct 
 static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_out,
                          json_t **errors_out)
 {
-    const char *urls[] = {h->settings.repo_url, h->settings.repo, NULL};
+    char own[4096];
+    const char *urls[] = {h->settings.repo_url, own, NULL};
     struct hub_fleet_options opts = {.repo_urls = urls,
                                      .allow_plain_secrets = h->settings.allow_plain_secrets};
     struct hub_render_ctx ctx = {.revision = commit,
@@ -262,17 +281,23 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
     struct hub_fleet *fleet = NULL;
     int error;
 
+    gf_redact_url_strip(own, sizeof(own), h->settings.repo);
     if (h->settings.repo_url == NULL)
-        urls[0] = h->settings.repo, urls[1] = NULL;
+        urls[0] = own, urls[1] = NULL;
     if ((error = hub_source_tree(&tree, h->source, commit)) < 0 ||
         (error = hub_fleet_load(&fleet, tree, &opts)) < 0) {
         hub_filesrc_free(tree);
         return error;
     }
     ctx.tree = tree;
-    *errors_out = json_object();
-    for (size_t i = 0; i < fleet->n_clusters; i++)
-        sync_cluster(h, &ctx, fleet, fleet->clusters[i].name, *errors_out);
+    struct pass_render pr = {.h = h, .errors = json_object()};
+    pthread_mutex_init(&pr.lock, NULL);
+    /* One transaction per batch of writes, not one per cluster. */
+    hub_store_batch_begin(h->store);
+    hub_render_fleet(&ctx, fleet, (int)h->settings.render_threads, on_rendered, &pr);
+    hub_store_batch_end(h->store);
+    pthread_mutex_destroy(&pr.lock);
+    *errors_out = pr.errors;
     hub_render_cache_sweep(h->cache);
     hub_filesrc_free(tree);
     *fleet_out = fleet;
@@ -494,6 +519,21 @@ int hub_cluster_remove(hub *h, const char *cluster)
 
 /* ---- lifecycle ---- */
 
+static int open_creds(hub *h)
+{
+    const struct hub_settings *s = &h->settings;
+    struct hub_creds_settings cs = {.file = s->repo_credentials,
+                                    .username = s->repo_username,
+                                    .password_file = s->repo_password_file,
+                                    .bearer_token_file = s->repo_bearer_token_file,
+                                    .ssh_key_file = s->repo_ssh_key,
+                                    .ssh_passphrase_file = s->repo_ssh_passphrase_file,
+                                    .known_hosts_file = s->repo_known_hosts,
+                                    .insecure_ignore_host_key = s->repo_insecure_ignore_host_key};
+
+    return hub_creds_load(&h->creds, &cs);
+}
+
 static int open_parts(hub *h)
 {
     const struct hub_settings *s = &h->settings;
@@ -509,7 +549,8 @@ static int open_parts(hub *h)
     if ((error = hub_store_open(&h->store, path)) < 0)
         return error;
     data_path(path, sizeof(path), h, "repo-cache");
-    if ((error = hub_source_open(&h->source, s->repo, path)) < 0 ||
+    if ((error = open_creds(h)) < 0 ||
+        (error = hub_source_open_creds(&h->source, s->repo, path, h->creds)) < 0 ||
         (error = hub_render_cache_new(&h->cache)) < 0)
         return error;
     sc.tls.cert_file = s->tls_cert;
@@ -549,7 +590,7 @@ int hub_run(hub *h)
     sigaction(SIGINT, &sa, NULL);
     if (pthread_create(&sync_thread, NULL, sync_main, h) != 0)
         return gf_error_set(GF_ERROR, "cannot start the sync thread");
-    gf_log_info("HUB-START", "repo=%s branch=%s agents=%s api=%s", h->settings.repo,
+    gf_log_info("HUB-START", "repo=%s branch=%s agents=%s api=%s", hub_source_location(h->source),
                 h->settings.branch, h->settings.listen, h->settings.api_listen);
     while (!stop_signal)
         nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
@@ -571,6 +612,7 @@ void hub_close(hub *h)
     hub_serve_stop(h->serve);
     hub_render_cache_free(h->cache);
     hub_source_free(h->source);
+    hub_creds_free(h->creds);
     hub_store_close(h->store);
     pass_put(h->pass);
     gf_sign_key_free(h->key);

@@ -84,6 +84,24 @@ static int encode_policy(struct encoded *e, size_t i, const struct hub_sync_poli
     return 0;
 }
 
+/* Issue 17: the app's AppProject rules travel with it; the agent checks
+ * them again. */
+static int encode_project(struct encoded *e, const struct hub_app *a, Gitfleet__App *app)
+{
+    json_t *spec;
+    int error;
+
+    app->project = a->project;
+    app->destination_server = a->server;
+    if (a->rules == NULL)
+        return 0;
+    spec = gf_project_spec_json(a->rules);
+    app->has_project_rules = 1;
+    error = keep_canonical(e, spec, &app->project_rules);
+    json_decref(spec);
+    return error;
+}
+
 static void encode_id(Gitfleet__ResourceId *id, const struct hub_resource *r)
 {
     gitfleet__resource_id__init(id);
@@ -105,7 +123,8 @@ static int encode_app(struct encoded *e, size_t i, size_t *next_resource,
     app->namespace_ = ba->app->namespace;
     app->revision = ba->revision;
     app->render_error = ba->error;
-    if ((error = encode_policy(e, i, &ba->app->policy, app)) < 0)
+    if ((error = encode_policy(e, i, &ba->app->policy, app)) < 0 ||
+        (error = encode_project(e, ba->app, app)) < 0)
         return error;
     app->resources = &e->resource_ptrs[*next_resource];
     for (size_t j = 0; j < ba->n_resources; j++) {
@@ -140,7 +159,7 @@ static int encode(struct encoded *e, const struct hub_bundle *b)
     e->resources = calloc(n_res + 1, sizeof(*e->resources));
     e->resource_ptrs = calloc(n_res + 1, sizeof(*e->resource_ptrs));
     e->ids = calloc(n_res + 1, sizeof(*e->ids));
-    e->bodies = calloc(n_res + b->n_apps + 1, sizeof(*e->bodies));
+    e->bodies = calloc(n_res + 2 * b->n_apps + 1, sizeof(*e->bodies));
     if (!e->apps || !e->app_ptrs || !e->policies || !e->retries || !e->resources ||
         !e->resource_ptrs || !e->ids || !e->bodies)
         return gf_error_set(GF_ENOMEM, "out of memory");
@@ -221,7 +240,8 @@ int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hu
                        const json_t *allow_prune, uint64_t *generation_out, int *published_out)
 {
     struct encoded e;
-    struct hub_store_bundle stored = {0}, latest;
+    struct hub_store_bundle stored = {0};
+    char latest_hash[65];
     uint64_t max = 0;
     int error;
 
@@ -233,12 +253,9 @@ int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hu
         goto out;
     restore_revisions(&e, bundle);
     *generation_out = max;
-    if (hub_store_bundle_latest(store, bundle->cluster, &latest) == 0) {
-        int same = strcmp(latest.content_hash, stored.content_hash) == 0;
-        hub_store_bundle_clear(&latest);
-        if (same)
-            goto out;
-    }
+    if (hub_store_bundle_latest_hash(store, bundle->cluster, latest_hash) == 0 &&
+        strcmp(latest_hash, stored.content_hash) == 0)
+        goto out; /* unchanged: no signature, no write */
     e.bundle.has_generation = e.bundle.has_created_unix_ms = 1;
     e.bundle.generation = max + 1;
     e.bundle.created_unix_ms = gf_wire_now_ms();

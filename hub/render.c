@@ -4,26 +4,29 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/k8s_schema.h"
+#include "gitfleet/os.h"
 #include "gitfleet/yaml_parse.h"
 #include "kustomize/kustomize.h"
 #include "secretpolicy.h"
 
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RENDER_MAX_DEPTH  32 /* directory levels under an app's path */
-#define RENDER_MAX_DOCS   100000
-#define RENDER_MAX_GLOB   32 /* alternatives of one {a,b} pattern */
-#define RENDER_MAX_PINNED 32 /* distinct targetRevisions on one cluster */
-#define CACHE_BUCKETS     1024
-#define LABEL_APP         "gitfleet.io/app"
-#define ANNOTATION_TRACK  "gitfleet.io/tracking-id"
-#define ANNOTATION_WAVE   "argocd.argoproj.io/sync-wave"
-#define ANNOTATION_WAVE_2 "gitfleet.io/sync-wave"
-#define ANNOTATION_HOOK   "argocd.argoproj.io/hook"
+#define RENDER_MAX_DEPTH       32 /* directory levels under an app's path */
+#define RENDER_MAX_DOCS        100000
+#define RENDER_MAX_GLOB        32  /* alternatives of one {a,b} pattern */
+#define RENDER_MAX_PINNED      32  /* distinct targetRevisions on one cluster */
+#define RENDER_MAX_PASS_PINNED 256 /* ... in one pass over the fleet */
+#define CACHE_BUCKETS          1024
+#define LABEL_APP              "gitfleet.io/app"
+#define ANNOTATION_TRACK       "gitfleet.io/tracking-id"
+#define ANNOTATION_WAVE        "argocd.argoproj.io/sync-wave"
+#define ANNOTATION_WAVE_2      "gitfleet.io/sync-wave"
+#define ANNOTATION_HOOK        "argocd.argoproj.io/hook"
 
 /* ---- the render cache ---- */
 
@@ -35,18 +38,49 @@ struct cache_entry {
     int used;
 };
 
+/* A tree at another revision, opened once per pass for every app that
+ * names that revision (targetRevision: main on 10,000 clusters resolves
+ * `main` once, not 10,000 times). */
+struct pinned_tree {
+    struct pinned_tree *next;
+    char *ref;
+    char commit[41];
+    hub_filesrc *tree;
+};
+
+/* A kustomize session not in use by any render right now. */
+struct idle_session {
+    struct idle_session *next;
+    hub_kustomize_session *session;
+};
+
 struct hub_render_cache {
+    pthread_mutex_t lock; /* everything below: renders run on many threads */
     struct cache_entry *buckets[CACHE_BUCKETS];
     unsigned long hits, misses;
     /* Built kustomize bases shared by the renders of one pass (many
-     * overlays of one base); dropped at each sweep, which bounds it. */
-    hub_kustomize_session *session;
+     * overlays of one base), one session per concurrent render (a session
+     * is single-threaded); dropped at each sweep, which bounds them. */
+    struct idle_session *sessions;
+    struct pinned_tree *pinned;
+    size_t n_pinned;
+    /* Keys being rendered right now: another render of the same key waits
+     * for that one and takes its result (a shared base renders once). */
+    struct in_flight *rendering;
+    pthread_cond_t rendered;
+};
+
+struct in_flight {
+    struct in_flight *next;
+    const char *key;
 };
 
 int hub_render_cache_new(struct hub_render_cache **out)
 {
     if ((*out = calloc(1, sizeof(**out))) == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
+    pthread_mutex_init(&(*out)->lock, NULL);
+    pthread_cond_init(&(*out)->rendered, NULL);
     return 0;
 }
 
@@ -55,6 +89,55 @@ void hub_render_cache_stats(const struct hub_render_cache *cache, unsigned long 
 {
     *hits_out = cache ? cache->hits : 0;
     *misses_out = cache ? cache->misses : 0;
+}
+
+/* Drop what lives for one pass: sessions and trees at other revisions. */
+static void cache_end_pass(struct hub_render_cache *cache)
+{
+    while (cache->sessions) {
+        struct idle_session *s = cache->sessions;
+        cache->sessions = s->next;
+        hub_kustomize_session_free(s->session);
+        free(s);
+    }
+    while (cache->pinned) {
+        struct pinned_tree *p = cache->pinned;
+        cache->pinned = p->next;
+        free(p->ref);
+        hub_filesrc_free(p->tree);
+        free(p);
+    }
+    cache->n_pinned = 0;
+}
+
+/* A session for one render, used by no other thread until given back. */
+static int session_take(hub_kustomize_session **out, struct hub_render_cache *cache)
+{
+    pthread_mutex_lock(&cache->lock);
+    struct idle_session *s = cache->sessions;
+    if (s)
+        cache->sessions = s->next;
+    pthread_mutex_unlock(&cache->lock);
+    if (s == NULL)
+        return hub_kustomize_session_new(out);
+    *out = s->session;
+    free(s);
+    return 0;
+}
+
+static void session_give(struct hub_render_cache *cache, hub_kustomize_session *session)
+{
+    struct idle_session *s = malloc(sizeof(*s));
+
+    if (s == NULL) {
+        hub_kustomize_session_free(session);
+        return;
+    }
+    s->session = session;
+    pthread_mutex_lock(&cache->lock);
+    s->next = cache->sessions;
+    cache->sessions = s;
+    pthread_mutex_unlock(&cache->lock);
 }
 
 static void entry_free(struct cache_entry *e)
@@ -67,10 +150,8 @@ static void entry_free(struct cache_entry *e)
 
 void hub_render_cache_sweep(struct hub_render_cache *cache)
 {
-    if (cache != NULL) {
-        hub_kustomize_session_free(cache->session);
-        cache->session = NULL;
-    }
+    if (cache != NULL)
+        cache_end_pass(cache);
     for (size_t i = 0; cache && i < CACHE_BUCKETS; i++) {
         struct cache_entry **link = &cache->buckets[i];
         while (*link) {
@@ -94,8 +175,11 @@ void hub_render_cache_free(struct hub_render_cache *cache)
             cache->buckets[i] = e->next;
             entry_free(e);
         }
-    if (cache != NULL)
-        hub_kustomize_session_free(cache->session);
+    if (cache != NULL) {
+        cache_end_pass(cache);
+        pthread_cond_destroy(&cache->rendered);
+        pthread_mutex_destroy(&cache->lock);
+    }
     free(cache);
 }
 
@@ -130,14 +214,52 @@ static int deps_still_hold(const json_t *deps, hub_filesrc *tree)
     return 1;
 }
 
-static json_t *cache_get(struct hub_render_cache *cache, const char *key, hub_filesrc *tree)
+static int is_in_flight(const struct hub_render_cache *cache, const char *key)
 {
-    for (struct cache_entry *e = cache->buckets[bucket_of(key)]; e; e = e->next)
+    for (const struct in_flight *f = cache->rendering; f; f = f->next)
+        if (strcmp(f->key, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* The cached documents of `key` if still valid; counts the hit or miss.
+ * On a miss, `mine` is registered as rendering `key` until cache_done(). */
+static json_t *cache_get(struct hub_render_cache *cache, const char *key, hub_filesrc *tree,
+                         struct in_flight *mine)
+{
+    json_t *docs = NULL;
+
+    pthread_mutex_lock(&cache->lock);
+    while (is_in_flight(cache, key))
+        pthread_cond_wait(&cache->rendered, &cache->lock);
+    for (struct cache_entry *e = cache->buckets[bucket_of(key)]; e && !docs; e = e->next)
         if (strcmp(e->key, key) == 0 && deps_still_hold(e->deps, tree)) {
             e->used = 1;
-            return json_incref(e->docs);
+            docs = json_incref(e->docs);
         }
-    return NULL;
+    if (docs)
+        cache->hits++;
+    else {
+        cache->misses++;
+        mine->key = key;
+        mine->next = cache->rendering;
+        cache->rendering = mine;
+    }
+    pthread_mutex_unlock(&cache->lock);
+    return docs;
+}
+
+/* The render registered by cache_get() finished (well or not). */
+static void cache_done(struct hub_render_cache *cache, struct in_flight *mine)
+{
+    pthread_mutex_lock(&cache->lock);
+    for (struct in_flight **link = &cache->rendering; *link; link = &(*link)->next)
+        if (*link == mine) {
+            *link = mine->next;
+            break;
+        }
+    pthread_cond_broadcast(&cache->rendered);
+    pthread_mutex_unlock(&cache->lock);
 }
 
 static void cache_put(struct hub_render_cache *cache, const char *key, json_t *deps, json_t *docs)
@@ -151,8 +273,10 @@ static void cache_put(struct hub_render_cache *cache, const char *key, json_t *d
     e->deps = json_incref(deps);
     e->docs = json_incref(docs);
     e->used = 1;
+    pthread_mutex_lock(&cache->lock);
     e->next = cache->buckets[b];
     cache->buckets[b] = e;
+    pthread_mutex_unlock(&cache->lock);
 }
 
 /* ---- a file source that records what a render read ---- */
@@ -365,13 +489,12 @@ static int render_kustomize(json_t **out, hub_filesrc *tree, const char *dir,
     int error;
 
     *out = NULL;
-    if (cache != NULL && cache->session == NULL &&
-        (error = hub_kustomize_session_new(&cache->session)) < 0)
+    if (cache != NULL && (error = session_take(&opts.session, cache)) < 0)
         return error;
-    opts.session = cache ? cache->session : NULL;
-    if ((error = hub_kustomize_build(out, tree, dir, &opts)) < 0)
-        return gf_error_wrap(error, "kustomize build %s", dir);
-    return 0;
+    error = hub_kustomize_build(out, tree, dir, &opts);
+    if (opts.session != NULL)
+        session_give(cache, opts.session);
+    return error < 0 ? gf_error_wrap(error, "kustomize build %s", dir) : 0;
 }
 
 /* ---- one app's documents ---- */
@@ -412,15 +535,15 @@ static int render_docs(json_t **out, hub_filesrc *tree, const struct hub_app *ap
         return render_uncached(out, tree, app, cache); /* no ids: nothing to key on */
     if (asprintf(&key, "%s\n%d\n%s\n%s", app->path, app->recurse, app->include, app->exclude) < 0)
         return gf_error_set(GF_ENOMEM, "out of memory");
-    if ((*out = cache_get(cache, key, tree)) != NULL) {
-        cache->hits++;
+    struct in_flight mine;
+    if ((*out = cache_get(cache, key, tree, &mine)) != NULL) {
         free(key);
         return 0;
     }
-    cache->misses++;
     rec.deps = json_object();
     if ((error = render_uncached(out, &rec.base, app, cache)) == 0)
         cache_put(cache, key, rec.deps, *out);
+    cache_done(cache, &mine);
     json_decref(rec.deps);
     free(key);
     return error;
@@ -690,6 +813,18 @@ static void build_app(struct hub_bundle_app *ba, const json_t *docs, const json_
     }
 }
 
+/* Issue 17: a resource the app's AppProject forbids (a kind, a namespace)
+ * refuses the whole app, naming the rule, as Argo CD fails such a sync. */
+static void check_project(struct hub_bundle_app *ba, const struct hub_cluster *cl)
+{
+    for (size_t k = 0; ba->error == NULL && ba->app->rules && k < ba->n_resources; k++) {
+        const struct hub_resource *r = &ba->resources[k];
+        if (gf_project_check_resource(ba->app->rules, cl->name, cl->server, r->group, r->kind,
+                                      r->namespace, r->name) < 0)
+            app_fail(ba, gf_error_last());
+    }
+}
+
 /* ---- a cluster's bundle ---- */
 
 /* Trees opened for apps pinned to other revisions, shared within one render. */
@@ -707,6 +842,41 @@ static int is_same_revision(const struct hub_render_ctx *ctx, const char *rev)
 {
     return rev[0] == '\0' || strcmp(rev, "HEAD") == 0 || strcmp(rev, ctx->revision) == 0 ||
            (ctx->revision_ref != NULL && strcmp(rev, ctx->revision_ref) == 0);
+}
+
+/* With a cache, trees at other revisions are shared by every render of the
+ * pass (the cache owns them until the sweep). */
+static int pinned_shared(hub_filesrc **out, const char **commit_out,
+                         const struct hub_render_ctx *ctx, const char *rev)
+{
+    struct hub_render_cache *cache = ctx->cache;
+    struct pinned_tree *p;
+    int error = 0;
+
+    pthread_mutex_lock(&cache->lock);
+    for (p = cache->pinned; p && strcmp(p->ref, rev) != 0; p = p->next)
+        ;
+    if (p == NULL && cache->n_pinned >= RENDER_MAX_PASS_PINNED)
+        error = gf_error_set(GF_ETOOBIG, "'%s': more than %d distinct revisions in the fleet", rev,
+                             RENDER_MAX_PASS_PINNED);
+    else if (p == NULL && (p = calloc(1, sizeof(*p))) != NULL) {
+        if ((error = ctx->tree_at(&p->tree, p->commit, ctx->tree_arg, rev)) < 0) {
+            free(p);
+            p = NULL;
+        } else {
+            p->ref = strdup(rev);
+            p->next = cache->pinned;
+            cache->pinned = p;
+            cache->n_pinned++;
+        }
+    } else if (p == NULL)
+        error = gf_error_set(GF_ENOMEM, "out of memory");
+    pthread_mutex_unlock(&cache->lock);
+    if (error < 0)
+        return gf_error_wrap(error, "spec.source.targetRevision");
+    *out = p->tree;
+    *commit_out = p->commit;
+    return 0;
 }
 
 static int tree_for(hub_filesrc **out, const char **commit_out, struct tree_set *ts,
@@ -730,6 +900,8 @@ static int tree_for(hub_filesrc **out, const char **commit_out, struct tree_set 
         return gf_error_set(GF_EUNSUPPORTED,
                             "spec.source.targetRevision: '%s' cannot be rendered with revision %s",
                             rev, ctx->revision);
+    if (ctx->cache != NULL)
+        return pinned_shared(out, commit_out, ctx, rev);
     if (ts->n == RENDER_MAX_PINNED)
         return gf_error_set(GF_ETOOBIG,
                             "spec.source.targetRevision: '%s': more than %d distinct revisions "
@@ -839,15 +1011,15 @@ static void order_all(struct hub_bundle *b)
 
 static int select_apps(struct hub_bundle *b, const struct hub_fleet *fleet, const char *only_app)
 {
-    b->apps = calloc(fleet->n_apps ? fleet->n_apps : 1, sizeof(*b->apps));
+    const struct hub_app *apps = NULL;
+    size_t n = hub_fleet_cluster_apps(fleet, b->cluster, &apps);
+
+    b->apps = calloc(n ? n : 1, sizeof(*b->apps));
     if (b->apps == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
-    for (size_t i = 0; i < fleet->n_apps; i++) {
-        const struct hub_app *app = &fleet->apps[i];
-        if (strcmp(app->cluster, b->cluster) == 0 &&
-            (only_app == NULL || strcmp(app->name, only_app) == 0))
-            b->apps[b->n_apps++].app = app;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (only_app == NULL || strcmp(apps[i].name, only_app) == 0)
+            b->apps[b->n_apps++].app = &apps[i];
     if (only_app != NULL && b->n_apps == 0)
         return gf_error_set(GF_ENOTFOUND, "cluster %s has no app named '%s'", b->cluster, only_app);
     return 0;
@@ -880,13 +1052,64 @@ int hub_render_cluster(struct hub_bundle **out, const struct hub_render_ctx *ctx
     for (size_t i = 0; i < b->n_apps; i++)
         collect_crd_scopes(scopes, json_array_get(docs, i));
     for (size_t i = 0; i < b->n_apps; i++)
-        if (b->apps[i].error == NULL)
+        if (b->apps[i].error == NULL) {
             build_app(&b->apps[i], json_array_get(docs, i), scopes);
+            check_project(&b->apps[i], hub_fleet_cluster(fleet, cluster));
+        }
     json_decref(docs);
     json_decref(scopes);
     resolve_conflicts(b);
     order_all(b);
     *out = b;
+    return 0;
+}
+
+/* ---- the whole fleet, on a pool of threads ---- */
+
+#define RENDER_MAX_THREADS 64
+
+struct fleet_job {
+    const struct hub_render_ctx *ctx;
+    const struct hub_fleet *fleet;
+    hub_render_done_fn done;
+    void *arg;
+    size_t next; /* the next cluster to take (atomic) */
+};
+
+static void *render_worker(void *p)
+{
+    struct fleet_job *job = p;
+    size_t i;
+
+    while ((i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) < job->fleet->n_clusters) {
+        const char *name = job->fleet->clusters[i].name;
+        struct hub_bundle *b = NULL;
+        hub_render_cluster(&b, job->ctx, job->fleet, name, NULL);
+        job->done(job->arg, name, b);
+    }
+    return NULL;
+}
+
+int hub_render_fleet(const struct hub_render_ctx *ctx, const struct hub_fleet *fleet, int threads,
+                     hub_render_done_fn done, void *arg)
+{
+    struct fleet_job job = {.ctx = ctx, .fleet = fleet, .done = done, .arg = arg};
+    pthread_t tids[RENDER_MAX_THREADS];
+    int started = 0;
+
+    if (threads <= 0)
+        threads = (int)gf_os_cpu_count();
+    if (threads > RENDER_MAX_THREADS)
+        threads = RENDER_MAX_THREADS;
+    if ((size_t)threads > fleet->n_clusters)
+        threads = fleet->n_clusters ? (int)fleet->n_clusters : 1;
+    /* The calling thread is one of the workers. */
+    for (int t = 1; t < threads; t++)
+        if (pthread_create(&tids[started], NULL, render_worker, &job) == 0)
+            started++;
+    render_worker(&job);
+    for (int t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
     return 0;
 }
 

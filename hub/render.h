@@ -49,8 +49,10 @@ struct hub_bundle {
  * (the app's tree, and anything outside it that a symlink or a kustomize
  * base led to) has the same content id. Many clusters sharing an app render
  * it once; a commit that touches one app re-renders only that app. Sources
- * without content ids (plain directories) are never cached. Not thread-safe:
- * one cache per rendering thread, or a lock around hub_render_cluster().
+ * without content ids (plain directories) are never cached. Thread-safe:
+ * many threads may render clusters of one pass with one cache (each render
+ * gets a kustomize session of its own); the sweep runs alone, between passes.
+ * Trees at other revisions (targetRevision) are opened once per pass.
  */
 struct hub_render_cache;
 
@@ -83,6 +85,18 @@ struct hub_render_ctx {
  */
 int hub_render_cluster(struct hub_bundle **out, const struct hub_render_ctx *ctx,
                        const struct hub_fleet *fleet, const char *cluster, const char *only_app);
+
+/*
+ * Render every cluster of `fleet` on `threads` threads (0: one per CPU).
+ * Rendering is pure, so clusters render in any order; `done` runs on the
+ * rendering thread for each cluster as it finishes, and owns `bundle` (NULL
+ * when the cluster failed to render, with the error in gf_error_last() on
+ * that thread). `done` may be called from several threads at once. Returns
+ * 0, or an error when no thread could be started.
+ */
+typedef void (*hub_render_done_fn)(void *arg, const char *cluster, struct hub_bundle *bundle);
+int hub_render_fleet(const struct hub_render_ctx *ctx, const struct hub_fleet *fleet, int threads,
+                     hub_render_done_fn done, void *arg);
 
 /* The bundle as JSON: cluster, revision, apps (policy, resources with id,
  * syncWave, body; error), conflicts. New reference. */

@@ -4,13 +4,17 @@
 
 #include "filesrc.h"
 
+#include <stdint.h>
+
 /*
  * A Git source is either a local repository opened in place (a path) or a
  * bare clone of a URL (file://, git://, http(s)://, ssh://) kept in a cache
  * directory. The clone's remote fetches every branch into refs/heads/ and
  * every tag into refs/tags/, so branch names resolve the same way in both
  * kinds. Nothing is ever checked out: trees are read from the object
- * database. A source is not thread-safe; trees it hands out keep it alive.
+ * database. A source and its trees may be used from many threads (one lock
+ * serializes their use of libgit2); trees it hands out keep it alive. A
+ * tree looks up each directory object once, however many paths go through it.
  */
 typedef struct hub_source hub_source;
 
@@ -18,6 +22,13 @@ typedef struct hub_source hub_source;
  * ignored for paths) on first use and fetched on later opens. A path must be
  * a Git repository (its root, bare or not). */
 int hub_source_open(hub_source **out, const char *location, const char *cache_dir);
+
+/* As hub_source_open(), connecting with `creds` (see creds.h; may be NULL,
+ * must outlive the source). A URL may be scp-style (git@host:org/repo.git).
+ * Messages and descriptions show the URL with its credentials redacted. */
+struct hub_creds;
+int hub_source_open_creds(hub_source **out, const char *location, const char *cache_dir,
+                          const struct hub_creds *creds);
 
 /* Fetch new commits from the remote; a no-op for a local path. */
 int hub_source_fetch(hub_source *src);
@@ -36,6 +47,10 @@ const char *hub_source_location(const hub_source *src);
 /* The URL this repository is known by: the URL it was cloned from, or a
  * local repository's remote.origin.url. *out is malloc'd, NULL when none. */
 int hub_source_url(char **out, hub_source *src);
+
+/* Tree and blob objects read so far through this source's trees (for tests:
+ * rendering must cost a bounded number of reads per cluster). */
+uint64_t hub_source_object_reads(const hub_source *src);
 
 void hub_source_free(hub_source *src);
 

@@ -2,16 +2,32 @@
 #include "store.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/wire.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define STORE_STMT_CACHE   48  /* prepared statements kept (the store has fewer) */
+#define STORE_BATCH_MAX_MS 200 /* a batch transaction commits at least this often */
+
+/* A statement prepared once and reused: preparing costs more than running
+ * most of our statements. */
+struct cached_stmt {
+    char *sql;
+    sqlite3_stmt *stmt;
+    int in_use;
+};
+
 struct hub_store {
     sqlite3 *db;
     pthread_mutex_t lock;
     int64_t nonces_purged_ms; /* when expired nonces were last deleted */
+    struct cached_stmt stmts[STORE_STMT_CACHE];
+    int n_stmts;
+    int batch_depth;         /* callers inside hub_store_batch_begin/end */
+    int64_t batch_opened_ms; /* when the open transaction began, 0: none */
 };
 
 static const char schema[] =
@@ -92,17 +108,89 @@ void hub_store_close(hub_store *store)
 {
     if (store == NULL)
         return;
+    if (store->batch_opened_ms)
+        sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+    for (int i = 0; i < store->n_stmts; i++) {
+        sqlite3_finalize(store->stmts[i].stmt);
+        free(store->stmts[i].sql);
+    }
     sqlite3_close(store->db);
     pthread_mutex_destroy(&store->lock);
     free(store);
 }
 
-/* Prepare `sql` or set the error; the caller holds the lock. */
+/* Prepare `sql` (reused from the cache when it was prepared before) or set
+ * the error; the caller holds the lock and gives it back with release(). */
 static int prepare(hub_store *store, sqlite3_stmt **stmt, const char *sql)
 {
-    if (sqlite3_prepare_v2(store->db, sql, -1, stmt, NULL) != SQLITE_OK)
+    for (int i = 0; i < store->n_stmts; i++)
+        if (!store->stmts[i].in_use && store->stmts[i].sql &&
+            strcmp(store->stmts[i].sql, sql) == 0) {
+            store->stmts[i].in_use = 1;
+            *stmt = store->stmts[i].stmt;
+            return 0;
+        }
+    if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) != SQLITE_OK)
         return db_error(store, "prepare");
+    if (store->n_stmts < STORE_STMT_CACHE)
+        store->stmts[store->n_stmts++] = (struct cached_stmt){strdup(sql), *stmt, 1};
     return 0;
+}
+
+/* Done with a statement from prepare() (NULL is fine). */
+static void release(hub_store *store, sqlite3_stmt *stmt)
+{
+    if (stmt == NULL)
+        return;
+    for (int i = 0; i < store->n_stmts; i++)
+        if (store->stmts[i].stmt == stmt) {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            store->stmts[i].in_use = 0;
+            return;
+        }
+    release(store, stmt);
+}
+
+/* ---- batches ---- */
+
+int hub_store_batch_begin(hub_store *store)
+{
+    int error = 0;
+
+    pthread_mutex_lock(&store->lock);
+    if (store->batch_depth++ == 0 && store->batch_opened_ms == 0) {
+        if (sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+            store->batch_opened_ms = gf_wire_now_ms();
+        else
+            error = db_error(store, "begin");
+    }
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_batch_end(hub_store *store)
+{
+    int error = 0;
+
+    pthread_mutex_lock(&store->lock);
+    store->batch_depth--;
+    /* Commit when the last batch ends, or when batches overlap for so long
+     * that the transaction would never end; then go on in a new one. */
+    if (store->batch_opened_ms != 0 &&
+        (store->batch_depth == 0 ||
+         gf_wire_now_ms() - store->batch_opened_ms >= STORE_BATCH_MAX_MS)) {
+        store->batch_opened_ms = 0;
+        if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            error = db_error(store, "commit");
+            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        if (store->batch_depth > 0 &&
+            sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+            store->batch_opened_ms = gf_wire_now_ms();
+    }
+    pthread_mutex_unlock(&store->lock);
+    return error;
 }
 
 /* Run a statement that returns no rows; SQLITE_CONSTRAINT maps to ECONFLICT. */
@@ -145,7 +233,7 @@ int hub_store_token_add(hub_store *store, const char *cluster, const char *token
     sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
     if ((error = step_done(store, stmt, "add cluster")) < 0)
         goto out;
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     stmt = NULL;
     if ((error = prepare(store, &stmt,
                          "INSERT INTO tokens (hash, cluster, expires_ms) VALUES (?1, ?2, ?3)")) < 0)
@@ -155,7 +243,7 @@ int hub_store_token_add(hub_store *store, const char *cluster, const char *token
     sqlite3_bind_int64(stmt, 3, expires_ms);
     error = step_done(store, stmt, "add token");
 out:
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -185,7 +273,7 @@ int hub_store_token_redeem(hub_store *store, char cluster_out[HUB_STORE_NAME_MAX
         goto out;
     }
     copy_text(cluster_out, HUB_STORE_NAME_MAX, column_text(stmt, 0));
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     stmt = NULL;
     if ((error = prepare(store, &stmt, "UPDATE tokens SET used_ms = ?2 WHERE hash = ?1")) < 0)
         goto out;
@@ -193,7 +281,7 @@ int hub_store_token_redeem(hub_store *store, char cluster_out[HUB_STORE_NAME_MAX
     sqlite3_bind_int64(stmt, 2, now_ms);
     error = step_done(store, stmt, "use token");
 out:
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -215,7 +303,7 @@ int hub_store_cluster_set_key(hub_store *store, const char *cluster,
     if ((error = step_done(store, stmt, "set key")) == 0 && sqlite3_changes(store->db) == 0)
         error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
 out:
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -252,7 +340,7 @@ int hub_store_cluster_get(hub_store *store, const char *cluster, struct hub_stor
     else
         error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
 out:
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -287,7 +375,7 @@ int hub_store_cluster_list(hub_store *store, struct hub_store_cluster **out, siz
     list = NULL;
 out:
     free(list);
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -302,7 +390,7 @@ static int exec_for_cluster(hub_store *store, const char *sql, const char *clust
         sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
         error = step_done(store, stmt, sql);
     }
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     return error;
 }
 
@@ -465,7 +553,7 @@ int hub_store_cluster_touch(hub_store *store, const char *cluster, int64_t now_m
         sqlite3_bind_int64(stmt, 2, now_ms);
         error = step_done(store, stmt, "touch cluster");
     }
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -485,7 +573,7 @@ int hub_store_nonce_use(hub_store *store, const char *cluster, const char *nonce
         sqlite3_bind_int64(stmt, 1, now_ms);
         if ((error = step_done(store, stmt, "purge nonces")) < 0)
             goto out;
-        sqlite3_finalize(stmt);
+        release(store, stmt);
         stmt = NULL;
         store->nonces_purged_ms = now_ms;
     }
@@ -499,7 +587,7 @@ int hub_store_nonce_use(hub_store *store, const char *cluster, const char *nonce
     if ((error = step_done(store, stmt, "use nonce")) == GF_ECONFLICT)
         gf_error_set(GF_ECONFLICT, "request nonce was already used (replay)");
 out:
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -549,7 +637,7 @@ static int select_bundle(hub_store *store, const char *sql, const char *cluster,
     else
         error = gf_error_set(GF_ENOTFOUND, "no bundle for cluster '%s'", cluster);
 out:
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -562,6 +650,27 @@ int hub_store_bundle_latest(hub_store *store, const char *cluster, struct hub_st
                          "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE cluster = ?1 "
                          "ORDER BY generation DESC LIMIT 1",
                          cluster, 0, out);
+}
+
+int hub_store_bundle_latest_hash(hub_store *store, const char *cluster, char out[65])
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    out[0] = '\0';
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT content_hash FROM bundles WHERE cluster = ?1 "
+                         "ORDER BY generation DESC LIMIT 1")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            copy_text(out, 65, column_text(stmt, 0));
+        else
+            error = gf_error_set(GF_ENOTFOUND, "no bundle for cluster '%s'", cluster);
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
 }
 
 int hub_store_bundle_get(hub_store *store, const char *cluster, uint64_t generation,
@@ -590,7 +699,7 @@ int hub_store_bundle_max_generation(hub_store *store, const char *cluster, uint6
         else
             error = db_error(store, "max generation");
     }
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -621,7 +730,7 @@ int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub
                              (unsigned long long)b->generation, cluster);
     if (error < 0)
         goto out;
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     stmt = NULL;
     /* Old generations are history, not state: Git keeps the content, the
      * history table the outcomes. Keep the last HUB_STORE_KEEP_BUNDLES. */
@@ -632,7 +741,7 @@ int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)b->generation - HUB_STORE_KEEP_BUNDLES);
     error = step_done(store, stmt, "drop old bundles");
 out:
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -656,7 +765,7 @@ int hub_store_report_put(hub_store *store, const char *cluster, int64_t time_ms,
     sqlite3_bind_text(stmt, 5, report_json, -1, SQLITE_STATIC);
     if ((error = step_done(store, stmt, "put report")) < 0)
         goto out;
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     stmt = NULL;
     if ((error = prepare(store, &stmt,
                          "UPDATE clusters SET last_seen_ms = ?2, applied_generation = ?3, "
@@ -668,7 +777,7 @@ int hub_store_report_put(hub_store *store, const char *cluster, int64_t time_ms,
     sqlite3_bind_text(stmt, 4, revision, -1, SQLITE_STATIC);
     error = step_done(store, stmt, "update cluster from report");
 out:
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -692,7 +801,7 @@ int hub_store_report_latest(hub_store *store, const char *cluster, json_t **out)
         error =
             gf_error_set(GF_EIO, "store: stored report of '%s' is corrupt: %s", cluster, jerr.text);
 out:
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -720,14 +829,14 @@ int hub_store_history_add(hub_store *store, const char *cluster, const char *app
     sqlite3_int64 id = sqlite3_last_insert_rowid(store->db);
     if (error == 0 && id % 1000 == 0) {
         /* A bounded audit trail: the newest HUB_STORE_KEEP_HISTORY results. */
-        sqlite3_finalize(stmt);
+        release(store, stmt);
         stmt = NULL;
         if ((error = prepare(store, &stmt, "DELETE FROM history WHERE id <= ?1")) == 0) {
             sqlite3_bind_int64(stmt, 1, id - HUB_STORE_KEEP_HISTORY);
             error = step_done(store, stmt, "trim history");
         }
     }
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -766,7 +875,7 @@ int hub_store_history_list(hub_store *store, const char *cluster, const char *ap
     rows = NULL;
 out:
     json_decref(rows);
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -786,7 +895,7 @@ int hub_store_allow_prune(hub_store *store, const char *cluster, const char *app
         sqlite3_bind_int64(stmt, 3, expires_ms);
         error = step_done(store, stmt, "allow prune");
     }
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -806,7 +915,7 @@ int hub_store_allowed_prunes(hub_store *store, const char *cluster, int64_t now_
         while (sqlite3_step(stmt) == SQLITE_ROW)
             json_array_append_new(*out, json_string(column_text(stmt, 0)));
     }
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }

@@ -44,6 +44,16 @@ struct hub_store_bundle {
 int hub_store_open(hub_store **out, const char *path);
 void hub_store_close(hub_store *store);
 
+/*
+ * Group writes into one transaction: every store call made (by any thread)
+ * between begin and end commits together, instead of one commit per
+ * statement. Batches may overlap; the transaction commits when the last one
+ * ends, and at least every 200 ms while they keep overlapping. Each
+ * statement stays atomic on its own. Pair every begin with an end.
+ */
+int hub_store_batch_begin(hub_store *store);
+int hub_store_batch_end(hub_store *store);
+
 /* ---- clusters and join tokens ---- */
 
 /* Record a one-time join token (its SHA-256, never the token itself) for
@@ -101,6 +111,8 @@ int hub_store_nonce_use(hub_store *store, const char *cluster, const char *nonce
 /* The newest bundle of a cluster; GF_ENOTFOUND when none. Caller frees with
  * hub_store_bundle_clear(). */
 int hub_store_bundle_latest(hub_store *store, const char *cluster, struct hub_store_bundle *out);
+/* The newest bundle's content hash alone (no bytes read); GF_ENOTFOUND when none. */
+int hub_store_bundle_latest_hash(hub_store *store, const char *cluster, char out[65]);
 int hub_store_bundle_get(hub_store *store, const char *cluster, uint64_t generation,
                          struct hub_store_bundle *out);
 /* Store a bundle; its generation must exceed every stored one for the

@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config git python3 python3-yaml openssl clang-format curl
           libnng-dev libprotobuf-c-dev protobuf-c-compiler libgit2-dev
           libcurl4-openssl-dev libyaml-dev libssl-dev libjansson-dev libsqlite3-dev)
+packages+=(openssh-server openssh-client)  # issue 17: fleet repositories over ssh:// in tests (sshd, ssh-keygen)
 packages+=(age)  # issue 15: interoperability tests of sealed values with the standard age tool
 
 missing=()

@@ -72,16 +72,16 @@ static void print_apps(const json_t *apps, const char *output)
         fputc('\n', stdout);
         return;
     }
-    struct gf_cli_table *t = gf_cli_table_new(5);
-    gf_cli_table_row(t, "CLUSTER", "APP", "NAMESPACE", "PATH", "WHY");
+    struct gf_cli_table *t = gf_cli_table_new(6);
+    gf_cli_table_row(t, "CLUSTER", "APP", "PROJECT", "NAMESPACE", "PATH", "WHY");
     json_array_foreach(apps, i, app)
     {
         char why[1024];
         snprintf(why, sizeof(why), "%s%s%s", field(app, "origin"),
                  json_object_get(app, "error") ? "  ERROR: " : "",
                  json_object_get(app, "error") ? field(app, "error") : "");
-        gf_cli_table_row(t, field(app, "cluster"), field(app, "name"), field(app, "namespace"),
-                         field(app, "path"), why);
+        gf_cli_table_row(t, field(app, "cluster"), field(app, "name"), field(app, "project"),
+                         field(app, "namespace"), field(app, "path"), why);
     }
     gf_cli_table_print(t, stdout);
     gf_cli_table_free(t);

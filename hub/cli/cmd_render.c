@@ -108,23 +108,76 @@ static int render_one(struct gf_cli_repo *repo, const struct render_args *a)
     return rc < 0 ? GF_CLI_FAIL : GF_CLI_OK;
 }
 
+/* --all renders on a pool of threads; results keep the fleet's order. */
+struct render_slots {
+    const struct hub_fleet *fleet;
+    json_t **json;  /* per cluster: its bundle as JSON, or NULL */
+    char **failure; /* per cluster: why it did not render at all, or NULL */
+};
+
+static void on_rendered(void *arg, const char *cluster, struct hub_bundle *b)
+{
+    struct render_slots *slots = arg;
+    size_t i = (size_t)(hub_fleet_cluster(slots->fleet, cluster) - slots->fleet->clusters);
+
+    if (b == NULL)
+        slots->failure[i] = strdup(gf_error_last());
+    else
+        slots->json[i] = hub_bundle_json(b);
+    hub_bundle_free(b);
+}
+
+/* One line per failed app or conflict; the count of them. */
+static size_t report_json_failures(const json_t *bundle)
+{
+    const char *cluster = json_string_value(json_object_get(bundle, "cluster"));
+    size_t i, n = 0;
+    json_t *app;
+
+    json_array_foreach(json_object_get(bundle, "apps"), i, app)
+    {
+        const char *error = json_string_value(json_object_get(app, "error"));
+        if (error != NULL) {
+            gf_cli_error(GF_CLI_FAIL, "cluster %s: %s", cluster, error);
+            n++;
+        }
+    }
+    return n;
+}
+
 static int render_all(struct gf_cli_repo *repo)
 {
     struct hub_render_ctx ctx;
+    size_t n = repo->fleet->n_clusters, failures = 0;
+    struct render_slots slots = {.fleet = repo->fleet,
+                                 .json = calloc(n ? n : 1, sizeof(json_t *)),
+                                 .failure = calloc(n ? n : 1, sizeof(char *))};
     json_t *clusters = json_array();
-    size_t failures = 0;
     unsigned long hits, misses;
+    int rc = GF_CLI_OK;
 
+    if (slots.json == NULL || slots.failure == NULL)
+        rc = gf_cli_error(GF_CLI_FAIL, "out of memory");
     gf_cli_repo_render_ctx(&ctx, repo);
-    for (size_t i = 0; i < repo->fleet->n_clusters; i++) {
-        struct hub_bundle *b = NULL;
-        if (hub_render_cluster(&b, &ctx, repo->fleet, repo->fleet->clusters[i].name, NULL) < 0) {
-            json_decref(clusters);
-            return gf_cli_error(GF_CLI_FAIL, "%s", gf_error_last());
+    if (rc == GF_CLI_OK)
+        hub_render_fleet(&ctx, repo->fleet, 0, on_rendered, &slots);
+    for (size_t i = 0; rc == GF_CLI_OK && i < n; i++) {
+        if (slots.failure[i] != NULL) {
+            rc = gf_cli_error(GF_CLI_FAIL, "%s", slots.failure[i]);
+            break;
         }
-        json_array_append_new(clusters, hub_bundle_json(b));
-        failures += report_failures(b);
-        hub_bundle_free(b);
+        failures += report_json_failures(slots.json[i]);
+        json_array_append(clusters, slots.json[i]);
+    }
+    for (size_t i = 0; i < n && slots.json && slots.failure; i++) {
+        json_decref(slots.json[i]);
+        free(slots.failure[i]);
+    }
+    free(slots.json);
+    free(slots.failure);
+    if (rc != GF_CLI_OK) {
+        json_decref(clusters);
+        return rc;
     }
     hub_render_cache_stats(repo->cache, &hits, &misses);
     json_t *out =
@@ -157,7 +210,11 @@ static int run_render(int argc, char **argv)
 const struct gf_cli_command gf_cmd_render = {
     .name = "render",
     .usage = "render --repo PATH_OR_URL (--cluster NAME | --all) [--revision REV] [--app APP] "
-             "[-o yaml|json] [--repo-url URL] [--cache-dir DIR] [--apps-dir DIR]",
-    .summary = "render a cluster's bundle (or every cluster's, --all -o json) from the fleet repo",
+             "[-o yaml|json] [--repo-url URL] [--cache-dir DIR] [--apps-dir DIR] [credentials]",
+    .summary = "render a cluster's bundle (or every cluster's, --all -o json) from the fleet repo\n"
+               "credentials of a private repository: --credentials FILE ($GITFLEET_CREDENTIALS),\n"
+               "--ssh-key FILE [--ssh-passphrase-file FILE] [--known-hosts FILE],\n"
+               "--username NAME --password-file FILE, or --bearer-token-file FILE\n"
+               "(docs/security.md; secrets also from $GITFLEET_REPO_PASSWORD, ...)",
     .run = run_render,
 };

@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "gitfleet/error.h"
+#include "gitfleet/redact.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static int open_plain_dir(struct gf_cli_repo *repo, const struct gf_cli_repo_opt
     struct stat st;
     int error;
 
-    if (strstr(opts->location, "://") != NULL || stat(opts->location, &st) != 0 ||
+    if (hub_creds_is_remote(opts->location) || stat(opts->location, &st) != 0 ||
         !S_ISDIR(st.st_mode))
         return gf_error_set(GF_ENOTFOUND, "%s: not a Git repository or a directory",
                             opts->location);
@@ -42,6 +43,16 @@ static int open_plain_dir(struct gf_cli_repo *repo, const struct gf_cli_repo_opt
     return 0;
 }
 
+/* --credentials, else $GITFLEET_CREDENTIALS, and the other credential flags. */
+static int load_creds(struct gf_cli_repo *repo, const struct gf_cli_repo_options *opts)
+{
+    struct hub_creds_settings cs = opts->creds;
+
+    if (cs.file == NULL && getenv("GITFLEET_CREDENTIALS") && getenv("GITFLEET_CREDENTIALS")[0])
+        cs.file = getenv("GITFLEET_CREDENTIALS");
+    return hub_creds_load(&repo->creds, &cs);
+}
+
 static int open_git(struct gf_cli_repo *repo, const struct gf_cli_repo_options *opts)
 {
     char cache[4096];
@@ -51,7 +62,11 @@ static int open_git(struct gf_cli_repo *repo, const struct gf_cli_repo_options *
         snprintf(cache, sizeof(cache), "%s", opts->cache_dir);
     else
         default_cache_dir(cache, sizeof(cache));
-    if ((error = hub_source_open(&repo->source, opts->location, cache)) < 0)
+    if (!hub_creds_is_remote(opts->location))
+        error = hub_source_open(&repo->source, opts->location, cache);
+    else if ((error = load_creds(repo, opts)) == 0)
+        error = hub_source_open_creds(&repo->source, opts->location, cache, repo->creds);
+    if (error < 0)
         return error;
     if ((error = hub_source_resolve(repo->revision, repo->source, opts->revision)) < 0)
         return error;
@@ -68,6 +83,12 @@ int gf_cli_repo_open(struct gf_cli_repo *repo, const struct gf_cli_repo_options 
     memset(repo, 0, sizeof(*repo));
     repo->revision_ref = opts->revision;
     repo->location = strdup(opts->location);
+    if (hub_creds_is_remote(opts->location)) { /* messages show it without credentials */
+        char shown[4096];
+        gf_redact_url(shown, sizeof(shown), opts->location);
+        free(repo->location);
+        repo->location = strdup(shown);
+    }
     error = open_git(repo, opts);
     if (error == GF_ENOTFOUND && repo->source == NULL)
         error = open_plain_dir(repo, opts);
@@ -139,6 +160,7 @@ void gf_cli_repo_close(struct gf_cli_repo *repo)
     hub_fleet_free(repo->fleet);
     hub_filesrc_free(repo->tree);
     hub_source_free(repo->source);
+    hub_creds_free(repo->creds);
     free(repo->location);
     free(repo->url);
     memset(repo, 0, sizeof(*repo));
@@ -161,6 +183,27 @@ int gf_cli_repo_option(struct gf_cli_repo_options *opts, int c, const char *arg)
         return 1;
     case 'p':
         opts->apps_dir = arg;
+        return 1;
+    case GF_CLI_REPO_OPT + 0:
+        opts->creds.file = arg;
+        return 1;
+    case GF_CLI_REPO_OPT + 1:
+        opts->creds.ssh_key_file = arg;
+        return 1;
+    case GF_CLI_REPO_OPT + 2:
+        opts->creds.known_hosts_file = arg;
+        return 1;
+    case GF_CLI_REPO_OPT + 3:
+        opts->creds.username = arg;
+        return 1;
+    case GF_CLI_REPO_OPT + 4:
+        opts->creds.password_file = arg;
+        return 1;
+    case GF_CLI_REPO_OPT + 5:
+        opts->creds.bearer_token_file = arg;
+        return 1;
+    case GF_CLI_REPO_OPT + 6:
+        opts->creds.ssh_passphrase_file = arg;
         return 1;
     default:
         return 0;

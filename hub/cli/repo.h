@@ -2,6 +2,7 @@
 #ifndef GF_CLI_REPO_H
 #define GF_CLI_REPO_H
 
+#include "creds.h"
 #include "filesrc.h"
 #include "fleet.h"
 #include "render.h"
@@ -15,10 +16,14 @@ struct gf_cli_repo_options {
     const char *cache_dir; /* --cache-dir, NULL: $GITFLEET_CACHE_DIR or ~/.cache/gitfleet */
     const char *repo_url;  /* --repo-url: another URL Applications use for this repository */
     const char *apps_dir;  /* --apps-dir, NULL: argocd */
+    /* --credentials, --ssh-key, --known-hosts, --username, --password-file,
+     * --bearer-token-file, --ssh-passphrase-file: as the hub's repo-* settings */
+    struct hub_creds_settings creds;
 };
 
 struct gf_cli_repo {
     hub_source *source; /* NULL when --repo is a plain directory */
+    hub_creds *creds;
     char *location;
     char *url; /* the repository's own URL (clone URL or remote.origin.url) */
     hub_filesrc *tree;
@@ -33,9 +38,17 @@ struct gf_cli_repo {
 #define GF_CLI_REPO_LONGOPTS                                                                       \
     {"repo", required_argument, NULL, 'r'}, {"revision", required_argument, NULL, 'v'},            \
         {"repo-url", required_argument, NULL, 'u'}, {"cache-dir", required_argument, NULL, 'd'},   \
+        {"apps-dir", required_argument, NULL, 'p'},                                                \
+        {"credentials", required_argument, NULL, GF_CLI_REPO_OPT + 0},                             \
+        {"ssh-key", required_argument, NULL, GF_CLI_REPO_OPT + 1},                                 \
+        {"known-hosts", required_argument, NULL, GF_CLI_REPO_OPT + 2},                             \
+        {"username", required_argument, NULL, GF_CLI_REPO_OPT + 3},                                \
+        {"password-file", required_argument, NULL, GF_CLI_REPO_OPT + 4},                           \
+        {"bearer-token-file", required_argument, NULL, GF_CLI_REPO_OPT + 5},                       \
     {                                                                                              \
-        "apps-dir", required_argument, NULL, 'p'                                                   \
+        "ssh-passphrase-file", required_argument, NULL, GF_CLI_REPO_OPT + 6                        \
     }
+#define GF_CLI_REPO_OPT 1700 /* getopt values of the credential options */
 int gf_cli_repo_option(struct gf_cli_repo_options *opts, int c, const char *arg);
 
 /* Open the repository, resolve the revision, read the fleet. On failure the

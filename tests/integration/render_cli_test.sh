@@ -55,9 +55,11 @@ run() {
 
 # --- apps: who gets what and why
 run 0 apps --repo "$repo"
-grep -Eq '^prod-eu-1 +payment-service +payments +apps/payment-service +Application' "$tmp/out" ||
+grep -Eq '^prod-eu-1 +payment-service +default +payments +apps/payment-service +Application' "$tmp/out" ||
     fail "apps: payment-service on prod-eu-1"
-grep -Eq '^dev-1 +order-service-dev-1 +orders +apps/order-service/overlays/development +ApplicationSet order-service: clusters generator, selector env In .*cluster labels env=development' "$tmp/out" ||
+grep -Eq '^prod-eu-1 +monitoring-prod-eu-1 +infrastructure +monitoring ' "$tmp/out" ||
+    fail "apps: the project of monitoring-prod-eu-1"
+grep -Eq '^dev-1 +order-service-dev-1 +default +orders +apps/order-service/overlays/development +ApplicationSet order-service: clusters generator, selector env In .*cluster labels env=development' "$tmp/out" ||
     fail "apps: order-service on dev-1 with its generator and labels"
 [ "$(grep -c . "$tmp/out")" = 11 ] || fail "apps: expected 10 apps and a header"
 run 0 apps --repo "$repo" --cluster staging-1 -o json

@@ -88,11 +88,21 @@ static const char full_app[] = "apiVersion: argoproj.io/v1alpha1\n"
                                "    - group: apps\n      kind: Deployment\n"
                                "      jsonPointers: [/spec/replicas]\n";
 
+static const char shop_project[] = "apiVersion: argoproj.io/v1alpha1\n"
+                                   "kind: AppProject\n"
+                                   "metadata: {name: shop, namespace: argocd}\n"
+                                   "spec:\n"
+                                   "  sourceRepos: ['https://git.example/*']\n"
+                                   "  destinations: [{name: prod-1, namespace: shop}]\n";
+
 static void test_fleet__clusters_and_full_application(void)
 {
     const char *urls[] = {"https://git.example/fleet", NULL};
     struct hub_fleet_options opts = {.repo_urls = urls};
-    const struct file files[] = {CLUSTERS, {"argocd/apps/web.yaml", full_app}, {NULL, NULL}};
+    const struct file files[] = {CLUSTERS,
+                                 {"argocd/apps/web.yaml", full_app},
+                                 {"argocd/projects/shop.yaml", shop_project},
+                                 {NULL, NULL}};
     struct hub_fleet *f = load(files, &opts);
     const struct hub_cluster *c;
     const struct hub_app *a;

@@ -7,4 +7,11 @@
  * thousands of objects) and then rest. A no-op elsewhere. */
 void gf_os_release_memory(void);
 
+/* CPUs this process may run on (at least 1): the default size of thread pools. */
+int gf_os_cpu_count(void);
+
+/* This process's CPU seconds (user + system) and peak resident set in KiB,
+ * for benchmarks and metrics. */
+void gf_os_usage(double *cpu_seconds_out, long *peak_rss_kib_out);
+
 #endif
