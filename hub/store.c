@@ -149,7 +149,7 @@ static void release(hub_store *store, sqlite3_stmt *stmt)
             store->stmts[i].in_use = 0;
             return;
         }
-    release(store, stmt);
+    sqlite3_finalize(stmt); /* not cached (the cache was full) */
 }
 
 /* ---- batches ---- */
@@ -429,7 +429,7 @@ static int exec4(hub_store *store, const char *sql, const char *cluster, const c
         sqlite3_bind_int64(stmt, 4, b);
         error = step_done(store, stmt, sql);
     }
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     return error;
 }
 
@@ -483,7 +483,7 @@ int hub_store_recipients(hub_store *store, const char *cluster, int64_t now_ms, 
         if (rc != SQLITE_DONE)
             error = db_error(store, "list recipients");
     }
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -523,7 +523,7 @@ int hub_store_rotation_get(hub_store *store, const char *cluster, struct hub_sto
             error = gf_error_set(GF_ENOTFOUND, "no key rotation for cluster '%s'", cluster);
         }
     }
-    sqlite3_finalize(stmt);
+    release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
