@@ -27,6 +27,7 @@ struct agent_kube {
     CURL *curl;           /* one handle, so connections are reused */
     pthread_mutex_t lock; /* serializes use of `curl` and the discovery cache */
     json_t *discovery;    /* "group/version" -> APIResourceList */
+    long long writes;     /* requests that change something (guarded by lock) */
 };
 
 /* ---- loading credentials ---- */
@@ -393,9 +394,21 @@ int agent_kube_request(agent_kube *kube, const char *method, const char *path,
     if (out)
         *out = NULL;
     pthread_mutex_lock(&kube->lock);
+    if (strcmp(method, "GET") != 0)
+        kube->writes++;
     error = request_locked(kube, method, path, content_type, body, status_out, out);
     pthread_mutex_unlock(&kube->lock);
     return error;
+}
+
+long long agent_kube_writes(agent_kube *kube)
+{
+    long long n;
+
+    pthread_mutex_lock(&kube->lock);
+    n = kube->writes;
+    pthread_mutex_unlock(&kube->lock);
+    return n;
 }
 
 /* ---- discovery ---- */

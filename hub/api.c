@@ -1,15 +1,16 @@
 /* api.c -- the hub's HTTP/JSON API for the CLI, dashboards, scripts and Git webhooks */
 #include "api.h"
 
+#include "audit.h"
+#include "auth.h"
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
 #include "gitfleet/wire.h"
+#include "http.h"
 #include "hub.h"
 #include "seckeys.h"
 #include "status.h"
 
-#include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -18,119 +19,66 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define API_MAX_BODY (1 << 20)
-
 struct hub_api {
     hub *h;
-    nng_http_server *server;
+    hub_http *server;
+    hub_auth *auth;   /* issue 17: tokens and roles */
+    hub_audit *audit; /* every mutating call and webhook */
 };
 
-/* One request being answered. */
+/* One request being answered: what every handler gets. */
 struct call {
     struct hub_api *api;
-    nng_aio *aio;
-    nng_http_req *req;
+    hub_http_call *http;
     const char *method;
-    char path[1024];  /* without the query */
-    char query[1024]; /* after '?', "" when none */
+    const char *path; /* decoded, without the query */
+    /* Who is calling (passed the gate in dispatch). Handlers of app
+     * operations check hub_auth_may_operate(&c->who, app's project). */
+    struct hub_principal who;
+    int audit; /* record the reply in the audit log */
 };
 
-/* ---- responses ---- */
+static void audit_reply(struct call *c, unsigned status, const char *body);
 
-static void reply(struct call *c, uint16_t status, const char *content_type, const char *body)
+/* ---- responses and request helpers (thin names over http.h) ---- */
+
+/* Every answer of the API passes here (the audit log sees it). */
+static void reply(struct call *c, unsigned status, const char *content_type, const char *body)
 {
-    nng_http_res *res = NULL;
-
-    if (nng_http_res_alloc(&res) != 0) {
-        nng_aio_finish(c->aio, NNG_ENOMEM);
-        return;
-    }
-    nng_http_res_set_status(res, status);
-    nng_http_res_set_header(res, "Content-Type", content_type);
-    nng_http_res_copy_data(res, body, strlen(body));
-    nng_aio_set_output(c->aio, 0, res);
-    nng_aio_finish(c->aio, 0);
+    if (status == 401)
+        hub_http_add_header(c->http, "WWW-Authenticate", "Bearer realm=\"gitfleet\"");
+    audit_reply(c, status, body);
+    hub_http_reply(c->http, status, content_type, body, strlen(body));
 }
 
 /* Reply with a JSON document, which this function releases. */
-static void reply_json(struct call *c, uint16_t status, json_t *doc)
+static void reply_json(struct call *c, unsigned status, json_t *doc)
 {
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
-    reply(c, status, "application/json", text ? text : "{}");
+    reply(c, text ? status : 500, "application/json",
+          text ? text : "{\"error\":\"out of memory\",\"code\":\"ENOMEM\"}");
     free(text);
     json_decref(doc);
 }
 
-static uint16_t http_status(int code)
-{
-    switch (code) {
-    case GF_EINVAL:
-        return 400;
-    case GF_EPERM:
-        return 403;
-    case GF_ENOTFOUND:
-        return 404;
-    case GF_EEXISTS:
-    case GF_ECONFLICT:
-        return 409;
-    case GF_ETIMEDOUT:
-        return 504;
-    default:
-        return 500;
-    }
-}
-
+/* {"error": gf_error_last(), "code": "E..."} with the status of the code. */
 static void reply_error(struct call *c, int code)
 {
-    reply_json(c, http_status(code),
+    reply_json(c, hub_http_status_of(code),
                json_pack("{s:s, s:s}", "error", gf_error_last(), "code", gf_error_name(code)));
 }
-
-/* ---- request helpers ---- */
 
 /* The value of `key` in the query string, decoded, into buf; NULL if absent. */
 static const char *query_param(const struct call *c, const char *key, char *buf, size_t len)
 {
-    size_t klen = strlen(key);
-    const char *p = c->query;
-
-    while (*p) {
-        const char *end = strchr(p, '&');
-        size_t plen = end ? (size_t)(end - p) : strlen(p);
-        if (plen > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
-            size_t o = 0;
-            for (size_t i = klen + 1; i < plen && o + 1 < len; i++) {
-                unsigned hex;
-                if (p[i] == '%' && i + 2 < plen && sscanf(p + i + 1, "%2x", &hex) == 1) {
-                    buf[o++] = (char)hex;
-                    i += 2;
-                } else {
-                    buf[o++] = p[i] == '+' ? ' ' : p[i];
-                }
-            }
-            buf[o] = '\0';
-            return buf;
-        }
-        p += plen + (end ? 1 : 0);
-    }
-    return NULL;
+    return hub_http_query_param(c->http, key, buf, len);
 }
 
-static int is_admin(struct call *c)
+/* The body as JSON into *out (NULL when empty); GF_EINVAL when malformed. */
+static int request_json(struct call *c, json_t **out)
 {
-    const char *auth = nng_http_req_get_header(c->req, "Authorization");
-
-    return auth && strncmp(auth, "Bearer ", 7) == 0 && hub_check_admin(c->api->h, auth + 7);
-}
-
-static json_t *request_json(struct call *c)
-{
-    void *body;
-    size_t len;
-
-    nng_http_req_get_data(c->req, &body, &len);
-    return len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    return hub_http_request_json(c->http, out);
 }
 
 /* ---- webhooks ---- */
@@ -179,24 +127,29 @@ int hub_api_check_webhook(const char *secret, const char *(*header)(void *, cons
 
 static const char *req_header(void *arg, const char *name)
 {
-    return nng_http_req_get_header(arg, name);
+    return hub_http_header(arg, name);
 }
 
-static void handle_webhook(struct call *c)
+static void handle_webhook(struct call *c, const char *unused)
 {
     hub *h = c->api->h;
-    void *body;
     size_t len;
+    const void *body = hub_http_body(c->http, &len);
+    json_t *payload = NULL;
     char want[300];
     int error;
 
-    nng_http_req_get_data(c->req, &body, &len);
-    if ((error = hub_api_check_webhook(hub_webhook_secret(h), req_header, c->req, body, len)) < 0) {
+    (void)unused;
+    if ((error = hub_api_check_webhook(hub_webhook_secret(h), req_header, c->http, body, len)) <
+        0) {
         gf_log_warn("HUB-WEBHOOK-REFUSED", "error=\"%s\"", gf_error_last());
         reply_error(c, error);
         return;
     }
-    json_t *payload = request_json(c);
+    if ((error = request_json(c, &payload)) < 0) {
+        reply_error(c, error);
+        return;
+    }
     const char *ref = json_string_value(json_object_get(payload, "ref"));
     snprintf(want, sizeof(want), "refs/heads/%s", hub_get_settings(h)->branch);
     if (ref && strcmp(ref, want) != 0) {
@@ -211,7 +164,7 @@ static void handle_webhook(struct call *c)
 }
 
 /* `POST /api/v1/sync` waits for the pass; that wait runs on its own thread
- * so that no nng worker is held. */
+ * so that no server thread is held (the call is deferred). */
 static void *sync_thread(void *arg)
 {
     struct call *c = arg;
@@ -269,25 +222,27 @@ static int allow_prune(struct call *c, const json_t *body)
     return error;
 }
 
-static void handle_sync(struct call *c)
+static void handle_sync(struct call *c, const char *unused)
 {
-    struct call *copy = malloc(sizeof(*copy));
-    json_t *body = request_json(c);
+    struct call *copy = NULL;
+    json_t *body = NULL;
     pthread_t thread;
-    int error = allow_prune(c, body);
+    int error;
 
+    (void)unused;
+    if ((error = request_json(c, &body)) == 0)
+        error = allow_prune(c, body);
     json_decref(body);
     if (error < 0) {
-        free(copy);
         reply_error(c, error);
         return;
     }
-
-    if (copy == NULL) {
+    if ((copy = malloc(sizeof(*copy))) == NULL) {
         reply_error(c, gf_error_set(GF_ENOMEM, "out of memory"));
         return;
     }
     *copy = *c;
+    hub_http_defer(c->http);
     if (pthread_create(&thread, NULL, sync_thread, copy) != 0) {
         free(copy);
         reply_error(c, gf_error_set(GF_ERROR, "cannot start a sync"));
@@ -298,15 +253,20 @@ static void handle_sync(struct call *c)
 
 /* ---- routes ---- */
 
-static void handle_cluster_add(struct call *c)
+static void handle_cluster_add(struct call *c, const char *unused)
 {
-    json_t *body = request_json(c);
-    const char *name = json_string_value(json_object_get(body, "name"));
+    json_t *body = NULL;
+    const char *name;
     char *token = NULL;
     int64_t expires = 0;
     int error;
 
-    if (name == NULL)
+    (void)unused;
+    if ((error = request_json(c, &body)) < 0) {
+        reply_error(c, error);
+        return;
+    }
+    if ((name = json_string_value(json_object_get(body, "name"))) == NULL)
         error = gf_error_set(GF_EINVAL, "expected a JSON body {\"name\": \"CLUSTER\"}");
     else
         error = hub_cluster_add(c->api->h, name, &token, &expires);
@@ -318,6 +278,16 @@ static void handle_cluster_add(struct call *c)
                              (json_int_t)expires));
     free(token);
     json_decref(body);
+}
+
+static void handle_cluster_remove(struct call *c, const char *name)
+{
+    int error = hub_cluster_remove(c->api->h, name);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:s}", "removed", name));
 }
 
 static void handle_status(struct call *c, const char *cluster)
@@ -335,16 +305,18 @@ static void handle_status(struct call *c, const char *cluster)
         reply_json(c, 200, doc);
 }
 
-static void handle_history(struct call *c)
+static void handle_history(struct call *c, const char *unused)
 {
     char cluster[128], app[128], limit_text[32];
     const char *limit = query_param(c, "limit", limit_text, sizeof(limit_text));
     json_t *rows = NULL;
-    int error = hub_store_history_list(hub_get_store(c->api->h),
-                                       query_param(c, "cluster", cluster, sizeof(cluster)),
-                                       query_param(c, "app", app, sizeof(app)),
-                                       limit ? (size_t)strtoul(limit, NULL, 10) : 100, &rows);
+    int error;
 
+    (void)unused;
+    error = hub_store_history_list(hub_get_store(c->api->h),
+                                   query_param(c, "cluster", cluster, sizeof(cluster)),
+                                   query_param(c, "app", app, sizeof(app)),
+                                   limit ? (size_t)strtoul(limit, NULL, 10) : 100, &rows);
     if (error < 0)
         reply_error(c, error);
     else
@@ -363,21 +335,24 @@ static void add_labels(hub *h, json_t *rows)
     hub_view_get(h, &view);
     json_array_foreach(rows, i, row)
     {
-        const struct hub_cluster *cl =
-            view.fleet
-                ? hub_fleet_cluster(view.fleet, json_string_value(json_object_get(row, "cluster")))
-                : NULL;
+        const char *name = json_string_value(json_object_get(row, "cluster"));
+        const struct hub_cluster *cl = view.fleet ? hub_fleet_cluster(view.fleet, name) : NULL;
         json_object_set_new(row, "labels", cl ? json_deep_copy(cl->labels) : json_object());
     }
     hub_view_put(&view);
 }
 
-/* GET /api/v1/recipients[?cluster=C]: every joined cluster's recipients. */
+/* GET /api/v1/recipients[?cluster=C] (every joined cluster's recipients),
+ * GET /api/v1/recipients/C (one cluster: its current recipient first). */
 static void handle_recipients(struct call *c, const char *cluster)
 {
+    char buf[128];
     json_t *rows = NULL;
-    int error = hub_store_recipients(hub_get_store(c->api->h), cluster, gf_wire_now_ms(), &rows);
+    int error;
 
+    if (cluster == NULL)
+        cluster = query_param(c, "cluster", buf, sizeof(buf));
+    error = hub_store_recipients(hub_get_store(c->api->h), cluster, gf_wire_now_ms(), &rows);
     if (error == 0 && cluster != NULL && json_array_size(rows) == 0)
         error = gf_error_set(GF_ENOTFOUND,
                              "cluster '%s' has no secret recipient (not joined, revoked, or "
@@ -389,7 +364,7 @@ static void handle_recipients(struct call *c, const char *cluster)
         return;
     }
     add_labels(c->api->h, rows);
-    if (cluster == NULL)
+    if (cluster == NULL || buf == cluster)
         reply_json(c, 200, json_pack("{s:o}", "recipients", rows));
     else
         reply_json(c, 200,
@@ -398,18 +373,21 @@ static void handle_recipients(struct call *c, const char *cluster)
                              rows));
 }
 
-/* POST /api/v1/clusters/C/rotate-key {"graceSeconds": N} */
+/* POST /api/v1/key-rotations/C {"graceSeconds": N}: ask C's agent for a new
+ * key pair (admin). */
 static void handle_rotate_key(struct call *c, const char *cluster)
 {
-    json_t *body = request_json(c);
-    json_t *grace = json_object_get(body, "graceSeconds");
-    int64_t grace_ms = grace ? (int64_t)json_integer_value(grace) * 1000 : 24 * 3600 * 1000;
+    json_t *body = NULL, *grace;
+    int64_t grace_ms = 24 * 3600 * 1000;
     char id[64];
-    int error;
+    int error = request_json(c, &body);
 
-    if (grace != NULL && !json_is_integer(grace))
+    grace = json_object_get(body, "graceSeconds");
+    if (error == 0 && grace != NULL && !json_is_integer(grace))
         error = gf_error_set(GF_EINVAL, "graceSeconds: expected an integer");
-    else
+    if (error == 0 && grace != NULL)
+        grace_ms = (int64_t)json_integer_value(grace) * 1000;
+    if (error == 0)
         error = hub_seckeys_rotate(hub_get_store(c->api->h), cluster, grace_ms, id);
     if (error < 0)
         reply_error(c, error);
@@ -420,147 +398,254 @@ static void handle_rotate_key(struct call *c, const char *cluster)
     json_decref(body);
 }
 
-/* "/api/v1/clusters/NAME/<suffix>" for `method`: NAME into `name`. */
-static int cluster_route(const struct call *c, const char *method, const char *suffix, char *name,
-                         size_t cap)
+static void handle_healthz(struct call *c, const char *unused)
 {
-    const char *prefix = "/api/v1/clusters/", *p = c->path + strlen(prefix), *slash;
-
-    if (strcmp(c->method, method) != 0 || strncmp(c->path, prefix, strlen(prefix)) != 0 ||
-        (slash = strchr(p, '/')) == NULL || slash == p || strcmp(slash + 1, suffix) != 0 ||
-        (size_t)(slash - p) >= cap)
-        return 0;
-    snprintf(name, cap, "%.*s", (int)(slash - p), p);
-    return 1;
+    (void)unused;
+    reply(c, 200, "text/plain", "ok\n");
 }
 
-static int is(const struct call *c, const char *method, const char *path)
+static void handle_metrics(struct call *c, const char *unused)
 {
-    return strcmp(c->method, method) == 0 && strcmp(c->path, path) == 0;
+    char *text = hub_status_metrics(c->api->h);
+
+    (void)unused;
+    reply(c, 200, "text/plain; version=0.0.4", text ? text : "");
+    free(text);
 }
 
-/* The rest of the path after `prefix`, or NULL. */
-static const char *under(const struct call *c, const char *method, const char *prefix)
+static void handle_clusters(struct call *c, const char *unused)
 {
-    size_t n = strlen(prefix);
-
-    if (strcmp(c->method, method) != 0 || strncmp(c->path, prefix, n) != 0 || c->path[n] == '\0')
-        return NULL;
-    return strchr(c->path + n, '/') ? NULL : c->path + n;
+    (void)unused;
+    reply_json(c, 200, json_pack("{s:o}", "clusters", hub_status_clusters(c->api->h)));
 }
 
-/* Routes that change something: the admin token is required. */
-static int route_admin(struct call *c)
-{
-    const char *name;
-    char name_buf[128];
-
-    if (is(c, "POST", "/api/v1/clusters"))
-        handle_cluster_add(c);
-    else if ((name = under(c, "DELETE", "/api/v1/clusters/")) != NULL) {
-        int error = hub_cluster_remove(c->api->h, name);
-        if (error < 0)
-            reply_error(c, error);
-        else
-            reply_json(c, 200, json_pack("{s:s}", "removed", name));
-    } else if (is(c, "POST", "/api/v1/sync"))
-        handle_sync(c);
-    else if (cluster_route(c, "POST", "rotate-key", name_buf, sizeof(name_buf)))
-        handle_rotate_key(c, name_buf);
-    else
-        return 0;
-    return 1;
-}
-
-static int route_read(struct call *c)
+static void handle_apps(struct call *c, const char *unused)
 {
     char buf[128];
-    const char *name;
 
-    if (is(c, "GET", "/healthz"))
-        reply(c, 200, "text/plain", "ok\n");
-    else if (is(c, "GET", "/metrics")) {
-        char *text = hub_status_metrics(c->api->h);
-        reply(c, 200, "text/plain; version=0.0.4", text ? text : "");
-        free(text);
-    } else if (is(c, "GET", "/api/v1/status"))
-        handle_status(c, NULL);
-    else if ((name = under(c, "GET", "/api/v1/status/")) != NULL)
-        handle_status(c, name);
-    else if (is(c, "GET", "/api/v1/clusters"))
-        reply_json(c, 200, json_pack("{s:o}", "clusters", hub_status_clusters(c->api->h)));
-    else if (is(c, "GET", "/api/v1/apps"))
-        reply_json(
-            c, 200,
-            json_pack("{s:o}", "apps",
-                      hub_status_apps(c->api->h, query_param(c, "cluster", buf, sizeof(buf)))));
-    else if (is(c, "GET", "/api/v1/history"))
-        handle_history(c);
-    else if (is(c, "GET", "/api/v1/recipients"))
-        handle_recipients(c, query_param(c, "cluster", buf, sizeof(buf)));
-    else if (cluster_route(c, "GET", "key", buf, sizeof(buf)))
-        handle_recipients(c, buf);
+    (void)unused;
+    reply_json(c, 200,
+               json_pack("{s:o}", "apps",
+                         hub_status_apps(c->api->h, query_param(c, "cluster", buf, sizeof(buf)))));
+}
+
+/* ---- access (issue 17): tokens, audit log, the gate ---- */
+
+/* The request as the audit log shows it: small bodies as they are (they
+ * carry names and options, never secrets), large ones by size. */
+static void audit_reply(struct call *c, unsigned status, const char *body)
+{
+    char detail[600] = "";
+    size_t len;
+    const char *data;
+
+    if (!c->audit || c->api->audit == NULL)
+        return;
+    data = hub_http_body(c->http, &len);
+    if (len > 0 && len <= 512 && strcmp(c->path, "/api/v1/webhook/git") != 0)
+        snprintf(detail, sizeof(detail), "%.*s", (int)len, data);
+    else if (len > 0)
+        snprintf(detail, sizeof(detail), "(%zu bytes)", len);
+    if (hub_audit_record(c->api->audit, c->who.name, c->method, c->path, detail, status,
+                         status >= 400 ? body : "") < 0)
+        gf_log_error("HUB-AUDIT-FAIL", "error=\"%s\"", gf_error_last());
+}
+
+static void handle_token_create(struct call *c, const char *unused)
+{
+    json_t *body = NULL;
+    char *secret = NULL;
+    int error;
+
+    (void)unused;
+    if ((error = request_json(c, &body)) < 0) {
+        reply_error(c, error);
+        return;
+    }
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *role = json_string_value(json_object_get(body, "role"));
+    const char *projects = json_string_value(json_object_get(body, "projects"));
+    json_int_t expires = json_integer_value(json_object_get(body, "expiresUnixMs"));
+    if ((error = hub_auth_token_create(c->api->auth, name, role, projects, expires, &secret)) < 0)
+        reply_error(c, error);
     else
+        reply_json(c, 201,
+                   json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", name, "role", role, "projects",
+                             projects ? projects : "", "expiresUnixMs", expires, "token", secret));
+    free(secret);
+    json_decref(body);
+}
+
+static void handle_token_list(struct call *c, const char *unused)
+{
+    json_t *rows = NULL;
+    int error;
+
+    (void)unused;
+    if ((error = hub_auth_token_list(c->api->auth, &rows)) < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:o}", "tokens", rows));
+}
+
+static void handle_token_revoke(struct call *c, const char *name)
+{
+    int error = hub_auth_token_revoke(c->api->auth, name);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:s}", "revoked", name));
+}
+
+static void handle_audit(struct call *c, const char *unused)
+{
+    char buf[32];
+    const char *limit = query_param(c, "limit", buf, sizeof(buf));
+    json_t *rows = NULL;
+    int error;
+
+    (void)unused;
+    if ((error = hub_audit_list(c->api->audit, limit ? strtoul(limit, NULL, 10) : 100, &rows)) < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:o}", "audit", rows));
+}
+
+/* Every request passes here first: the token names who calls, the route
+ * what that needs (auth.c); what changes something is audited. */
+static int gate(struct call *c)
+{
+    unsigned status = 0;
+    int writes = strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0;
+
+    c->audit = writes;
+    if (hub_auth_request(c->api->auth, c->method, c->path,
+                         hub_http_header(c->http, "Authorization"), &c->who, &status) == 0) {
+        if (strcmp(c->method, "POST") == 0 && strcmp(c->path, "/api/v1/webhook/git") == 0)
+            snprintf(c->who.name, sizeof(c->who.name), "webhook");
+        return 1;
+    }
+    reply_json(c, status, json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "EPERM"));
+    return 0;
+}
+
+/*
+ * The routes. `path` ending in '/' takes exactly one more segment, handed to
+ * the handler as its second argument (a cluster name); otherwise it must
+ * match whole and the handler gets NULL. Who may call it is decided before,
+ * by the gate (hub/auth.c, by method and path). Add a route: one row here,
+ * one in docs/api.md.
+ */
+static const struct route {
+    const char *method;
+    const char *path;
+    void (*handle)(struct call *c, const char *name);
+} routes[] = {
+    {"GET", "/healthz", handle_healthz},
+    {"GET", "/metrics", handle_metrics},
+    {"GET", "/api/v1/status", handle_status},
+    {"GET", "/api/v1/status/", handle_status},
+    {"GET", "/api/v1/clusters", handle_clusters},
+    {"GET", "/api/v1/apps", handle_apps},
+    {"GET", "/api/v1/history", handle_history},
+    {"POST", "/api/v1/clusters", handle_cluster_add},
+    {"DELETE", "/api/v1/clusters/", handle_cluster_remove},
+    {"POST", "/api/v1/sync", handle_sync},
+    {"POST", "/api/v1/webhook/git", handle_webhook},
+    {"GET", "/api/v1/tokens", handle_token_list},
+    {"POST", "/api/v1/tokens", handle_token_create},
+    {"DELETE", "/api/v1/tokens/", handle_token_revoke},
+    {"GET", "/api/v1/audit", handle_audit},
+    {"GET", "/api/v1/recipients", handle_recipients},
+    {"GET", "/api/v1/recipients/", handle_recipients},
+    {"POST", "/api/v1/key-rotations/", handle_rotate_key},
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Does `path` fit the route's pattern? *name_out: the trailing segment. */
+static int path_matches(const struct route *r, const char *path, const char **name_out)
+{
+    size_t n = strlen(r->path);
+
+    *name_out = NULL;
+    if (r->path[n - 1] != '/')
+        return strcmp(path, r->path) == 0;
+    if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/'))
         return 0;
+    *name_out = path + n;
     return 1;
 }
 
-static void dispatch(nng_aio *aio)
+static void dispatch(hub_http_call *http, void *arg)
 {
-    nng_http_handler *handler = nng_aio_get_input(aio, 1);
     struct call c = {
-        .api = nng_http_handler_get_data(handler), .aio = aio, .req = nng_aio_get_input(aio, 0)};
-    const char *uri = nng_http_req_get_uri(c.req), *q = strchr(uri, '?');
+        .api = arg, .http = http, .method = hub_http_method(http), .path = hub_http_path(http)};
+    char allow[64] = "";
+    const char *name;
 
-    c.method = nng_http_req_get_method(c.req);
-    snprintf(c.path, sizeof(c.path), "%.*s", (int)(q ? (size_t)(q - uri) : strlen(uri)), uri);
-    snprintf(c.query, sizeof(c.query), "%s", q ? q + 1 : "");
-    if (is(&c, "POST", "/api/v1/webhook/git")) {
-        handle_webhook(&c);
+    if (!gate(&c))
+        return;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        const struct route *r = &routes[i];
+        if (!path_matches(r, c.path, &name))
+            continue;
+        if (strcmp(r->method, c.method) != 0) {
+            size_t used = strlen(allow);
+            snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
+            continue;
+        }
+        r->handle(&c, name);
         return;
     }
-    if (route_read(&c))
-        return;
-    if ((strcmp(c.method, "POST") == 0 || strcmp(c.method, "DELETE") == 0) &&
-        strncmp(c.path, "/api/v1/", 8) == 0 && !is_admin(&c)) {
-        reply_error(&c, gf_error_set(GF_EPERM, "this call needs the admin token "
-                                               "(Authorization: Bearer <data-dir>/admin.token)"));
+    if (allow[0] != '\0') {
+        hub_http_add_header(http, "Allow", allow);
+        gf_error_set(GF_EUNSUPPORTED, "%s is not allowed on %s (allowed: %s)", c.method, c.path,
+                     allow);
+        reply_json(&c, 405,
+                   json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "EUNSUPPORTED"));
         return;
     }
-    if (!route_admin(&c))
-        reply_error(&c, gf_error_set(GF_ENOTFOUND, "no route for %s %s", c.method, c.path));
+    reply_error(&c, gf_error_set(GF_ENOTFOUND, "no route for %s %s", c.method, c.path));
 }
 
-int hub_api_start(struct hub_api **out, struct hub *h, const char *url)
+static int check_admin(void *arg, const char *token)
+{
+    return hub_check_admin(arg, token);
+}
+
+/* Tokens and the audit log live in the hub's database (their own tables). */
+static int open_access(struct hub_api *api)
+{
+    const struct hub_settings *s = hub_get_settings(api->h);
+    char path[4096];
+    int error;
+
+    snprintf(path, sizeof(path), "%s/hub.db", s->data_dir);
+    if ((error = hub_auth_open(&api->auth, path, s->anonymous_read, check_admin, api->h)) < 0 ||
+        (error = hub_audit_open(&api->audit, path)) < 0)
+        return error;
+    return 0;
+}
+
+int hub_api_start(struct hub_api **out, struct hub *h, const char *url,
+                  const struct hub_http_limits *limits)
 {
     struct hub_api *api = calloc(1, sizeof(*api));
-    nng_http_handler *handler = NULL;
-    nng_url *u = NULL;
-    int rv;
+    int error;
 
     *out = NULL;
     if (api == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     api->h = h;
-    if ((rv = nng_url_parse(&u, url)) != 0 || (rv = nng_http_server_hold(&api->server, u)) != 0) {
-        if (u)
-            nng_url_free(u);
+    if ((error = open_access(api)) < 0 ||
+        (error = hub_http_start(&api->server, url, limits, dispatch, api)) < 0) {
+        hub_auth_close(api->auth);
+        hub_audit_close(api->audit);
         free(api);
-        return gf_error_set(GF_EINVAL, "API address %s: %s", url, nng_strerror(rv));
+        return error;
     }
-    nng_url_free(u);
-    if ((rv = nng_http_handler_alloc(&handler, "/", dispatch)) != 0 ||
-        (rv = nng_http_handler_set_method(handler, NULL)) != 0 ||
-        (rv = nng_http_handler_collect_body(handler, true, API_MAX_BODY)) != 0 ||
-        (rv = nng_http_handler_set_tree(handler)) != 0 ||
-        (rv = nng_http_handler_set_data(handler, api, NULL)) != 0 ||
-        (rv = nng_http_server_add_handler(api->server, handler)) != 0 ||
-        (rv = nng_http_server_start(api->server)) != 0) {
-        nng_http_server_release(api->server);
-        free(api);
-        return gf_error_set(GF_EIO, "API on %s: %s", url, nng_strerror(rv));
-    }
-    gf_log_info("HUB-API-LISTEN", "url=%s", url);
+    gf_log_info("HUB-API-LISTEN", "url=%s port=%d", url, hub_http_port(api->server));
     *out = api;
     return 0;
 }
@@ -569,7 +654,8 @@ void hub_api_stop(struct hub_api *api)
 {
     if (api == NULL)
         return;
-    nng_http_server_stop(api->server);
-    nng_http_server_release(api->server);
+    hub_http_stop(api->server);
+    hub_auth_close(api->auth);
+    hub_audit_close(api->audit);
     free(api);
 }

@@ -21,6 +21,8 @@ struct hub_settings {
     char *data_dir;
     char *listen;     /* agents: tcp:// or tls+tcp:// */
     char *api_listen; /* HTTP API: http://127.0.0.1:8080 */
+    long long api_max_connections, api_max_connections_per_ip;
+    int64_t api_idle_timeout; /* ms */
     int64_t poll_interval;
     char *tls_cert, *tls_key, *tls_client_ca;
     char *webhook_secret;
@@ -33,12 +35,14 @@ struct hub_settings {
     char *repo_credentials, *repo_username, *repo_password_file, *repo_bearer_token_file;
     char *repo_ssh_key, *repo_ssh_passphrase_file, *repo_known_hosts;
     int repo_insecure_ignore_host_key;
+    int anonymous_read; /* issue 17: GET endpoints and the dashboard answer without a token */
+    char *health_customizations; /* issue 16: Argo CD resource_customizations layout */
     int allow_plain_secrets; /* issue 15: plain Secrets in Git for every app */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */
 struct hub_metrics {
-    uint64_t syncs, renders, render_errors, bundles_published, fetch_errors;
+    uint64_t syncs, renders, render_errors, bundles_published, fetch_errors, publish_errors;
 };
 
 /* The daemon's state: opaque; other modules read it through the functions

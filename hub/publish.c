@@ -1,5 +1,6 @@
 /* publish.c -- a rendered cluster bundle becomes a signed, stored generation */
 #include "publish.h"
+#include "healthcm.h"
 
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
@@ -36,6 +37,8 @@ static void encoded_clear(struct encoded *e)
     free(e->resource_ptrs);
     free(e->ids);
     free(e->allowed);
+    hub_healthcm_encoded_free(e->bundle.health_scripts, e->bundle.n_health_scripts);
+    free(e->bundle.health_scripts);
 }
 
 /* Canonical JSON of `doc`, kept in e->bodies until encoded_clear(). */
@@ -172,7 +175,8 @@ static int encode(struct encoded *e, const struct hub_bundle *b)
             return error;
     e->bundle.apps = e->app_ptrs;
     e->bundle.n_apps = b->n_apps;
-    return 0;
+    return hub_healthcm_encode(&e->bundle.health_scripts, &e->bundle.n_health_scripts, b->health,
+                               b);
 }
 
 /* SHA-256 of what the cluster would apply: the bundle without generation,

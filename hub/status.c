@@ -358,6 +358,8 @@ char *hub_status_metrics(hub *h)
            "Apps or clusters that failed to render.", m.render_errors);
     metric(&buf, &len, &cap, "gitfleet_fetch_errors_total", "counter", "Failed Git fetches.",
            m.fetch_errors);
+    metric(&buf, &len, &cap, "gitfleet_publish_errors_total", "counter",
+           "Cluster bundles that could not be signed or stored (retried).", m.publish_errors);
     metric(&buf, &len, &cap, "gitfleet_bundles_published_total", "counter",
            "New bundle generations.", m.bundles_published);
     metric(&buf, &len, &cap, "gitfleet_bundles_served_total", "counter", "Bundles sent to agents.",

@@ -22,7 +22,9 @@ say "three Kubernetes API servers (kubesim): ${clusters[*]}"
 for c in "${clusters[@]}"; do start_kubesim "$c"; done
 
 say "the hub, following branch main (agents on tcp://127.0.0.1, API on http://127.0.0.1)"
-start_hub --repo-url https://github.com/example/fleet.git
+# --anonymous-read: reads (status, the dashboard) answer without a token, on loopback only;
+# changes still need a token (the CLI uses <data-dir>/admin.token, docs/security.md).
+start_hub --repo-url https://github.com/example/fleet.git --anonymous-read
 
 say "each cluster joins with a one-time token and runs its agent"
 for c in "${clusters[@]}"; do join_agent "$c"; echo "joined $c"; done

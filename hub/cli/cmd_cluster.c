@@ -72,7 +72,7 @@ static int cluster_key(struct gf_cli_hubapi *api, const char *name, const char *
     char path[300];
     json_t *doc = NULL;
 
-    snprintf(path, sizeof(path), "/api/v1/clusters/%s/key", name);
+    snprintf(path, sizeof(path), "/api/v1/recipients/%s", name);
     if (gf_cli_hubapi_call(api, "GET", path, NULL, &doc) < 0)
         return gf_cli_error(GF_CLI_FAIL, "%s", gf_error_last());
     if (strcmp(output, "table") != 0)
@@ -91,7 +91,7 @@ static int cluster_rotate(struct gf_cli_hubapi *api, const char *name, const cha
     if (grace && gf_duration_parse(&ms, grace) < 0)
         return gf_cli_error(GF_CLI_USAGE, "--grace %s: %s", grace, gf_error_last());
     body = json_pack("{s:I}", "graceSeconds", (json_int_t)(ms / 1000));
-    snprintf(path, sizeof(path), "/api/v1/clusters/%s/rotate-key", name);
+    snprintf(path, sizeof(path), "/api/v1/key-rotations/%s", name);
     int error = gf_cli_hubapi_call(api, "POST", path, body, &doc);
     json_decref(body);
     if (error < 0)

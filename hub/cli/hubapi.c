@@ -28,11 +28,15 @@ int gf_cli_hubapi_init(struct gf_cli_hubapi *api, const char *hub, const char *t
     n = strlen(api->base);
     while (n > 0 && api->base[n - 1] == '/')
         api->base[--n] = '\0';
+    if (env_token != NULL && env_token[0] == '\0')
+        env_token = NULL;
     if (token_file == NULL && env_token == NULL)
         token_file = getenv("GITFLEET_TOKEN_FILE");
+    if (token_file != NULL && token_file[0] == '\0')
+        token_file = NULL; /* set but empty: no token */
     if (token_file) {
         if ((error = gf_fs_read(&text, NULL, token_file, 4096)) < 0)
-            return gf_error_wrap(error, "reading the admin token");
+            return gf_error_wrap(error, "reading the API token");
         text[strcspn(text, "\r\n")] = '\0';
         snprintf(api->token, sizeof(api->token), "%s", text);
         free(text);
@@ -108,15 +112,15 @@ int gf_cli_hubapi_call(struct gf_cli_hubapi *api, const char *method, const char
     json_t *doc = error == 0 && resp.len ? json_loadb(resp.data, resp.len, 0, NULL) : NULL;
     if (error == 0 && (status < 200 || status > 299)) {
         const char *message = json_string_value(json_object_get(doc, "error"));
-        error = gf_error_set(status == 403   ? GF_EPERM
-                             : status == 404 ? GF_ENOTFOUND
-                                             : GF_ERROR,
+        error = gf_error_set(status == 403 || status == 401 ? GF_EPERM
+                             : status == 404                ? GF_ENOTFOUND
+                                                            : GF_ERROR,
                              "%s %s: %s", method, path,
                              message     ? message
                              : resp.data ? resp.data
                                          : "no answer");
-        if (status == 403 && api->token[0] == '\0')
-            gf_error_wrap(error, "no admin token given (GITFLEET_TOKEN or --token-file)");
+        if ((status == 401 || status == 403) && api->token[0] == '\0')
+            gf_error_wrap(error, "no token given (GITFLEET_TOKEN or --token-file)");
     }
     if (error == 0 && out)
         *out = doc;

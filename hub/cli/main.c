@@ -16,6 +16,8 @@ static const struct gf_cli_command *const commands[] = {
     &gf_cmd_sync,
     &gf_cmd_diff,
     &gf_cmd_history,
+    &gf_cmd_token,
+    &gf_cmd_audit,
     &gf_cmd_seal,
     &gf_cmd_render,
     &gf_cmd_fmt,

@@ -142,7 +142,7 @@ static void test_serve__token_is_one_time(void)
 
     start(&f);
     add_token(&f, "dev-1", "tok-1", 60000);
-    add_token(&f, "dev-1", "tok-old", -1);
+    add_token(&f, "dev-2", "tok-old", -1);
     agent_link *link = link_as(&f, "", f.agent_key);
     GF_ASSERT_INT(agent_link_join(link, "tok-old", cluster, sizeof(cluster), hub_pub), GF_EPERM);
     GF_ASSERT_HAS(gf_error_last(), "expired");
