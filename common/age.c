@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,12 +168,20 @@ static int x25519_public(unsigned char out[32], const unsigned char secret[32])
     return ok ? 0 : gf_error_set(GF_ERROR, "X25519: cannot compute a public key");
 }
 
+/* Fetching an algorithm costs more than using it: fetch HKDF once. */
+static EVP_KDF *hkdf_alg;
+static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+
+static void fetch_hkdf(void)
+{
+    hkdf_alg = EVP_KDF_fetch(NULL, "HKDF", NULL);
+}
+
 /* HKDF-SHA-256 to 32 bytes; salt may be empty. */
 static int hkdf(unsigned char out[32], const void *ikm, size_t ikm_len, const void *salt,
                 size_t salt_len, const char *info)
 {
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    EVP_KDF_CTX *ctx;
     OSSL_PARAM params[5], *p = params;
     int ok;
 
@@ -182,9 +191,10 @@ static int hkdf(unsigned char out[32], const void *ikm, size_t ikm_len, const vo
         *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
     *p = OSSL_PARAM_construct_end();
+    pthread_once(&hkdf_once, fetch_hkdf);
+    ctx = hkdf_alg ? EVP_KDF_CTX_new(hkdf_alg) : NULL;
     ok = ctx && EVP_KDF_derive(ctx, out, 32, params) == 1;
     EVP_KDF_CTX_free(ctx);
-    EVP_KDF_free(kdf);
     return ok ? 0 : gf_error_set(GF_ERROR, "HKDF-SHA-256 failed");
 }
 

@@ -12,6 +12,8 @@ command -v age >/dev/null || fail "age is not installed (scripts/deps.sh)"
 PLAIN='s3cr3t-Zq9x-never-in-git'
 PLAIN_B64=$(printf %s "$PLAIN" | base64)
 
+api() { curl -sf -H "Authorization: Bearer $(cat "$T/hub/admin.token")" "$GITFLEET_HUB$1"; }
+
 make_repo
 mkdir -p "$T/repo/clusters" "$T/repo/argocd" "$T/repo/apps/db" "$T/plain"
 for c in dev-1 staging-1; do
@@ -73,14 +75,13 @@ case "$key_dev" in age1*) ;; *) fail "cluster key dev-1 printed '$key_dev'";; es
   fail "the hub's recipient is not the agent's key"
 [ "$(stat -c %a "$T/agent-dev-1/secret.key")" = 600 ] || fail "secret.key is not 0600"
 [ "$(gitfleet cluster key staging-1)" != "$key_dev" ] || fail "two clusters share a key"
-curl -sf "$GITFLEET_HUB/api/v1/recipients" | grep -q '"labels": *{"env": *"dev"' ||
-  curl -sf "$GITFLEET_HUB/api/v1/recipients" | grep -q '"env":"dev"' || fail "recipients lack labels"
+api /api/v1/recipients | grep -q '"labels":{"env":"dev"}' || fail "recipients lack labels"
 pass "each agent made its key pair at join; cluster key and the API give its age recipient"
 
 # 2. Seal for dev-1 only, by selector, and offline from a recipients file: same recipients.
 gitfleet seal -f "$T/plain/secret.yaml" --cluster dev-1 > "$T/repo/apps/db/credentials.yaml" ||
   fail "seal failed"
-curl -sf "$GITFLEET_HUB/api/v1/recipients" > "$T/recipients.json"
+api "/api/v1/recipients" > "$T/recipients.json"
 GITFLEET_HUB=http://127.0.0.1:1 gitfleet seal -f "$T/plain/secret.yaml" --selector env=dev \
   --recipients-file "$T/recipients.json" > "$T/offline.yaml" || fail "offline seal failed"
 grep -q "cluster: dev-1" "$T/offline.yaml" && ! grep -q staging-1 "$T/offline.yaml" ||
@@ -121,10 +122,10 @@ base64 -d "$T/value.age.b64" | age -d -i "$T/agent-staging-1/secret.key" > /dev/
 pass "age -d opens the value with dev-1's secret.key, not with staging-1's"
 
 # 5. No plaintext (nor its base64) in the hub's database, logs or API, nor the agents' state/logs.
-curl -sf "$GITFLEET_HUB/api/v1/status" > "$T/api-status.json"
-for c in dev-1 staging-1; do curl -sf "$GITFLEET_HUB/api/v1/status/$c" >> "$T/api-status.json"; done
-curl -sf "$GITFLEET_HUB/api/v1/apps" >> "$T/api-status.json"
-curl -sf "$GITFLEET_HUB/api/v1/history" >> "$T/api-status.json"
+api "/api/v1/status" > "$T/api-status.json"
+for c in dev-1 staging-1; do api "/api/v1/status/$c" >> "$T/api-status.json"; done
+api "/api/v1/apps" >> "$T/api-status.json"
+api "/api/v1/history" >> "$T/api-status.json"
 sleep 3 # a report or two after the sync
 for f in "$T"/hub/* "$T"/hub.log "$T"/agent-*.log "$T"/agent-dev-1/* "$T"/agent-dev-1/*/* \
          "$T"/api-status.json; do
@@ -200,5 +201,5 @@ gitfleet cluster remove staging-1 > /dev/null
 gitfleet cluster key staging-1 > /dev/null 2>&1 && fail "a revoked cluster still has a key"
 gitfleet seal -f "$T/plain/secret.yaml" --cluster staging-1 > /dev/null 2>&1 &&
   fail "sealing for a revoked cluster worked"
-curl -sf "$GITFLEET_HUB/api/v1/recipients" | grep -q staging-1 && fail "recipients list a revoked cluster"
+api "/api/v1/recipients" | grep -q staging-1 && fail "recipients list a revoked cluster"
 pass "a revoked cluster's recipient is no longer offered"
