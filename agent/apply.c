@@ -77,19 +77,33 @@ static const Gitfleet__SyncPolicy *policy_of(const Gitfleet__App *app)
     return app->sync_policy;
 }
 
-/* The app's ignoreDifferences rules (NULL when none or unparsable). */
-static struct agent_drift_rules *rules_of(const Gitfleet__App *app)
+/* The app's ignoreDifferences rules (*out NULL when none). < 0, with the
+ * message naming the entry, when they cannot be compiled (a jq expression
+ * beyond the supported subset, ...). */
+static int compile_rules(const Gitfleet__App *app, struct agent_drift_rules **out)
 {
     const Gitfleet__SyncPolicy *p = policy_of(app);
-    struct agent_drift_rules *rules = NULL;
     json_t *list;
+    int error;
 
+    *out = NULL;
     if (p == NULL || !p->has_ignore_differences)
-        return NULL;
+        return 0;
     list = json_loadb((const char *)p->ignore_differences.data, p->ignore_differences.len, 0, NULL);
-    if (list && agent_drift_rules_parse(&rules, list) < 0)
-        gf_log_warn("AGENT-IGNORE-DIFFERENCES", "app=%s error=\"%s\"", app->name, gf_error_last());
+    if (list == NULL)
+        return gf_error_set(GF_EINVAL, "ignoreDifferences: not JSON");
+    error = agent_drift_rules_parse(out, list);
     json_decref(list);
+    return error < 0 ? gf_error_wrap(error, "ignoreDifferences") : 0;
+}
+
+/* The rules, or NULL (logged) when they do not compile. */
+static struct agent_drift_rules *rules_of(const Gitfleet__App *app)
+{
+    struct agent_drift_rules *rules = NULL;
+
+    if (compile_rules(app, &rules) < 0)
+        gf_log_warn("AGENT-IGNORE-DIFFERENCES", "app=%s error=\"%s\"", app->name, gf_error_last());
     return rules;
 }
 
@@ -162,6 +176,10 @@ static void summarize_app(json_t *app_entry)
         json_is_true(json_object_get(app_entry, "held")))
         sync = "OutOfSync";
     json_object_set_new(app_entry, "sync", json_string(sync));
+    /* While its operation runs, the app is Progressing whatever its objects say. */
+    const char *op = json_string_value(json_object_get(app_entry, "operation"));
+    if (op && strcmp(op, "Running") == 0)
+        worst = AGENT_HEALTH_PROGRESSING;
     json_object_set_new(
         app_entry, "health",
         json_string(worst == AGENT_HEALTH_NONE ? "Healthy" : agent_health_status_name(worst)));
@@ -892,10 +910,13 @@ static void sync_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const Gitf
         return;
     app_syncopts(&opts, app, entry);
     ctx->app_opts = &opts;
-    ctx->rules = rules_of(app);
     ctx->skipped = json_array();
-    if (!op->dry_run && opts.create_namespace && app->namespace_ && app->namespace_[0] &&
-        ensure_namespace(ctx, app->namespace_) < 0)
+    /* With RespectIgnoreDifferences, rules that do not compile would make
+     * the apply take the very fields it must leave alone: refuse the sync. */
+    if (compile_rules(app, &ctx->rules) < 0 && opts.respect_ignore_differences)
+        app_error(entry, gf_error_last());
+    else if (!op->dry_run && opts.create_namespace && app->namespace_ && app->namespace_[0] &&
+             ensure_namespace(ctx, app->namespace_) < 0)
         app_error(entry, gf_error_last());
     else if (agent_inventory_from_app(&wanted, app) < 0 ||
              decide_prunes(ctx, b, app->name, wanted, op->prune, !op->dry_run, &pr, &prunes) < 0)
@@ -949,6 +970,10 @@ static void compare_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const G
         return;
     app_syncopts(&opts, app, entry);
     ctx->app_opts = &opts;
+    struct agent_drift_rules *rules = NULL;
+    if (compile_rules(app, &rules) < 0)
+        app_note(entry, gf_error_last());
+    agent_drift_rules_free(rules);
     if (agent_inventory_from_app(&wanted, app) == 0 &&
         decide_prunes(ctx, b, app->name, wanted, policy && policy->automated && policy->prune, 0,
                       &pr, &prunes) == 0)

@@ -31,8 +31,15 @@ struct hub_store {
     int batch_failed;        /* a commit of the batch failed: batch_end says so */
 };
 
+/* Pages freed by deletes (old bundles, removed clusters) go back to the
+ * file system: incremental auto-vacuum (set before the first table), run by
+ * hub_store_compact(); the WAL is cut back to 16 MiB after checkpoints. */
+#define STORE_COMPACT_PAGES 256 /* free pages worth giving back (1 MiB of 4 KiB pages) */
+
 static const char schema[] =
+    "PRAGMA auto_vacuum=INCREMENTAL;"
     "PRAGMA journal_mode=WAL;"
+    "PRAGMA journal_size_limit=16777216;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=ON;"
     "CREATE TABLE IF NOT EXISTS clusters ("
@@ -78,6 +85,19 @@ static int db_error(hub_store *store, const char *what)
     return gf_error_set(GF_EIO, "store: %s: %s", what, sqlite3_errmsg(store->db));
 }
 
+/* The single integer a PRAGMA returns; -1 on error. */
+static int64_t pragma_int(hub_store *store, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t v = -1;
+
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
 int hub_store_open(hub_store **out, const char *path)
 {
     hub_store *store;
@@ -101,8 +121,38 @@ int hub_store_open(hub_store **out, const char *path)
         hub_store_close(store);
         return error;
     }
+    if (pragma_int(store, "PRAGMA auto_vacuum") == 0) {
+        /* a hub.db from before incremental vacuum: converting needs one VACUUM */
+        if (sqlite3_exec(store->db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;", NULL, NULL, NULL) !=
+            SQLITE_OK) {
+            int error = db_error(store, "converting to incremental vacuum");
+            hub_store_close(store);
+            return error;
+        }
+    }
     *out = store;
     return 0;
+}
+
+int hub_store_compact(hub_store *store, int64_t *freed_pages_out)
+{
+    int error = 0;
+    int64_t free_pages;
+
+    if (freed_pages_out)
+        *freed_pages_out = 0;
+    pthread_mutex_lock(&store->lock);
+    if (store->batch_opened_ms == 0 &&
+        (free_pages = pragma_int(store, "PRAGMA freelist_count")) >= STORE_COMPACT_PAGES) {
+        if (sqlite3_exec(store->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(store->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) !=
+                SQLITE_OK)
+            error = db_error(store, "compact");
+        else if (freed_pages_out)
+            *freed_pages_out = free_pages;
+    }
+    pthread_mutex_unlock(&store->lock);
+    return error;
 }
 
 void hub_store_close(hub_store *store)
