@@ -43,6 +43,8 @@ rollout_done() { [ "$(gitfleet rollout list | awk '$1 == "order-service" {print 
 wait_for 30 rollout_done || { gitfleet rollout status order-service; fail "order-service did not roll out"; }
 gitfleet status
 for c in "${clusters[@]}"; do echo; gitfleet status "$c"; done
+echo
+echo "the dashboard: $GITFLEET_HUB/  (open it now to watch the next commit arrive live)"
 
 say "a commit: Prometheus moves to v2.55.0 on every cluster"
 sed -i 's|prometheus/prometheus:v2.54.1|prometheus/prometheus:v2.55.0|' \
