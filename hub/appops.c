@@ -182,7 +182,7 @@ int hub_appops_sync(hub *h, const struct hub_principal *who, const char *app, co
     json_t *clusters = NULL, *ops = json_array(), *released = json_array(), *c;
     const json_t *resources = json_object_get(body, "resources");
     size_t i;
-    int error;
+    int error, render = 0;
 
     *out = NULL;
     hub_view_get(h, &view);
@@ -195,23 +195,31 @@ int hub_appops_sync(hub *h, const struct hub_principal *who, const char *app, co
                                 .prune = flag(body, "prune"),
                                 .dry_run = flag(body, "dryRun"),
                                 .force = flag(body, "force")};
-        int was_pinned = 0;
+        struct hub_pin pin;
+        int was_pinned = 0, pinned;
         snprintf(req.cluster, sizeof(req.cluster), "%s", json_string_value(c));
         snprintf(req.app, sizeof(req.app), "%s", app);
         snprintf(req.kind, sizeof(req.kind), "sync");
-        /* A sync goes back to Git: it ends a rollback (a dry run changes nothing). */
-        if (!req.dry_run && (error = hub_pin_release(hub_get_store(h), req.cluster, app, "rollback",
-                                                     &was_pinned)) < 0)
+        /* A sync goes back to Git: it ends a rollback, and a rollout's hold
+         * (Argo CD: apps a RollingSync step does not reach are synced by
+         * hand). A dry run changes nothing. */
+        pinned = hub_pin_lookup(hub_get_store(h), req.cluster, app, &pin) == 0;
+        if (!req.dry_run && pinned &&
+            (error = hub_pin_release(hub_get_store(h), req.cluster, app, NULL, &was_pinned)) < 0)
             goto out;
         if (was_pinned) {
             json_array_append(released, c);
-            gf_log_info("HUB-PIN-RELEASED", "cluster=%s app=%s holder=rollback reason=\"sync\"",
-                        req.cluster, app);
+            gf_log_info("HUB-PIN-RELEASED", "cluster=%s app=%s holder=%s reason=\"sync\"",
+                        req.cluster, app, pin.holder);
+            /* An app held off the cluster is in no stored bundle: a render brings it. */
+            render |= pin.hash[0] == '\0';
         }
         if ((error = request(h, who, &req, ops)) < 0)
             goto out;
     }
     *out = json_pack("{s:s, s:O, s:O}", "app", app, "operations", ops, "released", released);
+    if (render)
+        hub_sync_now(h, 0, NULL);
 out:
     json_decref(clusters);
     json_decref(ops);

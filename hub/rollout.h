@@ -29,10 +29,10 @@
  * - A target fails when it reports Degraded at the new state, its sync
  *   operation for the new state Failed or Errored, or the step's progress
  *   deadline passes before it is Synced and Healthy (disconnected clusters
- *   simply are not; the bake that follows has no deadline). More failures than the step tolerates trigger the failure policy:
- *   halt (the rollout stops; released targets stay, the rest stay held) or
- *   rollback (every target of this and earlier steps that took the new state
- *   is held at its old state again).
+ *   simply are not; the bake that follows has no deadline). More failures than the step tolerates
+ * trigger the failure policy: halt (the rollout stops; released targets stay, the rest stay held)
+ * or rollback (every target of this and earlier steps that took the new state is held at its old
+ * state again).
  * - Targets of a step with maxUpdate 0 wait for a manual sync (an operator
  *   releasing them); the step completes when they all are Done. Targets no
  *   step selects are not part of the steps: they stay held until synced by

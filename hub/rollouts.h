@@ -1,4 +1,5 @@
-/* rollouts.h -- the hub's progressive rollouts: started by commits, driven by reports, kept in the store */
+/* rollouts.h -- the hub's progressive rollouts: started by commits, driven by reports, kept in the
+ * store */
 #ifndef HUB_ROLLOUTS_H
 #define HUB_ROLLOUTS_H
 

@@ -80,7 +80,8 @@ static uint64_t publish(struct fixture *f, int expect_new)
     uint64_t gen = 0;
     int published = -1;
 
-    GF_ASSERT_INT(hub_publish_bundle(f->store, f->key, &f->bundle, NULL, NULL, &gen, &published), 0);
+    GF_ASSERT_INT(hub_publish_bundle(f->store, f->key, &f->bundle, NULL, NULL, &gen, &published),
+                  0);
     GF_ASSERT_INT(published, expect_new);
     return gen;
 }
