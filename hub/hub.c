@@ -57,6 +57,7 @@ struct hub {
     struct hub_pass *pass; /* NULL before the first sync */
     char commit[41];
     char last_error[512]; /* of the last sync pass, "" when fine */
+    json_t *republish;    /* clusters queued by hub_republish_later() */
     int publish_retry;    /* a bundle was not stored: the next pass re-publishes */
     int64_t retry_ms;     /* and comes this soon (doubling up to the poll interval) */
     struct hub_metrics metrics;
@@ -457,6 +458,28 @@ static int64_t next_wait_ms(hub *h)
     return h->retry_ms;
 }
 
+/* Republish the clusters hub_republish_later() queued (lock held; it is
+ * dropped meanwhile). 1 when there were any. */
+static int republish_queued(hub *h)
+{
+    json_t *queued = h->republish;
+    const char *cluster;
+    json_t *unused;
+
+    if (json_object_size(queued) == 0)
+        return 0;
+    h->republish = json_object();
+    pthread_mutex_unlock(&h->lock);
+    json_object_foreach(queued, cluster, unused)
+    {
+        if (hub_republish(h, cluster) < 0)
+            gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
+    }
+    json_decref(queued);
+    pthread_mutex_lock(&h->lock);
+    return 1;
+}
+
 static void *sync_main(void *arg)
 {
     hub *h = arg;
@@ -486,9 +509,12 @@ static void *sync_main(void *arg)
             deadline.tv_sec++;
             deadline.tv_nsec -= 1000000000L;
         }
-        while (!h->sync_requested && !h->stopping &&
-               pthread_cond_timedwait(&h->wake, &h->lock, &deadline) == 0)
-            ;
+        while (!h->sync_requested && !h->stopping) {
+            if (republish_queued(h))
+                continue;
+            if (pthread_cond_timedwait(&h->wake, &h->lock, &deadline) != 0)
+                break;
+        }
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
@@ -620,6 +646,14 @@ int hub_republish(hub *h, const char *cluster)
     return 0;
 }
 
+void hub_republish_later(hub *h, const char *cluster)
+{
+    pthread_mutex_lock(&h->lock);
+    json_object_set_new(h->republish, cluster, json_true());
+    pthread_cond_broadcast(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+}
+
 /* ---- clusters ---- */
 
 static int valid_name(const char *name)
@@ -729,6 +763,7 @@ int hub_open(hub **out, const struct hub_settings *settings)
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->wake, NULL);
     pthread_cond_init(&h->done, NULL);
+    h->republish = json_object();
     if ((error = open_parts(h)) < 0) {
         hub_close(h);
         return error;
@@ -772,6 +807,7 @@ void hub_close(hub *h)
     hub_store_close(h->store);
     pass_put(h->pass);
     gf_sign_key_free(h->key);
+    json_decref(h->republish);
     pthread_cond_destroy(&h->wake);
     pthread_cond_destroy(&h->done);
     pthread_mutex_destroy(&h->lock);
