@@ -90,6 +90,7 @@ struct loop {
     json_t *saved_report;    /* report.json from the last run, until a bundle is adopted */
     int report_dirty;        /* the hub has not heard the latest report */
     int64_t last_report_ms, last_resync_ms;
+    int64_t report_backoff_ms; /* after failed reports: 1 s doubling; 0 when the last one went */
     int64_t last_trim_ms;
     char refusal[512]; /* why the last bundle was refused, for the report */
 
@@ -163,7 +164,10 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
 {
     json_t *kinds = bundle_kinds(bundle);
 
-    if (write_cache && agent_state_write_bundle(&lp->state, bytes, len) < 0)
+    /* The high-water mark first: a crash between the two writes leaves it
+     * ahead of the cache, never behind. */
+    if (write_cache && (agent_state_write_high_water(&lp->state, bundle->generation) < 0 ||
+                        agent_state_write_bundle(&lp->state, bytes, len) < 0))
         gf_log_error("AGENT-CACHE-FAIL", "error=\"%s\"", gf_error_last());
     if (agent_healthsrc_install_bundle(bundle) < 0)
         gf_log_error("AGENT-HEALTH-SCRIPTS", "error=\"%s\"", gf_error_last());
@@ -178,20 +182,34 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
     json_decref(kinds);
 }
 
-/* After a restart: enforce the cached bundle even if the hub is away. */
-static void load_cached(struct loop *lp)
+/* After a restart: enforce the cached bundle even if the hub is away, but
+ * only if it is the newest generation this agent ever accepted (the
+ * high-water mark lives apart from the cache). Returns the mark. */
+static uint64_t load_cached(struct loop *lp)
 {
     unsigned char *bytes = NULL;
     size_t len = 0;
     Gitfleet__Bundle *bundle = NULL;
+    uint64_t high = 0;
 
-    if (agent_state_read_bundle(&lp->state, &bytes, &len) < 0)
-        return;
-    if (agent_verify_bundle(&bundle, bytes, len, lp->state.hub_key, lp->state.cluster, 0) == 0)
-        adopt(lp, bundle, bytes, len, 0);
-    else
+    if (agent_state_read_high_water(&lp->state, &high) < 0) {
+        /* unreadable: trust no cache; wait for the hub's newest bundle */
         gf_log_error("AGENT-CACHE-REFUSED", "error=\"%s\"", gf_error_last());
+        return 0;
+    }
+    if (agent_state_read_bundle(&lp->state, &bytes, &len) < 0)
+        return high;
+    if (agent_verify_bundle(&bundle, bytes, len, lp->state.hub_key, lp->state.cluster,
+                            high ? high - 1 : 0) == 0) {
+        if (high == 0) /* a state directory from before the mark existed */
+            agent_state_write_high_water(&lp->state, bundle->generation);
+        high = high > bundle->generation ? high : bundle->generation;
+        adopt(lp, bundle, bytes, len, 0);
+    } else {
+        gf_log_error("AGENT-CACHE-REFUSED", "error=\"cached bundle: %s\"", gf_error_last());
+    }
     free(bytes);
+    return high;
 }
 
 /* The report to send: the sync report plus any refusal. */
@@ -208,20 +226,46 @@ static json_t *current_report(struct loop *lp)
     return report;
 }
 
+/* The longest wait between report attempts while the hub refuses them. */
+#define REPORT_REFUSED_MAX_MS (5 * 60 * 1000)
+
+/* Milliseconds until a report is due (0: now): a changed report 200 ms
+ * after the last one, a heartbeat every report interval; after failures,
+ * not before the backoff has passed. */
+static int64_t report_due_in(const struct loop *lp, int64_t now)
+{
+    int64_t since = now - lp->last_report_ms, due;
+
+    if (lp->report_backoff_ms)
+        due = lp->report_backoff_ms;
+    else
+        due = lp->report_dirty ? 200 : lp->config->report_ms;
+    return since >= due ? 0 : due - since;
+}
+
 static void send_report(struct loop *lp)
 {
     json_t *report = current_report(lp);
     Gitfleet__Report proto;
+    int error;
 
     gf_report_to_proto(&proto, report);
-    if (agent_link_report(lp->link, &proto) == 0) {
+    if ((error = agent_link_report(lp->link, &proto)) == 0) {
         lp->report_dirty = 0;
+        lp->report_backoff_ms = 0;
         agent_apps_clear_dirty(lp->apps);
-        lp->last_report_ms = now_ms();
     } else {
-        gf_log_warn("AGENT-REPORT-FAIL", "error=\"%s\"", gf_error_last());
-        lp->last_report_ms = now_ms(); /* retry at the next interval, not in a tight loop */
+        /* Back off: 1 s doubling up to the report interval, and up to
+         * REPORT_REFUSED_MAX_MS when the hub refuses us (revoked): a
+         * revoked agent must not knock every 200 ms forever. */
+        int64_t cap = error == GF_EPERM ? REPORT_REFUSED_MAX_MS : lp->config->report_ms;
+        lp->report_backoff_ms = lp->report_backoff_ms ? lp->report_backoff_ms * 2 : 1000;
+        if (lp->report_backoff_ms > cap)
+            lp->report_backoff_ms = cap > 1000 ? cap : 1000;
+        gf_log_warn("AGENT-REPORT-FAIL", "error=\"%s\" retry_in_ms=%lld", gf_error_last(),
+                    (long long)lp->report_backoff_ms);
     }
+    lp->last_report_ms = now_ms();
     gf_report_proto_clear(&proto);
     json_decref(report);
 }
@@ -266,8 +310,7 @@ static void housekeeping(struct loop *lp)
         snprintf(lp->refusal, sizeof(lp->refusal), "%s", refusal);
         lp->report_dirty = 1;
     }
-    if ((lp->report_dirty && now - lp->last_report_ms >= 200) ||
-        now - lp->last_report_ms >= lp->config->report_ms)
+    if (report_due_in(lp, now) == 0)
         send_report(lp);
     /* Syncs, relists and reports of many objects leave freed memory in
      * glibc's arenas: give it back once a second (with 1,000 objects the
@@ -286,11 +329,9 @@ static json_t *wait_for_work(struct loop *lp)
     json_t *events;
 
     /* A report held back by the 200 ms spacing goes out as soon as allowed. */
-    int64_t wait_ms = 250, since = now_ms() - lp->last_report_ms;
-    if (lp->report_dirty && since < 200)
-        wait_ms = 200 - since;
-    else if (lp->report_dirty)
-        wait_ms = 0;
+    int64_t wait_ms = 250, due = report_due_in(lp, now_ms());
+    if (due < wait_ms)
+        wait_ms = due;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_nsec += wait_ms * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
@@ -399,10 +440,9 @@ int agent_run(const struct agent_run_config *config)
     gf_log_info("AGENT-START", "cluster=%s hub=%s server=%s", lp.state.cluster, lp.state.hub_url,
                 agent_kube_server(lp.kube));
     agent_state_read_report(&lp.state, &lp.saved_report);
-    load_cached(&lp);
-    const Gitfleet__Bundle *cached = agent_apps_bundle(lp.apps);
-    if ((error = agent_fetch_start(&lp.fetch, lp.link, &lp.state, cached ? cached->generation : 0,
-                                   config->poll_wait_ms, poke, &lp)) < 0) {
+    uint64_t high = load_cached(&lp);
+    if ((error = agent_fetch_start(&lp.fetch, lp.link, &lp.state, high, config->poll_wait_ms, poke,
+                                   &lp)) < 0) {
         close_loop(&lp);
         return error;
     }

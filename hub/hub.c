@@ -697,8 +697,11 @@ int hub_cluster_remove(hub *h, const char *cluster)
 {
     int error = hub_store_cluster_remove(h->store, cluster);
 
-    if (error == 0)
+    if (error == 0) {
+        /* A long-poll verified before the removal must not get a bundle. */
+        hub_serve_revoke(h->serve, cluster);
         gf_log_info("HUB-CLUSTER-REVOKED", "cluster=%s", cluster);
+    }
     return error;
 }
 
@@ -723,8 +726,13 @@ static int open_parts(hub *h)
 {
     const struct hub_settings *s = &h->settings;
     char path[4096];
-    struct hub_serve_config sc = {
-        .listen = s->listen, .max_wait_ms = s->max_wait, .on_report = on_report, .arg = h};
+    struct hub_serve_config sc = {.listen = s->listen,
+                                  .max_wait_ms = s->max_wait,
+                                  .contexts = (int)s->agent_contexts,
+                                  .per_peer = (int)s->agent_per_peer,
+                                  .send_timeout_ms = s->agent_send_timeout,
+                                  .on_report = on_report,
+                                  .arg = h};
     struct hub_http_limits limits;
     int error;
 

@@ -30,6 +30,9 @@ struct hub_settings {
     int64_t join_token_ttl;
     int64_t max_wait;
     int64_t render_threads; /* 0: one per CPU */
+    int64_t agent_contexts; /* agent requests held at once (a long-poll per agent) */
+    int64_t agent_per_peer; /* of those, held by one connection */
+    int64_t agent_send_timeout;
     char *log_level, *log_format;
     /* issue 17: how the hub authenticates to the fleet repository (creds.h) */
     char *repo_credentials, *repo_username, *repo_password_file, *repo_bearer_token_file;

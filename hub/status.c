@@ -490,6 +490,13 @@ char *hub_status_metrics(hub *h)
     metric(&buf, &len, &cap, "gitfleet_agent_refused_total", "counter",
            "Agent requests refused (signature, replay, unknown cluster).", ss.refused);
     metric(&buf, &len, &cap, "gitfleet_reports_total", "counter", "Reports stored.", ss.reports);
+    metric(&buf, &len, &cap, "gitfleet_agent_dropped_total", "counter",
+           "Agent requests dropped unread: their connection already held its share.", ss.dropped);
+    metric(&buf, &len, &cap, "gitfleet_agent_send_timeouts_total", "counter",
+           "Replies an agent connection did not take in time (the connection was closed).",
+           ss.send_timeouts);
+    metric(&buf, &len, &cap, "gitfleet_long_polls_replaced_total", "counter",
+           "Long-polls abandoned for a newer one of the same cluster.", ss.replaced);
     metric(&buf, &len, &cap, "gitfleet_long_polls_waiting", "gauge",
            "Bundle requests held open right now.", (unsigned long long)ss.waiting);
     return buf;
