@@ -97,8 +97,10 @@ pass "scale, delete and patch behind the agent's back are undone (selfHeal)"
 wait_for 10 app_is c1 manual sync Synced || fail "manual never Synced"
 k c1 patch cm settings -n manual --type merge -p '{"data":{"k":"local"}}' >/dev/null
 wait_for 5 app_is c1 manual sync OutOfSync || fail "drift not reported"
-gitfleet diff c1 manual | grep -q '.data.k: Git "v", live "local"' ||
-  fail "diff does not show the drifted field: $(gitfleet diff c1 manual)"
+rc=0; out=$(gitfleet diff c1 manual) || rc=$?
+[ "$rc" = 1 ] || fail "gitfleet diff with drift exits $rc, not 1"
+echo "$out" | grep -q '.data.k: Git "v", live "local"' ||
+  fail "diff does not show the drifted field: $out"
 sleep 1; [ "$(obj_field c1 cm manual settings '{.data.k}')" = local ] || fail "drift undone without selfHeal"
 gitfleet diff c1 waves | grep -q "no drift" || fail "defaults or status show up as drift in waves"
 pass "drift without selfHeal is reported (gitfleet diff) and left alone; defaults are no drift"
