@@ -3,6 +3,7 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
+#include "gitfleet/limits.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -134,7 +135,7 @@ int agent_state_read_bundle(const struct agent_state *state, unsigned char **out
     char path[4096];
 
     state_path(path, sizeof(path), state, "bundle.signed");
-    return gf_fs_read((char **)out, len_out, path, (size_t)64 << 20);
+    return gf_fs_read((char **)out, len_out, path, GF_LIMIT_BUNDLE_BYTES);
 }
 
 int agent_state_write_bundle(const struct agent_state *state, const void *data, size_t len)

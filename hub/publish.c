@@ -10,6 +10,7 @@
 #include "gitfleet/doc.h"
 #include "gitfleet/log.h"
 #include "gitfleet/error.h"
+#include "gitfleet/limits.h"
 #include "gitfleet/wire.h"
 
 #include <pthread.h>
@@ -455,11 +456,21 @@ static int seal_if_changed(hub_store *store, const gf_sign_key *key, const char 
     stored.generation = max + 1;
     stored.created_ms = b->created_unix_ms;
     snprintf(stored.revision, sizeof(stored.revision), "%s", b->revision ? b->revision : "");
-    if ((error = gf_wire_bundle_seal(&stored.signed_bytes, &stored.signed_len, b, key)) == 0 &&
-        (error = hub_store_bundle_put(store, cluster, &stored)) == 0) {
-        *generation_out = max + 1;
-        *published_out = 1;
+    if ((error = gf_wire_bundle_seal(&stored.signed_bytes, &stored.signed_len, b, key)) < 0)
+        goto out;
+    /* hub_bundlesize_enforce() keeps renders under this; this is the last
+     * word: no agent would take it (gitfleet/limits.h). */
+    if (stored.signed_len > GF_LIMIT_BUNDLE_BYTES) {
+        error = gf_error_set(GF_ETOOBIG,
+                             "the signed bundle is %zu bytes, over the %zu-byte bundle limit",
+                             stored.signed_len, GF_LIMIT_BUNDLE_BYTES);
+        goto out;
     }
+    if ((error = hub_store_bundle_put(store, cluster, &stored)) < 0)
+        goto out;
+    *generation_out = max + 1;
+    *published_out = 1;
+out:
     free(stored.signed_bytes);
     return error;
 }

@@ -35,5 +35,6 @@ extern const struct gf_cli_command gf_cmd_rollback;
 extern const struct gf_cli_command gf_cmd_app;
 extern const struct gf_cli_command gf_cmd_token;
 extern const struct gf_cli_command gf_cmd_audit;
+extern const struct gf_cli_command gf_cmd_seal;
 
 #endif

@@ -127,6 +127,16 @@ wait_for 20 app_is c1 slow operation Succeeded || fail "slow sync did not finish
 app_is c1 slow health Healthy || fail "slow not Healthy after its sync"
 pass "an app syncing shows health Progressing and operation Running, then Healthy/Succeeded"
 
+# 7b. Apps sync concurrently: a one-wave app's change is done while a four-wave app still syncs.
+for w in 0 1 2 3; do cm slow "s$w" v3 "{argocd.argoproj.io/sync-wave: \"$w\"}"; done
+cm alpha a1 v3; commit "slow and alpha together"; gitfleet sync >/dev/null
+head=$(git -C "$T/repo" rev-parse HEAD)
+alpha_done() { app_is c1 alpha revision "$head" && app_is c1 alpha operation Succeeded && cm_is c1 alpha a1 k v3; }
+wait_for 10 alpha_done || fail "alpha's change not done"
+app_is c1 slow operation Running || fail "alpha waited for slow's waves (slow is $(app_field c1 slow operation))"
+wait_for 20 app_is c1 slow operation Succeeded || fail "slow sync did not finish"
+pass "one app's sync does not wait for another's waves"
+
 # 8. A restart re-applies nothing that did not change.
 writes_before=$(rv alpha a1)
 stop agent-c1; start_agent c1
@@ -135,4 +145,15 @@ sleep 2
 [ "$(rv alpha a1)" = "$writes_before" ] || fail "a restart re-applied an unchanged app"
 grep -q "AGENT-SYNC-START" "$T/agent-c1.log" && fail "a restart started syncs: $(grep AGENT-SYNC-START "$T/agent-c1.log")"
 pass "a restart re-applies nothing: the synced state is remembered per app"
-echo "8 passed, 0 failed"
+
+# 9. RespectIgnoreDifferences with a rule the agent cannot honour: the sync is refused, said why.
+app badjq '{automated: {}, syncOptions: [CreateNamespace=true, RespectIgnoreDifferences=true]}'
+cat >> "$T/repo/argocd/badjq.yaml" <<'Y'
+  ignoreDifferences: [{kind: ConfigMap, jqPathExpressions: ['.data | to_entries']}]
+Y
+cm badjq j1 v1; commit "badjq"; gitfleet sync >/dev/null
+wait_for 15 sh -c "'$GF_BIN_DIR/gitfleet' status c1 -o json | grep -q 'ignoreDifferences'" ||
+  fail "an unsupported jq expression is not reported: $(app_field c1 badjq message)"
+absent c1 cm badjq j1 || fail "applied although its ignoreDifferences could not be honoured"
+pass "an ignoreDifferences rule beyond the supported jq subset refuses the sync, with the reason"
+echo "9 passed, 0 failed"
