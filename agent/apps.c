@@ -311,6 +311,19 @@ static void decorate(struct agent_apps *a, size_t i, json_t *entry)
     json_object_set_new(entry, "syncedHash", json_string(agent_appsync_get(record, "syncedHash")));
     json_object_set_new(entry, "autoSyncSuspended",
                         json_boolean(app->has_auto_sync_suspended && app->auto_sync_suspended));
+    if (app->has_auto_sync_suspended && app->auto_sync_suspended) {
+        /* Say plainly that this is not Git's state (Argo CD: OutOfSync after a rollback). */
+        char message[512];
+        snprintf(message, sizeof(message),
+                 "rolled back to generation %llu%s%.12s: auto-sync suspended until the app "
+                 "changes in Git or `gitfleet sync %s`",
+                 (unsigned long long)app->rollback_generation,
+                 app->rollback_revision && app->rollback_revision[0] ? " at " : "",
+                 app->rollback_revision ? app->rollback_revision : "", app->name);
+        const char *said = json_string_value(json_object_get(entry, "message"));
+        if (said == NULL || said[0] == '\0' || strncmp(said, "rolled back", 11) == 0)
+            json_object_set_new(entry, "message", json_string(message));
+    }
     if (rt && rt->running) {
         json_object_set_new(entry, "operation", json_string("Running"));
         json_object_set_new(entry, "health", json_string("Progressing"));
