@@ -73,7 +73,8 @@ agent_appsync_pending_request(const Gitfleet__Bundle *bundle, const char *app, c
  * The per-app memory, kept in <state_dir>/apps.json so that a restart does
  * not re-apply unchanged apps or re-run operations:
  *   {"apps": {"<app>": {"syncedHash", "syncedRevision", "syncedGeneration",
- *                       "failedHash", "operationState": {...}}},
+ *                       "failedHash", "operationState": {...},
+ *                       "retry": {"at", "count", "hash"}}},   (a pending retry)
  *    "operationsRun": {"<id>": <unix ms>, ...}}
  * operationsRun keeps the newest 1,000 ids.
  */
