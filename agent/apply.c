@@ -1352,6 +1352,9 @@ int agent_apply_heal(agent_kube *kube, const struct agent_apply_index *index, js
         for (size_t j = 0; j < app->n_resources; j++) {
             json_t *entry = entry_at(report, i, j);
             const char *sync = json_string_value(json_object_get(entry, "sync"));
+            const char *health = json_string_value(json_object_get(entry, "health"));
+            if (heal[i] == AGENT_APPLY_HEAL_DRIFTED && health && strcmp(health, "Missing") == 0)
+                continue; /* never applied: a failed wave stopped the sync before it */
             if (sync && strcmp(sync, "Synced") != 0)
                 *healed_out += heal_object(kube, index, report, i, j);
         }

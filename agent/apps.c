@@ -545,7 +545,9 @@ static void decide_all(struct agent_apps *a, int heal)
         } else if (t == AGENT_APPSYNC_AUTOMATED) {
             start_job(a, i, NULL, t, rt);
         } else if (t == AGENT_APPSYNC_SELF_HEAL) {
-            heal_apps[i] = 1;
+            /* a state whose sync failed: only what exists is held to Git */
+            heal_apps[i] = strcmp(f.desired_hash, f.synced_hash) == 0 ? AGENT_APPLY_HEAL_ALL
+                                                                      : AGENT_APPLY_HEAL_DRIFTED;
             any_heal = 1;
         }
     }

@@ -23,7 +23,8 @@
  *      tried and failed (Argo CD does not re-attempt a failed automated
  *      sync of the same state unless a retry policy says so) -- AUTOMATED;
  *   4. else, with selfHeal on and the live state OutOfSync -- SELF_HEAL
- *      (the drifted objects are re-applied; no hooks run).
+ *      (the drifted objects are re-applied; no hooks run), also when the
+ *      current state's sync failed: what it applied is held to Git.
  * Otherwise nothing is applied: the app is compared with live and reports
  * Synced or OutOfSync at the bundle's revision.
  */
