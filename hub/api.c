@@ -516,17 +516,6 @@ static void handle_apps(struct call *c, const char *unused)
                          hub_status_apps(c->api->h, query_param(c, "cluster", buf, sizeof(buf)))));
 }
 
-/* ---- per-app operations (issue 10) ---- */
-
-/* Answer 200 with `doc` or the error. */
-static void reply_result(struct call *c, int error, json_t *doc)
-{
-    if (error < 0)
-        reply_error(c, error);
-    else
-        reply_json(c, 200, doc);
-}
-
 /* ---- the dashboard (issue 14): its data and its change feed ---- */
 
 static void handle_ui_fleet(struct call *c, const char *unused)
@@ -535,6 +524,39 @@ static void handle_ui_fleet(struct call *c, const char *unused)
     int error = hub_ui_fleet(c->api->h, &doc);
 
     (void)unused;
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+static void handle_ui_app(struct call *c, const char *app)
+{
+    json_t *doc = NULL;
+    int error = hub_ui_app(c->api->h, app, &doc);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+static void handle_events(struct call *c, const char *unused)
+{
+    int error = hub_events_subscribe(hub_get_events(c->api->h), c->http);
+
+    (void)unused;
+    if (error == GF_ETOOBIG)
+        reply_json(c, 503, json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "ETOOBIG"));
+    else if (error < 0)
+        reply_error(c, error);
+}
+
+/* ---- per-app operations (issue 10) ---- */
+
+/* Answer 200 with `doc` or the error. */
+static void reply_result(struct call *c, int error, json_t *doc)
+{
     if (error < 0)
         reply_error(c, error);
     else
@@ -587,28 +609,6 @@ static void handle_app_sync(struct call *c, const char *app)
 static void handle_app_rollback(struct call *c, const char *app)
 {
     handle_app_operation(c, app, 1);
-}
-
-static void handle_ui_app(struct call *c, const char *app)
-{
-    json_t *doc = NULL;
-    int error = hub_ui_app(c->api->h, app, &doc);
-
-    if (error < 0)
-        reply_error(c, error);
-    else
-        reply_json(c, 200, doc);
-}
-
-static void handle_events(struct call *c, const char *unused)
-{
-    int error = hub_events_subscribe(hub_get_events(c->api->h), c->http);
-
-    (void)unused;
-    if (error == GF_ETOOBIG)
-        reply_json(c, 503, json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "ETOOBIG"));
-    else if (error < 0)
-        reply_error(c, error);
 }
 
 /* ---- access (issue 17): tokens, audit log, the gate ---- */
@@ -745,18 +745,18 @@ static const struct route {
     {"GET", "/api/v1/apps/*/history", handle_app_history},
     {"POST", "/api/v1/apps/*/sync", handle_app_sync},
     {"POST", "/api/v1/apps/*/rollback", handle_app_rollback},
-    {"GET", "/api/v1/rollouts", handle_rollouts},
-    {"GET", "/api/v1/rollouts/", handle_rollout},
-    {"POST", "/api/v1/rollouts/*/pause", handle_rollout_pause},
-    {"POST", "/api/v1/rollouts/*/resume", handle_rollout_resume},
-    {"POST", "/api/v1/rollouts/*/promote", handle_rollout_promote},
-    {"POST", "/api/v1/rollouts/*/abort", handle_rollout_abort},
     {"GET", "/api/v1/events", handle_events},
     {"GET", "/api/v1/ui/fleet", handle_ui_fleet},
     {"GET", "/api/v1/ui/apps/", handle_ui_app},
     {"GET", "/api/v1/recipients", handle_recipients},
     {"GET", "/api/v1/recipients/", handle_recipients},
     {"POST", "/api/v1/key-rotations/", handle_rotate_key},
+    {"GET", "/api/v1/rollouts", handle_rollouts},
+    {"GET", "/api/v1/rollouts/", handle_rollout},
+    {"POST", "/api/v1/rollouts/*/pause", handle_rollout_pause},
+    {"POST", "/api/v1/rollouts/*/resume", handle_rollout_resume},
+    {"POST", "/api/v1/rollouts/*/promote", handle_rollout_promote},
+    {"POST", "/api/v1/rollouts/*/abort", handle_rollout_abort},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

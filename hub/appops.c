@@ -359,9 +359,11 @@ void hub_appops_on_report(hub *h, const char *cluster, const json_t *previous, c
                          gf_error_last());
         republish |= finished;
     }
-    /* A finished request leaves the bundle, so that it stays small. */
-    if (republish && hub_republish(h, cluster) < 0)
-        gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
+    /* A finished request leaves the bundle, so that it stays small (not
+     * from here: the agent endpoint may hold its lock while a report is
+     * stored, and republishing wakes its long-polls). */
+    if (republish)
+        hub_republish_later(h, cluster);
 }
 
 /* ---- views ---- */

@@ -62,6 +62,7 @@ struct hub {
     struct hub_pass *pass; /* NULL before the first sync */
     char commit[41];
     char last_error[512]; /* of the last sync pass, "" when fine */
+    json_t *republish;    /* clusters queued by hub_republish_later() */
     int publish_retry;    /* a bundle was not stored: the next pass re-publishes */
     int64_t retry_ms;     /* and comes this soon (doubling up to the poll interval) */
     struct hub_metrics metrics;
@@ -512,6 +513,28 @@ static int64_t next_wait_ms(hub *h)
     return h->retry_ms;
 }
 
+/* Republish the clusters hub_republish_later() queued (lock held; it is
+ * dropped meanwhile). 1 when there were any. */
+static int republish_queued(hub *h)
+{
+    json_t *queued = h->republish;
+    const char *cluster;
+    json_t *unused;
+
+    if (json_object_size(queued) == 0)
+        return 0;
+    h->republish = json_object();
+    pthread_mutex_unlock(&h->lock);
+    json_object_foreach(queued, cluster, unused)
+    {
+        if (hub_republish(h, cluster) < 0)
+            gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
+    }
+    json_decref(queued);
+    pthread_mutex_lock(&h->lock);
+    return 1;
+}
+
 /* While a rollout runs, it is advanced at least this often (and after
  * every report), so a step's gates are seen within a second. */
 #define ROLLOUT_TICK_MS 1000
@@ -543,6 +566,8 @@ static int wait_for_work(hub *h, const struct timespec *poll_at_in)
 
     while (!h->sync_requested && !h->stopping) {
         int active = hub_rollouts_any_active(h->rollouts);
+        if (json_object_size(h->republish) > 0)
+            return 1; /* bundles to publish again (hub_republish_later) */
         struct timespec tick_at = deadline_in(ROLLOUT_TICK_MS), now;
         if (active && h->rollouts_poked) {
             h->rollouts_poked = 0;
@@ -597,8 +622,10 @@ static void *sync_main(void *arg)
         pthread_cond_broadcast(&h->done);
         struct timespec poll_at = deadline_in(next_wait_ms(h));
         tick_rollouts(h); /* a new pass may have started a rollout */
-        while (!h->sync_requested && !h->stopping && wait_for_work(h, &poll_at))
+        while (!h->sync_requested && !h->stopping && wait_for_work(h, &poll_at)) {
+            republish_queued(h);
             tick_rollouts(h);
+        }
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
@@ -704,6 +731,7 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
     if (error == 0) {
         record_history(h, cluster, previous, json);
         hub_appops_on_report(h, cluster, previous, json);
+        hub_events_cluster(h->events, cluster);
     }
     if (error == 0 && hub_rollouts_any_active(h->rollouts)) {
         pthread_mutex_lock(&h->lock); /* a rollout may be waiting for this report */
@@ -711,8 +739,6 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
         pthread_cond_broadcast(&h->wake);
         pthread_mutex_unlock(&h->lock);
     }
-    if (error == 0)
-        hub_events_cluster(h->events, cluster);
     free(text);
     json_decref(previous);
     json_decref(json);
@@ -736,6 +762,14 @@ int hub_republish(hub *h, const char *cluster)
         hub_serve_notify(h->serve, cluster);
     }
     return 0;
+}
+
+void hub_republish_later(hub *h, const char *cluster)
+{
+    pthread_mutex_lock(&h->lock);
+    json_object_set_new(h->republish, cluster, json_true());
+    pthread_cond_broadcast(&h->wake);
+    pthread_mutex_unlock(&h->lock);
 }
 
 /* ---- clusters ---- */
@@ -860,6 +894,7 @@ int hub_open(hub **out, const struct hub_settings *settings)
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->wake, NULL);
     pthread_cond_init(&h->done, NULL);
+    h->republish = json_object();
     if ((error = open_parts(h)) < 0) {
         hub_close(h);
         return error;
@@ -905,6 +940,7 @@ void hub_close(hub *h)
     hub_store_close(h->store);
     pass_put(h->pass);
     gf_sign_key_free(h->key);
+    json_decref(h->republish);
     pthread_cond_destroy(&h->wake);
     pthread_cond_destroy(&h->done);
     pthread_mutex_destroy(&h->lock);

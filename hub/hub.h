@@ -97,6 +97,9 @@ int hub_sync_now(hub *h, int wait, char **message_out);
 /* Republish `cluster`'s newest bundle with its pins and open operation
  * requests as they stand now (hub/publish.h) and wake its agent. */
 int hub_republish(hub *h, const char *cluster);
+/* The same, done soon by the sync thread: for callers that run where the
+ * agent endpoint's lock may be held (a report being stored). */
+void hub_republish_later(hub *h, const char *cluster);
 
 /* Issue a one-time join token for `cluster` (created if new). */
 int hub_cluster_add(hub *h, const char *cluster, char **token_out, int64_t *expires_ms_out);
