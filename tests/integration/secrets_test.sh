@@ -100,7 +100,7 @@ wait_for 30 secret_is || fail "dev-1 has no Secret db-credentials with the passw
 [ "$(obj_field dev-1 secret db db-credentials '{.data.user}' | base64 -d)" = admin ] || fail "user wrong"
 [ "$(obj_field dev-1 secret db db-credentials '{.metadata.labels.team}')" = data ] || fail "labels lost"
 [ "$(obj_field dev-1 secret db db-credentials '{.type}')" = Opaque ] || fail "type lost"
-status_has() { gitfleet status "$1" -o json | grep -q -- "$2"; }
+status_has() { [[ "$(gitfleet status "$1" -o json)" == *"$2"* ]]; }
 wait_for 20 status_has dev-1 'was sealed for strict scope db/db-credentials, not for db/db-copy' ||
   fail "dev-1 does not report the copied value as refused"
 absent dev-1 secret db db-copy || fail "the copy was applied"
