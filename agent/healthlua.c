@@ -45,6 +45,7 @@ struct script {
     size_t used, limit;
     long long deadline_ms, timeout_ms;
     int out_of_memory, out_of_time;
+    long long skip_until_ms; /* after a timeout: Unknown without running until then */
     unsigned long long last_used;
     struct script *next;
 };
@@ -626,10 +627,11 @@ static void run_script(struct run *r, agent_healthlua *rt)
             snprintf(r->fail_buf, sizeof(r->fail_buf),
                      "health script exceeded its memory budget (%zu MiB)",
                      rt->budget.memory_bytes >> 20);
-        else if (s->out_of_time)
+        else if (s->out_of_time) {
             snprintf(r->fail_buf, sizeof(r->fail_buf),
                      "health script exceeded its time budget (%lld ms)", rt->budget.timeout_ms);
-        else
+            s->skip_until_ms = now_ms() + TIMEOUT_COOLDOWN_MS;
+        } else
             snprintf(r->fail_buf, sizeof(r->fail_buf), "%s",
                      lua_isstring(L, -1) ? lua_tostring(L, -1) : "error in health script");
         r->fail = r->fail_buf;
@@ -698,10 +700,16 @@ int agent_healthlua_run(agent_healthlua *rt, struct agent_health *out, const cha
     pthread_mutex_lock(&rt->lock);
     if ((error = lookup(&r.s, rt, script, len, use_open_libs != 0)) == 0) {
         r.s->last_used = ++rt->clock;
-        if (r.s->L == NULL)
+        if (r.s->L == NULL) {
             r.fail = r.s->error;
-        else
+        } else if (r.s->skip_until_ms > now_ms()) {
+            snprintf(r.fail_buf, sizeof(r.fail_buf),
+                     "health script exceeded its time budget (%lld ms); not run again for %d s",
+                     rt->budget.timeout_ms, TIMEOUT_COOLDOWN_MS / 1000);
+            r.fail = r.fail_buf;
+        } else {
             run_script(&r, rt);
+        }
         error = finish(out, &r);
     }
     pthread_mutex_unlock(&rt->lock);

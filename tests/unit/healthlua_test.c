@@ -213,6 +213,14 @@ static void test_healthlua__infinite_loop_is_stopped(void)
                          1, "{}"),
                   "Unknown: health script exceeded its time budget (200 ms)");
     GF_ASSERT(elapsed_ms(&t0) < 3000);
+    /* a script that ran out of time is not run again for a while: no stall
+     * of its time budget per object */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 20; i++)
+        GF_ASSERT_STR(run_on(rt, "while true do end", 0, "{}"),
+                      "Unknown: health script exceeded its time budget (200 ms); not run again "
+                      "for 30 s");
+    GF_ASSERT(elapsed_ms(&t0) < 150);
     /* and the state still works afterwards */
     GF_ASSERT_STR(run_on(rt, "return {status='Healthy'}", 0, "{}"), "Healthy: ");
     agent_healthlua_free(rt);
