@@ -12,6 +12,7 @@
 #include "kube.h"
 #include "link.h"
 #include "retry.h"
+#include "secrets.h"
 #include "state.h"
 #include "verify.h"
 #include "watch.h"
@@ -38,7 +39,7 @@ int agent_run_join(const char *state_dir, const char *hub_url, const char *token
     struct agent_state state;
     struct agent_link_config lc = {.hub_url = hub_url, .cluster = "", .timeout_ms = 10000};
     unsigned char hub_key[GF_SIGN_PUBLIC_KEY_LEN];
-    char cluster[64];
+    char cluster[64], recipient[GF_AGE_RECIPIENT_MAX];
     agent_link *link = NULL;
     int error;
 
@@ -54,6 +55,11 @@ int agent_run_join(const char *state_dir, const char *hub_url, const char *token
         goto out;
     lc.key = state.agent_key;
     lc.tls = *tls;
+    /* The key pair for sealed secrets: its secret half stays in the state
+     * directory; the hub learns the recipient. */
+    if ((error = agent_secrets_create(state_dir, recipient)) < 0)
+        goto out;
+    lc.secret_recipient = recipient;
     if ((error = agent_link_open(&link, &lc)) < 0 ||
         (error = agent_link_join(link, token, cluster, sizeof(cluster), hub_key)) < 0 ||
         (error = agent_state_save_join(&state, cluster, hub_url, hub_key, tls)) < 0)
@@ -90,6 +96,7 @@ struct loop {
     json_t *saved_report;    /* report.json from the last run, until a bundle is adopted */
     int report_dirty;        /* the hub has not heard the latest report */
     int64_t last_report_ms, last_resync_ms;
+    int64_t report_backoff_ms; /* after failed reports: 1 s doubling; 0 when the last one went */
     int64_t last_trim_ms;
     char refusal[512]; /* why the last bundle was refused, for the report */
 
@@ -161,9 +168,14 @@ static void send_report(struct loop *lp);
 static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char *bytes, size_t len,
                   int write_cache)
 {
-    json_t *kinds = bundle_kinds(bundle);
+    json_t *kinds;
 
-    if (write_cache && agent_state_write_bundle(&lp->state, bytes, len) < 0)
+    agent_secrets_retarget(bundle); /* SealedSecrets are tracked as their Secrets */
+    kinds = bundle_kinds(bundle);
+    /* The high-water mark first: a crash between the two writes leaves it
+     * ahead of the cache, never behind. */
+    if (write_cache && (agent_state_write_high_water(&lp->state, bundle->generation) < 0 ||
+                        agent_state_write_bundle(&lp->state, bytes, len) < 0))
         gf_log_error("AGENT-CACHE-FAIL", "error=\"%s\"", gf_error_last());
     if (agent_healthsrc_install_bundle(bundle) < 0)
         gf_log_error("AGENT-HEALTH-SCRIPTS", "error=\"%s\"", gf_error_last());
@@ -178,20 +190,34 @@ static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char
     json_decref(kinds);
 }
 
-/* After a restart: enforce the cached bundle even if the hub is away. */
-static void load_cached(struct loop *lp)
+/* After a restart: enforce the cached bundle even if the hub is away, but
+ * only if it is the newest generation this agent ever accepted (the
+ * high-water mark lives apart from the cache). Returns the mark. */
+static uint64_t load_cached(struct loop *lp)
 {
     unsigned char *bytes = NULL;
     size_t len = 0;
     Gitfleet__Bundle *bundle = NULL;
+    uint64_t high = 0;
 
-    if (agent_state_read_bundle(&lp->state, &bytes, &len) < 0)
-        return;
-    if (agent_verify_bundle(&bundle, bytes, len, lp->state.hub_key, lp->state.cluster, 0) == 0)
-        adopt(lp, bundle, bytes, len, 0);
-    else
+    if (agent_state_read_high_water(&lp->state, &high) < 0) {
+        /* unreadable: trust no cache; wait for the hub's newest bundle */
         gf_log_error("AGENT-CACHE-REFUSED", "error=\"%s\"", gf_error_last());
+        return 0;
+    }
+    if (agent_state_read_bundle(&lp->state, &bytes, &len) < 0)
+        return high;
+    if (agent_verify_bundle(&bundle, bytes, len, lp->state.hub_key, lp->state.cluster,
+                            high ? high - 1 : 0) == 0) {
+        if (high == 0) /* a state directory from before the mark existed */
+            agent_state_write_high_water(&lp->state, bundle->generation);
+        high = high > bundle->generation ? high : bundle->generation;
+        adopt(lp, bundle, bytes, len, 0);
+    } else {
+        gf_log_error("AGENT-CACHE-REFUSED", "error=\"cached bundle: %s\"", gf_error_last());
+    }
     free(bytes);
+    return high;
 }
 
 /* The report to send: the sync report plus any refusal. */
@@ -208,20 +234,69 @@ static json_t *current_report(struct loop *lp)
     return report;
 }
 
+/* A rotation the hub asked for with the last report's answer: make the new
+ * key pair and tell the hub its recipient with the next report, at once. */
+static void rotate_if_asked(struct loop *lp)
+{
+    Gitfleet__SignedSecretKeyRotation *r = agent_link_take_rotation(lp->link);
+    int made;
+
+    if (r == NULL)
+        return;
+    made = agent_secrets_rotate(r, lp->state.hub_key, lp->state.cluster);
+    if (made < 0)
+        gf_log_warn("AGENT-SECRET-ROTATION-REFUSED", "error=\"%s\"", gf_error_last());
+    else if (made > 0)
+        lp->report_dirty = 1;
+    gitfleet__signed_secret_key_rotation__free_unpacked(r, NULL);
+}
+
+/* The longest wait between report attempts while the hub refuses them. */
+#define REPORT_REFUSED_MAX_MS (5 * 60 * 1000)
+
+/* Milliseconds until a report is due (0: now): a changed report 200 ms
+ * after the last one, a heartbeat every report interval; after failures,
+ * not before the backoff has passed. */
+static int64_t report_due_in(const struct loop *lp, int64_t now)
+{
+    int64_t since = now - lp->last_report_ms, due;
+
+    if (lp->report_backoff_ms)
+        due = lp->report_backoff_ms;
+    else
+        due = lp->report_dirty ? 200 : lp->config->report_ms;
+    return since >= due ? 0 : due - since;
+}
+
 static void send_report(struct loop *lp)
 {
     json_t *report = current_report(lp);
+    char recipient[GF_AGE_RECIPIENT_MAX], rotation[64];
     Gitfleet__Report proto;
+    int error;
 
     gf_report_to_proto(&proto, report);
-    if (agent_link_report(lp->link, &proto) == 0) {
+    agent_secrets_recipient(recipient);
+    agent_secrets_rotation_id(rotation);
+    proto.secret_recipient = recipient[0] ? recipient : NULL;
+    proto.secret_rotation_id = rotation[0] ? rotation : NULL;
+    if ((error = agent_link_report(lp->link, &proto)) == 0) {
         lp->report_dirty = 0;
+        lp->report_backoff_ms = 0;
         agent_apps_clear_dirty(lp->apps);
-        lp->last_report_ms = now_ms();
+        rotate_if_asked(lp);
     } else {
-        gf_log_warn("AGENT-REPORT-FAIL", "error=\"%s\"", gf_error_last());
-        lp->last_report_ms = now_ms(); /* retry at the next interval, not in a tight loop */
+        /* Back off: 1 s doubling up to the report interval, and up to
+         * REPORT_REFUSED_MAX_MS when the hub refuses us (revoked): a
+         * revoked agent must not knock every 200 ms forever. */
+        int64_t cap = error == GF_EPERM ? REPORT_REFUSED_MAX_MS : lp->config->report_ms;
+        lp->report_backoff_ms = lp->report_backoff_ms ? lp->report_backoff_ms * 2 : 1000;
+        if (lp->report_backoff_ms > cap)
+            lp->report_backoff_ms = cap > 1000 ? cap : 1000;
+        gf_log_warn("AGENT-REPORT-FAIL", "error=\"%s\" retry_in_ms=%lld", gf_error_last(),
+                    (long long)lp->report_backoff_ms);
     }
+    lp->last_report_ms = now_ms();
     gf_report_proto_clear(&proto);
     json_decref(report);
 }
@@ -266,8 +341,7 @@ static void housekeeping(struct loop *lp)
         snprintf(lp->refusal, sizeof(lp->refusal), "%s", refusal);
         lp->report_dirty = 1;
     }
-    if ((lp->report_dirty && now - lp->last_report_ms >= 200) ||
-        now - lp->last_report_ms >= lp->config->report_ms)
+    if (report_due_in(lp, now) == 0)
         send_report(lp);
     /* Syncs, relists and reports of many objects leave freed memory in
      * glibc's arenas: give it back once a second (with 1,000 objects the
@@ -286,11 +360,9 @@ static json_t *wait_for_work(struct loop *lp)
     json_t *events;
 
     /* A report held back by the 200 ms spacing goes out as soon as allowed. */
-    int64_t wait_ms = 250, since = now_ms() - lp->last_report_ms;
-    if (lp->report_dirty && since < 200)
-        wait_ms = 200 - since;
-    else if (lp->report_dirty)
-        wait_ms = 0;
+    int64_t wait_ms = 250, due = report_due_in(lp, now_ms());
+    if (due < wait_ms)
+        wait_ms = due;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_nsec += wait_ms * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
@@ -318,7 +390,8 @@ static int open_loop(struct loop *lp, const struct agent_run_config *config)
     lp->events = json_array();
     pthread_mutex_init(&lp->lock, NULL);
     pthread_cond_init(&lp->wake, NULL);
-    if ((error = agent_state_load(&lp->state, config->state_dir)) < 0)
+    if ((error = agent_state_load(&lp->state, config->state_dir)) < 0 ||
+        (error = agent_secrets_load(config->state_dir)) < 0)
         return error;
     lp->apply = config->apply;
     lp->apply.state_dir = lp->state.dir;
@@ -367,6 +440,7 @@ static void close_loop(struct loop *lp)
     json_decref(lp->saved_report);
     json_decref(lp->events);
     agent_state_clear(&lp->state);
+    agent_secrets_unload();
     pthread_cond_destroy(&lp->wake);
     pthread_mutex_destroy(&lp->lock);
 }
@@ -399,10 +473,9 @@ int agent_run(const struct agent_run_config *config)
     gf_log_info("AGENT-START", "cluster=%s hub=%s server=%s", lp.state.cluster, lp.state.hub_url,
                 agent_kube_server(lp.kube));
     agent_state_read_report(&lp.state, &lp.saved_report);
-    load_cached(&lp);
-    const Gitfleet__Bundle *cached = agent_apps_bundle(lp.apps);
-    if ((error = agent_fetch_start(&lp.fetch, lp.link, &lp.state, cached ? cached->generation : 0,
-                                   config->poll_wait_ms, poke, &lp)) < 0) {
+    uint64_t high = load_cached(&lp);
+    if ((error = agent_fetch_start(&lp.fetch, lp.link, &lp.state, high, config->poll_wait_ms, poke,
+                                   &lp)) < 0) {
         close_loop(&lp);
         return error;
     }

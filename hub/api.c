@@ -8,7 +8,9 @@
 #include "gitfleet/wire.h"
 #include "http.h"
 #include "hub.h"
+#include "seckeys.h"
 #include "status.h"
+#include "ui.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -304,22 +306,117 @@ static void handle_status(struct call *c, const char *cluster)
         reply_json(c, 200, doc);
 }
 
+/* Most rows one list call returns: ?limit= is refused past it. */
+#define API_MAX_LIMIT 1000
+
+/* ?limit=N (1..API_MAX_LIMIT, default 100) into *out; GF_EINVAL otherwise. */
+static int limit_param(const struct call *c, size_t *out)
+{
+    char text[32], *end = NULL;
+    const char *v = query_param(c, "limit", text, sizeof(text));
+
+    *out = 100;
+    if (v == NULL)
+        return 0;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || *end != '\0' || n < 1 || n > API_MAX_LIMIT)
+        return gf_error_set(GF_EINVAL, "limit must be a number from 1 to %d, not '%s'",
+                            API_MAX_LIMIT, v);
+    *out = (size_t)n;
+    return 0;
+}
+
 static void handle_history(struct call *c, const char *unused)
 {
-    char cluster[128], app[128], limit_text[32];
-    const char *limit = query_param(c, "limit", limit_text, sizeof(limit_text));
+    char cluster[128], app[128];
     json_t *rows = NULL;
+    size_t limit;
     int error;
 
     (void)unused;
-    error = hub_store_history_list(hub_get_store(c->api->h),
-                                   query_param(c, "cluster", cluster, sizeof(cluster)),
-                                   query_param(c, "app", app, sizeof(app)),
-                                   limit ? (size_t)strtoul(limit, NULL, 10) : 100, &rows);
+    if ((error = limit_param(c, &limit)) == 0)
+        error = hub_store_history_list(hub_get_store(c->api->h),
+                                       query_param(c, "cluster", cluster, sizeof(cluster)),
+                                       query_param(c, "app", app, sizeof(app)), limit, &rows);
     if (error < 0)
         reply_error(c, error);
     else
         reply_json(c, 200, json_pack("{s:o}", "history", rows));
+}
+
+/* ---- sealed-secret recipients (issue 15) ---- */
+
+/* Each recipient with its cluster's labels from Git (for --selector). */
+static void add_labels(hub *h, json_t *rows)
+{
+    struct hub_view view;
+    json_t *row;
+    size_t i;
+
+    hub_view_get(h, &view);
+    json_array_foreach(rows, i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "cluster"));
+        const struct hub_cluster *cl = view.fleet ? hub_fleet_cluster(view.fleet, name) : NULL;
+        json_object_set_new(row, "labels", cl ? json_deep_copy(cl->labels) : json_object());
+    }
+    hub_view_put(&view);
+}
+
+/* GET /api/v1/recipients[?cluster=C] (every joined cluster's recipients),
+ * GET /api/v1/recipients/C (one cluster: its current recipient first). */
+static void handle_recipients(struct call *c, const char *cluster)
+{
+    char buf[128];
+    json_t *rows = NULL;
+    int error;
+
+    if (cluster == NULL)
+        cluster = query_param(c, "cluster", buf, sizeof(buf));
+    error = hub_store_recipients(hub_get_store(c->api->h), cluster, gf_wire_now_ms(), &rows);
+    if (error == 0 && cluster != NULL && json_array_size(rows) == 0)
+        error = gf_error_set(GF_ENOTFOUND,
+                             "cluster '%s' has no secret recipient (not joined, revoked, or "
+                             "joined by an agent older than sealed secrets)",
+                             cluster);
+    if (error < 0) {
+        json_decref(rows);
+        reply_error(c, error);
+        return;
+    }
+    add_labels(c->api->h, rows);
+    if (cluster == NULL || buf == cluster)
+        reply_json(c, 200, json_pack("{s:o}", "recipients", rows));
+    else
+        reply_json(c, 200,
+                   json_pack("{s:s, s:O, s:o}", "cluster", cluster, "recipient",
+                             json_object_get(json_array_get(rows, 0), "recipient"), "recipients",
+                             rows));
+}
+
+/* POST /api/v1/key-rotations/C {"graceSeconds": N}: ask C's agent for a new
+ * key pair (admin). */
+static void handle_rotate_key(struct call *c, const char *cluster)
+{
+    json_t *body = NULL, *grace;
+    int64_t grace_ms = 24 * 3600 * 1000;
+    char id[64];
+    int error = request_json(c, &body);
+
+    grace = json_object_get(body, "graceSeconds");
+    if (error == 0 && grace != NULL && !json_is_integer(grace))
+        error = gf_error_set(GF_EINVAL, "graceSeconds: expected an integer");
+    if (error == 0 && grace != NULL)
+        grace_ms = (int64_t)json_integer_value(grace) * 1000;
+    if (error == 0)
+        error = hub_seckeys_rotate(hub_get_store(c->api->h), cluster, grace_ms, id);
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 202,
+                   json_pack("{s:s, s:s, s:I}", "cluster", cluster, "rotation", id, "graceMs",
+                             (json_int_t)grace_ms));
+    json_decref(body);
 }
 
 static void handle_healthz(struct call *c, const char *unused)
@@ -351,6 +448,42 @@ static void handle_apps(struct call *c, const char *unused)
     reply_json(c, 200,
                json_pack("{s:o}", "apps",
                          hub_status_apps(c->api->h, query_param(c, "cluster", buf, sizeof(buf)))));
+}
+
+/* ---- the dashboard (issue 14): its data and its change feed ---- */
+
+static void handle_ui_fleet(struct call *c, const char *unused)
+{
+    json_t *doc = NULL;
+    int error = hub_ui_fleet(c->api->h, &doc);
+
+    (void)unused;
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+static void handle_ui_app(struct call *c, const char *app)
+{
+    json_t *doc = NULL;
+    int error = hub_ui_app(c->api->h, app, &doc);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+static void handle_events(struct call *c, const char *unused)
+{
+    int error = hub_events_subscribe(hub_get_events(c->api->h), c->http);
+
+    (void)unused;
+    if (error == GF_ETOOBIG)
+        reply_json(c, 503, json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "ETOOBIG"));
+    else if (error < 0)
+        reply_error(c, error);
 }
 
 /* ---- access (issue 17): tokens, audit log, the gate ---- */
@@ -424,13 +557,14 @@ static void handle_token_revoke(struct call *c, const char *name)
 
 static void handle_audit(struct call *c, const char *unused)
 {
-    char buf[32];
-    const char *limit = query_param(c, "limit", buf, sizeof(buf));
     json_t *rows = NULL;
+    size_t limit;
     int error;
 
     (void)unused;
-    if ((error = hub_audit_list(c->api->audit, limit ? strtoul(limit, NULL, 10) : 100, &rows)) < 0)
+    if ((error = limit_param(c, &limit)) == 0)
+        error = hub_audit_list(c->api->audit, limit, &rows);
+    if (error < 0)
         reply_error(c, error);
     else
         reply_json(c, 200, json_pack("{s:o}", "audit", rows));
@@ -481,6 +615,12 @@ static const struct route {
     {"POST", "/api/v1/tokens", handle_token_create},
     {"DELETE", "/api/v1/tokens/", handle_token_revoke},
     {"GET", "/api/v1/audit", handle_audit},
+    {"GET", "/api/v1/events", handle_events},
+    {"GET", "/api/v1/ui/fleet", handle_ui_fleet},
+    {"GET", "/api/v1/ui/apps/", handle_ui_app},
+    {"GET", "/api/v1/recipients", handle_recipients},
+    {"GET", "/api/v1/recipients/", handle_recipients},
+    {"POST", "/api/v1/key-rotations/", handle_rotate_key},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -507,6 +647,10 @@ static void dispatch(hub_http_call *http, void *arg)
 
     if (!gate(&c))
         return;
+    if (hub_ui_is_page(c.path)) {
+        hub_ui_serve(http);
+        return;
+    }
     for (size_t i = 0; i < N_ROUTES; i++) {
         const struct route *r = &routes[i];
         if (!path_matches(r, c.path, &name))

@@ -11,6 +11,7 @@
 #include "gitfleet/log.h"
 #include "gitfleet/redact.h"
 #include "gitfleet/report.h"
+#include "events.h"
 #include "publish.h"
 
 #include <openssl/crypto.h>
@@ -44,6 +45,7 @@ struct hub {
     struct hub_render_cache *cache;
     hub_serve *serve;
     struct hub_api *api;
+    hub_events *events; /* issue 14: the dashboard's change feed */
 
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the sync thread waits on it */
@@ -162,6 +164,11 @@ void hub_view_put(struct hub_view *view)
 hub_store *hub_get_store(hub *h)
 {
     return h->store;
+}
+
+hub_events *hub_get_events(hub *h)
+{
+    return h->events;
 }
 
 hub_serve *hub_get_serve(hub *h)
@@ -317,7 +324,8 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
 {
     char own[4096];
     const char *urls[] = {h->settings.repo_url, own, NULL};
-    struct hub_fleet_options opts = {.repo_urls = urls};
+    struct hub_fleet_options opts = {.repo_urls = urls,
+                                     .allow_plain_secrets = h->settings.allow_plain_secrets};
     struct hub_render_ctx ctx = {.revision = commit,
                                  .revision_ref = h->settings.branch,
                                  .tree_at = tree_at,
@@ -376,7 +384,10 @@ static int sync_pass(hub *h, int force)
         gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", fetch_error);
     }
     if ((error = hub_source_resolve(commit, h->source, h->settings.branch)) < 0)
-        return gf_error_wrap(error, "branch '%s'", h->settings.branch);
+        return fetch_error[0]
+                   ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s",
+                                  h->commit, fetch_error)
+                   : gf_error_wrap(error, "branch '%s'", h->settings.branch);
     if (!force && strcmp(commit, h->commit) == 0)
         return fetch_error[0]
                    ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s", commit,
@@ -442,12 +453,18 @@ static void *sync_main(void *arg)
         h->sync_running = 1;
         pthread_mutex_unlock(&h->lock);
         int error = sync_pass(h, force);
+        int64_t freed = 0;
+        if (hub_store_compact(h->store, &freed) < 0)
+            gf_log_warn("HUB-STORE-COMPACT-FAIL", "error=\"%s\"", gf_error_last());
+        else if (freed > 0)
+            gf_log_info("HUB-STORE-COMPACT", "pages=%lld", (long long)freed);
         pthread_mutex_lock(&h->lock);
         h->sync_running = 0;
         snprintf(h->last_error, sizeof(h->last_error), "%s", error < 0 ? gf_error_last() : "");
         if (error < 0)
             gf_log_error("HUB-SYNC-FAIL", "error=\"%s\"", h->last_error);
         h->syncs_done++;
+        hub_events_pass(h->events, h->commit, h->last_error);
         pthread_cond_broadcast(&h->done);
         if (h->sync_requested || h->stopping)
             continue;
@@ -551,6 +568,8 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
                  : gf_error_set(GF_ENOMEM, "out of memory");
     if (error == 0)
         record_history(h, cluster, previous, json);
+    if (error == 0)
+        hub_events_cluster(h->events, cluster);
     free(text);
     json_decref(previous);
     json_decref(json);
@@ -592,6 +611,7 @@ int hub_cluster_add(hub *h, const char *cluster, char **token_out, int64_t *expi
     *expires_ms_out = gf_wire_now_ms() + h->settings.join_token_ttl;
     if ((error = hub_store_token_add(h->store, cluster, hash, *expires_ms_out)) < 0)
         return error;
+    hub_events_cluster(h->events, cluster);
     gf_log_info("HUB-CLUSTER-TOKEN", "cluster=%s", cluster);
     return (*token_out = strdup(token)) ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
 }
@@ -600,8 +620,12 @@ int hub_cluster_remove(hub *h, const char *cluster)
 {
     int error = hub_store_cluster_remove(h->store, cluster);
 
-    if (error == 0)
+    if (error == 0) {
+        /* A long-poll verified before the removal must not get a bundle. */
+        hub_serve_revoke(h->serve, cluster);
         gf_log_info("HUB-CLUSTER-REVOKED", "cluster=%s", cluster);
+        hub_events_cluster(h->events, cluster);
+    }
     return error;
 }
 
@@ -626,8 +650,13 @@ static int open_parts(hub *h)
 {
     const struct hub_settings *s = &h->settings;
     char path[4096];
-    struct hub_serve_config sc = {
-        .listen = s->listen, .max_wait_ms = s->max_wait, .on_report = on_report, .arg = h};
+    struct hub_serve_config sc = {.listen = s->listen,
+                                  .max_wait_ms = s->max_wait,
+                                  .contexts = (int)s->agent_contexts,
+                                  .per_peer = (int)s->agent_per_peer,
+                                  .send_timeout_ms = s->agent_send_timeout,
+                                  .on_report = on_report,
+                                  .arg = h};
     struct hub_http_limits limits;
     int error;
 
@@ -641,6 +670,8 @@ static int open_parts(hub *h)
     if ((error = open_creds(h)) < 0 ||
         (error = hub_source_open_creds(&h->source, s->repo, path, h->creds)) < 0 ||
         (error = hub_render_cache_new(&h->cache)) < 0)
+        return error;
+    if ((error = hub_events_new(&h->events)) < 0)
         return error;
     sc.tls.cert_file = s->tls_cert;
     sc.tls.key_file = s->tls_key;
@@ -703,6 +734,7 @@ void hub_close(hub *h)
         return;
     hub_api_stop(h->api);
     hub_serve_stop(h->serve);
+    hub_events_free(h->events);
     hub_render_cache_free(h->cache);
     hub_source_free(h->source);
     hub_creds_free(h->creds);

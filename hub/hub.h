@@ -2,6 +2,7 @@
 #ifndef HUB_HUB_H
 #define HUB_HUB_H
 
+#include "events.h"
 #include "fleet.h"
 #include "gitfleet/sign.h"
 #include "gitfleet/wire.h"
@@ -30,6 +31,9 @@ struct hub_settings {
     int64_t join_token_ttl;
     int64_t max_wait;
     int64_t render_threads; /* 0: one per CPU */
+    int64_t agent_contexts; /* agent requests held at once (a long-poll per agent) */
+    int64_t agent_per_peer; /* of those, held by one connection */
+    int64_t agent_send_timeout;
     char *log_level, *log_format;
     /* issue 17: how the hub authenticates to the fleet repository (creds.h) */
     char *repo_credentials, *repo_username, *repo_password_file, *repo_bearer_token_file;
@@ -37,6 +41,7 @@ struct hub_settings {
     int repo_insecure_ignore_host_key;
     int anonymous_read; /* issue 17: GET endpoints and the dashboard answer without a token */
     char *health_customizations; /* issue 16: Argo CD resource_customizations layout */
+    int allow_plain_secrets;     /* issue 15: plain Secrets in Git for every app */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */
@@ -70,6 +75,7 @@ void hub_view_put(struct hub_view *view);
 /* Borrowed parts; each is safe to use from any thread. */
 hub_store *hub_get_store(hub *h);
 hub_serve *hub_get_serve(hub *h);
+hub_events *hub_get_events(hub *h); /* issue 14: the dashboard's change feed */
 const struct hub_settings *hub_get_settings(hub *h);
 
 /* A consistent-enough copy of the counters (each read atomically). */

@@ -4,6 +4,7 @@
 
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
+#include "gitfleet/limits.h"
 #include "gitfleet/wire.h"
 
 #include <stdio.h>
@@ -267,9 +268,17 @@ int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hu
     stored.created_ms = e.bundle.created_unix_ms;
     snprintf(stored.revision, sizeof(stored.revision), "%s",
              bundle->revision ? bundle->revision : "");
-    if ((error = gf_wire_bundle_seal(&stored.signed_bytes, &stored.signed_len, &e.bundle, key)) <
-            0 ||
-        (error = hub_store_bundle_put(store, bundle->cluster, &stored)) < 0)
+    if ((error = gf_wire_bundle_seal(&stored.signed_bytes, &stored.signed_len, &e.bundle, key)) < 0)
+        goto out;
+    /* hub_bundlesize_enforce() keeps renders under this; this is the last
+     * word: no agent would take it (gitfleet/limits.h). */
+    if (stored.signed_len > GF_LIMIT_BUNDLE_BYTES) {
+        error = gf_error_set(GF_ETOOBIG,
+                             "the signed bundle is %zu bytes, over the %zu-byte bundle limit",
+                             stored.signed_len, GF_LIMIT_BUNDLE_BYTES);
+        goto out;
+    }
+    if ((error = hub_store_bundle_put(store, bundle->cluster, &stored)) < 0)
         goto out;
     *generation_out = max + 1;
     *published_out = 1;

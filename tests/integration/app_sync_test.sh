@@ -27,7 +27,15 @@ mkdir -p "$T/repo/clusters" "$T/repo/argocd"
 printf 'apiVersion: gitfleet.io/v1\nkind: Cluster\nmetadata: {name: c1}\n' > "$T/repo/clusters/c1.yaml"
 auto='{automated: {prune: true}, syncOptions: [CreateNamespace=true]}'
 app alpha "$auto"; cm alpha a1 v1; cm alpha alpha-pre x '{argocd.argoproj.io/hook: PreSync}'
-app beta "$auto"; cm beta b1 v1; cm beta beta-pre x '{argocd.argoproj.io/hook: PreSync}'
+app beta "$auto"; cm beta b1 v1
+cat > "$T/repo/apps/beta/migrate.yaml" <<'Y'
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, annotations: {argocd.argoproj.io/hook: PreSync}}
+spec:
+  template:
+    spec: {restartPolicy: Never, containers: [{name: m, image: "busybox:1.36"}]}
+Y
 app manual '{syncOptions: [CreateNamespace=true]}'; cm manual m1 v1
 app gen "$auto"; cm gen g1 v1
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: gen-pre-, annotations: {argocd.argoproj.io/hook: PreSync}}\ndata: {k: v}\n' \
@@ -74,7 +82,9 @@ app_field c1 gen message | grep -q "no id" && fail "generateName hook still fail
 pass "a generateName hook is created under a generated name; the app is Synced"
 
 # 3. A commit to alpha touches nothing of beta: no apply, no hook re-created, no history row.
-beta_hook=$(uid beta beta-pre); beta_rv=$(rv beta b1); alpha_hook=$(uid alpha alpha-pre)
+job_uid() { obj_field c1 job beta migrate '{.metadata.uid}'; }
+[ -n "$(job_uid)" ] || fail "beta's PreSync Job did not run"
+beta_hook=$(job_uid); beta_rv=$(rv beta b1); alpha_hook=$(uid alpha alpha-pre)
 beta_starts=$(starts beta); beta_rows=$(python3 -c 'import json,sys; print(sum(a["name"]=="beta" for e in json.load(open(sys.argv[1])) for a in e["apps"]))' "$T/agent-c1/history.json")
 cm alpha a1 v2; commit "alpha only"; gitfleet sync >/dev/null
 head=$(git -C "$T/repo" rev-parse HEAD)
@@ -82,13 +92,13 @@ wait_for 15 cm_is c1 alpha a1 k v2 || fail "alpha's change not applied"
 wait_for 10 app_is c1 beta revision "$head" || fail "beta does not report the new revision"
 app_is c1 beta sync Synced || fail "beta not Synced at the new revision"
 sleep 1
-[ "$(uid beta beta-pre)" = "$beta_hook" ] || fail "beta's PreSync hook was re-created"
+[ "$(job_uid)" = "$beta_hook" ] || fail "beta's PreSync hook Job was re-created"
 [ "$(rv beta b1)" = "$beta_rv" ] || fail "beta's object was written ($beta_rv -> $(rv beta b1))"
 [ "$(starts beta)" = "$beta_starts" ] || fail "beta was synced on alpha's commit"
 [ "$(uid alpha alpha-pre)" != "$alpha_hook" ] || fail "alpha's own PreSync hook did not run again"
 rows=$(python3 -c 'import json,sys; print(sum(a["name"]=="beta" for e in json.load(open(sys.argv[1])) for a in e["apps"]))' "$T/agent-c1/history.json")
 [ "$rows" = "$beta_rows" ] || fail "beta got a history row for alpha's commit"
-pass "a commit to one app: only it is applied and hooked; the other reports Synced at the new revision"
+pass "a commit to one app: only it is applied and hooked; the other (its PreSync Job untouched) reports Synced at the new revision"
 
 # 4. The manual app is still never applied; drift is shown as missing objects.
 absent c1 cm manual m1 || fail "manual app applied by itself"
@@ -127,6 +137,16 @@ wait_for 20 app_is c1 slow operation Succeeded || fail "slow sync did not finish
 app_is c1 slow health Healthy || fail "slow not Healthy after its sync"
 pass "an app syncing shows health Progressing and operation Running, then Healthy/Succeeded"
 
+# 7b. Apps sync concurrently: a one-wave app's change is done while a four-wave app still syncs.
+for w in 0 1 2 3; do cm slow "s$w" v3 "{argocd.argoproj.io/sync-wave: \"$w\"}"; done
+cm alpha a1 v3; commit "slow and alpha together"; gitfleet sync >/dev/null
+head=$(git -C "$T/repo" rev-parse HEAD)
+alpha_done() { app_is c1 alpha revision "$head" && app_is c1 alpha operation Succeeded && cm_is c1 alpha a1 k v3; }
+wait_for 10 alpha_done || fail "alpha's change not done"
+app_is c1 slow operation Running || fail "alpha waited for slow's waves (slow is $(app_field c1 slow operation))"
+wait_for 20 app_is c1 slow operation Succeeded || fail "slow sync did not finish"
+pass "one app's sync does not wait for another's waves"
+
 # 8. A restart re-applies nothing that did not change.
 writes_before=$(rv alpha a1)
 stop agent-c1; start_agent c1
@@ -135,4 +155,15 @@ sleep 2
 [ "$(rv alpha a1)" = "$writes_before" ] || fail "a restart re-applied an unchanged app"
 grep -q "AGENT-SYNC-START" "$T/agent-c1.log" && fail "a restart started syncs: $(grep AGENT-SYNC-START "$T/agent-c1.log")"
 pass "a restart re-applies nothing: the synced state is remembered per app"
-echo "8 passed, 0 failed"
+
+# 9. RespectIgnoreDifferences with a rule the agent cannot honour: the sync is refused, said why.
+app badjq '{automated: {}, syncOptions: [CreateNamespace=true, RespectIgnoreDifferences=true]}'
+cat >> "$T/repo/argocd/badjq.yaml" <<'Y'
+  ignoreDifferences: [{kind: ConfigMap, jqPathExpressions: ['.data | to_entries']}]
+Y
+cm badjq j1 v1; commit "badjq"; gitfleet sync >/dev/null
+wait_for 15 sh -c "'$GF_BIN_DIR/gitfleet' status c1 -o json | grep -q 'ignoreDifferences'" ||
+  fail "an unsupported jq expression is not reported: $(app_field c1 badjq message)"
+absent c1 cm badjq j1 || fail "applied although its ignoreDifferences could not be honoured"
+pass "an ignoreDifferences rule beyond the supported jq subset refuses the sync, with the reason"
+echo "9 passed, 0 failed"
