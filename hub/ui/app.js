@@ -286,6 +286,9 @@ function fleetView(r, view) {
       `<span><span class="cell h-${h}">${HEALTH_ICON[h]}</span>${h}</span>`).join('')}
       <span><span class="cell h-Healthy oos">${HEALTH_ICON.Healthy}</span>OutOfSync (outlined)</span></div>
     <div class="grid" id="grid" role="grid" aria-label="Clusters, problems first; arrow keys move, Enter opens"></div>
+    <div class="heatwrap" id="heatwrap" hidden><canvas id="heat" tabindex="0" role="img"
+      aria-label="Heat map of the clusters, problems first. Arrow keys move, Enter opens the cluster." aria-describedby="cell-status"></canvas>
+      <p id="cell-status" class="muted" aria-live="polite">Point at a cluster, or focus the map and use the arrow keys.</p></div>
     <h2>Problems</h2>
     <div class="tablewrap" id="problems"></div>
     <p class="kbd">Keys: <kbd>/</kbd> filter by name · arrows move in the grid · <kbd>Enter</kbd> opens a cluster</p>`;
@@ -326,22 +329,130 @@ function fleetView(r, view) {
   function cellLabel(c) {
     return `${c.name}: ${c.health}, ${c.sync}${c.connected ? '' : c.joined ? ', not connected' : ', not joined'}`;
   }
+  // Above this many clusters the grid is a canvas heat map: one draw call per cell instead
+  // of one element, so 10,000 redraw within a frame (docs/dashboard.md).
+  const HEAT_FROM = 300, CELL = 16, GAP = 2, STEP = CELL + GAP;
+  const heat = main.querySelector('#heat'), heatwrap = main.querySelector('#heatwrap');
+  const cellStatus = main.querySelector('#cell-status');
+  const sprites = new Map();
+  let heatShown = [], heatCols = 1;
+  function sprite(health, oos) {
+    const key = `${health}${oos ? '!' : ''}`;
+    if (sprites.has(key)) return sprites.get(key);
+    const dpr = window.devicePixelRatio || 1, css = getComputedStyle(document.documentElement);
+    const c = document.createElement('canvas');
+    c.width = c.height = Math.ceil(CELL * dpr);
+    const g = c.getContext('2d');
+    g.scale(dpr, dpr);
+    g.fillStyle = css.getPropertyValue(`--${health.toLowerCase()}`).trim() || '#6b7280';
+    g.beginPath();
+    g.roundRect(0, 0, CELL, CELL, 3);
+    g.fill();
+    if (oos) { g.strokeStyle = css.getPropertyValue('--outofsync').trim(); g.lineWidth = 2; g.strokeRect(1, 1, CELL - 2, CELL - 2); }
+    g.fillStyle = '#fff';
+    g.font = '10px system-ui, sans-serif';
+    g.textAlign = 'center';
+    g.textBaseline = 'middle';
+    g.fillText(HEALTH_ICON[health], CELL / 2, CELL / 2 + 0.5);
+    sprites.set(key, c);
+    return c;
+  }
+  function heatCell(g, i, focused) {
+    const c = heatShown[i], x = (i % heatCols) * STEP + GAP, y = Math.floor(i / heatCols) * STEP + GAP;
+    g.clearRect(x - GAP, y - GAP, STEP + GAP, STEP + GAP);
+    g.drawImage(sprite(HEALTH_ICON[c.health] ? c.health : 'Unknown', c.sync === 'OutOfSync'), x, y, CELL, CELL);
+    if (focused) {
+      g.strokeStyle = getComputedStyle(document.documentElement).getPropertyValue('--focus').trim() || '#ffbf47';
+      g.lineWidth = 2;
+      g.strokeRect(x - 1, y - 1, CELL + 2, CELL + 2);
+    }
+  }
+  function drawHeat(shown) {
+    heatShown = shown;
+    const dpr = window.devicePixelRatio || 1;
+    heatCols = Math.max(1, Math.floor((heatwrap.clientWidth - GAP) / STEP));
+    const rows = Math.max(1, Math.ceil(shown.length / heatCols));
+    heat.style.width = `${heatCols * STEP + GAP}px`;
+    heat.style.height = `${rows * STEP + GAP}px`;
+    heat.width = Math.ceil((heatCols * STEP + GAP) * dpr);
+    heat.height = Math.ceil((rows * STEP + GAP) * dpr);
+    const g = heat.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    for (let i = 0; i < shown.length; i++) heatCell(g, i, false);
+    if (document.activeElement === heat && shown.length) heatCell(g, focusIndex, true);
+  }
+  function heatIndex(e) {
+    const r = heat.getBoundingClientRect();
+    const col = Math.floor((e.clientX - r.left - GAP / 2) / STEP), row = Math.floor((e.clientY - r.top - GAP / 2) / STEP);
+    const i = row * heatCols + col;
+    return col >= 0 && col < heatCols && i >= 0 && i < heatShown.length ? i : -1;
+  }
+  function heatFocus(next) {
+    const g = heat.getContext('2d');
+    if (focusIndex < heatShown.length) heatCell(g, focusIndex, false);
+    focusIndex = next;
+    heatCell(g, next, true);
+    const c = heatShown[next];
+    cellStatus.textContent = `${cellLabel(c)} (${next + 1} of ${heatShown.length}); Enter opens it`;
+    const top = heat.getBoundingClientRect().top + Math.floor(next / heatCols) * STEP;
+    if (top < 0 || top > innerHeight - STEP) scrollBy(0, top - innerHeight / 2);
+  }
+  heat.addEventListener('mousemove', (e) => {
+    const i = heatIndex(e);
+    heat.title = i < 0 ? '' : cellLabel(heatShown[i]);
+    heat.style.cursor = i < 0 ? 'default' : 'pointer';
+    if (i >= 0) cellStatus.textContent = cellLabel(heatShown[i]);
+  });
+  heat.addEventListener('click', (e) => {
+    const i = heatIndex(e);
+    if (i >= 0) navigate(`/ui/cluster/${enc(heatShown[i].name)}`);
+  });
+  heat.addEventListener('focus', () => { if (heatShown.length) heatFocus(Math.min(focusIndex, heatShown.length - 1)); });
+  heat.addEventListener('blur', () => { if (focusIndex < heatShown.length) heatCell(heat.getContext('2d'), focusIndex, false); });
+  heat.addEventListener('keydown', (e) => {
+    if (!heatShown.length) return;
+    if (e.key === 'Enter') { navigate(`/ui/cluster/${enc(heatShown[focusIndex].name)}`); return; }
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: heatCols, ArrowUp: -heatCols, PageDown: heatCols * 10, PageUp: -heatCols * 10 };
+    let next = focusIndex;
+    if (e.key in moves) next += moves[e.key];
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = heatShown.length - 1;
+    else return;
+    e.preventDefault();
+    heatFocus(Math.min(heatShown.length - 1, Math.max(0, next)));
+  });
+  let resizeFrame = 0;
+  const onResize = () => {
+    cancelAnimationFrame(resizeFrame);
+    resizeFrame = requestAnimationFrame(() => { if (!heatwrap.hidden) drawHeat(heatShown); });
+  };
+  addEventListener('resize', onResize);
+
   function draw() {
     const t0 = performance.now();
     const shown = matching();
     const big = shown.length <= 60;
     const grid = main.querySelector('#grid');
+    const useHeat = shown.length > HEAT_FROM;
+    grid.hidden = useHeat;
+    heatwrap.hidden = !useHeat;
     const hadFocus = grid.contains(document.activeElement);
     if (focusIndex >= shown.length) focusIndex = Math.max(0, shown.length - 1);
-    const parts = new Array(shown.length);
-    for (let i = 0; i < shown.length; i++) {
+    const parts = new Array(useHeat ? 0 : shown.length);
+    for (let i = 0; !useHeat && i < shown.length; i++) {
       const c = shown[i];
       const label = esc(cellLabel(c));
       parts[i] = `<a class="cell h-${HEALTH_ICON[c.health] ? c.health : 'Unknown'}${c.sync === 'OutOfSync' ? ' oos' : ''}" role="gridcell" href="/ui/cluster/${enc(c.name)}" tabindex="${i === focusIndex ? 0 : -1}" aria-label="${label}" title="${label}">${HEALTH_ICON[c.health] || '?'}${big ? ` ${esc(c.name)}` : ''}</a>`;
     }
-    grid.className = big ? 'grid big' : 'grid';
-    grid.innerHTML = shown.length ? parts.join('') : '<p class="muted">No cluster matches.</p>';
-    if (hadFocus) grid.children[focusIndex]?.focus();
+    if (useHeat) {
+      grid.textContent = '';
+      drawHeat(shown);
+    } else {
+      heatShown = [];
+      grid.className = big ? 'grid big' : 'grid';
+      grid.innerHTML = shown.length ? parts.join('') : '<p class="muted">No cluster matches.</p>';
+      if (hadFocus) grid.children[focusIndex]?.focus();
+    }
     main.querySelector('#counts').innerHTML = countsHtml();
     main.querySelector('#shown').textContent = `${shown.length} of ${sorted.length} clusters shown, problems first`;
     const problems = shown.filter((c) => c.rank < 5 || c.sync !== 'Synced');
@@ -417,6 +528,8 @@ function fleetView(r, view) {
   });
 
   const reload = reloader(view, load);
+  const disposeReload = view.dispose;
+  view.dispose = () => { disposeReload(); removeEventListener('resize', onResize); };
   view.onChange = () => reload();
   load().catch((err) => { main.querySelector('#grid').innerHTML = readFailed(err); });
 }
