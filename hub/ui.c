@@ -7,6 +7,7 @@
 #include "hub.h"
 #include "status.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int hub_ui_is_page(const char *path)
@@ -94,15 +95,61 @@ static json_t *labels_of(const struct hub_view *v, const char *cluster)
     return c ? json_deep_copy(c->labels) : json_object();
 }
 
-int hub_ui_fleet(struct hub *h, json_t **out)
+/* The status of the clusters named in `names` ("a,b"), in one document;
+ * *removed_out: the names not known. */
+static int status_of_names(struct hub *h, const char *names, json_t **out, json_t **removed_out)
 {
-    json_t *status = NULL, *rows = json_array(), *row;
+    json_t *removed = json_array(), *status = NULL, *one;
+    char name[256];
+    int error = 0, n = 0;
+
+    for (const char *p = names; *p && error == 0;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof(name) || ++n > 256) {
+            error = gf_error_set(GF_EINVAL, "names: expected at most 256 cluster names, "
+                                            "comma-separated");
+            break;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        p += len + (p[len] == ',');
+        if ((error = hub_status_fleet(h, name, 0, &one)) == GF_ENOTFOUND) {
+            json_array_append_new(removed, json_string(name));
+            error = 0;
+        } else if (error == 0 && status == NULL) {
+            status = one;
+        } else if (error == 0) {
+            json_array_extend(json_object_get(status, "clusters"),
+                              json_object_get(one, "clusters"));
+            json_decref(one);
+        }
+    }
+    if (error == 0 && status == NULL) { /* every name is gone: the pass's members alone */
+        struct hub_view v;
+        hub_view_get(h, &v);
+        status = json_pack("{s:s, s:[], s:[], s:s}", "revision", v.commit, "clusters", "problems",
+                           "error", v.last_error);
+        hub_view_put(&v);
+    }
+    if (error < 0 || status == NULL) {
+        json_decref(status);
+        json_decref(removed);
+        return error < 0 ? error : gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    *out = status;
+    *removed_out = removed;
+    return 0;
+}
+
+int hub_ui_fleet(struct hub *h, const char *names, json_t **out)
+{
+    json_t *status = NULL, *rows = json_array(), *row, *removed = NULL;
     struct hub_view v;
     size_t i;
     int error;
 
     *out = NULL;
-    if ((error = hub_status_fleet(h, NULL, 0, &status)) < 0) {
+    if ((error = names ? status_of_names(h, names, &status, &removed)
+                       : hub_status_fleet(h, NULL, 0, &status)) < 0) {
         json_decref(rows);
         return error;
     }
@@ -127,6 +174,10 @@ int hub_ui_fleet(struct hub *h, json_t **out)
     *out = json_pack("{s:O, s:O, s:O, s:o}", "revision", json_object_get(status, "revision"),
                      "error", json_object_get(status, "error"), "problems",
                      json_object_get(status, "problems"), "clusters", rows);
+    if (*out && removed)
+        json_object_set_new(*out, "removed", removed);
+    else
+        json_decref(removed);
     json_decref(status);
     return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
 }

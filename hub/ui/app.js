@@ -527,10 +527,36 @@ function fleetView(r, view) {
     if (i >= 0) focusIndex = i;
   });
 
-  const reload = reloader(view, load);
+  // Live: the rows an event names are read again and patched in (the hub coalesces events
+  // to one per 500 ms and sends none for reports that repeat the last one); a new commit,
+  // a reconnect or a burst of more than 200 clusters reads the whole fleet. Once a minute
+  // everything is read again anyway: "connected" and "last seen" change with time alone.
+  const pending = new Set();
+  let needAll = false;
+  async function refresh() {
+    if (needAll || pending.size > 200) {
+      needAll = false;
+      pending.clear();
+      return load();
+    }
+    if (!pending.size) return;
+    const names = [...pending];
+    pending.clear();
+    const doc = await api(`/api/v1/ui/fleet?names=${enc(names.join(','))}`, { signal: view.abort.signal });
+    const byName = new Map(data.clusters.map((c) => [c.name, c]));
+    for (const c of doc.clusters) byName.set(c.name, c);
+    for (const n of doc.removed || []) byName.delete(n);
+    take({ ...data, revision: doc.revision, error: doc.error, problems: doc.problems, clusters: [...byName.values()] });
+  }
+  const reload = reloader(view, refresh);
+  const minute = setInterval(() => { needAll = true; reload(); }, 60000);
   const disposeReload = view.dispose;
-  view.dispose = () => { disposeReload(); removeEventListener('resize', onResize); };
-  view.onChange = () => reload();
+  view.dispose = () => { disposeReload(); clearInterval(minute); removeEventListener('resize', onResize); };
+  view.onChange = (ev) => {
+    if (ev.all || ev.passChanged || !data) needAll = true;
+    else for (const n of ev.clusters) pending.add(n);
+    reload();
+  };
   load().catch((err) => { main.querySelector('#grid').innerHTML = readFailed(err); });
 }
 
@@ -596,7 +622,8 @@ function clusterView(r, view) {
   }
   const reload = reloader(view, load);
   const prevDispose = view.dispose;
-  view.dispose = () => { prevDispose(); main.removeEventListener('click', onClick); };
+  const minute = setInterval(reload, 60000); // "last seen" moves with time alone
+  view.dispose = () => { prevDispose(); clearInterval(minute); main.removeEventListener('click', onClick); };
   view.onChange = (ev) => { if (ev.all || ev.passChanged || ev.clusters.includes(name)) reload(); };
   load().catch((err) => { main.querySelector('#cluster').innerHTML = readFailed(err); });
 }
