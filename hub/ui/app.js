@@ -148,6 +148,14 @@ const actions = {
     ok: 'Sync', path: `/api/v1/apps/${enc(app)}/sync`, body: { clusters },
     done: () => `Sync of ${app} requested on ${clusters.length} cluster${clusters.length === 1 ? '' : 's'}`,
   }),
+  rollback: (app, cluster) => act({
+    title: `Roll back ${app} on ${cluster}`,
+    text: `Re-apply the newest earlier state of ${app} that ${cluster} synced successfully (as argocd app rollback). ` +
+      `The hub holds ${app} at that state on ${cluster} and suspends its automated sync there until ${app} ` +
+      'changes in Git or someone syncs it. Objects added since are not pruned.',
+    ok: 'Roll back', path: `/api/v1/apps/${enc(app)}/rollback`, body: { cluster },
+    done: (d) => `Rollback of ${app} on ${cluster} to ${short(d.to?.revision)} (generation ${d.to?.generation ?? '?'}) requested`,
+  }),
   allowPrune: (app, cluster) => act({
     title: `Allow prunes of ${app}`,
     text: `Allow the held prunes of ${app} on ${cluster} for 15 minutes: the agent deletes the objects of ${app} ` +
@@ -601,7 +609,11 @@ function clusterView(r, view) {
           <span class="app-health">${healthBadge(a.health)}</span><span class="app-sync">${syncBadge(a.sync)}</span>
           <span class="muted">commit <code>${esc(short(a.revision)) || '—'}</code></span>
           ${operationText(a) ? `<span class="muted">operation: ${esc(operationText(a))}</span>` : ''}
+          ${a.rolledBack ? `<span class="badge h-Suspended">⟲ rolled back to <code>${esc(short(a.rolledBack.revision))}</code></span>` : ''}
+          ${a.autoSyncSuspended ? '<span class="muted">auto-sync suspended</span>' : ''}
+          ${(a.pendingOperations || []).length ? `<span class="muted">${a.pendingOperations.length} operation(s) pending</span>` : ''}
           ${canAct ? `<span class="actions"><button type="button" data-act="sync" data-key="sync-${esc(a.name)}">Sync</button>
+            <button type="button" data-act="rollback" data-key="rollback-${esc(a.name)}">Roll back</button>
             <button type="button" data-act="prune" data-key="prune-${esc(a.name)}">Allow prunes</button></span>` : ''}
         </header>
         ${a.message ? `<p class="msg">${esc(a.message)}</p>` : ''}
@@ -618,6 +630,7 @@ function clusterView(r, view) {
     if (!b) return;
     const app = b.closest('[data-app]').dataset.app;
     if (b.dataset.act === 'sync') actions.syncApp(app, [name]);
+    else if (b.dataset.act === 'rollback') actions.rollback(app, name);
     else actions.allowPrune(app, name);
   }
   const reload = reloader(view, load);
