@@ -8,6 +8,7 @@
 #include "gitfleet/wire.h"
 #include "http.h"
 #include "hub.h"
+#include "seckeys.h"
 #include "status.h"
 #include "ui.h"
 
@@ -343,6 +344,81 @@ static void handle_history(struct call *c, const char *unused)
         reply_json(c, 200, json_pack("{s:o}", "history", rows));
 }
 
+/* ---- sealed-secret recipients (issue 15) ---- */
+
+/* Each recipient with its cluster's labels from Git (for --selector). */
+static void add_labels(hub *h, json_t *rows)
+{
+    struct hub_view view;
+    json_t *row;
+    size_t i;
+
+    hub_view_get(h, &view);
+    json_array_foreach(rows, i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "cluster"));
+        const struct hub_cluster *cl = view.fleet ? hub_fleet_cluster(view.fleet, name) : NULL;
+        json_object_set_new(row, "labels", cl ? json_deep_copy(cl->labels) : json_object());
+    }
+    hub_view_put(&view);
+}
+
+/* GET /api/v1/recipients[?cluster=C] (every joined cluster's recipients),
+ * GET /api/v1/recipients/C (one cluster: its current recipient first). */
+static void handle_recipients(struct call *c, const char *cluster)
+{
+    char buf[128];
+    json_t *rows = NULL;
+    int error;
+
+    if (cluster == NULL)
+        cluster = query_param(c, "cluster", buf, sizeof(buf));
+    error = hub_store_recipients(hub_get_store(c->api->h), cluster, gf_wire_now_ms(), &rows);
+    if (error == 0 && cluster != NULL && json_array_size(rows) == 0)
+        error = gf_error_set(GF_ENOTFOUND,
+                             "cluster '%s' has no secret recipient (not joined, revoked, or "
+                             "joined by an agent older than sealed secrets)",
+                             cluster);
+    if (error < 0) {
+        json_decref(rows);
+        reply_error(c, error);
+        return;
+    }
+    add_labels(c->api->h, rows);
+    if (cluster == NULL || buf == cluster)
+        reply_json(c, 200, json_pack("{s:o}", "recipients", rows));
+    else
+        reply_json(c, 200,
+                   json_pack("{s:s, s:O, s:o}", "cluster", cluster, "recipient",
+                             json_object_get(json_array_get(rows, 0), "recipient"), "recipients",
+                             rows));
+}
+
+/* POST /api/v1/key-rotations/C {"graceSeconds": N}: ask C's agent for a new
+ * key pair (admin). */
+static void handle_rotate_key(struct call *c, const char *cluster)
+{
+    json_t *body = NULL, *grace;
+    int64_t grace_ms = 24 * 3600 * 1000;
+    char id[64];
+    int error = request_json(c, &body);
+
+    grace = json_object_get(body, "graceSeconds");
+    if (error == 0 && grace != NULL && !json_is_integer(grace))
+        error = gf_error_set(GF_EINVAL, "graceSeconds: expected an integer");
+    if (error == 0 && grace != NULL)
+        grace_ms = (int64_t)json_integer_value(grace) * 1000;
+    if (error == 0)
+        error = hub_seckeys_rotate(hub_get_store(c->api->h), cluster, grace_ms, id);
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 202,
+                   json_pack("{s:s, s:s, s:I}", "cluster", cluster, "rotation", id, "graceMs",
+                             (json_int_t)grace_ms));
+    json_decref(body);
+}
+
 static void handle_healthz(struct call *c, const char *unused)
 {
     (void)unused;
@@ -543,6 +619,9 @@ static const struct route {
     {"GET", "/api/v1/events", handle_events},
     {"GET", "/api/v1/ui/fleet", handle_ui_fleet},
     {"GET", "/api/v1/ui/apps/", handle_ui_app},
+    {"GET", "/api/v1/recipients", handle_recipients},
+    {"GET", "/api/v1/recipients/", handle_recipients},
+    {"POST", "/api/v1/key-rotations/", handle_rotate_key},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

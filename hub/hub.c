@@ -324,7 +324,8 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
 {
     char own[4096];
     const char *urls[] = {h->settings.repo_url, own, NULL};
-    struct hub_fleet_options opts = {.repo_urls = urls};
+    struct hub_fleet_options opts = {.repo_urls = urls,
+                                     .allow_plain_secrets = h->settings.allow_plain_secrets};
     struct hub_render_ctx ctx = {.revision = commit,
                                  .revision_ref = h->settings.branch,
                                  .tree_at = tree_at,
@@ -452,6 +453,11 @@ static void *sync_main(void *arg)
         h->sync_running = 1;
         pthread_mutex_unlock(&h->lock);
         int error = sync_pass(h, force);
+        int64_t freed = 0;
+        if (hub_store_compact(h->store, &freed) < 0)
+            gf_log_warn("HUB-STORE-COMPACT-FAIL", "error=\"%s\"", gf_error_last());
+        else if (freed > 0)
+            gf_log_info("HUB-STORE-COMPACT", "pages=%lld", (long long)freed);
         pthread_mutex_lock(&h->lock);
         h->sync_running = 0;
         snprintf(h->last_error, sizeof(h->last_error), "%s", error < 0 ? gf_error_last() : "");

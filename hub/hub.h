@@ -41,6 +41,7 @@ struct hub_settings {
     int repo_insecure_ignore_host_key;
     int anonymous_read; /* issue 17: GET endpoints and the dashboard answer without a token */
     char *health_customizations; /* issue 16: Argo CD resource_customizations layout */
+    int allow_plain_secrets;     /* issue 15: plain Secrets in Git for every app */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */

@@ -1,9 +1,12 @@
 /* status.c -- the fleet as the API and the CLI see it: clusters, apps, history, metrics */
 #include "status.h"
+#include "source.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/os.h"
 #include "gitfleet/wire.h"
 
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,6 +370,16 @@ char *hub_status_metrics(hub *h)
            m.fetch_errors);
     metric(&buf, &len, &cap, "gitfleet_publish_errors_total", "counter",
            "Cluster bundles that could not be signed or stored (retried).", m.publish_errors);
+    int64_t git_used = 0, git_allowed = 0;
+    hub_source_cache_bytes(&git_used, &git_allowed);
+    metric(&buf, &len, &cap, "gitfleet_git_object_cache_bytes", "gauge",
+           "Parsed Git objects libgit2 keeps in memory (bounded).", (unsigned long long)git_used);
+    metric(&buf, &len, &cap, "gitfleet_heap_in_use_bytes", "gauge",
+           "Memory the hub has allocated and not freed (glibc mallinfo2).",
+           (unsigned long long)gf_os_heap_in_use());
+    metric(&buf, &len, &cap, "gitfleet_sqlite_memory_bytes", "gauge",
+           "Memory SQLite holds: page caches and statements (bounded).",
+           (unsigned long long)sqlite3_memory_used());
     metric(&buf, &len, &cap, "gitfleet_bundles_published_total", "counter",
            "New bundle generations.", m.bundles_published);
     metric(&buf, &len, &cap, "gitfleet_bundles_served_total", "counter", "Bundles sent to agents.",

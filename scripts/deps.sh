@@ -9,6 +9,7 @@ packages+=(libmicrohttpd-dev)  # issue 13: the HTTP API server (limits, timeouts
 packages+=(openssh-server openssh-client)  # issue 17: fleet repositories over ssh:// in tests (sshd, ssh-keygen)
 packages+=(liblua5.1-0-dev lua5.1)  # issue 16: PUC Lua 5.1 runs Argo CD health scripts (gopher-lua is 5.1); lua5.1 for the bench
 packages+=(chromium python3-websocket)  # issue 14: the dashboard tests drive headless chromium over the DevTools protocol
+packages+=(age)  # issue 15: interoperability tests of sealed values with the standard age tool
 
 missing=()
 for p in "${packages[@]}"; do

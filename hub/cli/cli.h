@@ -32,5 +32,6 @@ extern const struct gf_cli_command gf_cmd_sync;
 extern const struct gf_cli_command gf_cmd_diff;
 extern const struct gf_cli_command gf_cmd_token;
 extern const struct gf_cli_command gf_cmd_audit;
+extern const struct gf_cli_command gf_cmd_seal;
 
 #endif

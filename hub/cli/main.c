@@ -18,6 +18,7 @@ static const struct gf_cli_command *const commands[] = {
     &gf_cmd_history,
     &gf_cmd_token,
     &gf_cmd_audit,
+    &gf_cmd_seal,
     &gf_cmd_render,
     &gf_cmd_fmt,
     &gf_cmd_health,
