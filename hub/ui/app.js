@@ -778,11 +778,34 @@ const events = (() => {
     retryTimer = setTimeout(connect, backoff);
     backoff = Math.min(backoff * 2, 30000);
   }
+  function stop() {
+    clearTimeout(retryTimer);
+    clearTimeout(watchdog);
+    const a = abort;
+    abort = null;
+    a?.abort();
+    set('off', 'paused');
+  }
   return {
     start: connect,
-    restart() { clearTimeout(retryTimer); const a = abort; abort = null; a?.abort(); revision = null; backoff = 1000; connect(); },
+    stop,
+    stopped: () => abort === null,
+    // a fresh stream: its hello makes the view read everything again (events were missed)
+    restart() { stop(); revision = null; backoff = 1000; connect(); },
   };
 })();
+
+// A browser holds 6 connections per host over HTTP/1.1, and each open page keeps one for
+// its events: a page in the back/forward cache or a tab hidden for 30 s lets its stream
+// go, and takes a fresh one (and reloads its view) when it is shown again.
+let hiddenTimer = 0;
+addEventListener('pagehide', () => events.stop());
+addEventListener('pageshow', (e) => { if (e.persisted) events.restart(); });
+document.addEventListener('visibilitychange', () => {
+  clearTimeout(hiddenTimer);
+  if (document.hidden) hiddenTimer = setTimeout(() => events.stop(), 30000);
+  else if (events.stopped()) events.restart();
+});
 
 // ---- start ----
 
