@@ -520,8 +520,9 @@ static void handle_apps(struct call *c, const char *unused)
 
 static void handle_ui_fleet(struct call *c, const char *unused)
 {
+    char names[8192];
     json_t *doc = NULL;
-    int error = hub_ui_fleet(c->api->h, &doc);
+    int error = hub_ui_fleet(c->api->h, query_param(c, "names", names, sizeof(names)), &doc);
 
     (void)unused;
     if (error < 0)

@@ -731,7 +731,7 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
     if (error == 0) {
         record_history(h, cluster, previous, json);
         hub_appops_on_report(h, cluster, previous, json);
-        hub_events_cluster(h->events, cluster);
+        hub_events_report(h->events, cluster, previous, json);
     }
     if (error == 0 && hub_rollouts_any_active(h->rollouts)) {
         pthread_mutex_lock(&h->lock); /* a rollout may be waiting for this report */

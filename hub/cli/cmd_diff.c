@@ -20,13 +20,17 @@ static size_t print_object(const json_t *app, const json_t *res)
     size_t i, n = json_array_size(drift);
     json_t *d;
 
-    if (n == 0 && strcmp(str(res, "health"), "Missing") != 0)
+    int extra = json_is_true(json_object_get(res, "requiresPruning"));
+
+    if (n == 0 && !extra && strcmp(str(res, "health"), "Missing") != 0)
         return 0;
     printf("%s  %s%s%s/%s%s%s\n", str(app, "name"), str(res, "group"),
            str(res, "group")[0] ? "/" : "", str(res, "kind"), str(res, "namespace"),
            str(res, "namespace")[0] ? "/" : "", str(res, "name"));
     if (n == 0) {
-        printf("  (missing from the cluster)\n");
+        /* the agent lists objects that left Git but stay (prune off or held) */
+        printf(extra ? "  (requires pruning: no longer in Git, still in the cluster)\n"
+                     : "  (missing from the cluster)\n");
         return 1;
     }
     json_array_foreach(drift, i, d)
@@ -67,7 +71,8 @@ static int run_diff(int argc, char **argv)
             json_array_append(out, app);
             json_array_foreach(json_object_get(app, "resources"), j, res) drifted +=
                 json_array_size(json_object_get(res, "drift")) > 0 ||
-                strcmp(str(res, "health"), "Missing") == 0;
+                strcmp(str(res, "health"), "Missing") == 0 ||
+                json_is_true(json_object_get(res, "requiresPruning"));
         }
         json_decref(status);
         gf_cli_hubapi_print(json_pack("{s:o}", "apps", out), flags.output);

@@ -126,6 +126,9 @@ wait_for 15 app_is c1 keep sync OutOfSync || fail "prune:false app with an extra
 app_field c1 keep message | grep -q "requires pruning: ConfigMap keep/k2" ||
   fail "the object to prune is not named: $(app_field c1 keep message)"
 exists c1 cm keep k2 || fail "prune:false deleted the object"
+rc=0; gitfleet diff c1 keep > "$T/keep.diff" || rc=$?
+[ $rc -eq 1 ] && grep -q "ConfigMap/keep/k2" "$T/keep.diff" && grep -q "requires pruning" "$T/keep.diff" ||
+  fail "gitfleet diff does not show the object to prune (exit $rc): $(cat "$T/keep.diff")"
 pass "prune:false: OutOfSync, 'requires pruning' with the object listed; nothing deleted"
 
 # 7. Progressing (and operation Running) while a four-wave sync runs.
