@@ -15,6 +15,8 @@ say() { printf '\n== %s\n' "$*"; }
 say "a fleet repository: a scratch Git copy of deploy/examples/fleet"
 make_repo
 cp -r "$here/deploy/examples/fleet/." "$T/repo/"
+# order-service rolls out ring by ring (deploy/examples/rollouts, docs/rollouts.md)
+cp "$here/deploy/examples/rollouts/order-service.yaml" "$T/repo/argocd/applications/"
 commit "fleet: order-service, payment-service, infrastructure on three clusters"
 git -C "$T/repo" log --oneline
 
