@@ -10,6 +10,7 @@
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
 #include "gitfleet/log.h"
+#include "gitfleet/os.h"
 #include "gitfleet/redact.h"
 #include "gitfleet/report.h"
 #include "events.h"
@@ -600,6 +601,8 @@ static void *sync_main(void *arg)
 {
     hub *h = arg;
 
+    int64_t last_trim_ms = 0;
+
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
         int force = h->sync_requested || h->publish_retry;
@@ -612,6 +615,12 @@ static void *sync_main(void *arg)
             gf_log_warn("HUB-STORE-COMPACT-FAIL", "error=\"%s\"", gf_error_last());
         else if (freed > 0)
             gf_log_info("HUB-STORE-COMPACT", "pages=%lld", (long long)freed);
+        /* A pass allocates and frees a whole fleet's renders on many
+         * threads; glibc keeps what was freed in each thread's arena. */
+        if (gf_wire_now_ms() - last_trim_ms >= 5000) {
+            gf_os_release_memory();
+            last_trim_ms = gf_wire_now_ms();
+        }
         pthread_mutex_lock(&h->lock);
         h->sync_running = 0;
         snprintf(h->last_error, sizeof(h->last_error), "%s", error < 0 ? gf_error_last() : "");
