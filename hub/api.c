@@ -6,11 +6,10 @@
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
 #include "gitfleet/wire.h"
+#include "http.h"
 #include "hub.h"
 #include "status.h"
 
-#include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -19,23 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define API_MAX_BODY (1 << 20)
-
 struct hub_api {
     hub *h;
-    nng_http_server *server;
+    hub_http *server;
     hub_auth *auth;   /* issue 17: tokens and roles */
     hub_audit *audit; /* every mutating call and webhook */
 };
 
-/* One request being answered. */
+/* One request being answered: what every handler gets. */
 struct call {
     struct hub_api *api;
-    nng_aio *aio;
-    nng_http_req *req;
+    hub_http_call *http;
     const char *method;
-    char path[1024];  /* without the query */
-    char query[1024]; /* after '?', "" when none */
+    const char *path; /* decoded, without the query */
     /* Who is calling (passed the gate in dispatch). Handlers of app
      * operations check hub_auth_may_operate(&c->who, app's project). */
     struct hub_principal who;
@@ -44,98 +39,45 @@ struct call {
 
 static void audit_reply(struct call *c, unsigned status, const char *body);
 
-/* ---- responses ---- */
+/* ---- responses and request helpers (thin names over http.h) ---- */
 
-static void reply(struct call *c, uint16_t status, const char *content_type, const char *body)
+/* Every answer of the API passes here (the audit log sees it). */
+static void reply(struct call *c, unsigned status, const char *content_type, const char *body)
 {
-    nng_http_res *res = NULL;
-
-    if (nng_http_res_alloc(&res) != 0) {
-        nng_aio_finish(c->aio, NNG_ENOMEM);
-        return;
-    }
-    nng_http_res_set_status(res, status);
-    nng_http_res_set_header(res, "Content-Type", content_type);
     if (status == 401)
-        nng_http_res_set_header(res, "WWW-Authenticate", "Bearer realm=\"gitfleet\"");
+        hub_http_add_header(c->http, "WWW-Authenticate", "Bearer realm=\"gitfleet\"");
     audit_reply(c, status, body);
-    nng_http_res_copy_data(res, body, strlen(body));
-    nng_aio_set_output(c->aio, 0, res);
-    nng_aio_finish(c->aio, 0);
+    hub_http_reply(c->http, status, content_type, body, strlen(body));
 }
 
 /* Reply with a JSON document, which this function releases. */
-static void reply_json(struct call *c, uint16_t status, json_t *doc)
+static void reply_json(struct call *c, unsigned status, json_t *doc)
 {
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
-    reply(c, status, "application/json", text ? text : "{}");
+    reply(c, text ? status : 500, "application/json",
+          text ? text : "{\"error\":\"out of memory\",\"code\":\"ENOMEM\"}");
     free(text);
     json_decref(doc);
 }
 
-static uint16_t http_status(int code)
-{
-    switch (code) {
-    case GF_EINVAL:
-        return 400;
-    case GF_EPERM:
-        return 403;
-    case GF_ENOTFOUND:
-        return 404;
-    case GF_EEXISTS:
-    case GF_ECONFLICT:
-        return 409;
-    case GF_ETIMEDOUT:
-        return 504;
-    default:
-        return 500;
-    }
-}
-
+/* {"error": gf_error_last(), "code": "E..."} with the status of the code. */
 static void reply_error(struct call *c, int code)
 {
-    reply_json(c, http_status(code),
+    reply_json(c, hub_http_status_of(code),
                json_pack("{s:s, s:s}", "error", gf_error_last(), "code", gf_error_name(code)));
 }
-
-/* ---- request helpers ---- */
 
 /* The value of `key` in the query string, decoded, into buf; NULL if absent. */
 static const char *query_param(const struct call *c, const char *key, char *buf, size_t len)
 {
-    size_t klen = strlen(key);
-    const char *p = c->query;
-
-    while (*p) {
-        const char *end = strchr(p, '&');
-        size_t plen = end ? (size_t)(end - p) : strlen(p);
-        if (plen > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
-            size_t o = 0;
-            for (size_t i = klen + 1; i < plen && o + 1 < len; i++) {
-                unsigned hex;
-                if (p[i] == '%' && i + 2 < plen && sscanf(p + i + 1, "%2x", &hex) == 1) {
-                    buf[o++] = (char)hex;
-                    i += 2;
-                } else {
-                    buf[o++] = p[i] == '+' ? ' ' : p[i];
-                }
-            }
-            buf[o] = '\0';
-            return buf;
-        }
-        p += plen + (end ? 1 : 0);
-    }
-    return NULL;
+    return hub_http_query_param(c->http, key, buf, len);
 }
 
-static json_t *request_json(struct call *c)
+/* The body as JSON into *out (NULL when empty); GF_EINVAL when malformed. */
+static int request_json(struct call *c, json_t **out)
 {
-    void *body;
-    size_t len;
-
-    nng_http_req_get_data(c->req, &body, &len);
-    return len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    return hub_http_request_json(c->http, out);
 }
 
 /* ---- webhooks ---- */
@@ -184,24 +126,29 @@ int hub_api_check_webhook(const char *secret, const char *(*header)(void *, cons
 
 static const char *req_header(void *arg, const char *name)
 {
-    return nng_http_req_get_header(arg, name);
+    return hub_http_header(arg, name);
 }
 
-static void handle_webhook(struct call *c)
+static void handle_webhook(struct call *c, const char *unused)
 {
     hub *h = c->api->h;
-    void *body;
     size_t len;
+    const void *body = hub_http_body(c->http, &len);
+    json_t *payload = NULL;
     char want[300];
     int error;
 
-    nng_http_req_get_data(c->req, &body, &len);
-    if ((error = hub_api_check_webhook(hub_webhook_secret(h), req_header, c->req, body, len)) < 0) {
+    (void)unused;
+    if ((error = hub_api_check_webhook(hub_webhook_secret(h), req_header, c->http, body, len)) <
+        0) {
         gf_log_warn("HUB-WEBHOOK-REFUSED", "error=\"%s\"", gf_error_last());
         reply_error(c, error);
         return;
     }
-    json_t *payload = request_json(c);
+    if ((error = request_json(c, &payload)) < 0) {
+        reply_error(c, error);
+        return;
+    }
     const char *ref = json_string_value(json_object_get(payload, "ref"));
     snprintf(want, sizeof(want), "refs/heads/%s", hub_get_settings(h)->branch);
     if (ref && strcmp(ref, want) != 0) {
@@ -216,7 +163,7 @@ static void handle_webhook(struct call *c)
 }
 
 /* `POST /api/v1/sync` waits for the pass; that wait runs on its own thread
- * so that no nng worker is held. */
+ * so that no server thread is held (the call is deferred). */
 static void *sync_thread(void *arg)
 {
     struct call *c = arg;
@@ -274,25 +221,27 @@ static int allow_prune(struct call *c, const json_t *body)
     return error;
 }
 
-static void handle_sync(struct call *c)
+static void handle_sync(struct call *c, const char *unused)
 {
-    struct call *copy = malloc(sizeof(*copy));
-    json_t *body = request_json(c);
+    struct call *copy = NULL;
+    json_t *body = NULL;
     pthread_t thread;
-    int error = allow_prune(c, body);
+    int error;
 
+    (void)unused;
+    if ((error = request_json(c, &body)) == 0)
+        error = allow_prune(c, body);
     json_decref(body);
     if (error < 0) {
-        free(copy);
         reply_error(c, error);
         return;
     }
-
-    if (copy == NULL) {
+    if ((copy = malloc(sizeof(*copy))) == NULL) {
         reply_error(c, gf_error_set(GF_ENOMEM, "out of memory"));
         return;
     }
     *copy = *c;
+    hub_http_defer(c->http);
     if (pthread_create(&thread, NULL, sync_thread, copy) != 0) {
         free(copy);
         reply_error(c, gf_error_set(GF_ERROR, "cannot start a sync"));
@@ -303,15 +252,20 @@ static void handle_sync(struct call *c)
 
 /* ---- routes ---- */
 
-static void handle_cluster_add(struct call *c)
+static void handle_cluster_add(struct call *c, const char *unused)
 {
-    json_t *body = request_json(c);
-    const char *name = json_string_value(json_object_get(body, "name"));
+    json_t *body = NULL;
+    const char *name;
     char *token = NULL;
     int64_t expires = 0;
     int error;
 
-    if (name == NULL)
+    (void)unused;
+    if ((error = request_json(c, &body)) < 0) {
+        reply_error(c, error);
+        return;
+    }
+    if ((name = json_string_value(json_object_get(body, "name"))) == NULL)
         error = gf_error_set(GF_EINVAL, "expected a JSON body {\"name\": \"CLUSTER\"}");
     else
         error = hub_cluster_add(c->api->h, name, &token, &expires);
@@ -323,6 +277,16 @@ static void handle_cluster_add(struct call *c)
                              (json_int_t)expires));
     free(token);
     json_decref(body);
+}
+
+static void handle_cluster_remove(struct call *c, const char *name)
+{
+    int error = hub_cluster_remove(c->api->h, name);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:s}", "removed", name));
 }
 
 static void handle_status(struct call *c, const char *cluster)
@@ -340,84 +304,53 @@ static void handle_status(struct call *c, const char *cluster)
         reply_json(c, 200, doc);
 }
 
-static void handle_history(struct call *c)
+static void handle_history(struct call *c, const char *unused)
 {
     char cluster[128], app[128], limit_text[32];
     const char *limit = query_param(c, "limit", limit_text, sizeof(limit_text));
     json_t *rows = NULL;
-    int error = hub_store_history_list(hub_get_store(c->api->h),
-                                       query_param(c, "cluster", cluster, sizeof(cluster)),
-                                       query_param(c, "app", app, sizeof(app)),
-                                       limit ? (size_t)strtoul(limit, NULL, 10) : 100, &rows);
+    int error;
 
+    (void)unused;
+    error = hub_store_history_list(hub_get_store(c->api->h),
+                                   query_param(c, "cluster", cluster, sizeof(cluster)),
+                                   query_param(c, "app", app, sizeof(app)),
+                                   limit ? (size_t)strtoul(limit, NULL, 10) : 100, &rows);
     if (error < 0)
         reply_error(c, error);
     else
         reply_json(c, 200, json_pack("{s:o}", "history", rows));
 }
 
-static int is(const struct call *c, const char *method, const char *path)
+static void handle_healthz(struct call *c, const char *unused)
 {
-    return strcmp(c->method, method) == 0 && strcmp(c->path, path) == 0;
+    (void)unused;
+    reply(c, 200, "text/plain", "ok\n");
 }
 
-/* The rest of the path after `prefix`, or NULL. */
-static const char *under(const struct call *c, const char *method, const char *prefix)
+static void handle_metrics(struct call *c, const char *unused)
 {
-    size_t n = strlen(prefix);
+    char *text = hub_status_metrics(c->api->h);
 
-    if (strcmp(c->method, method) != 0 || strncmp(c->path, prefix, n) != 0 || c->path[n] == '\0')
-        return NULL;
-    return strchr(c->path + n, '/') ? NULL : c->path + n;
+    (void)unused;
+    reply(c, 200, "text/plain; version=0.0.4", text ? text : "");
+    free(text);
 }
 
-/* Routes that change something: the admin token is required. */
-static int route_admin(struct call *c)
+static void handle_clusters(struct call *c, const char *unused)
 {
-    const char *name;
-
-    if (is(c, "POST", "/api/v1/clusters"))
-        handle_cluster_add(c);
-    else if ((name = under(c, "DELETE", "/api/v1/clusters/")) != NULL) {
-        int error = hub_cluster_remove(c->api->h, name);
-        if (error < 0)
-            reply_error(c, error);
-        else
-            reply_json(c, 200, json_pack("{s:s}", "removed", name));
-    } else if (is(c, "POST", "/api/v1/sync"))
-        handle_sync(c);
-    else
-        return 0;
-    return 1;
+    (void)unused;
+    reply_json(c, 200, json_pack("{s:o}", "clusters", hub_status_clusters(c->api->h)));
 }
 
-static int route_read(struct call *c)
+static void handle_apps(struct call *c, const char *unused)
 {
     char buf[128];
-    const char *name;
 
-    if (is(c, "GET", "/healthz"))
-        reply(c, 200, "text/plain", "ok\n");
-    else if (is(c, "GET", "/metrics")) {
-        char *text = hub_status_metrics(c->api->h);
-        reply(c, 200, "text/plain; version=0.0.4", text ? text : "");
-        free(text);
-    } else if (is(c, "GET", "/api/v1/status"))
-        handle_status(c, NULL);
-    else if ((name = under(c, "GET", "/api/v1/status/")) != NULL)
-        handle_status(c, name);
-    else if (is(c, "GET", "/api/v1/clusters"))
-        reply_json(c, 200, json_pack("{s:o}", "clusters", hub_status_clusters(c->api->h)));
-    else if (is(c, "GET", "/api/v1/apps"))
-        reply_json(
-            c, 200,
-            json_pack("{s:o}", "apps",
-                      hub_status_apps(c->api->h, query_param(c, "cluster", buf, sizeof(buf)))));
-    else if (is(c, "GET", "/api/v1/history"))
-        handle_history(c);
-    else
-        return 0;
-    return 1;
+    (void)unused;
+    reply_json(c, 200,
+               json_pack("{s:o}", "apps",
+                         hub_status_apps(c->api->h, query_param(c, "cluster", buf, sizeof(buf)))));
 }
 
 /* ---- access (issue 17): tokens, audit log, the gate ---- */
@@ -427,14 +360,14 @@ static int route_read(struct call *c)
 static void audit_reply(struct call *c, unsigned status, const char *body)
 {
     char detail[600] = "";
-    void *data;
     size_t len;
+    const char *data;
 
     if (!c->audit || c->api->audit == NULL)
         return;
-    nng_http_req_get_data(c->req, &data, &len);
+    data = hub_http_body(c->http, &len);
     if (len > 0 && len <= 512 && strcmp(c->path, "/api/v1/webhook/git") != 0)
-        snprintf(detail, sizeof(detail), "%.*s", (int)len, (const char *)data);
+        snprintf(detail, sizeof(detail), "%.*s", (int)len, data);
     else if (len > 0)
         snprintf(detail, sizeof(detail), "(%zu bytes)", len);
     if (hub_audit_record(c->api->audit, c->who.name, c->method, c->path, detail, status,
@@ -442,17 +375,22 @@ static void audit_reply(struct call *c, unsigned status, const char *body)
         gf_log_error("HUB-AUDIT-FAIL", "error=\"%s\"", gf_error_last());
 }
 
-static void handle_token_create(struct call *c)
+static void handle_token_create(struct call *c, const char *unused)
 {
-    json_t *body = request_json(c);
+    json_t *body = NULL;
+    char *secret = NULL;
+    int error;
+
+    (void)unused;
+    if ((error = request_json(c, &body)) < 0) {
+        reply_error(c, error);
+        return;
+    }
     const char *name = json_string_value(json_object_get(body, "name"));
     const char *role = json_string_value(json_object_get(body, "role"));
     const char *projects = json_string_value(json_object_get(body, "projects"));
     json_int_t expires = json_integer_value(json_object_get(body, "expiresUnixMs"));
-    char *secret = NULL;
-    int error = hub_auth_token_create(c->api->auth, name, role, projects, expires, &secret);
-
-    if (error < 0)
+    if ((error = hub_auth_token_create(c->api->auth, name, role, projects, expires, &secret)) < 0)
         reply_error(c, error);
     else
         reply_json(c, 201,
@@ -462,35 +400,40 @@ static void handle_token_create(struct call *c)
     json_decref(body);
 }
 
-static int route_access(struct call *c)
+static void handle_token_list(struct call *c, const char *unused)
 {
-    char buf[32];
-    const char *name, *limit;
     json_t *rows = NULL;
     int error;
 
-    if (is(c, "GET", "/api/v1/tokens")) {
-        if ((error = hub_auth_token_list(c->api->auth, &rows)) < 0)
-            reply_error(c, error);
-        else
-            reply_json(c, 200, json_pack("{s:o}", "tokens", rows));
-    } else if (is(c, "POST", "/api/v1/tokens"))
-        handle_token_create(c);
-    else if ((name = under(c, "DELETE", "/api/v1/tokens/")) != NULL) {
-        if ((error = hub_auth_token_revoke(c->api->auth, name)) < 0)
-            reply_error(c, error);
-        else
-            reply_json(c, 200, json_pack("{s:s}", "revoked", name));
-    } else if (is(c, "GET", "/api/v1/audit")) {
-        limit = query_param(c, "limit", buf, sizeof(buf));
-        if ((error = hub_audit_list(c->api->audit, limit ? strtoul(limit, NULL, 10) : 100, &rows)) <
-            0)
-            reply_error(c, error);
-        else
-            reply_json(c, 200, json_pack("{s:o}", "audit", rows));
-    } else
-        return 0;
-    return 1;
+    (void)unused;
+    if ((error = hub_auth_token_list(c->api->auth, &rows)) < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:o}", "tokens", rows));
+}
+
+static void handle_token_revoke(struct call *c, const char *name)
+{
+    int error = hub_auth_token_revoke(c->api->auth, name);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:s}", "revoked", name));
+}
+
+static void handle_audit(struct call *c, const char *unused)
+{
+    char buf[32];
+    const char *limit = query_param(c, "limit", buf, sizeof(buf));
+    json_t *rows = NULL;
+    int error;
+
+    (void)unused;
+    if ((error = hub_audit_list(c->api->audit, limit ? strtoul(limit, NULL, 10) : 100, &rows)) < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:o}", "audit", rows));
 }
 
 /* Every request passes here first: the token names who calls, the route
@@ -502,34 +445,89 @@ static int gate(struct call *c)
 
     c->audit = writes;
     if (hub_auth_request(c->api->auth, c->method, c->path,
-                         nng_http_req_get_header(c->req, "Authorization"), &c->who, &status) == 0) {
-        if (is(c, "POST", "/api/v1/webhook/git"))
+                         hub_http_header(c->http, "Authorization"), &c->who, &status) == 0) {
+        if (strcmp(c->method, "POST") == 0 && strcmp(c->path, "/api/v1/webhook/git") == 0)
             snprintf(c->who.name, sizeof(c->who.name), "webhook");
         return 1;
     }
-    reply_json(c, (uint16_t)status,
-               json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "EPERM"));
+    reply_json(c, status, json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "EPERM"));
     return 0;
 }
 
-static void dispatch(nng_aio *aio)
-{
-    nng_http_handler *handler = nng_aio_get_input(aio, 1);
-    struct call c = {
-        .api = nng_http_handler_get_data(handler), .aio = aio, .req = nng_aio_get_input(aio, 0)};
-    const char *uri = nng_http_req_get_uri(c.req), *q = strchr(uri, '?');
+/*
+ * The routes. `path` ending in '/' takes exactly one more segment, handed to
+ * the handler as its second argument (a cluster name); otherwise it must
+ * match whole and the handler gets NULL. Who may call it is decided before,
+ * by the gate (hub/auth.c, by method and path). Add a route: one row here,
+ * one in docs/api.md.
+ */
+static const struct route {
+    const char *method;
+    const char *path;
+    void (*handle)(struct call *c, const char *name);
+} routes[] = {
+    {"GET", "/healthz", handle_healthz},
+    {"GET", "/metrics", handle_metrics},
+    {"GET", "/api/v1/status", handle_status},
+    {"GET", "/api/v1/status/", handle_status},
+    {"GET", "/api/v1/clusters", handle_clusters},
+    {"GET", "/api/v1/apps", handle_apps},
+    {"GET", "/api/v1/history", handle_history},
+    {"POST", "/api/v1/clusters", handle_cluster_add},
+    {"DELETE", "/api/v1/clusters/", handle_cluster_remove},
+    {"POST", "/api/v1/sync", handle_sync},
+    {"POST", "/api/v1/webhook/git", handle_webhook},
+    {"GET", "/api/v1/tokens", handle_token_list},
+    {"POST", "/api/v1/tokens", handle_token_create},
+    {"DELETE", "/api/v1/tokens/", handle_token_revoke},
+    {"GET", "/api/v1/audit", handle_audit},
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
-    c.method = nng_http_req_get_method(c.req);
-    snprintf(c.path, sizeof(c.path), "%.*s", (int)(q ? (size_t)(q - uri) : strlen(uri)), uri);
-    snprintf(c.query, sizeof(c.query), "%s", q ? q + 1 : "");
+/* Does `path` fit the route's pattern? *name_out: the trailing segment. */
+static int path_matches(const struct route *r, const char *path, const char **name_out)
+{
+    size_t n = strlen(r->path);
+
+    *name_out = NULL;
+    if (r->path[n - 1] != '/')
+        return strcmp(path, r->path) == 0;
+    if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/'))
+        return 0;
+    *name_out = path + n;
+    return 1;
+}
+
+static void dispatch(hub_http_call *http, void *arg)
+{
+    struct call c = {
+        .api = arg, .http = http, .method = hub_http_method(http), .path = hub_http_path(http)};
+    char allow[64] = "";
+    const char *name;
+
     if (!gate(&c))
         return;
-    if (is(&c, "POST", "/api/v1/webhook/git")) {
-        handle_webhook(&c);
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        const struct route *r = &routes[i];
+        if (!path_matches(r, c.path, &name))
+            continue;
+        if (strcmp(r->method, c.method) != 0) {
+            size_t used = strlen(allow);
+            snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
+            continue;
+        }
+        r->handle(&c, name);
         return;
     }
-    if (!route_read(&c) && !route_access(&c) && !route_admin(&c))
-        reply_error(&c, gf_error_set(GF_ENOTFOUND, "no route for %s %s", c.method, c.path));
+    if (allow[0] != '\0') {
+        hub_http_add_header(http, "Allow", allow);
+        gf_error_set(GF_EUNSUPPORTED, "%s is not allowed on %s (allowed: %s)", c.method, c.path,
+                     allow);
+        reply_json(&c, 405,
+                   json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "EUNSUPPORTED"));
+        return;
+    }
+    reply_error(&c, gf_error_set(GF_ENOTFOUND, "no route for %s %s", c.method, c.path));
 }
 
 static int check_admin(void *arg, const char *token)
@@ -551,45 +549,24 @@ static int open_access(struct hub_api *api)
     return 0;
 }
 
-int hub_api_start(struct hub_api **out, struct hub *h, const char *url)
+int hub_api_start(struct hub_api **out, struct hub *h, const char *url,
+                  const struct hub_http_limits *limits)
 {
     struct hub_api *api = calloc(1, sizeof(*api));
-    nng_http_handler *handler = NULL;
-    nng_url *u = NULL;
-    int rv;
+    int error;
 
     *out = NULL;
     if (api == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     api->h = h;
-    if ((rv = open_access(api)) < 0) {
-        hub_auth_close(api->auth);
-        free(api);
-        return rv;
-    }
-    if ((rv = nng_url_parse(&u, url)) != 0 || (rv = nng_http_server_hold(&api->server, u)) != 0) {
-        if (u)
-            nng_url_free(u);
+    if ((error = open_access(api)) < 0 ||
+        (error = hub_http_start(&api->server, url, limits, dispatch, api)) < 0) {
         hub_auth_close(api->auth);
         hub_audit_close(api->audit);
         free(api);
-        return gf_error_set(GF_EINVAL, "API address %s: %s", url, nng_strerror(rv));
+        return error;
     }
-    nng_url_free(u);
-    if ((rv = nng_http_handler_alloc(&handler, "/", dispatch)) != 0 ||
-        (rv = nng_http_handler_set_method(handler, NULL)) != 0 ||
-        (rv = nng_http_handler_collect_body(handler, true, API_MAX_BODY)) != 0 ||
-        (rv = nng_http_handler_set_tree(handler)) != 0 ||
-        (rv = nng_http_handler_set_data(handler, api, NULL)) != 0 ||
-        (rv = nng_http_server_add_handler(api->server, handler)) != 0 ||
-        (rv = nng_http_server_start(api->server)) != 0) {
-        nng_http_server_release(api->server);
-        hub_auth_close(api->auth);
-        hub_audit_close(api->audit);
-        free(api);
-        return gf_error_set(GF_EIO, "API on %s: %s", url, nng_strerror(rv));
-    }
-    gf_log_info("HUB-API-LISTEN", "url=%s", url);
+    gf_log_info("HUB-API-LISTEN", "url=%s port=%d", url, hub_http_port(api->server));
     *out = api;
     return 0;
 }
@@ -598,8 +575,7 @@ void hub_api_stop(struct hub_api *api)
 {
     if (api == NULL)
         return;
-    nng_http_server_stop(api->server);
-    nng_http_server_release(api->server);
+    hub_http_stop(api->server);
     hub_auth_close(api->auth);
     hub_audit_close(api->audit);
     free(api);

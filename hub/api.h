@@ -6,6 +6,7 @@
 
 struct hub;
 struct hub_api;
+struct hub_http_limits;
 
 /*
  * Serve the API on `url` (http://127.0.0.1:8080). Routes (docs/api.md):
@@ -16,9 +17,11 @@ struct hub_api;
  *   DELETE /api/v1/clusters/C -> revoke                 (admin)
  *   POST /api/v1/sync -> fetch and render now          (admin)
  *   POST /api/v1/webhook/git                            (GitHub, GitLab, Gitea signatures)
- * Mutating calls need "Authorization: Bearer <admin token>".
+ * Mutating calls need "Authorization: Bearer <admin token>". The server layer
+ * (limits, timeouts, JSON errors, streams) is hub/http.c.
  */
-int hub_api_start(struct hub_api **out, struct hub *h, const char *url);
+int hub_api_start(struct hub_api **out, struct hub *h, const char *url,
+                  const struct hub_http_limits *limits);
 void hub_api_stop(struct hub_api *api);
 
 /* Webhook authenticity for one request: 0 when the secret checks out (or no

@@ -3,6 +3,7 @@
 
 #include "api.h"
 #include "creds.h"
+#include "http.h"
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
@@ -539,6 +540,7 @@ static int open_parts(hub *h)
     char path[4096];
     struct hub_serve_config sc = {
         .listen = s->listen, .max_wait_ms = s->max_wait, .on_report = on_report, .arg = h};
+    struct hub_http_limits limits;
     int error;
 
     if ((error = gf_fs_mkdirs(s->data_dir, 0700)) < 0 || (error = load_or_create_key(h)) < 0 ||
@@ -557,7 +559,11 @@ static int open_parts(hub *h)
     sc.tls.ca_file = s->tls_client_ca;
     if ((error = hub_serve_start(&h->serve, &sc, h->store, h->key)) < 0)
         return error;
-    return hub_api_start(&h->api, h, s->api_listen);
+    hub_http_limits_default(&limits);
+    limits.max_connections = (unsigned)s->api_max_connections;
+    limits.max_connections_per_ip = (unsigned)s->api_max_connections_per_ip;
+    limits.idle_timeout_s = (unsigned)(s->api_idle_timeout / 1000);
+    return hub_api_start(&h->api, h, s->api_listen, &limits);
 }
 
 int hub_open(hub **out, const struct hub_settings *settings)

@@ -21,6 +21,8 @@ struct hub_settings {
     char *data_dir;
     char *listen;     /* agents: tcp:// or tls+tcp:// */
     char *api_listen; /* HTTP API: http://127.0.0.1:8080 */
+    long long api_max_connections, api_max_connections_per_ip;
+    int64_t api_idle_timeout; /* ms */
     int64_t poll_interval;
     char *tls_cert, *tls_key, *tls_client_ca;
     char *webhook_secret;

@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config git python3 python3-yaml openssl clang-format curl
           libnng-dev libprotobuf-c-dev protobuf-c-compiler libgit2-dev
           libcurl4-openssl-dev libyaml-dev libssl-dev libjansson-dev libsqlite3-dev)
+packages+=(libmicrohttpd-dev)  # issue 13: the HTTP API server (limits, timeouts, chunked bodies, streams)
 packages+=(openssh-server openssh-client)  # issue 17: fleet repositories over ssh:// in tests (sshd, ssh-keygen)
 
 missing=()
