@@ -50,19 +50,33 @@ static const Gitfleet__SyncPolicy *policy_of(const Gitfleet__App *app)
     return app->sync_policy;
 }
 
-/* The app's ignoreDifferences rules (NULL when none or unparsable). */
-static struct agent_drift_rules *rules_of(const Gitfleet__App *app)
+/* The app's ignoreDifferences rules (*out NULL when none). < 0, with the
+ * message naming the entry, when they cannot be compiled (a jq expression
+ * beyond the supported subset, ...). */
+static int compile_rules(const Gitfleet__App *app, struct agent_drift_rules **out)
 {
     const Gitfleet__SyncPolicy *p = policy_of(app);
-    struct agent_drift_rules *rules = NULL;
     json_t *list;
+    int error;
 
+    *out = NULL;
     if (p == NULL || !p->has_ignore_differences)
-        return NULL;
+        return 0;
     list = json_loadb((const char *)p->ignore_differences.data, p->ignore_differences.len, 0, NULL);
-    if (list && agent_drift_rules_parse(&rules, list) < 0)
-        gf_log_warn("AGENT-IGNORE-DIFFERENCES", "app=%s error=\"%s\"", app->name, gf_error_last());
+    if (list == NULL)
+        return gf_error_set(GF_EINVAL, "ignoreDifferences: not JSON");
+    error = agent_drift_rules_parse(out, list);
     json_decref(list);
+    return error < 0 ? gf_error_wrap(error, "ignoreDifferences") : 0;
+}
+
+/* The rules, or NULL (logged) when they do not compile. */
+static struct agent_drift_rules *rules_of(const Gitfleet__App *app)
+{
+    struct agent_drift_rules *rules = NULL;
+
+    if (compile_rules(app, &rules) < 0)
+        gf_log_warn("AGENT-IGNORE-DIFFERENCES", "app=%s error=\"%s\"", app->name, gf_error_last());
     return rules;
 }
 
@@ -135,6 +149,10 @@ static void summarize_app(json_t *app_entry)
         json_is_true(json_object_get(app_entry, "held")))
         sync = "OutOfSync";
     json_object_set_new(app_entry, "sync", json_string(sync));
+    /* While its operation runs, the app is Progressing whatever its objects say. */
+    const char *op = json_string_value(json_object_get(app_entry, "operation"));
+    if (op && strcmp(op, "Running") == 0)
+        worst = AGENT_HEALTH_PROGRESSING;
     json_object_set_new(
         app_entry, "health",
         json_string(worst == AGENT_HEALTH_NONE ? "Healthy" : agent_health_status_name(worst)));
@@ -146,7 +164,15 @@ struct sync_ctx {
     agent_kube *kube;
     const struct agent_apply_config *config;
     const struct agent_syncopts *app_opts; /* of the app being synced */
-    int transient;                         /* a failure worth retrying happened */
+    const struct agent_apply_op *op;       /* the operation (NULL: only comparing) */
+    const Gitfleet__App *app;
+    struct agent_drift_rules *rules;  /* the app's ignoreDifferences (may be NULL) */
+    const struct agent_plan *plan;    /* while it runs, for progress reports */
+    json_t *skipped;                  /* results of prunes not done (PruneSkipped) */
+    struct agent_inventory *previous; /* the inventory the last prune decision read */
+    const Gitfleet__Bundle *progress_bundle;
+    long long started_ms;
+    int transient; /* a failure worth retrying happened */
 };
 
 static int note_transient(struct sync_ctx *ctx, int error)
@@ -178,20 +204,70 @@ static int replace_object(struct sync_ctx *ctx, const struct agent_plan_item *it
     return error;
 }
 
+/* RespectIgnoreDifferences=true: the object as it is applied, without the
+ * fields ignoreDifferences names when the object exists (new reference in
+ * *out). A new object is created whole, as Argo CD does. */
+static int respecting_ignores(struct sync_ctx *ctx, const struct agent_plan_item *item,
+                              json_t **out)
+{
+    json_t *live = NULL;
+    int error;
+
+    *out = NULL;
+    if (item->hook || ctx->rules == NULL)
+        return 0;
+    error = agent_kube_get(ctx->kube, item->api_version, item->kind, item->namespace_, item->name,
+                           &live);
+    if (error == GF_ENOTFOUND)
+        return 0;
+    if (error == 0)
+        error = agent_drift_strip(out, item->obj, live, ctx->rules);
+    json_decref(live);
+    return error;
+}
+
+/* --force: an apply the API server refuses (an immutable field) becomes a
+ * delete and a re-create, as `argocd app sync --force` does. */
+static int force_recreate(struct sync_ctx *ctx, const struct agent_plan_item *item,
+                          const json_t *obj)
+{
+    int error =
+        agent_kube_delete(ctx->kube, item->api_version, item->kind, item->namespace_, item->name);
+
+    for (int i = 0; error == 0 && i < 100; i++) { /* wait until it is gone (finalizers) */
+        json_t *live = NULL;
+        if (agent_kube_get(ctx->kube, item->api_version, item->kind, item->namespace_, item->name,
+                           &live) == GF_ENOTFOUND)
+            break;
+        json_decref(live);
+        struct timespec ts = {0, 100000000L};
+        nanosleep(&ts, NULL);
+    }
+    return error < 0 ? error : agent_kube_apply(ctx->kube, obj, AGENT_FIELD_MANAGER, 1, NULL);
+}
+
 static int cb_apply(void *arg, const struct agent_plan_item *item)
 {
     struct sync_ctx *ctx = arg;
     struct agent_syncopts opts;
-    int replace = 0;
+    json_t *stripped = NULL;
+    int replace = 0, respect = 0, error;
 
     if (agent_syncopts_for_object(&opts, ctx->app_opts, item->obj) == 0) {
         replace = opts.replace;
+        respect = opts.respect_ignore_differences;
         agent_syncopts_clear(&opts);
     }
     if (replace)
         return note_transient(ctx, replace_object(ctx, item));
-    return note_transient(ctx,
-                          agent_kube_apply(ctx->kube, item->obj, AGENT_FIELD_MANAGER, 1, NULL));
+    if (respect && (error = respecting_ignores(ctx, item, &stripped)) < 0)
+        return note_transient(ctx, error);
+    const json_t *obj = stripped ? stripped : item->obj;
+    error = agent_kube_apply(ctx->kube, obj, AGENT_FIELD_MANAGER, 1, NULL);
+    if (error == GF_EINVAL && ctx->op && ctx->op->force)
+        error = force_recreate(ctx, item, obj);
+    json_decref(stripped);
+    return note_transient(ctx, error);
 }
 
 static int cb_health(void *arg, const struct agent_plan_item *item, struct agent_health *out)
@@ -287,11 +363,17 @@ static json_t *app_entry_new(const Gitfleet__App *app, const Gitfleet__Bundle *b
                      "Missing", "message", "", "operation", "Running", "errors", "resources");
 }
 
-static void app_error(json_t *entry, const char *message)
+/* An error of the app that is not its operation's (a comparison that failed). */
+static void app_note(json_t *entry, const char *message)
 {
     json_array_append_new(json_object_get(entry, "errors"), json_string(message));
     if (json_string_value(json_object_get(entry, "message"))[0] == '\0')
         json_object_set_new(entry, "message", json_string(message));
+}
+
+static void app_error(json_t *entry, const char *message)
+{
+    app_note(entry, message);
     json_object_set_new(entry, "operation", json_string("Failed"));
 }
 
@@ -319,8 +401,79 @@ static void app_syncopts(struct agent_syncopts *opts, const Gitfleet__App *app, 
     json_decref(list);
 }
 
+/* The id of an inventory entry as an operation result / report entry. */
+static json_t *id_json(const struct agent_inventory_id *id)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "group", id->group, "version", id->version,
+                     "kind", id->kind, "namespace", id->namespace_, "name", id->name);
+}
+
+static const char *verdict_reason(enum agent_inventory_verdict v)
+{
+    switch (v) {
+    case AGENT_INVENTORY_KEEP:
+        return "Prune=false: kept";
+    case AGENT_INVENTORY_CONFIRM:
+        return "Prune=confirm: waiting for `gitfleet sync --allow-prune`";
+    case AGENT_INVENTORY_DISABLED:
+        return "requires pruning (prune is off for this app)";
+    case AGENT_INVENTORY_HELD:
+        return "requires pruning (held by the safety valve)";
+    default:
+        return "";
+    }
+}
+
+/* Objects that left Git but stay in the cluster: the app is OutOfSync
+ * ("requires pruning", as Argo CD says), and each is listed after the
+ * bundle's resources with requiresPruning set. Prune=false objects are
+ * kept on purpose and do not count. */
+static void list_extras(json_t *entry, const struct agent_inventory_prune *pr, json_t *skipped)
+{
+    char message[1024];
+    size_t n = 0, at = 0;
+
+    message[0] = '\0';
+    for (size_t i = 0; i < pr->n; i++) {
+        const struct agent_inventory_entry *e = &pr->entries[i];
+        if (e->verdict == AGENT_INVENTORY_DELETE || e->verdict == AGENT_INVENTORY_GONE ||
+            e->verdict == AGENT_INVENTORY_NOT_OWNED)
+            continue;
+        if (skipped != NULL) {
+            json_t *r = id_json(&e->id);
+            json_object_set_new(r, "action", json_string("prune"));
+            json_object_set_new(r, "phase", json_string("Sync"));
+            json_object_set_new(r, "wave", json_integer(0));
+            json_object_set_new(r, "status", json_string("PruneSkipped"));
+            json_object_set_new(r, "message", json_string(verdict_reason(e->verdict)));
+            json_array_append_new(skipped, r);
+        }
+        if (e->verdict == AGENT_INVENTORY_KEEP)
+            continue;
+        json_t *res = id_json(&e->id);
+        json_object_set_new(res, "sync", json_string("OutOfSync"));
+        json_object_set_new(res, "health", json_string(""));
+        json_object_set_new(res, "message", json_string(verdict_reason(e->verdict)));
+        json_object_set_new(res, "drift", json_array());
+        json_object_set_new(res, "requiresPruning", json_true());
+        json_array_append_new(json_object_get(entry, "resources"), res);
+        if (at < sizeof(message) - 1)
+            at += (size_t)snprintf(message + at, sizeof(message) - at, "%s%s %s%s%s", n ? ", " : "",
+                                   e->id.kind, e->id.namespace_, e->id.namespace_[0] ? "/" : "",
+                                   e->id.name);
+        n++;
+    }
+    if (n > 0 && json_string_value(json_object_get(entry, "message"))[0] == '\0') {
+        char text[1200];
+        snprintf(text, sizeof(text), "%zu object%s require%s pruning: %s", n, n == 1 ? "" : "s",
+                 n == 1 ? "s" : "", message);
+        json_object_set_new(entry, "message", json_string(text));
+    }
+}
+
 /* What the valve and the options decided, for people reading the report. */
-static void note_prunes(json_t *entry, const char *app, const struct agent_inventory_prune *pr)
+static void note_prunes(json_t *entry, const char *app, const struct agent_inventory_prune *pr,
+                        json_t *skipped)
 {
     size_t kept = 0;
 
@@ -338,13 +491,14 @@ static void note_prunes(json_t *entry, const char *app, const struct agent_inven
     } else if (kept > 0) {
         json_object_set_new(entry, "pruneKept", json_integer((json_int_t)kept));
     }
+    list_extras(entry, pr, skipped);
 }
 
 /* Decide what leaves the cluster; *prunes_out holds the live objects to
  * delete (borrowed from `pr`). The new inventory is saved before anything
  * changes, so that a crash mid-sync never forgets an object it created. */
 static int decide_prunes(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const char *name,
-                         const struct agent_inventory *desired, int prune,
+                         const struct agent_inventory *desired, int prune, int save,
                          struct agent_inventory_prune *pr, json_t **prunes_out)
 {
     struct agent_inventory *previous = NULL;
@@ -363,11 +517,13 @@ static int decide_prunes(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const 
         agent_inventory_free(previous);
         return error;
     }
-    agent_inventory_free(previous);
+    /* pr's entries borrow their ids from it: kept until the app is done */
+    agent_inventory_free(ctx->previous);
+    ctx->previous = previous;
     for (size_t i = 0; i < pr->n; i++)
         if (pr->entries[i].verdict == AGENT_INVENTORY_DELETE && pr->entries[i].live)
             json_array_append(*prunes_out, pr->entries[i].live);
-    return save_inventory(ctx, pr->next);
+    return save ? save_inventory(ctx, pr->next) : 0;
 }
 
 static double now_seconds(void *arg)
@@ -377,6 +533,128 @@ static double now_seconds(void *arg)
     (void)arg;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the operation state (report.h "operationState") ---- */
+
+static const char *result_status(const struct agent_plan_item *it, enum agent_plan_state st,
+                                 int dry_run)
+{
+    if (dry_run)
+        return "DryRun";
+    switch (st) {
+    case AGENT_PLAN_SUCCEEDED:
+        return it->action == AGENT_PLAN_PRUNE ? "Pruned" : "Synced";
+    case AGENT_PLAN_FAILED:
+        return "SyncFailed";
+    case AGENT_PLAN_RUNNING:
+        return "Running";
+    case AGENT_PLAN_PENDING:
+        break;
+    }
+    return "Pending";
+}
+
+static json_t *item_result(const struct agent_plan_item *it, enum agent_plan_state st,
+                           const char *message, int dry_run)
+{
+    const char *version = strchr(it->api_version, '/');
+
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "group", it->group,
+                     "version", version ? version + 1 : it->api_version, "kind", it->kind,
+                     "namespace", it->namespace_, "name", it->name, "action",
+                     it->action == AGENT_PLAN_PRUNE ? "prune"
+                     : it->hook                     ? "hook"
+                                                    : "apply",
+                     "phase", agent_plan_phase_name(it->phase), "wave", it->wave, "status",
+                     result_status(it, st, dry_run), "message", or_empty(message));
+}
+
+/* The phase and wave the operation is in: those of the last item reached. */
+static void current_step(const struct agent_plan *plan, const struct agent_plan_result *r,
+                         const char **phase, int *wave)
+{
+    *phase = "";
+    *wave = 0;
+    for (size_t i = 0; plan && r && i < plan->n_items && i < r->n_items; i++)
+        if (r->items[i].state != AGENT_PLAN_PENDING) {
+            *phase = agent_plan_phase_name(plan->items[i].phase);
+            *wave = plan->items[i].wave;
+        }
+}
+
+/* The operation as report.h describes it; `r` may be NULL (not run). */
+static json_t *operation_state(struct sync_ctx *ctx, const Gitfleet__Bundle *b,
+                               const struct agent_plan *plan, const struct agent_plan_result *r,
+                               const char *phase, const char *message)
+{
+    const struct agent_apply_op *op = ctx->op;
+    const char *sync_phase;
+    int wave, dry_run = op && op->dry_run;
+    json_t *results = json_array(), *item;
+    size_t i;
+
+    current_step(plan, r, &sync_phase, &wave);
+    if (r && r->state == AGENT_PLAN_FAILED && r->object) {
+        sync_phase = agent_plan_phase_name(r->phase);
+        wave = r->wave;
+    }
+    for (i = 0; plan && i < plan->n_items; i++)
+        json_array_append_new(
+            results, item_result(&plan->items[i],
+                                 r && i < r->n_items ? r->items[i].state : AGENT_PLAN_PENDING,
+                                 r && i < r->n_items ? r->items[i].message : NULL, dry_run));
+    json_array_foreach(ctx->skipped, i, item) json_array_append(results, item);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:b, s:s, s:s, s:i, s:o}", "id",
+        or_empty(op ? op->id : NULL), "phase", phase, "message", or_empty(message), "syncPhase",
+        sync_phase, "wave", wave, "startedAt", (json_int_t)ctx->started_ms, "finishedAt",
+        (json_int_t)(strcmp(phase, "Running") == 0 ? 0 : gf_wire_now_ms()), "revision",
+        or_empty(ctx->app && ctx->app->revision && ctx->app->revision[0] ? ctx->app->revision
+                                                                         : b->revision),
+        "contentHash", or_empty(op ? op->desired_hash : NULL), "dryRun", dry_run, "initiatedBy",
+        or_empty(op ? op->initiated_by : NULL), "kind", op && op->kind ? op->kind : "sync",
+        "retryCount", op ? op->retry_count : 0, "results", results);
+}
+
+static void cb_progress(void *arg, const struct agent_plan_result *so_far)
+{
+    struct sync_ctx *ctx = arg;
+
+    if (ctx->op && ctx->op->progress)
+        ctx->op->progress(
+            ctx->op->progress_arg,
+            operation_state(ctx, ctx->progress_bundle, ctx->plan, so_far, "Running", "syncing"));
+}
+
+static int cb_cancelled(void *arg)
+{
+    struct sync_ctx *ctx = arg;
+    return ctx->op && ctx->op->cancel && *ctx->op->cancel;
+}
+
+/* A dry run: the plan, nothing run; each item says what would happen. */
+static void plan_only(struct sync_ctx *ctx, const Gitfleet__Bundle *b, json_t *entry,
+                      const struct agent_plan *plan)
+{
+    char message[256];
+    size_t n_apply = 0, n_prune = 0, n_hook = 0;
+
+    for (size_t i = 0; i < plan->n_items; i++) {
+        const struct agent_plan_item *it = &plan->items[i];
+        if (it->action == AGENT_PLAN_PRUNE)
+            n_prune++;
+        else if (it->hook)
+            n_hook++;
+        else
+            n_apply++;
+    }
+    snprintf(message, sizeof(message),
+             "dry run: would apply %zu, prune %zu, run %zu hooks; nothing was changed", n_apply,
+             n_prune, n_hook);
+    json_object_set_new(entry, "operation", json_string("Succeeded"));
+    json_object_set_new(entry, "operationState",
+                        operation_state(ctx, b, plan, NULL, "Succeeded", message));
 }
 
 /* Build the plan of `apply` and `prunes` and walk it; the outcome goes into
@@ -393,7 +671,9 @@ static void run_plan(struct sync_ctx *ctx, const Gitfleet__Bundle *b, json_t *en
                                       .apply = cb_apply,
                                       .health = cb_health,
                                       .remove = cb_remove,
-                                      .now = now_seconds};
+                                      .now = now_seconds,
+                                      .progress = cb_progress,
+                                      .cancelled = cb_cancelled};
     struct agent_plan_options opts = {.timeout = ctx->config->sync_timeout,
                                       .wave_timeout = ctx->config->wave_timeout,
                                       .wave_delay = ctx->config->wave_delay,
@@ -408,19 +688,31 @@ static void run_plan(struct sync_ctx *ctx, const Gitfleet__Bundle *b, json_t *en
         objs[in.n_apply + i] = json_array_get(prunes, i);
     in.apply = objs;
     in.prune = objs + in.n_apply;
-    if (agent_plan_build(&plan, &in) < 0 || agent_plan_run(&result, plan, &cb, &opts) < 0) {
+    ctx->progress_bundle = b;
+    if (agent_plan_build(&plan, &in) < 0) {
         app_error(entry, gf_error_last());
+        json_object_set_new(entry, "operationState",
+                            operation_state(ctx, b, NULL, NULL, "Error", gf_error_last()));
+    } else if (ctx->op && ctx->op->dry_run) {
+        plan_only(ctx, b, entry, plan);
+    } else if ((ctx->plan = plan, agent_plan_run(&result, plan, &cb, &opts)) < 0) {
+        app_error(entry, gf_error_last());
+        json_object_set_new(entry, "operationState",
+                            operation_state(ctx, b, plan, NULL, "Error", gf_error_last()));
     } else {
+        char message[1024] = "successfully synced (all tasks run)";
         json_object_set_new(entry, "operation", json_string(agent_plan_state_name(result.state)));
         if (result.state == AGENT_PLAN_FAILED) {
-            char message[1024];
             snprintf(message, sizeof(message), "%s wave %d%s%s: %s",
                      agent_plan_phase_name(result.phase), result.wave, result.object ? " " : "",
                      or_empty(result.object), or_empty(result.message));
             app_error(entry, message);
         }
-        json_object_set_new(entry, "operationState", agent_plan_result_to_json(plan, &result));
+        json_object_set_new(
+            entry, "operationState",
+            operation_state(ctx, b, plan, &result, agent_plan_state_name(result.state), message));
     }
+    ctx->plan = NULL;
     agent_plan_result_clear(&result);
     agent_plan_free(plan);
     free(objs);
@@ -432,6 +724,7 @@ static void assess_app(struct sync_ctx *ctx, const Gitfleet__App *app, json_t *e
 {
     struct agent_drift_rules *rules = rules_of(app);
     json_t *resources = json_object_get(entry, "resources");
+    int read_failed = 0;
 
     for (size_t i = 0; i < app->n_resources; i++) {
         json_t *res = json_array_get(resources, i), *live = NULL;
@@ -440,11 +733,22 @@ static void assess_app(struct sync_ctx *ctx, const Gitfleet__App *app, json_t *e
         api_version_of(api_version, sizeof(api_version),
                        json_string_value(json_object_get(res, "group")),
                        json_string_value(json_object_get(res, "version")));
+        if (or_empty(gf_doc_string(want, "metadata.name"))[0] == '\0') {
+            judge(res, want, NULL, rules); /* a generateName hook: a new object each sync */
+            continue;
+        }
         int error = agent_kube_get(ctx->kube, api_version, gf_doc_string(want, "kind"),
                                    gf_doc_string(want, "metadata.namespace"),
                                    gf_doc_string(want, "metadata.name"), &live);
         if (error < 0 && error != GF_ENOTFOUND) {
             json_object_set_new(res, "message", json_string(gf_error_last()));
+            if (!read_failed++) { /* Argo CD's ComparisonError: said once per app */
+                char message[1200];
+                snprintf(message, sizeof(message), "comparison failed: %s", gf_error_last());
+                gf_log_warn("AGENT-COMPARE-FAIL", "app=%s error=\"%s\"", app->name,
+                            gf_error_last());
+                app_note(entry, message);
+            }
             note_transient(ctx, error);
             continue;
         }
@@ -500,13 +804,104 @@ static json_t *out_of_sync_only(struct sync_ctx *ctx, const Gitfleet__App *app, 
     return apply;
 }
 
+/* Is `obj` one of the objects the operation is limited to (all when none)? */
+static int selected(const struct agent_apply_op *op, const json_t *obj)
+{
+    const char *api_version = gf_doc_string(obj, "apiVersion");
+    const char *slash = api_version ? strchr(api_version, '/') : NULL;
+    size_t glen = slash ? (size_t)(slash - api_version) : 0;
+
+    if (op == NULL || op->n_resources == 0)
+        return 1;
+    for (size_t i = 0; i < op->n_resources; i++) {
+        const Gitfleet__ResourceId *id = op->resources[i];
+        const char *g = or_empty(id->group), *ns = or_empty(id->namespace_);
+        if (strcmp(or_empty(id->kind), or_empty(gf_doc_string(obj, "kind"))) == 0 &&
+            strcmp(or_empty(id->name), or_empty(gf_doc_string(obj, "metadata.name"))) == 0 &&
+            (g[0] == '*' || (strlen(g) == glen && strncmp(g, api_version, glen) == 0)) &&
+            (ns[0] == '\0' || strcmp(ns, or_empty(gf_doc_string(obj, "metadata.namespace"))) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* The members of `list` the operation selected (new reference). */
+static json_t *only_selected(const struct agent_apply_op *op, json_t *list)
+{
+    json_t *out = json_array(), *obj;
+    size_t i;
+
+    json_array_foreach(list, i, obj) if (selected(op, obj)) json_array_append(out, obj);
+    return out;
+}
+
 static void sync_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const Gitfleet__App *app,
                      json_t *entry)
 {
-    const Gitfleet__SyncPolicy *policy = policy_of(app);
+    const struct agent_apply_op *op = ctx->op;
     struct agent_syncopts opts;
     struct agent_inventory *wanted = NULL;
     struct agent_inventory_prune pr = {0};
+    json_t *desired, *prunes = NULL;
+
+    if (app->render_error && app->render_error[0]) {
+        app_error(entry, app->render_error);
+        json_object_set_new(entry, "operationState",
+                            operation_state(ctx, b, NULL, NULL, "Error", app->render_error));
+        return;
+    }
+    if ((desired = desired_objects(app, entry)) == NULL)
+        return;
+    app_syncopts(&opts, app, entry);
+    ctx->app_opts = &opts;
+    ctx->skipped = json_array();
+    /* With RespectIgnoreDifferences, rules that do not compile would make
+     * the apply take the very fields it must leave alone: refuse the sync. */
+    if (compile_rules(app, &ctx->rules) < 0 && opts.respect_ignore_differences)
+        app_error(entry, gf_error_last());
+    else if (!op->dry_run && opts.create_namespace && app->namespace_ && app->namespace_[0] &&
+             ensure_namespace(ctx, app->namespace_) < 0)
+        app_error(entry, gf_error_last());
+    else if (agent_inventory_from_app(&wanted, app) < 0 ||
+             decide_prunes(ctx, b, app->name, wanted, op->prune, !op->dry_run, &pr, &prunes) < 0)
+        app_error(entry, gf_error_last());
+    else {
+        note_prunes(entry, app->name, &pr, ctx->skipped);
+        json_t *all = opts.apply_out_of_sync_only ? out_of_sync_only(ctx, app, desired)
+                                                  : json_incref(desired);
+        json_t *apply = only_selected(op, all), *prune = only_selected(op, prunes);
+        run_plan(ctx, b, entry, apply, prune);
+        json_decref(apply);
+        json_decref(prune);
+        json_decref(all);
+    }
+    if (json_object_get(entry, "operationState") == NULL)
+        json_object_set_new(entry, "operationState",
+                            operation_state(ctx, b, NULL, NULL, "Error",
+                                            json_string_value(json_object_get(entry, "message"))));
+    assess_app(ctx, app, entry, desired);
+    json_decref(prunes);
+    json_decref(ctx->skipped);
+    ctx->skipped = NULL;
+    agent_drift_rules_free(ctx->rules);
+    ctx->rules = NULL;
+    agent_inventory_prune_clear(&pr);
+    agent_inventory_free(ctx->previous);
+    ctx->previous = NULL;
+    agent_inventory_free(wanted);
+    agent_syncopts_clear(&opts);
+    ctx->app_opts = NULL;
+    json_decref(desired);
+}
+
+/* Compare only: live against Git, and what would have to be pruned. */
+static void compare_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const Gitfleet__App *app,
+                        json_t *entry)
+{
+    struct agent_syncopts opts;
+    struct agent_inventory *wanted = NULL;
+    struct agent_inventory_prune pr = {0};
+    const Gitfleet__SyncPolicy *policy = policy_of(app);
     json_t *desired, *prunes = NULL;
 
     if (app->render_error && app->render_error[0]) {
@@ -517,22 +912,19 @@ static void sync_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const Gitf
         return;
     app_syncopts(&opts, app, entry);
     ctx->app_opts = &opts;
-    if (opts.create_namespace && app->namespace_ && app->namespace_[0] &&
-        ensure_namespace(ctx, app->namespace_) < 0)
-        app_error(entry, gf_error_last());
-    else if (agent_inventory_from_app(&wanted, app) < 0 ||
-             decide_prunes(ctx, b, app->name, wanted, policy && policy->prune, &pr, &prunes) < 0)
-        app_error(entry, gf_error_last());
-    else {
-        note_prunes(entry, app->name, &pr);
-        json_t *apply = opts.apply_out_of_sync_only ? out_of_sync_only(ctx, app, desired)
-                                                    : json_incref(desired);
-        run_plan(ctx, b, entry, apply, prunes);
-        json_decref(apply);
-    }
+    struct agent_drift_rules *rules = NULL;
+    if (compile_rules(app, &rules) < 0)
+        app_note(entry, gf_error_last());
+    agent_drift_rules_free(rules);
+    if (agent_inventory_from_app(&wanted, app) == 0 &&
+        decide_prunes(ctx, b, app->name, wanted, policy && policy->automated && policy->prune, 0,
+                      &pr, &prunes) == 0)
+        list_extras(entry, &pr, NULL);
     assess_app(ctx, app, entry, desired);
     json_decref(prunes);
     agent_inventory_prune_clear(&pr);
+    agent_inventory_free(ctx->previous);
+    ctx->previous = NULL;
     agent_inventory_free(wanted);
     agent_syncopts_clear(&opts);
     ctx->app_opts = NULL;
@@ -578,7 +970,7 @@ static void retire_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const ch
 
     agent_syncopts_init(&opts);
     ctx->app_opts = &opts;
-    if (decide_prunes(ctx, b, name, NULL, 1, &pr, &prunes) < 0) {
+    if (decide_prunes(ctx, b, name, NULL, 1, 1, &pr, &prunes) < 0) {
         app_error(entry, gf_error_last());
     } else if (json_array_size(prunes) > 0) {
         json_t *nothing = json_array();
@@ -604,6 +996,8 @@ static void retire_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const ch
         json_array_append_new(report_apps, entry);
     json_decref(prunes);
     agent_inventory_prune_clear(&pr);
+    agent_inventory_free(ctx->previous);
+    ctx->previous = NULL;
     agent_syncopts_clear(&opts);
     ctx->app_opts = NULL;
 }
@@ -631,27 +1025,47 @@ static void retire_vanished_apps(struct sync_ctx *ctx, const Gitfleet__Bundle *b
     closedir(d);
 }
 
-int agent_apply_bundle(json_t **report_out, agent_kube *kube, const Gitfleet__Bundle *bundle,
+int agent_apply_sync_app(json_t **entry_out, agent_kube *kube, const Gitfleet__Bundle *bundle,
+                         const Gitfleet__App *app, const struct agent_apply_op *op,
+                         const struct agent_apply_config *config, int *transient_out)
+{
+    struct sync_ctx ctx = {
+        .kube = kube, .config = config, .op = op, .app = app, .started_ms = gf_wire_now_ms()};
+    json_t *entry = app_entry_new(app, bundle);
+
+    if (entry == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    sync_app(&ctx, bundle, app, entry);
+    summarize_app(entry);
+    *transient_out = ctx.transient;
+    *entry_out = entry;
+    return 0;
+}
+
+int agent_apply_assess_app(json_t **entry_out, agent_kube *kube, const Gitfleet__Bundle *bundle,
+                           const Gitfleet__App *app, const struct agent_apply_config *config,
+                           int *transient_out)
+{
+    struct sync_ctx ctx = {.kube = kube, .config = config, .app = app};
+    json_t *entry = app_entry_new(app, bundle);
+
+    if (entry == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    json_object_set_new(entry, "operation", json_string(""));
+    compare_app(&ctx, bundle, app, entry);
+    summarize_app(entry);
+    *transient_out = ctx.transient;
+    *entry_out = entry;
+    return 0;
+}
+
+int agent_apply_retire(json_t *apps, agent_kube *kube, const Gitfleet__Bundle *bundle,
                        const struct agent_apply_config *config, int *transient_out)
 {
-    struct sync_ctx ctx = {.kube = kube, .config = config};
-    json_t *report =
-        json_pack("{s:s, s:I, s:s, s:I, s:s, s:[]}", "cluster", bundle->cluster, "generation",
-                  (json_int_t)bundle->generation, "revision", or_empty(bundle->revision), "time",
-                  (json_int_t)gf_wire_now_ms(), "error", "", "apps");
-    json_t *apps = json_object_get(report, "apps");
+    struct sync_ctx ctx = {.kube = kube, .config = config, .started_ms = gf_wire_now_ms()};
 
-    if (report == NULL)
-        return gf_error_set(GF_ENOMEM, "out of memory");
-    for (size_t i = 0; i < bundle->n_apps; i++) {
-        json_t *entry = app_entry_new(bundle->apps[i], bundle);
-        sync_app(&ctx, bundle, bundle->apps[i], entry);
-        summarize_app(entry);
-        json_array_append_new(apps, entry);
-    }
     retire_vanished_apps(&ctx, bundle, apps);
     *transient_out = ctx.transient;
-    *report_out = report;
     return 0;
 }
 
@@ -661,6 +1075,7 @@ struct agent_apply_index {
     const Gitfleet__Bundle *bundle;
     struct agent_drift_rules **rules; /* [app] */
     int *create_namespace;            /* [app] */
+    int *respect_ignores;             /* [app]: RespectIgnoreDifferences=true */
     json_t *where;                    /* "group/kind/namespace/name" -> [app, resource] */
 };
 
@@ -671,20 +1086,22 @@ static void index_key(char *buf, size_t len, const char *group, const char *kind
              or_empty(name));
 }
 
-static int app_creates_namespace(const Gitfleet__App *app)
+/* CreateNamespace (with a namespace) and RespectIgnoreDifferences of an app. */
+static void app_index_opts(const Gitfleet__App *app, int *create_namespace, int *respect)
 {
     struct agent_syncopts opts;
     json_t *list = json_array();
-    int yes = 0;
 
+    *create_namespace = *respect = 0;
     agent_syncopts_init(&opts);
     for (size_t i = 0; app->sync_policy && i < app->sync_policy->n_sync_options; i++)
         json_array_append_new(list, json_string(app->sync_policy->sync_options[i]));
-    if (agent_syncopts_parse(&opts, list) == 0)
-        yes = opts.create_namespace && app->namespace_ && app->namespace_[0];
+    if (agent_syncopts_parse(&opts, list) == 0) {
+        *create_namespace = opts.create_namespace && app->namespace_ && app->namespace_[0];
+        *respect = opts.respect_ignore_differences;
+    }
     agent_syncopts_clear(&opts);
     json_decref(list);
-    return yes;
 }
 
 int agent_apply_index_new(struct agent_apply_index **out, const Gitfleet__Bundle *bundle)
@@ -694,7 +1111,8 @@ int agent_apply_index_new(struct agent_apply_index **out, const Gitfleet__Bundle
 
     *out = NULL;
     if (x == NULL || (x->rules = calloc(n + 1, sizeof(*x->rules))) == NULL ||
-        (x->create_namespace = calloc(n + 1, sizeof(int))) == NULL) {
+        (x->create_namespace = calloc(n + 1, sizeof(int))) == NULL ||
+        (x->respect_ignores = calloc(n + 1, sizeof(int))) == NULL) {
         agent_apply_index_free(x);
         return gf_error_set(GF_ENOMEM, "out of memory");
     }
@@ -703,7 +1121,7 @@ int agent_apply_index_new(struct agent_apply_index **out, const Gitfleet__Bundle
     for (size_t i = 0; i < n; i++) {
         const Gitfleet__App *app = bundle->apps[i];
         x->rules[i] = rules_of(app);
-        x->create_namespace[i] = app_creates_namespace(app);
+        app_index_opts(app, &x->create_namespace[i], &x->respect_ignores[i]);
         for (size_t j = 0; j < app->n_resources; j++) {
             const Gitfleet__ResourceId *id = app->resources[j]->id;
             char key[1024];
@@ -725,6 +1143,7 @@ void agent_apply_index_free(struct agent_apply_index *x)
         agent_drift_rules_free(x->rules[i]);
     free(x->rules);
     free(x->create_namespace);
+    free(x->respect_ignores);
     json_decref(x->where);
     free(x);
 }
@@ -787,6 +1206,9 @@ int agent_apply_observe(json_t *report, const struct agent_apply_index *index, c
 
 static int get_live(agent_kube *kube, const json_t *desired, json_t **out)
 {
+    *out = NULL;
+    if (or_empty(gf_doc_string(desired, "metadata.name"))[0] == '\0')
+        return 0; /* a generateName hook has no one object to read */
     int error = agent_kube_get(
         kube, gf_doc_string(desired, "apiVersion"), gf_doc_string(desired, "kind"),
         gf_doc_string(desired, "metadata.namespace"), gf_doc_string(desired, "metadata.name"), out);
@@ -831,6 +1253,15 @@ static int heal_object(agent_kube *kube, const struct agent_apply_index *x, json
         agent_kube_apply(kube, ns, AGENT_FIELD_MANAGER, 1, NULL);
         json_decref(ns);
     }
+    if (x->respect_ignores[i] && x->rules[i] && get_live(kube, desired, &live) == 0 && live) {
+        json_t *stripped = NULL;
+        if (agent_drift_strip(&stripped, desired, live, x->rules[i]) == 0 && stripped) {
+            json_decref(desired);
+            desired = stripped;
+        }
+        json_decref(live);
+        live = NULL;
+    }
     if (agent_kube_apply(kube, desired, AGENT_FIELD_MANAGER, 1, &live) < 0) {
         gf_log_warn("AGENT-HEAL-FAIL", "app=%s object=%s error=\"%s\"", app->name,
                     gf_doc_string(desired, "metadata.name"), gf_error_last());
@@ -845,14 +1276,14 @@ static int heal_object(agent_kube *kube, const struct agent_apply_index *x, json
 }
 
 int agent_apply_heal(agent_kube *kube, const struct agent_apply_index *index, json_t *report,
-                     int *healed_out)
+                     const int *heal, int *healed_out)
 {
     const Gitfleet__Bundle *bundle = index->bundle;
 
     *healed_out = 0;
     for (size_t i = 0; i < bundle->n_apps; i++) {
         const Gitfleet__App *app = bundle->apps[i];
-        if (app->sync_policy == NULL || !app->sync_policy->self_heal)
+        if (!heal[i])
             continue;
         for (size_t j = 0; j < app->n_resources; j++) {
             json_t *entry = entry_at(report, i, j);

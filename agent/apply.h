@@ -19,20 +19,63 @@ struct agent_apply_config {
 };
 
 /*
- * Sync every app of `bundle` as Argo CD runs a sync: CreateNamespace, then
- * the prune decision against the app's inventory (only objects gitfleet
- * created, never more than the safety valve allows unless the bundle lists
- * the app in allow_prune), then phases, waves and hooks (agent/plan.h),
- * each object applied server-side as field manager "gitfleet". Apps whose
- * inventory exists but that left the bundle are held (their objects stay)
- * unless allowed. Then every object is read back for drift and health.
- *
- * *report_out is a new JSON report (gitfleet/report.h) with per-app
- * operation state and per-object sync, health, message and drifted fields.
- * *transient_out is set when a failure is worth retrying soon (the API
- * server answered 429/5xx or did not answer).
+ * One app's sync operation, as the caller decided it (agent/appsync.h).
+ * Every pointer is borrowed for the call.
  */
-int agent_apply_bundle(json_t **report_out, agent_kube *kube, const Gitfleet__Bundle *bundle,
+struct agent_apply_op {
+    const char *id;           /* the operator's request id; "" for automated syncs */
+    const char *kind;         /* "sync" | "rollback" */
+    const char *initiated_by; /* automated | selfHeal | retry | operator */
+    const char *desired_hash; /* the state being synced */
+    int prune;                /* deletions allowed (automated.prune, or the request's) */
+    int dry_run;              /* plan, compare and report; change nothing */
+    int force;                /* Replace=true,Force=true for every object: delete and recreate
+                                 what cannot be patched */
+    int retry_count;          /* retries of this operation so far */
+    Gitfleet__ResourceId *const *resources; /* only these objects (none: all) */
+    size_t n_resources;
+    /* Optional: the operation state while it runs (new reference handed
+     * over), called on the syncing thread. */
+    void (*progress)(void *arg, json_t *operation_state);
+    void *progress_arg;
+    const volatile int *cancel; /* becomes true: stop at the next step (shutdown) */
+};
+
+/*
+ * Sync app `app` of `bundle` as Argo CD runs a sync operation: CreateNamespace,
+ * then the prune decision against the app's inventory (only objects gitfleet
+ * created, never more than the safety valve allows unless the bundle lists
+ * the app in allow_prune, and only with op->prune), then phases, waves and
+ * hooks (agent/plan.h), each object applied server-side as field manager
+ * "gitfleet" (with RespectIgnoreDifferences=true, the ignored fields of
+ * objects that exist are left out of the apply). Then every object is read
+ * back for drift and health.
+ *
+ * *entry_out is the app's new report entry (gitfleet/report.h) with its
+ * operationState. *transient_out is set when a failure is worth retrying
+ * soon (the API server answered 429/5xx or did not answer). Safe to call
+ * from several threads at once for different apps.
+ */
+int agent_apply_sync_app(json_t **entry_out, agent_kube *kube, const Gitfleet__Bundle *bundle,
+                         const Gitfleet__App *app, const struct agent_apply_op *op,
+                         const struct agent_apply_config *config, int *transient_out);
+
+/*
+ * Compare app `app` with the cluster without changing anything: per-object
+ * sync (drift) and health, and the objects of its inventory that left Git
+ * and are still there ("requires pruning": the app is then OutOfSync and
+ * they are listed in its resources with requiresPruning set).
+ */
+int agent_apply_assess_app(json_t **entry_out, agent_kube *kube, const Gitfleet__Bundle *bundle,
+                           const Gitfleet__App *app, const struct agent_apply_config *config,
+                           int *transient_out);
+
+/*
+ * Apps whose inventory exists but that left the bundle: their objects are
+ * held (they stay) unless the bundle allows the app's prunes, then deleted.
+ * Appends their entries to the JSON array `apps`.
+ */
+int agent_apply_retire(json_t *apps, agent_kube *kube, const Gitfleet__Bundle *bundle,
                        const struct agent_apply_config *config, int *transient_out);
 
 /*
@@ -62,10 +105,11 @@ int agent_apply_refresh(agent_kube *kube, const struct agent_apply_index *index,
                         int *changed_out);
 
 /*
- * Self-heal: re-apply, in the bundle's order, the drifted objects of apps
- * whose policy has selfHeal, then read them back. *healed_out counts them.
+ * Self-heal: re-apply, in the bundle's order, the drifted objects of the
+ * apps whose entry in `heal` (one int per bundle app) is set, then read
+ * them back. *healed_out counts them.
  */
 int agent_apply_heal(agent_kube *kube, const struct agent_apply_index *index, json_t *report,
-                     int *healed_out);
+                     const int *heal, int *healed_out);
 
 #endif

@@ -1222,6 +1222,148 @@ int agent_drift_compare(struct agent_drift *out, const json_t *desired, const js
     return error;
 }
 
+/* --- RespectIgnoreDifferences: leave ignored fields out of an apply ------ */
+
+static void strip_value(struct walk *w, json_t *d, const json_t *l, int atomic);
+
+/* The identity of an object is never left out, whatever a rule says. */
+static int identity_field(const struct walk *w)
+{
+    const struct seg *s = &w->segs[w->depth - 1];
+
+    if (w->depth == 1)
+        return strcmp(s->name, "apiVersion") == 0 || strcmp(s->name, "kind") == 0 ||
+               strcmp(s->name, "metadata") == 0;
+    return w->depth == 2 && w->segs[0].kind == SEG_FIELD &&
+           strcmp(w->segs[0].name, "metadata") == 0 && s->kind == SEG_FIELD &&
+           (strcmp(s->name, "name") == 0 || strcmp(s->name, "namespace") == 0);
+}
+
+static void strip_object(struct walk *w, json_t *d, const json_t *l, int atomic)
+{
+    json_t *drop = json_array(), *take = json_object(), *dv, *v;
+    const char *key;
+    size_t i;
+
+    json_object_foreach(d, key, dv)
+    {
+        const json_t *lv = json_object_get(l, key);
+        if (push(w, SEG_FIELD, key, 0, dv, lv) < 0)
+            break;
+        if (!identity_field(w) && ignored(w)) {
+            /* inside an atomic list the whole list is sent: keep the live value */
+            if (atomic && lv != NULL)
+                json_object_set(take, key, (json_t *)lv);
+            else
+                json_array_append_new(drop, json_string(key));
+        } else {
+            strip_value(w, dv, lv, atomic);
+        }
+        w->depth--;
+        if (w->error)
+            break;
+    }
+    json_array_foreach(drop, i, v) json_object_del(d, json_string_value(v));
+    json_object_foreach(take, key, v) json_object_set_new(d, key, json_deep_copy(v));
+    json_decref(drop);
+    json_decref(take);
+}
+
+static void strip_list(struct walk *w, json_t *d, const json_t *l, int atomic)
+{
+    struct gf_k8s_list_info info = {GF_K8S_LIST_ATOMIC, {NULL}, 0};
+    char path[1024];
+    size_t n = json_array_size(d);
+    char *drop = calloc(n + 1, 1);
+
+    if (drop == NULL) {
+        w->error = gf_error_set(GF_ENOMEM, "out of memory");
+        return;
+    }
+    if (w->builtin) {
+        schema_path(w, path, sizeof(path));
+        info = gf_k8s_list_info(w->group, w->kind, path);
+    }
+    for (size_t i = 0; i < n && !w->error; i++) {
+        json_t *item = json_array_get(d, i);
+        const json_t *li = NULL;
+        enum seg_kind kind = SEG_INDEX;
+        if (info.type == GF_K8S_LIST_MAP && all_objects(d)) {
+            li = find_keyed(l, item, info.keys);
+            kind = SEG_KEYED;
+        } else if (info.type == GF_K8S_LIST_SET) {
+            kind = SEG_SETVAL;
+        } else {
+            li = json_array_get(l, i);
+        }
+        if (push(w, kind, NULL, i, item, li) < 0)
+            break;
+        w->segs[w->depth - 1].keys = kind == SEG_KEYED ? info.keys : NULL;
+        if (ignored(w)) {
+            if (kind == SEG_INDEX && li != NULL) /* atomic: send the live item */
+                json_array_set_new(d, i, json_deep_copy(li));
+            else if (kind != SEG_INDEX || !atomic)
+                drop[i] = 1;
+        } else {
+            strip_value(w, item, li, atomic || kind == SEG_INDEX);
+        }
+        w->depth--;
+    }
+    for (size_t i = n; i-- > 0;)
+        if (drop[i])
+            json_array_remove(d, i);
+    free(drop);
+}
+
+static void strip_value(struct walk *w, json_t *d, const json_t *l, int atomic)
+{
+    if (w->error)
+        return;
+    if (json_is_object(d))
+        strip_object(w, d, json_is_object(l) ? l : NULL, atomic);
+    else if (json_is_array(d))
+        strip_list(w, d, json_is_array(l) ? l : NULL, atomic);
+}
+
+int agent_drift_strip(json_t **out, const json_t *desired, const json_t *live,
+                      const struct agent_drift_rules *rules)
+{
+    struct walk *w;
+    const char *version;
+    char buf[256];
+    json_t *copy;
+    int error;
+
+    *out = NULL;
+    if (!json_is_object(desired))
+        return gf_error_set(GF_EINVAL, "drift: the desired object is not a JSON object");
+    if ((w = calloc(1, sizeof(*w))) == NULL || (copy = json_deep_copy(desired)) == NULL) {
+        free(w);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    gf_k8s_split_api_version(json_string_value(json_object_get(desired, "apiVersion"))
+                                 ? json_string_value(json_object_get(desired, "apiVersion"))
+                                 : "",
+                             buf, sizeof(buf), &w->group, &version);
+    w->kind = json_string_value(json_object_get(desired, "kind"));
+    w->kind = w->kind ? w->kind : "";
+    w->builtin = gf_k8s_is_builtin(w->group, w->kind);
+    w->root = copy;
+    if ((error = select_rules(w, rules, desired, live)) == 0) {
+        strip_value(w, copy, live, 0);
+        error = w->error;
+    }
+    free(w->patterns);
+    free(w->owned);
+    free(w);
+    if (error < 0) {
+        json_decref(copy);
+        return error;
+    }
+    *out = copy;
+    return 0;
+}
+
 void agent_drift_clear(struct agent_drift *drift)
 {
     if (drift == NULL)

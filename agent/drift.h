@@ -81,6 +81,20 @@ int agent_drift_compare(struct agent_drift *out, const json_t *desired, const js
                         const struct agent_drift_rules *rules);
 void agent_drift_clear(struct agent_drift *drift);
 
+/*
+ * RespectIgnoreDifferences=true: *out becomes a copy of `desired` without
+ * the fields `rules` ignore for it (jsonPointers, jqPathExpressions, and
+ * the fields `live`'s managedFields give to managedFieldsManagers), so
+ * that a server-side apply does not take them and their owner (an HPA, an
+ * operator) keeps them. A field inside an atomic list (one the apply sends
+ * whole) cannot be left out: it takes the live value instead, as Argo CD
+ * does. apiVersion, kind, metadata.name and metadata.namespace always
+ * stay. `live` may be NULL (managedFields rules then match nothing).
+ * 0, GF_EINVAL, GF_ETOOBIG, GF_ENOMEM.
+ */
+int agent_drift_strip(json_t **out, const json_t *desired, const json_t *live,
+                      const struct agent_drift_rules *rules);
+
 /* The fields as a JSON list [{"path", "desired", "live", "redacted"}] with
  * desired/live as JSON text (absent when NULL); caller owns; NULL on OOM. */
 json_t *agent_drift_to_json(const struct agent_drift *drift);

@@ -1,7 +1,10 @@
 /* health.c -- Argo CD's built-in health checks per kind (gitops-engine pkg/health) */
 #include "health.h"
+#include "healthlua.h"
 #include "gitfleet/error.h"
+#include "gitfleet/healthscripts.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -832,7 +835,7 @@ static void check_workflow(struct check *c)
 struct rule {
     const char *group, *kind;
     const char *label;          /* names the kind in errors; NULL: untyped check */
-    const char *versions[3];    /* allowed versions; none listed: any */
+    const char *versions[5];    /* allowed versions; none listed: any */
     const char *legacy_more[3]; /* versions only the legacy variant accepts */
     void (*check)(struct check *c);
 };
@@ -849,8 +852,8 @@ static const struct rule rules[] = {
     {"autoscaling",
      "HorizontalPodAutoscaler",
      "HPA",
-     {"v1", "v2"},
-     {"v2beta1", "v2beta2"},
+     {"v1", "v2", "v2beta1", "v2beta2"}, /* Argo CD reads all four (health_hpa.go) */
+     {NULL},
      check_hpa},
     {"apiregistration.k8s.io",
      "APIService",
@@ -868,7 +871,7 @@ static int version_allowed(const struct rule *r, const char *version,
 {
     if (r->versions[0] == NULL)
         return 1;
-    for (int i = 0; i < 3 && r->versions[i] != NULL; i++)
+    for (int i = 0; i < 5 && r->versions[i] != NULL; i++)
         if (strcmp(r->versions[i], version) == 0)
             return 1;
     for (int i = 0; variant == AGENT_HEALTH_LEGACY && i < 3 && r->legacy_more[i] != NULL; i++)
@@ -928,6 +931,58 @@ static void run_rule(struct check *c, const char *kind, const char *group, const
             c->type_error);
 }
 
+/* --- Lua scripts ----------------------------------------------------------- */
+
+static pthread_rwlock_t scripts_lock = PTHREAD_RWLOCK_INITIALIZER;
+static gf_healthscripts *installed;
+static agent_healthlua *runtime;
+
+int agent_health_scripts_install(struct gf_healthscripts *scripts)
+{
+    gf_healthscripts *old;
+    int error = 0;
+
+    pthread_rwlock_wrlock(&scripts_lock);
+    if (runtime == NULL && scripts != NULL && (error = agent_healthlua_new(&runtime, NULL)) < 0) {
+        pthread_rwlock_unlock(&scripts_lock);
+        gf_healthscripts_free(scripts);
+        return error;
+    }
+    old = installed;
+    installed = scripts;
+    pthread_rwlock_unlock(&scripts_lock);
+    gf_healthscripts_free(old);
+    return 0;
+}
+
+size_t agent_health_scripts_compiled(void)
+{
+    size_t n;
+
+    pthread_rwlock_rdlock(&scripts_lock);
+    n = runtime ? agent_healthlua_compiled(runtime) : 0;
+    pthread_rwlock_unlock(&scripts_lock);
+    return n;
+}
+
+/* 1 when a script decided (even "no health"), 0 when there is none, or an
+ * error. */
+static int run_script(struct agent_health *out, const json_t *obj, const char *group,
+                      const char *kind)
+{
+    const struct gf_healthscript *s;
+    int error = 0;
+
+    pthread_rwlock_rdlock(&scripts_lock);
+    if ((s = gf_healthscripts_resolve(installed, group, kind)) != NULL) {
+        free(out->message);
+        error = agent_healthlua_run(runtime, out, s->lua, s->lua_len, s->use_open_libs, obj);
+        error = error < 0 ? error : 1;
+    }
+    pthread_rwlock_unlock(&scripts_lock);
+    return error;
+}
+
 int agent_health_assess_variant(struct agent_health *out, const json_t *obj,
                                 enum agent_health_variant variant)
 {
@@ -948,8 +1003,13 @@ int agent_health_assess_variant(struct agent_health *out, const json_t *obj,
         const json_t *kind = json_object_get(obj, "kind");
         split_api_version(json_is_string(api) ? json_string_value(api) : "", group, version,
                           sizeof(group));
+        const char *kind_name = json_is_string(kind) ? json_string_value(kind) : "";
+        int scripted = run_script(out, obj, group, kind_name);
+        if (scripted < 0)
+            return scripted;
         c.type_error[0] = '\0';
-        run_rule(&c, json_is_string(kind) ? json_string_value(kind) : "", group, version);
+        if (scripted == 0)
+            run_rule(&c, kind_name, group, version);
     }
     if (out->message == NULL && !c.oom && (out->message = strdup("")) == NULL)
         c.oom = 1;

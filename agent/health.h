@@ -3,6 +3,7 @@
 #define GF_AGENT_HEALTH_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 /*
  * Statuses in Argo CD's order from best to worst, so that a larger value is
@@ -53,6 +54,18 @@ int agent_health_assess_variant(struct agent_health *out, const json_t *obj,
  * (argocd.argoproj.io/hook, unless only "Skip"; or a helm.sh/hook other than
  * crd-install) or annotated argocd.argoproj.io/ignore-healthcheck: "true". */
 int agent_health_ignored(const json_t *obj);
+
+/*
+ * Lua health scripts (issue 16). Install `scripts` (ownership passes; NULL
+ * removes them) for every later agent_health_assess(): a script resolved for
+ * the object's group and kind runs before the built-in check and, when there
+ * is one, its result is final (as Argo CD's health overrides). Compiled
+ * scripts are kept across installs. Thread-safe. Returns 0 or GF_ENOMEM.
+ */
+struct gf_healthscripts;
+int agent_health_scripts_install(struct gf_healthscripts *scripts);
+/* The compiled-script cache's size (tests, benchmarks). */
+size_t agent_health_scripts_compiled(void);
 
 /* Free the message and reset to NONE; accepts a zeroed struct. */
 void agent_health_clear(struct agent_health *health);

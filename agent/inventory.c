@@ -186,18 +186,19 @@ static int add_resource(struct agent_inventory *inv, const Gitfleet__Resource *r
     json_t *body;
     int hook;
 
-    if (id == NULL || id->kind == NULL || id->name == NULL || id->version == NULL ||
-        id->kind[0] == '\0' || id->name[0] == '\0')
-        return gf_error_set(GF_EINVAL, "resources[%zu]: no id", i);
     body = res->has_body ? json_loadb((const char *)res->body.data, res->body.len, 0, NULL) : NULL;
     if (body == NULL)
-        return gf_error_set(GF_EINVAL, "resources[%zu] (%s %s): body is not JSON", i, id->kind,
-                            id->name);
+        return gf_error_set(GF_EINVAL, "resources[%zu] (%s %s): body is not JSON", i,
+                            id && id->kind ? id->kind : "", id && id->name ? id->name : "");
     hook = json_object_get(json_object_get(json_object_get(body, "metadata"), "annotations"),
                            HOOK_KEY) != NULL;
     json_decref(body);
+    /* Hooks are not owned, and a generateName hook has no name until it runs. */
     if (hook)
         return 0;
+    if (id == NULL || id->kind == NULL || id->name == NULL || id->version == NULL ||
+        id->kind[0] == '\0' || id->name[0] == '\0')
+        return gf_error_set(GF_EINVAL, "resources[%zu]: no id", i);
     return add_id(inv, id->group ? id->group : "", id->version, id->kind,
                   id->namespace_ ? id->namespace_ : "", id->name);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define KUBE_MAX_RESPONSE ((size_t)256 << 20)
+#define KUBE_HANDLES      4
 
 struct agent_kube {
     char *server;        /* https://host:port, no trailing slash */
@@ -24,9 +25,15 @@ struct agent_kube {
     struct curl_blob cert;
     struct curl_blob key;
     int insecure;
-    CURL *curl;           /* one handle, so connections are reused */
-    pthread_mutex_t lock; /* serializes use of `curl` and the discovery cache */
-    json_t *discovery;    /* "group/version" -> APIResourceList */
+    /* A few handles, each keeping its connection, so that syncs of several
+     * apps do not queue behind one slow request; a request takes an idle
+     * one or waits for one. */
+    CURL *curl[KUBE_HANDLES];
+    int busy[KUBE_HANDLES];
+    pthread_mutex_t lock; /* guards busy, the discovery cache and writes */
+    pthread_cond_t idle;
+    json_t *discovery; /* "group/version" -> APIResourceList */
+    long long writes;  /* requests that change something */
 };
 
 /* ---- loading credentials ---- */
@@ -92,11 +99,17 @@ static int kube_alloc(agent_kube **out)
 {
     agent_kube *kube = calloc(1, sizeof(*kube));
 
-    if (kube == NULL || (kube->curl = curl_easy_init()) == NULL) {
-        free(kube);
-        return gf_error_set(GF_ENOMEM, "cannot start libcurl");
-    }
+    if (kube == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    for (int i = 0; i < KUBE_HANDLES; i++)
+        if ((kube->curl[i] = curl_easy_init()) == NULL) {
+            while (i-- > 0)
+                curl_easy_cleanup(kube->curl[i]);
+            free(kube);
+            return gf_error_set(GF_ENOMEM, "cannot start libcurl");
+        }
     pthread_mutex_init(&kube->lock, NULL);
+    pthread_cond_init(&kube->idle, NULL);
     kube->discovery = json_object();
     *out = kube;
     return 0;
@@ -225,8 +238,10 @@ void agent_kube_close(agent_kube *kube)
 {
     if (kube == NULL)
         return;
-    if (kube->curl)
-        curl_easy_cleanup(kube->curl);
+    for (int i = 0; i < KUBE_HANDLES; i++)
+        if (kube->curl[i])
+            curl_easy_cleanup(kube->curl[i]);
+    pthread_cond_destroy(&kube->idle);
     free(kube->server);
     free(kube->token);
     free(kube->ca.data);
@@ -322,11 +337,9 @@ static void setup_connection(agent_kube *kube, CURL *c)
     }
 }
 
-static void setup_request(agent_kube *kube, const char *method, const char *url,
+static void setup_request(agent_kube *kube, CURL *c, const char *method, const char *url,
                           struct curl_slist *headers, const char *body, struct response *resp)
 {
-    CURL *c = kube->curl;
-
     curl_easy_reset(c);
     setup_connection(kube, c);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -341,10 +354,9 @@ static void setup_request(agent_kube *kube, const char *method, const char *url,
     }
 }
 
-/* One request; the caller holds kube->lock. */
-static int request_locked(agent_kube *kube, const char *method, const char *path,
-                          const char *content_type, const char *body, long *status_out,
-                          json_t **out)
+/* One request on handle `c`, which the caller took (take_handle). */
+static int perform(agent_kube *kube, CURL *c, const char *method, const char *path,
+                   const char *content_type, const char *body, long *status_out, json_t **out)
 {
     struct response resp = {0};
     struct curl_slist *headers = NULL;
@@ -359,15 +371,15 @@ static int request_locked(agent_kube *kube, const char *method, const char *path
         snprintf(header, sizeof(header), "Content-Type: %s", content_type);
         headers = curl_slist_append(headers, header);
     }
-    setup_request(kube, method, url, headers, body, &resp);
-    rc = curl_easy_perform(kube->curl);
+    setup_request(kube, c, method, url, headers, body, &resp);
+    rc = curl_easy_perform(c);
     curl_slist_free_all(headers);
     if (rc != CURLE_OK) {
         free(resp.data);
         return gf_error_set(GF_EIO, "%s %s: %s", method, url,
                             resp.too_big ? "response too large" : curl_easy_strerror(rc));
     }
-    curl_easy_getinfo(kube->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (resp.len > 0)
         parsed = json_loadb(resp.data, resp.len, 0, NULL);
     free(resp.data);
@@ -385,42 +397,55 @@ static int request_locked(agent_kube *kube, const char *method, const char *path
     return 0;
 }
 
+/* An idle handle (waiting for one when all are busy); counts writes. */
+static int take_handle(agent_kube *kube, const char *method)
+{
+    pthread_mutex_lock(&kube->lock);
+    if (strcmp(method, "GET") != 0)
+        kube->writes++;
+    for (;;) {
+        for (int i = 0; i < KUBE_HANDLES; i++)
+            if (!kube->busy[i]) {
+                kube->busy[i] = 1;
+                pthread_mutex_unlock(&kube->lock);
+                return i;
+            }
+        pthread_cond_wait(&kube->idle, &kube->lock);
+    }
+}
+
+static void give_handle(agent_kube *kube, int slot)
+{
+    pthread_mutex_lock(&kube->lock);
+    kube->busy[slot] = 0;
+    pthread_cond_signal(&kube->idle);
+    pthread_mutex_unlock(&kube->lock);
+}
+
 int agent_kube_request(agent_kube *kube, const char *method, const char *path,
                        const char *content_type, const char *body, long *status_out, json_t **out)
 {
-    int error;
+    int slot, error;
 
     if (out)
         *out = NULL;
-    pthread_mutex_lock(&kube->lock);
-    error = request_locked(kube, method, path, content_type, body, status_out, out);
-    pthread_mutex_unlock(&kube->lock);
+    slot = take_handle(kube, method);
+    error = perform(kube, kube->curl[slot], method, path, content_type, body, status_out, out);
+    give_handle(kube, slot);
     return error;
 }
 
-/* ---- discovery ---- */
-
-/* The APIResourceList of one group/version, cached; `refresh` refetches. */
-static int resource_list(agent_kube *kube, const char *group, const char *version, int refresh,
-                         json_t **out)
+long long agent_kube_writes(agent_kube *kube)
 {
-    char key[256], path[300];
-    json_t *list = NULL;
-    int error;
+    long long n;
 
-    snprintf(key, sizeof(key), "%s/%s", group, version);
-    if (!refresh && (*out = json_object_get(kube->discovery, key)) != NULL)
-        return 0;
-    if (group[0] == '\0')
-        snprintf(path, sizeof(path), "/api/%s", version);
-    else
-        snprintf(path, sizeof(path), "/apis/%s/%s", group, version);
-    if ((error = request_locked(kube, "GET", path, NULL, NULL, NULL, &list)) < 0)
-        return error;
-    json_object_set_new(kube->discovery, key, list);
-    *out = list;
-    return 0;
+    pthread_mutex_lock(&kube->lock);
+    n = kube->writes;
+    pthread_mutex_unlock(&kube->lock);
+    return n;
 }
+
+/* ---- discovery ---- */
 
 static int find_kind(const json_t *list, const char *kind, struct agent_kube_resource *out)
 {
@@ -440,12 +465,27 @@ static int find_kind(const json_t *list, const char *kind, struct agent_kube_res
     return GF_ENOTFOUND;
 }
 
+/* Find `kind` in the cached list of key: 0, GF_ENOTFOUND, or 1 when the
+ * list is not cached. The cache is only read under the lock. */
+static int cached_kind(agent_kube *kube, const char *key, const char *kind,
+                       struct agent_kube_resource *out)
+{
+    const json_t *list;
+    int found;
+
+    pthread_mutex_lock(&kube->lock);
+    list = json_object_get(kube->discovery, key);
+    found = list ? find_kind(list, kind, out) : 1;
+    pthread_mutex_unlock(&kube->lock);
+    return found;
+}
+
 int agent_kube_resource(agent_kube *kube, const char *api_version, const char *kind,
                         struct agent_kube_resource *out)
 {
-    char buf[256];
+    char buf[256], key[256], path[300];
     const char *group, *version;
-    json_t *list;
+    json_t *list = NULL;
     int error;
 
     memset(out, 0, sizeof(*out));
@@ -453,16 +493,24 @@ int agent_kube_resource(agent_kube *kube, const char *api_version, const char *k
     snprintf(out->group, sizeof(out->group), "%s", group);
     snprintf(out->version, sizeof(out->version), "%s", version);
     snprintf(out->kind, sizeof(out->kind), "%s", kind);
-    pthread_mutex_lock(&kube->lock);
-    /* A miss refetches once: the kind may come from a CRD applied just now. */
-    for (int refresh = 0; refresh < 2; refresh++) {
-        error = resource_list(kube, group, version, refresh, &list);
-        if (error < 0 && error != GF_ENOTFOUND)
-            break; /* the server failed: say why, not "no such kind" */
-        if (error == 0 && (error = find_kind(list, kind, out)) == 0)
-            break;
+    snprintf(key, sizeof(key), "%s/%s", group, version);
+    if (cached_kind(kube, key, kind, out) == 0)
+        return 0;
+    /* Not cached, or a miss: (re)fetch once -- the kind may come from a CRD
+     * applied just now. */
+    if (group[0] == '\0')
+        snprintf(path, sizeof(path), "/api/%s", version);
+    else
+        snprintf(path, sizeof(path), "/apis/%s/%s", group, version);
+    error = agent_kube_request(kube, "GET", path, NULL, NULL, NULL, &list);
+    if (error < 0 && error != GF_ENOTFOUND)
+        return error; /* the server failed: say why, not "no such kind" */
+    if (error == 0) {
+        pthread_mutex_lock(&kube->lock);
+        json_object_set_new(kube->discovery, key, list);
+        error = find_kind(list, kind, out);
+        pthread_mutex_unlock(&kube->lock);
     }
-    pthread_mutex_unlock(&kube->lock);
     if (error == GF_ENOTFOUND)
         return gf_error_set(GF_ENOTFOUND, "the server has no kind %s in %s", kind, api_version);
     return error;

@@ -63,6 +63,10 @@ int agent_kube_delete(agent_kube *kube, const char *api_version, const char *kin
 int agent_kube_request(agent_kube *kube, const char *method, const char *path,
                        const char *content_type, const char *body, long *status_out, json_t **out);
 
+/* How many requests other than GET (apply, create, replace, delete) this
+ * client has sent: the writes the agent made, for logs and benchmarks. */
+long long agent_kube_writes(agent_kube *kube);
+
 /* A streaming GET (a watch): `fn` gets each line of the body as it arrives.
  * Runs on its own connection, so it may be used from another thread. It
  * returns when the server ends the stream (0), when `*stop` becomes true

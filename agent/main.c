@@ -32,6 +32,7 @@ struct settings {
     char *namespace_;
     int64_t wave_timeout, sync_timeout, wave_delay;
     long long prune_max_percent;
+    long long parallel_syncs;
     char *log_level;
     char *log_format;
 };
@@ -78,6 +79,8 @@ static const struct gf_config_option options[] = {
         "pause between sync waves, as Argo CD makes"),
     OPT("prune-max-percent", GF_CONFIG_INT, prune_max_percent, 1, 100, "50",
         "hold a sync that would delete more than this share of an app's objects"),
+    OPT("parallel-syncs", GF_CONFIG_INT, parallel_syncs, 1, 64, "4",
+        "how many apps may sync at once (each with its own waves, hooks and timeouts)"),
     OPT("report-interval", GF_CONFIG_DURATION, report_interval, 1000, 3600000, "30s",
         "report to the hub at least this often"),
     OPT("log-level", GF_CONFIG_STRING, log_level, 0, 0, "info", "debug, info, warn or error"),
@@ -154,6 +157,7 @@ static int run_agent(struct settings *s)
         .poll_wait_ms = s->poll_wait,
         .resync_ms = s->resync_interval,
         .report_ms = s->report_interval,
+        .parallel_syncs = (int)s->parallel_syncs,
         .apply = {.namespace_ = s->namespace_,
                   .wave_timeout = (double)s->wave_timeout / 1000.0,
                   .sync_timeout = (double)s->sync_timeout / 1000.0,

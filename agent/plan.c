@@ -598,6 +598,7 @@ struct run {
     struct agent_plan_result *out;
     double deadline; /* whole operation; 0: none */
     int failed;
+    int cancelled;
 };
 
 static double real_now(void *ctx)
@@ -634,6 +635,19 @@ static void nap(struct run *r, double seconds)
         real_sleep(NULL, seconds);
 }
 
+static void fail(struct run *r, size_t i, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Has the caller asked the operation to stop? Fails it once when so. */
+static int stopping(struct run *r)
+{
+    if (!r->cancelled && r->cb->cancelled != NULL && r->cb->cancelled(r->cb->ctx)) {
+        r->cancelled = 1;
+        fail(r, SIZE_MAX, "cancelled: the agent is stopping");
+    }
+    return r->cancelled;
+}
+
 static void set_item(struct run *r, size_t i, enum agent_plan_state state, const char *msg)
 {
     struct agent_plan_item_result *res = &r->out->items[i];
@@ -648,9 +662,6 @@ static void set_item(struct run *r, size_t i, enum agent_plan_state state, const
 /* Record a failure of item i (or of the operation when i is SIZE_MAX). The
  * first failure names the operation's result; later ones (SyncFail hooks)
  * are appended to its message. */
-static void fail(struct run *r, size_t i, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 static void fail(struct run *r, size_t i, const char *fmt, ...)
 {
     char *msg = NULL, *joined = NULL;
@@ -736,6 +747,8 @@ static int delete_before_hooks(struct run *r, const struct agent_plan_step *s)
             agent_health_clear(&h);
             if (gone)
                 break;
+            if (stopping(r))
+                return -1;
             if (now(r) >= deadline) {
                 fail(r, i, "timed out waiting for the earlier hook to be deleted");
                 return -1;
@@ -823,6 +836,8 @@ static int wait_step(struct run *r, const struct agent_plan_step *s)
         }
         if (running == 0)
             return 0;
+        if (stopping(r))
+            return -1;
         progress(r);
         if (now(r) >= deadline) {
             const char *last = r->out->items[first_running].message;
@@ -892,10 +907,10 @@ static void run_steps(struct run *r)
     for (k = 0; k < n_main; k++) {
         if (k > 0 && r->opts.wave_delay > 0)
             nap(r, r->opts.wave_delay);
-        if (run_step(r, k, k + 1 == n_main) < 0)
+        if (stopping(r) || run_step(r, k, k + 1 == n_main) < 0)
             break;
     }
-    if (!r->failed)
+    if (!r->failed || r->cancelled)
         return;
     for (k = n_main; k < r->plan->n_steps; k++)
         if (run_step(r, k, 0) < 0)
@@ -919,7 +934,8 @@ int agent_plan_run(struct agent_plan_result *out, const struct agent_plan *plan,
     if (r.opts.timeout > 0)
         r.deadline = now(&r) + r.opts.timeout;
     run_steps(&r);
-    delete_finished_hooks(&r);
+    if (!r.cancelled)
+        delete_finished_hooks(&r);
     out->state = r.failed ? AGENT_PLAN_FAILED : AGENT_PLAN_SUCCEEDED;
     return 0;
 }

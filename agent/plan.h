@@ -184,6 +184,10 @@ struct agent_plan_callbacks {
      * RUNNING, per-item states), so the caller can report progress.
      * Borrowed for the call only. */
     void (*progress)(void *ctx, const struct agent_plan_result *so_far);
+    /* Optional: true when the operation must stop now (the agent is
+     * stopping). The executor then ends at the next step or health round,
+     * Failed with "cancelled", without SyncFail hooks or hook deletions. */
+    int (*cancelled)(void *ctx);
 };
 
 struct agent_plan_options {

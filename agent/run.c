@@ -2,11 +2,13 @@
 #include "run.h"
 
 #include "apply.h"
+#include "apps.h"
 #include "fetch.h"
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
 #include "gitfleet/os.h"
 #include "gitfleet/report.h"
+#include "healthsrc.h"
 #include "kube.h"
 #include "link.h"
 #include "retry.h"
@@ -84,19 +86,18 @@ struct loop {
     agent_link *link;
     struct agent_fetch *fetch;
     struct agent_watchset *watches;
-    Gitfleet__Bundle *bundle;        /* the bundle being enforced, or NULL */
-    struct agent_apply_index *index; /* the bundle parsed for watches and heals */
-    json_t *report;                  /* its latest report */
-    int report_dirty;                /* the hub has not heard the latest report */
-    int64_t last_report_ms, last_resync_ms, retry_at_ms, retry_delay_ms;
+    struct agent_apps *apps; /* the bundle being enforced, its apps and their report */
+    json_t *saved_report;    /* report.json from the last run, until a bundle is adopted */
+    int report_dirty;        /* the hub has not heard the latest report */
+    int64_t last_report_ms, last_resync_ms;
+    int64_t report_backoff_ms; /* after failed reports: 1 s doubling; 0 when the last one went */
     int64_t last_trim_ms;
-    long long sync_attempts; /* syncs of the current bundle so far (for retry.limit) */
-    char refusal[512];       /* why the last bundle was refused, for the report */
+    char refusal[512]; /* why the last bundle was refused, for the report */
 
-    pthread_mutex_t lock; /* guards what follows: filled by the fetch and watch threads */
+    pthread_mutex_t lock; /* guards what follows: filled by the fetch, watch and sync threads */
     pthread_cond_t wake;
     json_t *events; /* [{"type","group","kind","namespace","name","object"}] from watches */
-    int poked;      /* the fetch thread has something */
+    int poked;      /* the fetch thread or a sync has something */
 };
 
 static int64_t now_ms(void)
@@ -154,197 +155,117 @@ static json_t *bundle_kinds(const Gitfleet__Bundle *b)
     return kinds;
 }
 
-/* The retry policy of an app as Argo CD's fields mean it; 0 when none. */
-static int app_retry(const Gitfleet__App *app, struct agent_retry *out)
-{
-    const Gitfleet__RetryPolicy *r = app->sync_policy ? app->sync_policy->retry : NULL;
-
-    if (r == NULL)
-        return 0;
-    out->limit = r->has_limit ? r->limit : 0;
-    out->duration = r->has_backoff_duration_ms ? (double)r->backoff_duration_ms / 1000.0
-                                               : AGENT_RETRY_DEFAULT_DURATION;
-    out->factor = r->has_backoff_factor ? r->backoff_factor : AGENT_RETRY_DEFAULT_FACTOR;
-    out->max_duration = r->has_backoff_max_duration_ms ? (double)r->backoff_max_duration_ms / 1000.0
-                                                       : AGENT_RETRY_DEFAULT_MAX_DURATION;
-    return 1;
-}
-
-/* An app whose sync failed retries as its syncPolicy.retry says: after
- * duration * factor^n, capped at maxDuration, at most `limit` times. */
-static void schedule_policy_retry(struct loop *lp)
-{
-    json_t *apps = json_object_get(lp->report, "apps");
-    double delay = -1;
-
-    for (size_t i = 0; i < lp->bundle->n_apps && i < json_array_size(apps); i++) {
-        const char *op = json_string_value(json_object_get(json_array_get(apps, i), "operation"));
-        struct agent_retry r;
-        if (op == NULL || strcmp(op, "Failed") != 0 || !app_retry(lp->bundle->apps[i], &r) ||
-            !agent_retry_allowed(&r, lp->sync_attempts))
-            continue;
-        double d = agent_retry_delay(&r, lp->sync_attempts);
-        delay = delay < 0 || d < delay ? d : delay;
-    }
-    if (delay >= 0) {
-        lp->retry_at_ms = now_ms() + (int64_t)(delay * 1000);
-        gf_log_info("AGENT-SYNC-RETRY", "generation=%llu attempt=%lld in_ms=%lld",
-                    (unsigned long long)lp->bundle->generation, lp->sync_attempts + 1,
-                    (long long)(delay * 1000));
-    }
-}
-
 static void send_report(struct loop *lp);
 
-/* The local history keeps the outcome of the last syncs. */
-static void remember(struct loop *lp, const json_t *report)
-{
-    json_t *apps = json_array(), *app;
-    size_t i;
-
-    json_array_foreach(json_object_get(report, "apps"), i, app) json_array_append_new(
-        apps, json_pack("{s:O, s:O, s:O, s:O}", "name", json_object_get(app, "name"), "operation",
-                        json_object_get(app, "operation"), "sync", json_object_get(app, "sync"),
-                        "message", json_object_get(app, "message")));
-    json_t *entry = json_pack("{s:I, s:O, s:O, s:o}", "time", (json_int_t)now_ms(), "generation",
-                              json_object_get(report, "generation"), "revision",
-                              json_object_get(report, "revision"), "apps", apps);
-    if (entry == NULL || agent_state_append_history(&lp->state, entry, 100) < 0)
-        gf_log_warn("AGENT-HISTORY-FAIL", "error=\"%s\"", gf_error_last());
-    json_decref(entry);
-}
-
-/* Tell the hub a sync started (operation Running), so that a long sync
- * with waves does not look like silence. */
-static void announce_running(struct loop *lp)
-{
-    json_t *app;
-    size_t i;
-
-    if (lp->report == NULL)
-        return;
-    json_array_foreach(json_object_get(lp->report, "apps"), i, app)
-        json_object_set_new(app, "operation", json_string("Running"));
-    send_report(lp);
-}
-
-/* Operators read the log: every app whose sync failed gets a line. */
-static void log_failures(const json_t *report)
-{
-    size_t i;
-    json_t *app;
-
-    json_array_foreach(json_object_get(report, "apps"), i, app)
-    {
-        const char *op = json_string_value(json_object_get(app, "operation"));
-        if (op && strcmp(op, "Failed") == 0)
-            gf_log_warn("AGENT-SYNC-FAILED", "app=%s error=\"%s\"",
-                        json_string_value(json_object_get(app, "name")),
-                        json_string_value(json_object_get(app, "message")));
-    }
-}
-
-/* Sync the current bundle; schedule a retry with backoff and jitter when
- * something failed transiently (429/5xx) or an app's retry policy asks. */
-static void enforce(struct loop *lp)
-{
-    int transient = 0;
-    json_t *report = NULL;
-
-    if (lp->bundle == NULL ||
-        agent_apply_bundle(&report, lp->kube, lp->bundle, &lp->apply, &transient) < 0)
-        return;
-    log_failures(report);
-    remember(lp, report);
-    json_decref(lp->report);
-    lp->report = report;
-    lp->report_dirty = 1;
-    lp->last_resync_ms = now_ms();
-    agent_state_write_report(&lp->state, report);
-    if (transient) {
-        lp->retry_delay_ms = lp->retry_delay_ms ? lp->retry_delay_ms * 2 : 1000;
-        if (lp->retry_delay_ms > 30000)
-            lp->retry_delay_ms = 30000;
-        lp->retry_at_ms = now_ms() + lp->retry_delay_ms + rand() % (lp->retry_delay_ms / 4 + 1);
-        gf_log_warn("AGENT-APPLY-RETRY", "generation=%llu in_ms=%lld",
-                    (unsigned long long)lp->bundle->generation, (long long)lp->retry_delay_ms);
-    } else {
-        lp->retry_at_ms = 0;
-        lp->retry_delay_ms = 0;
-        schedule_policy_retry(lp);
-    }
-    lp->sync_attempts++;
-}
-
-/* Take a verified bundle as the one to enforce, cache it, sync it, and
- * watch what it holds. */
+/* Take a verified bundle as the one to enforce, cache it, sync the apps
+ * that need it, and watch what it holds. */
 static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char *bytes, size_t len,
                   int write_cache)
 {
     json_t *kinds = bundle_kinds(bundle);
 
-    if (write_cache && agent_state_write_bundle(&lp->state, bytes, len) < 0)
+    /* The high-water mark first: a crash between the two writes leaves it
+     * ahead of the cache, never behind. */
+    if (write_cache && (agent_state_write_high_water(&lp->state, bundle->generation) < 0 ||
+                        agent_state_write_bundle(&lp->state, bytes, len) < 0))
         gf_log_error("AGENT-CACHE-FAIL", "error=\"%s\"", gf_error_last());
-    agent_apply_index_free(lp->index);
-    lp->index = NULL;
-    if (lp->bundle)
-        gitfleet__bundle__free_unpacked(lp->bundle, NULL);
-    lp->bundle = bundle;
-    if (agent_apply_index_new(&lp->index, bundle) < 0)
-        gf_log_error("AGENT-INDEX-FAIL", "error=\"%s\"", gf_error_last());
-    lp->retry_delay_ms = 0;
-    lp->sync_attempts = 0;
-    gf_log_info("AGENT-BUNDLE", "generation=%llu revision=%s apps=%zu",
+    if (agent_healthsrc_install_bundle(bundle) < 0)
+        gf_log_error("AGENT-HEALTH-SCRIPTS", "error=\"%s\"", gf_error_last());
+    gf_log_info("AGENT-BUNDLE", "generation=%llu revision=%s apps=%zu operations=%zu",
                 (unsigned long long)bundle->generation, bundle->revision ? bundle->revision : "",
-                bundle->n_apps);
-    announce_running(lp);
-    enforce(lp);
+                bundle->n_apps, bundle->n_operations);
+    agent_apps_adopt(lp->apps, bundle);
+    lp->report_dirty = 1;
+    lp->last_resync_ms = now_ms();
     if (agent_watchset_update(lp->watches, kinds) < 0)
         gf_log_warn("AGENT-WATCH-FAIL", "error=\"%s\"", gf_error_last());
     json_decref(kinds);
 }
 
-/* After a restart: enforce the cached bundle even if the hub is away. */
-static void load_cached(struct loop *lp)
+/* After a restart: enforce the cached bundle even if the hub is away, but
+ * only if it is the newest generation this agent ever accepted (the
+ * high-water mark lives apart from the cache). Returns the mark. */
+static uint64_t load_cached(struct loop *lp)
 {
     unsigned char *bytes = NULL;
     size_t len = 0;
     Gitfleet__Bundle *bundle = NULL;
+    uint64_t high = 0;
 
-    if (agent_state_read_bundle(&lp->state, &bytes, &len) < 0)
-        return;
-    if (agent_verify_bundle(&bundle, bytes, len, lp->state.hub_key, lp->state.cluster, 0) == 0)
-        adopt(lp, bundle, bytes, len, 0);
-    else
+    if (agent_state_read_high_water(&lp->state, &high) < 0) {
+        /* unreadable: trust no cache; wait for the hub's newest bundle */
         gf_log_error("AGENT-CACHE-REFUSED", "error=\"%s\"", gf_error_last());
+        return 0;
+    }
+    if (agent_state_read_bundle(&lp->state, &bytes, &len) < 0)
+        return high;
+    if (agent_verify_bundle(&bundle, bytes, len, lp->state.hub_key, lp->state.cluster,
+                            high ? high - 1 : 0) == 0) {
+        if (high == 0) /* a state directory from before the mark existed */
+            agent_state_write_high_water(&lp->state, bundle->generation);
+        high = high > bundle->generation ? high : bundle->generation;
+        adopt(lp, bundle, bytes, len, 0);
+    } else {
+        gf_log_error("AGENT-CACHE-REFUSED", "error=\"cached bundle: %s\"", gf_error_last());
+    }
     free(bytes);
+    return high;
 }
 
 /* The report to send: the sync report plus any refusal. */
 static json_t *current_report(struct loop *lp)
 {
-    json_t *report = lp->report ? json_deep_copy(lp->report)
-                                : json_pack("{s:s, s:I, s:s, s:[]}", "cluster", lp->state.cluster,
-                                            "generation", (json_int_t)0, "revision", "", "apps");
+    const json_t *known =
+        agent_apps_report(lp->apps) ? agent_apps_report(lp->apps) : lp->saved_report;
+    json_t *report = known ? json_deep_copy(known)
+                           : json_pack("{s:s, s:I, s:s, s:[]}", "cluster", lp->state.cluster,
+                                       "generation", (json_int_t)0, "revision", "", "apps");
 
     json_object_set_new(report, "time", json_integer(now_ms()));
     json_object_set_new(report, "error", json_string(lp->refusal));
     return report;
 }
 
+/* The longest wait between report attempts while the hub refuses them. */
+#define REPORT_REFUSED_MAX_MS (5 * 60 * 1000)
+
+/* Milliseconds until a report is due (0: now): a changed report 200 ms
+ * after the last one, a heartbeat every report interval; after failures,
+ * not before the backoff has passed. */
+static int64_t report_due_in(const struct loop *lp, int64_t now)
+{
+    int64_t since = now - lp->last_report_ms, due;
+
+    if (lp->report_backoff_ms)
+        due = lp->report_backoff_ms;
+    else
+        due = lp->report_dirty ? 200 : lp->config->report_ms;
+    return since >= due ? 0 : due - since;
+}
+
 static void send_report(struct loop *lp)
 {
     json_t *report = current_report(lp);
     Gitfleet__Report proto;
+    int error;
 
     gf_report_to_proto(&proto, report);
-    if (agent_link_report(lp->link, &proto) == 0) {
+    if ((error = agent_link_report(lp->link, &proto)) == 0) {
         lp->report_dirty = 0;
-        lp->last_report_ms = now_ms();
+        lp->report_backoff_ms = 0;
+        agent_apps_clear_dirty(lp->apps);
     } else {
-        gf_log_warn("AGENT-REPORT-FAIL", "error=\"%s\"", gf_error_last());
-        lp->last_report_ms = now_ms(); /* retry at the next interval, not in a tight loop */
+        /* Back off: 1 s doubling up to the report interval, and up to
+         * REPORT_REFUSED_MAX_MS when the hub refuses us (revoked): a
+         * revoked agent must not knock every 200 ms forever. */
+        int64_t cap = error == GF_EPERM ? REPORT_REFUSED_MAX_MS : lp->config->report_ms;
+        lp->report_backoff_ms = lp->report_backoff_ms ? lp->report_backoff_ms * 2 : 1000;
+        if (lp->report_backoff_ms > cap)
+            lp->report_backoff_ms = cap > 1000 ? cap : 1000;
+        gf_log_warn("AGENT-REPORT-FAIL", "error=\"%s\" retry_in_ms=%lld", gf_error_last(),
+                    (long long)lp->report_backoff_ms);
     }
+    lp->last_report_ms = now_ms();
     gf_report_proto_clear(&proto);
     json_decref(report);
 }
@@ -354,56 +275,42 @@ static void handle_events(struct loop *lp, json_t *events)
 {
     size_t i;
     json_t *ev;
-    int need_heal = 0;
 
-    if (json_array_size(events) > 0)
-        gf_log_debug("AGENT-WATCH-EVENTS", "count=%zu", json_array_size(events));
+    if (json_array_size(events) == 0)
+        return;
+    gf_log_debug("AGENT-WATCH-EVENTS", "count=%zu", json_array_size(events));
     json_array_foreach(events, i, ev)
     {
         const char *type = json_string_value(json_object_get(ev, "type"));
-        int drifted = 0, changed = 0;
-        agent_apply_observe(lp->report, lp->index, json_string_value(json_object_get(ev, "group")),
-                            json_string_value(json_object_get(ev, "kind")),
-                            json_string_value(json_object_get(ev, "namespace")),
-                            json_string_value(json_object_get(ev, "name")),
-                            strcmp(type, "DELETED") == 0 ? NULL : json_object_get(ev, "object"),
-                            &drifted, &changed);
-        lp->report_dirty |= changed;
-        need_heal |= drifted;
+        agent_apps_observe(lp->apps, json_string_value(json_object_get(ev, "group")),
+                           json_string_value(json_object_get(ev, "kind")),
+                           json_string_value(json_object_get(ev, "namespace")),
+                           json_string_value(json_object_get(ev, "name")),
+                           strcmp(type, "DELETED") == 0 ? NULL : json_object_get(ev, "object"));
     }
-    if (need_heal && lp->index) {
-        int healed = 0;
-        agent_apply_heal(lp->kube, lp->index, lp->report, &healed);
-        if (healed > 0) {
-            gf_log_info("AGENT-SELF-HEAL", "objects=%d", healed);
-            lp->report_dirty = 1;
-        }
-    }
+    agent_apps_heal(lp->apps);
 }
 
-/* Periodic work: retries, a full re-read as a backstop to the watches,
- * reports (at once when something changed, else as a heartbeat). */
+/* Periodic work: finished syncs and retries, a full re-read as a backstop
+ * to the watches, reports (at once when something changed, else as a
+ * heartbeat). */
 static void housekeeping(struct loop *lp)
 {
     int64_t now = now_ms();
-    int changed = 0, healed = 0;
+    int resync =
+        agent_apps_bundle(lp->apps) != NULL && now - lp->last_resync_ms >= lp->config->resync_ms;
 
-    if (lp->retry_at_ms && now >= lp->retry_at_ms) {
-        enforce(lp);
-    } else if (lp->index && lp->report && now - lp->last_resync_ms >= lp->config->resync_ms) {
+    if (resync)
         lp->last_resync_ms = now;
-        agent_apply_refresh(lp->kube, lp->index, lp->report, &changed);
-        agent_apply_heal(lp->kube, lp->index, lp->report, &healed);
-        lp->report_dirty |= changed || healed;
-    }
+    agent_apps_tick(lp->apps, resync);
+    lp->report_dirty |= agent_apps_dirty(lp->apps);
     char refusal[sizeof(lp->refusal)];
     agent_fetch_refusal(lp->fetch, refusal, sizeof(refusal));
     if (strcmp(refusal, lp->refusal) != 0) {
         snprintf(lp->refusal, sizeof(lp->refusal), "%s", refusal);
         lp->report_dirty = 1;
     }
-    if ((lp->report_dirty && now - lp->last_report_ms >= 200) ||
-        now - lp->last_report_ms >= lp->config->report_ms)
+    if (report_due_in(lp, now) == 0)
         send_report(lp);
     /* Syncs, relists and reports of many objects leave freed memory in
      * glibc's arenas: give it back once a second (with 1,000 objects the
@@ -422,11 +329,9 @@ static json_t *wait_for_work(struct loop *lp)
     json_t *events;
 
     /* A report held back by the 200 ms spacing goes out as soon as allowed. */
-    int64_t wait_ms = 250, since = now_ms() - lp->last_report_ms;
-    if (lp->report_dirty && since < 200)
-        wait_ms = 200 - since;
-    else if (lp->report_dirty)
-        wait_ms = 0;
+    int64_t wait_ms = 250, due = report_due_in(lp, now_ms());
+    if (due < wait_ms)
+        wait_ms = due;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_nsec += wait_ms * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
@@ -481,6 +386,15 @@ static int open_loop(struct loop *lp, const struct agent_run_config *config)
         lc.tls.server_name = lp->state.tls_server_name;
     if ((error = agent_link_open(&lp->link, &lc)) < 0)
         return error;
+    struct agent_apps_config ac = {.kube = lp->kube,
+                                   .apply = &lp->apply,
+                                   .state_dir = lp->state.dir,
+                                   .cluster = lp->state.cluster,
+                                   .parallel = config->parallel_syncs,
+                                   .wake = poke,
+                                   .wake_arg = lp};
+    if ((error = agent_apps_new(&lp->apps, &ac)) < 0)
+        return error;
     return agent_watchset_new(&lp->watches, lp->kube, "gitfleet.io/app", on_watch_event, lp);
 }
 
@@ -488,12 +402,10 @@ static void close_loop(struct loop *lp)
 {
     agent_fetch_stop(lp->fetch);
     agent_watchset_free(lp->watches);
+    agent_apps_free(lp->apps); /* cancels and waits for running syncs: before the client goes */
     agent_link_close(lp->link);
     agent_kube_close(lp->kube);
-    agent_apply_index_free(lp->index);
-    if (lp->bundle)
-        gitfleet__bundle__free_unpacked(lp->bundle, NULL);
-    json_decref(lp->report);
+    json_decref(lp->saved_report);
     json_decref(lp->events);
     agent_state_clear(&lp->state);
     pthread_cond_destroy(&lp->wake);
@@ -527,11 +439,10 @@ int agent_run(const struct agent_run_config *config)
     }
     gf_log_info("AGENT-START", "cluster=%s hub=%s server=%s", lp.state.cluster, lp.state.hub_url,
                 agent_kube_server(lp.kube));
-    agent_state_read_report(&lp.state, &lp.report);
-    load_cached(&lp);
-    if ((error =
-             agent_fetch_start(&lp.fetch, lp.link, &lp.state, lp.bundle ? lp.bundle->generation : 0,
-                               config->poll_wait_ms, poke, &lp)) < 0) {
+    agent_state_read_report(&lp.state, &lp.saved_report);
+    uint64_t high = load_cached(&lp);
+    if ((error = agent_fetch_start(&lp.fetch, lp.link, &lp.state, high, config->poll_wait_ms, poke,
+                                   &lp)) < 0) {
         close_loop(&lp);
         return error;
     }

@@ -16,6 +16,7 @@ struct agent_run_config {
     int64_t poll_wait_ms;            /* how long the hub may hold a bundle request */
     int64_t resync_ms;               /* re-read the cluster and re-apply what drifted */
     int64_t report_ms;               /* report at least this often (heartbeat) */
+    int parallel_syncs;              /* apps syncing at once (0: 4) */
     struct agent_apply_config apply; /* namespace, timeouts, safety valve (state_dir is set) */
 };
 

@@ -3,6 +3,7 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
+#include "gitfleet/limits.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -134,7 +135,7 @@ int agent_state_read_bundle(const struct agent_state *state, unsigned char **out
     char path[4096];
 
     state_path(path, sizeof(path), state, "bundle.signed");
-    return gf_fs_read((char **)out, len_out, path, (size_t)64 << 20);
+    return gf_fs_read((char **)out, len_out, path, GF_LIMIT_BUNDLE_BYTES);
 }
 
 int agent_state_write_bundle(const struct agent_state *state, const void *data, size_t len)
@@ -143,6 +144,39 @@ int agent_state_write_bundle(const struct agent_state *state, const void *data, 
 
     state_path(path, sizeof(path), state, "bundle.signed");
     return gf_fs_write_atomic(path, data, len, 0600);
+}
+
+int agent_state_read_high_water(const struct agent_state *state, uint64_t *out)
+{
+    char path[4096], *text = NULL, *end = NULL;
+    int error;
+
+    *out = 0;
+    state_path(path, sizeof(path), state, "generation");
+    if ((error = gf_fs_read(&text, NULL, path, 64)) < 0)
+        return error == GF_ENOTFOUND ? 0 : error;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (end == text || (*end != '\0' && *end != '\n'))
+        error = gf_error_set(GF_EINVAL, "%s: not a generation number", path);
+    else
+        *out = n;
+    free(text);
+    return error;
+}
+
+int agent_state_write_high_water(const struct agent_state *state, uint64_t generation)
+{
+    char path[4096], text[32];
+    uint64_t now = 0;
+    int error;
+
+    if ((error = agent_state_read_high_water(state, &now)) < 0)
+        return error;
+    if (generation <= now)
+        return 0;
+    state_path(path, sizeof(path), state, "generation");
+    snprintf(text, sizeof(text), "%llu\n", (unsigned long long)generation);
+    return gf_fs_write_atomic(path, text, strlen(text), 0600);
 }
 
 int agent_state_read_report(const struct agent_state *state, json_t **out)

@@ -20,6 +20,9 @@
  *   heartbeat      touched on every pass of the run loop (liveness probe)
  *   bundle.signed  the last bundle that verified and was applied (0600),
  *                  so the agent keeps enforcing it while the hub is away
+ *   generation     the highest generation ever accepted (the high-water
+ *                  mark), kept apart from the cache: a cache file put back
+ *                  from an older generation is refused
  * Every file is written atomically.
  */
 struct agent_state {
@@ -44,6 +47,10 @@ int agent_state_load(struct agent_state *state, const char *dir);
 /* The cached signed bundle; GF_ENOTFOUND when none. */
 int agent_state_read_bundle(const struct agent_state *state, unsigned char **out, size_t *len_out);
 int agent_state_write_bundle(const struct agent_state *state, const void *data, size_t len);
+/* The high-water generation; 0 when none was recorded yet. Written before
+ * the bundle it belongs to, never lowered. */
+int agent_state_read_high_water(const struct agent_state *state, uint64_t *out);
+int agent_state_write_high_water(const struct agent_state *state, uint64_t generation);
 /* The last report (report.json): it remembers which apps were applied, so
  * apps that left Git are still known after a restart. */
 int agent_state_read_report(const struct agent_state *state, json_t **out);

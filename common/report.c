@@ -54,6 +54,81 @@ static void fill_resource(Gitfleet__ResourceStatus *rs, Gitfleet__ResourceId *id
     rs->n_drift = n;
 }
 
+static int64_t i64(const json_t *obj, const char *key)
+{
+    return (int64_t)json_integer_value(json_object_get(obj, key));
+}
+
+static void fill_id(Gitfleet__ResourceId *id, const json_t *obj)
+{
+    gitfleet__resource_id__init(id);
+    id->group = str(obj, "group");
+    id->version = str(obj, "version");
+    id->kind = str(obj, "kind");
+    id->namespace_ = str(obj, "namespace");
+    id->name = str(obj, "name");
+}
+
+/* One result of an operation: its id is the struct at the same index of
+ * `ids`, allocated with the results (freed in gf_report_proto_clear). */
+static void fill_result(Gitfleet__ResourceResult *rr, Gitfleet__ResourceId *id, const json_t *res)
+{
+    gitfleet__resource_result__init(rr);
+    fill_id(id, res);
+    rr->id = id;
+    rr->action = str(res, "action");
+    rr->phase = str(res, "phase");
+    rr->has_wave = 1;
+    rr->wave = (int32_t)i64(res, "wave");
+    rr->status = str(res, "status");
+    rr->message = str(res, "message");
+}
+
+/* The app's operationState (report.h), or NULL when it has none. */
+static Gitfleet__AppOperationState *fill_operation(const json_t *op)
+{
+    const json_t *results = json_object_get(op, "results");
+    size_t i, n = json_array_size(results);
+    Gitfleet__AppOperationState *os;
+    json_t *item;
+
+    if (!json_is_object(op) || (os = calloc(1, sizeof(*os))) == NULL)
+        return NULL;
+    gitfleet__app_operation_state__init(os);
+    os->id = str(op, "id");
+    os->phase = str(op, "phase");
+    os->message = str(op, "message");
+    os->sync_phase = str(op, "syncPhase");
+    os->has_wave = os->has_started_unix_ms = os->has_finished_unix_ms = 1;
+    os->wave = (int32_t)i64(op, "wave");
+    os->started_unix_ms = i64(op, "startedAt");
+    os->finished_unix_ms = i64(op, "finishedAt");
+    os->revision = str(op, "revision");
+    os->content_hash = str(op, "contentHash");
+    os->has_dry_run = os->dry_run = json_is_true(json_object_get(op, "dryRun"));
+    os->initiated_by = str(op, "initiatedBy");
+    os->kind = str(op, "kind");
+    os->has_retry_count = 1;
+    os->retry_count = (int32_t)i64(op, "retryCount");
+    os->results = alloc_array(n, sizeof(*os->results));
+    Gitfleet__ResourceResult *rr = alloc_array(n, sizeof(*rr));
+    Gitfleet__ResourceId *ids = alloc_array(n, sizeof(*ids));
+    if (n > 0 && (os->results == NULL || rr == NULL || ids == NULL)) {
+        free(os->results);
+        free(rr);
+        free(ids);
+        free(os);
+        return NULL;
+    }
+    json_array_foreach(results, i, item)
+    {
+        fill_result(&rr[i], &ids[i], item);
+        os->results[i] = &rr[i];
+    }
+    os->n_results = n;
+    return os;
+}
+
 static void fill_app(Gitfleet__AppStatus *as, const json_t *app)
 {
     const json_t *resources = json_object_get(app, "resources");
@@ -70,6 +145,11 @@ static void fill_app(Gitfleet__AppStatus *as, const json_t *app)
     as->generation = u64(app, "generation");
     as->message = str(app, "message");
     as->operation = str(app, "operation");
+    as->desired_hash = str(app, "desiredHash");
+    as->synced_hash = str(app, "syncedHash");
+    if (json_is_true(json_object_get(app, "autoSyncSuspended")))
+        as->has_auto_sync_suspended = as->auto_sync_suspended = 1;
+    as->operation_state = fill_operation(json_object_get(app, "operationState"));
     as->resources = alloc_array(n, sizeof(*as->resources));
     Gitfleet__ResourceStatus *rs = alloc_array(n, sizeof(*rs));
     Gitfleet__ResourceId *ids = alloc_array(n, sizeof(*ids));
@@ -126,6 +206,15 @@ void gf_report_proto_clear(Gitfleet__Report *report)
             }
             free(a->resources);
             free(a->errors);
+            if (a->operation_state != NULL) {
+                Gitfleet__AppOperationState *os = a->operation_state;
+                if (os->n_results > 0) {
+                    free(os->results[0]->id);
+                    free(os->results[0]);
+                }
+                free(os->results);
+                free(os);
+            }
         }
         free(as);
     }
@@ -173,19 +262,53 @@ static json_t *resource_json(const Gitfleet__ResourceStatus *rs)
                      opt_string(rs->health), "message", opt_string(rs->message), "drift", drift);
 }
 
+static json_t *result_json(const Gitfleet__ResourceResult *rr)
+{
+    const Gitfleet__ResourceId *id = rr->id;
+
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:o, s:o}", "group",
+                     opt_string(id ? id->group : NULL), "version",
+                     opt_string(id ? id->version : NULL), "kind", opt_string(id ? id->kind : NULL),
+                     "namespace", opt_string(id ? id->namespace_ : NULL), "name",
+                     opt_string(id ? id->name : NULL), "action", opt_string(rr->action), "phase",
+                     opt_string(rr->phase), "wave", (int)rr->wave, "status", opt_string(rr->status),
+                     "message", opt_string(rr->message));
+}
+
+static json_t *operation_json(const Gitfleet__AppOperationState *os)
+{
+    json_t *results = json_array();
+
+    for (size_t i = 0; i < os->n_results; i++)
+        json_array_append_new(results, result_json(os->results[i]));
+    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:I, s:I, s:o, s:o, s:b, s:o, s:o, s:i, s:o}", "id",
+                     opt_string(os->id), "phase", opt_string(os->phase), "message",
+                     opt_string(os->message), "syncPhase", opt_string(os->sync_phase), "wave",
+                     (int)os->wave, "startedAt", (json_int_t)os->started_unix_ms, "finishedAt",
+                     (json_int_t)os->finished_unix_ms, "revision", opt_string(os->revision),
+                     "contentHash", opt_string(os->content_hash), "dryRun", (int)os->dry_run,
+                     "initiatedBy", opt_string(os->initiated_by), "kind", opt_string(os->kind),
+                     "retryCount", (int)os->retry_count, "results", results);
+}
+
 static json_t *app_json(const Gitfleet__AppStatus *as)
 {
-    json_t *resources = json_array(), *errors = json_array();
+    json_t *resources = json_array(), *errors = json_array(), *app;
 
     for (size_t i = 0; i < as->n_resources; i++)
         json_array_append_new(resources, resource_json(as->resources[i]));
     for (size_t i = 0; i < as->n_errors; i++)
         json_array_append_new(errors, opt_string(as->errors[i]));
-    return json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "name", opt_string(as->name),
-                     "sync", opt_string(as->sync), "health", opt_string(as->health), "revision",
-                     opt_string(as->revision), "generation", (json_int_t)as->generation, "message",
-                     opt_string(as->message), "operation", opt_string(as->operation), "errors",
-                     errors, "resources", resources);
+    app = json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "name",
+                    opt_string(as->name), "sync", opt_string(as->sync), "health",
+                    opt_string(as->health), "revision", opt_string(as->revision), "generation",
+                    (json_int_t)as->generation, "message", opt_string(as->message), "operation",
+                    opt_string(as->operation), "errors", errors, "resources", resources,
+                    "desiredHash", opt_string(as->desired_hash), "syncedHash",
+                    opt_string(as->synced_hash), "autoSyncSuspended", (int)as->auto_sync_suspended);
+    if (app != NULL && as->operation_state != NULL)
+        json_object_set_new(app, "operationState", operation_json(as->operation_state));
+    return app;
 }
 
 json_t *gf_report_from_proto(const Gitfleet__Report *report)

@@ -143,10 +143,14 @@ int gf_wire_bundle_seal(unsigned char **out, size_t *len_out, const Gitfleet__Bu
 int gf_wire_bundle_open(Gitfleet__Bundle **out, const void *data, size_t len,
                         const gf_sign_key *hub_key)
 {
-    Gitfleet__SignedBundle *sb = gitfleet__signed_bundle__unpack(NULL, len, data);
+    Gitfleet__SignedBundle *sb = NULL;
     int error = 0;
 
     *out = NULL;
+    if (len > GF_LIMIT_BUNDLE_BYTES) /* the hub never signs one this large */
+        return gf_error_set(GF_ETOOBIG, "signed bundle of %zu bytes is over the %zu-byte limit",
+                            len, GF_LIMIT_BUNDLE_BYTES);
+    sb = gitfleet__signed_bundle__unpack(NULL, len, data);
     if (sb == NULL || !sb->has_bundle || !sb->has_signature)
         error = gf_error_set(GF_EINVAL, "malformed signed bundle");
     else if (gf_sign_verify(hub_key, sb->signature.data, sb->signature.len, sb->bundle.data,

@@ -304,18 +304,38 @@ static void handle_status(struct call *c, const char *cluster)
         reply_json(c, 200, doc);
 }
 
+/* Most rows one list call returns: ?limit= is refused past it. */
+#define API_MAX_LIMIT 1000
+
+/* ?limit=N (1..API_MAX_LIMIT, default 100) into *out; GF_EINVAL otherwise. */
+static int limit_param(const struct call *c, size_t *out)
+{
+    char text[32], *end = NULL;
+    const char *v = query_param(c, "limit", text, sizeof(text));
+
+    *out = 100;
+    if (v == NULL)
+        return 0;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || *end != '\0' || n < 1 || n > API_MAX_LIMIT)
+        return gf_error_set(GF_EINVAL, "limit must be a number from 1 to %d, not '%s'",
+                            API_MAX_LIMIT, v);
+    *out = (size_t)n;
+    return 0;
+}
+
 static void handle_history(struct call *c, const char *unused)
 {
-    char cluster[128], app[128], limit_text[32];
-    const char *limit = query_param(c, "limit", limit_text, sizeof(limit_text));
+    char cluster[128], app[128];
     json_t *rows = NULL;
+    size_t limit;
     int error;
 
     (void)unused;
-    error = hub_store_history_list(hub_get_store(c->api->h),
-                                   query_param(c, "cluster", cluster, sizeof(cluster)),
-                                   query_param(c, "app", app, sizeof(app)),
-                                   limit ? (size_t)strtoul(limit, NULL, 10) : 100, &rows);
+    if ((error = limit_param(c, &limit)) == 0)
+        error = hub_store_history_list(hub_get_store(c->api->h),
+                                       query_param(c, "cluster", cluster, sizeof(cluster)),
+                                       query_param(c, "app", app, sizeof(app)), limit, &rows);
     if (error < 0)
         reply_error(c, error);
     else
@@ -424,13 +444,14 @@ static void handle_token_revoke(struct call *c, const char *name)
 
 static void handle_audit(struct call *c, const char *unused)
 {
-    char buf[32];
-    const char *limit = query_param(c, "limit", buf, sizeof(buf));
     json_t *rows = NULL;
+    size_t limit;
     int error;
 
     (void)unused;
-    if ((error = hub_audit_list(c->api->audit, limit ? strtoul(limit, NULL, 10) : 100, &rows)) < 0)
+    if ((error = limit_param(c, &limit)) == 0)
+        error = hub_audit_list(c->api->audit, limit, &rows);
+    if (error < 0)
         reply_error(c, error);
     else
         reply_json(c, 200, json_pack("{s:o}", "audit", rows));

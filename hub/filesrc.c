@@ -136,6 +136,8 @@ static int dir_resolve(struct dir_source *ds, const char *path, char resolved[PA
         return gf_error_set(GF_EIO, "%s: %s", joined, strerror(errno));
     }
     size_t rootlen = strlen(ds->root);
+    if (strcmp(ds->root, "/") == 0)
+        rootlen = 0; /* the whole file system (gitfleet kustomize without --root) */
     if (strncmp(resolved, ds->root, rootlen) != 0 ||
         (resolved[rootlen] != '\0' && resolved[rootlen] != '/'))
         return gf_error_set(GF_EPERM, "'%s' is a symlink that leaves the root %s", path, ds->root);

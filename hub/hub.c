@@ -1,5 +1,6 @@
 /* hub.c -- the hub daemon: data directory, keys, sync loop (fetch, render, publish) */
 #include "hub.h"
+#include "healthcm.h"
 
 #include "api.h"
 #include "creds.h"
@@ -54,6 +55,8 @@ struct hub {
     struct hub_pass *pass; /* NULL before the first sync */
     char commit[41];
     char last_error[512]; /* of the last sync pass, "" when fine */
+    int publish_retry;    /* a bundle was not stored: the next pass re-publishes */
+    int64_t retry_ms;     /* and comes this soon (doubling up to the poll interval) */
     struct hub_metrics metrics;
 };
 
@@ -178,6 +181,7 @@ void hub_metrics_get(hub *h, struct hub_metrics *out)
     out->render_errors = __atomic_load_n(&h->metrics.render_errors, __ATOMIC_RELAXED);
     out->bundles_published = __atomic_load_n(&h->metrics.bundles_published, __ATOMIC_RELAXED);
     out->fetch_errors = __atomic_load_n(&h->metrics.fetch_errors, __ATOMIC_RELAXED);
+    out->publish_errors = __atomic_load_n(&h->metrics.publish_errors, __ATOMIC_RELAXED);
 }
 
 int hub_keys_show(const char *data_dir)
@@ -214,9 +218,27 @@ static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char
 /* One sync pass's rendering: clusters finish on the render threads. */
 struct pass_render {
     hub *h;
-    pthread_mutex_t lock; /* errors */
-    json_t *errors;       /* cluster -> [app errors] */
+    const gf_healthscripts *health; /* Lua health scripts of this pass */
+    pthread_mutex_t lock;           /* errors, unpublished, first_failure */
+    json_t *errors;                 /* cluster -> [app errors] */
+    int unpublished;                /* clusters whose bundle could not be stored */
+    char first_failure[256];
 };
+
+/* A bundle that could not be signed or stored: never silent. It shows in
+ * the cluster's problems, in gitfleet_publish_errors_total and in the pass's
+ * error (so `gitfleet sync` fails), and the next pass publishes it again. */
+static void publish_failed(struct pass_render *pr, const char *cluster, json_t *list)
+{
+    COUNT(pr->h, publish_errors, 1);
+    gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
+    if (list)
+        json_array_append_new(list, json_sprintf("bundle not published: %s", gf_error_last()));
+    pthread_mutex_lock(&pr->lock);
+    if (pr->unpublished++ == 0)
+        snprintf(pr->first_failure, sizeof(pr->first_failure), "%s: %s", cluster, gf_error_last());
+    pthread_mutex_unlock(&pr->lock);
+}
 
 static void add_errors(struct pass_render *pr, const char *cluster, json_t *list)
 {
@@ -250,12 +272,14 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
         }
     for (size_t i = 0; i < bundle->n_conflicts; i++)
         json_array_append_new(list, json_string(bundle->conflicts[i]));
-    add_errors(pr, cluster, list);
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
-    if (hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published) < 0)
-        gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
-    else if (published) {
+    bundle->health = pr->health;
+    int failed = hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published);
+    if (failed < 0)
+        publish_failed(pr, cluster, list);
+    add_errors(pr, cluster, list);
+    if (failed == 0 && published) {
         COUNT(h, bundles_published, 1);
         gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu revision=%.12s apps=%zu", cluster,
                     (unsigned long long)generation, bundle->revision, bundle->n_apps);
@@ -265,9 +289,31 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
     hub_bundle_free(bundle);
 }
 
-/* Load the fleet at `commit` and publish every cluster's bundle. */
+/* The pass's Lua health scripts (issue 16); a broken argocd-cm or
+ * customizations directory becomes a fleet problem. */
+static int load_health(gf_healthscripts **out, hub *h, hub_filesrc *tree, struct hub_fleet *fleet)
+{
+    char *problem = NULL, **problems;
+    int error = hub_healthcm_load(out, &problem, tree, NULL, h->settings.health_customizations);
+
+    if (error < 0 || problem == NULL)
+        return error;
+    gf_log_warn("HUB-HEALTH-SCRIPTS", "error=\"%s\"", problem);
+    problems = realloc(fleet->problems, (fleet->n_problems + 1) * sizeof(*problems));
+    if (problems == NULL) {
+        free(problem);
+        return 0;
+    }
+    fleet->problems = problems;
+    fleet->problems[fleet->n_problems++] = problem;
+    return 0;
+}
+
+/* Load the fleet at `commit` and publish every cluster's bundle.
+ * *unpublished_out: how many bundles could not be stored (the error says
+ * which first). */
 static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_out,
-                         json_t **errors_out)
+                         json_t **errors_out, int *unpublished_out)
 {
     char own[4096];
     const char *urls[] = {h->settings.repo_url, own, NULL};
@@ -290,15 +336,26 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
         return error;
     }
     ctx.tree = tree;
-    struct pass_render pr = {.h = h, .errors = json_object()};
+    gf_healthscripts *health = NULL;
+    if ((error = load_health(&health, h, tree, fleet)) < 0) {
+        hub_fleet_free(fleet);
+        hub_filesrc_free(tree);
+        return error;
+    }
+    struct pass_render pr = {.h = h, .health = health, .errors = json_object()};
     pthread_mutex_init(&pr.lock, NULL);
     /* One transaction per batch of writes, not one per cluster. */
     hub_store_batch_begin(h->store);
     hub_render_fleet(&ctx, fleet, (int)h->settings.render_threads, on_rendered, &pr);
-    hub_store_batch_end(h->store);
+    if (hub_store_batch_end(h->store) < 0) /* the batch's bundles are not stored */
+        publish_failed(&pr, "(batch commit)", NULL);
     pthread_mutex_destroy(&pr.lock);
     *errors_out = pr.errors;
+    *unpublished_out = pr.unpublished;
+    if (pr.unpublished)
+        gf_error_set(GF_EIO, "%s", pr.first_failure);
     hub_render_cache_sweep(h->cache);
+    gf_healthscripts_free(health);
     hub_filesrc_free(tree);
     *fleet_out = fleet;
     return 0;
@@ -307,21 +364,31 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
 static int sync_pass(hub *h, int force)
 {
     char commit[41];
+    char fetch_error[300] = "", publish_error[300] = "";
     struct hub_fleet *fleet = NULL;
     json_t *errors = NULL;
-    int error;
+    int error, unpublished = 0;
 
     COUNT(h, syncs, 1);
     if ((error = hub_source_fetch(h->source)) < 0) {
         COUNT(h, fetch_errors, 1);
-        gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", gf_error_last());
+        snprintf(fetch_error, sizeof(fetch_error), "%s", gf_error_last());
+        gf_log_warn("HUB-FETCH-FAIL", "error=\"%s\"", fetch_error);
     }
     if ((error = hub_source_resolve(commit, h->source, h->settings.branch)) < 0)
-        return gf_error_wrap(error, "branch '%s'", h->settings.branch);
+        return fetch_error[0]
+                   ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s",
+                                  h->commit, fetch_error)
+                   : gf_error_wrap(error, "branch '%s'", h->settings.branch);
     if (!force && strcmp(commit, h->commit) == 0)
-        return 0;
-    if ((error = render_commit(h, commit, &fleet, &errors)) < 0)
+        return fetch_error[0]
+                   ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s", commit,
+                                  fetch_error)
+                   : 0;
+    if ((error = render_commit(h, commit, &fleet, &errors, &unpublished)) < 0)
         return gf_error_wrap(error, "commit %.12s", commit);
+    if (unpublished)
+        snprintf(publish_error, sizeof(publish_error), "%s", gf_error_last());
     struct hub_pass *pass = calloc(1, sizeof(*pass)), *old;
     if (pass == NULL) {
         hub_fleet_free(fleet);
@@ -340,7 +407,30 @@ static int sync_pass(hub *h, int force)
                     fleet->problems[i]);
     gf_log_info("HUB-SYNC", "revision=%.12s clusters=%zu apps=%zu problems=%zu", commit,
                 fleet->n_clusters, fleet->n_apps, fleet->n_problems);
+    h->publish_retry = unpublished > 0;
+    if (unpublished)
+        return gf_error_set(GF_EIO,
+                            "commit %.12s rendered, but %d cluster bundle(s) were not published "
+                            "(retrying): %s",
+                            commit, unpublished, publish_error);
+    if (fetch_error[0])
+        return gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s", commit,
+                            fetch_error);
     return 0;
+}
+
+/* How long the sync thread sleeps: the poll interval, or sooner while a
+ * bundle waits to be published again (1 s, doubling). */
+static int64_t next_wait_ms(hub *h)
+{
+    if (!h->publish_retry) {
+        h->retry_ms = 0;
+        return h->settings.poll_interval;
+    }
+    h->retry_ms = h->retry_ms ? h->retry_ms * 2 : 1000;
+    if (h->retry_ms > h->settings.poll_interval)
+        h->retry_ms = h->settings.poll_interval;
+    return h->retry_ms;
 }
 
 static void *sync_main(void *arg)
@@ -350,7 +440,7 @@ static void *sync_main(void *arg)
 
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
-        int force = h->sync_requested;
+        int force = h->sync_requested || h->publish_retry;
         h->sync_requested = 0;
         h->sync_running = 1;
         pthread_mutex_unlock(&h->lock);
@@ -364,9 +454,10 @@ static void *sync_main(void *arg)
         pthread_cond_broadcast(&h->done);
         if (h->sync_requested || h->stopping)
             continue;
+        int64_t wait_ms = next_wait_ms(h);
         clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += h->settings.poll_interval / 1000;
-        deadline.tv_nsec += (h->settings.poll_interval % 1000) * 1000000L;
+        deadline.tv_sec += wait_ms / 1000;
+        deadline.tv_nsec += (wait_ms % 1000) * 1000000L;
         if (deadline.tv_nsec >= 1000000000L) {
             deadline.tv_sec++;
             deadline.tv_nsec -= 1000000000L;
@@ -512,8 +603,11 @@ int hub_cluster_remove(hub *h, const char *cluster)
 {
     int error = hub_store_cluster_remove(h->store, cluster);
 
-    if (error == 0)
+    if (error == 0) {
+        /* A long-poll verified before the removal must not get a bundle. */
+        hub_serve_revoke(h->serve, cluster);
         gf_log_info("HUB-CLUSTER-REVOKED", "cluster=%s", cluster);
+    }
     return error;
 }
 
@@ -538,8 +632,13 @@ static int open_parts(hub *h)
 {
     const struct hub_settings *s = &h->settings;
     char path[4096];
-    struct hub_serve_config sc = {
-        .listen = s->listen, .max_wait_ms = s->max_wait, .on_report = on_report, .arg = h};
+    struct hub_serve_config sc = {.listen = s->listen,
+                                  .max_wait_ms = s->max_wait,
+                                  .contexts = (int)s->agent_contexts,
+                                  .per_peer = (int)s->agent_per_peer,
+                                  .send_timeout_ms = s->agent_send_timeout,
+                                  .on_report = on_report,
+                                  .arg = h};
     struct hub_http_limits limits;
     int error;
 

@@ -30,17 +30,21 @@ struct hub_settings {
     int64_t join_token_ttl;
     int64_t max_wait;
     int64_t render_threads; /* 0: one per CPU */
+    int64_t agent_contexts; /* agent requests held at once (a long-poll per agent) */
+    int64_t agent_per_peer; /* of those, held by one connection */
+    int64_t agent_send_timeout;
     char *log_level, *log_format;
     /* issue 17: how the hub authenticates to the fleet repository (creds.h) */
     char *repo_credentials, *repo_username, *repo_password_file, *repo_bearer_token_file;
     char *repo_ssh_key, *repo_ssh_passphrase_file, *repo_known_hosts;
     int repo_insecure_ignore_host_key;
     int anonymous_read; /* issue 17: GET endpoints and the dashboard answer without a token */
+    char *health_customizations; /* issue 16: Argo CD resource_customizations layout */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */
 struct hub_metrics {
-    uint64_t syncs, renders, render_errors, bundles_published, fetch_errors;
+    uint64_t syncs, renders, render_errors, bundles_published, fetch_errors, publish_errors;
 };
 
 /* The daemon's state: opaque; other modules read it through the functions

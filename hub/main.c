@@ -62,8 +62,17 @@ static const struct gf_config_option options[] = {
         "how long a join token stays valid"),
     OPT("max-wait", GF_CONFIG_DURATION, max_wait, 100, 600000, "60s",
         "longest an agent's bundle request is held"),
+    OPT("agent-contexts", GF_CONFIG_INT, agent_contexts, 16, 1000000, "16384",
+        "agent requests held at once: one long-poll per agent, plus headroom"),
+    OPT("agent-per-peer", GF_CONFIG_INT, agent_per_peer, 1, 1024, "8",
+        "agent requests one connection may have in progress; more are dropped"),
+    OPT("agent-send-timeout", GF_CONFIG_DURATION, agent_send_timeout, 100, 600000, "10s",
+        "a reply the agent does not take within this closes its connection"),
     OPT("render-threads", GF_CONFIG_INT, render_threads, 0, 64, "0",
         "clusters rendered at once (0: one per CPU)"),
+    OPT("health-customizations", GF_CONFIG_STRING, health_customizations, 0, 0, NULL,
+        "Lua health scripts in Argo CD's resource_customizations/<group>/<kind>/health.lua "
+        "layout"),
     OPT("log-level", GF_CONFIG_STRING, log_level, 0, 0, "info", "debug, info, warn or error"),
     OPT("log-format", GF_CONFIG_STRING, log_format, 0, 0, "text", "text or json"),
 };

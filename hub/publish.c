@@ -1,8 +1,10 @@
 /* publish.c -- a rendered cluster bundle becomes a signed, stored generation */
 #include "publish.h"
+#include "healthcm.h"
 
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
+#include "gitfleet/limits.h"
 #include "gitfleet/wire.h"
 
 #include <stdio.h>
@@ -36,6 +38,8 @@ static void encoded_clear(struct encoded *e)
     free(e->resource_ptrs);
     free(e->ids);
     free(e->allowed);
+    hub_healthcm_encoded_free(e->bundle.health_scripts, e->bundle.n_health_scripts);
+    free(e->bundle.health_scripts);
 }
 
 /* Canonical JSON of `doc`, kept in e->bodies until encoded_clear(). */
@@ -172,7 +176,8 @@ static int encode(struct encoded *e, const struct hub_bundle *b)
             return error;
     e->bundle.apps = e->app_ptrs;
     e->bundle.n_apps = b->n_apps;
-    return 0;
+    return hub_healthcm_encode(&e->bundle.health_scripts, &e->bundle.n_health_scripts, b->health,
+                               b);
 }
 
 /* SHA-256 of what the cluster would apply: the bundle without generation,
@@ -263,9 +268,17 @@ int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hu
     stored.created_ms = e.bundle.created_unix_ms;
     snprintf(stored.revision, sizeof(stored.revision), "%s",
              bundle->revision ? bundle->revision : "");
-    if ((error = gf_wire_bundle_seal(&stored.signed_bytes, &stored.signed_len, &e.bundle, key)) <
-            0 ||
-        (error = hub_store_bundle_put(store, bundle->cluster, &stored)) < 0)
+    if ((error = gf_wire_bundle_seal(&stored.signed_bytes, &stored.signed_len, &e.bundle, key)) < 0)
+        goto out;
+    /* hub_bundlesize_enforce() keeps renders under this; this is the last
+     * word: no agent would take it (gitfleet/limits.h). */
+    if (stored.signed_len > GF_LIMIT_BUNDLE_BYTES) {
+        error = gf_error_set(GF_ETOOBIG,
+                             "the signed bundle is %zu bytes, over the %zu-byte bundle limit",
+                             stored.signed_len, GF_LIMIT_BUNDLE_BYTES);
+        goto out;
+    }
+    if ((error = hub_store_bundle_put(store, bundle->cluster, &stored)) < 0)
         goto out;
     *generation_out = max + 1;
     *published_out = 1;

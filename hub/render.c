@@ -3,6 +3,7 @@
 #include "render.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/limits.h"
 #include "gitfleet/k8s_schema.h"
 #include "gitfleet/os.h"
 #include "gitfleet/yaml_parse.h"
@@ -994,6 +995,75 @@ static void resolve_conflicts(struct hub_bundle *b)
     json_decref(owner);
 }
 
+/* ---- size limits (gitfleet/limits.h) ---- */
+
+static size_t object_bytes(const json_t *body)
+{
+    return json_dumpb(body, NULL, 0, JSON_COMPACT);
+}
+
+static void human_size(char *out, size_t cap, size_t bytes)
+{
+    snprintf(out, cap, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+}
+
+/* An app with an object larger than any Kubernetes API server stores fails
+ * with a message naming it; returns the app's total size otherwise. */
+static size_t app_bytes_checked(struct hub_bundle_app *ba)
+{
+    char key[1024], size[32], msg[1400];
+    size_t total = 0;
+
+    for (size_t k = 0; k < ba->n_resources; k++) {
+        size_t n = object_bytes(ba->resources[k].body);
+        if (n > GF_LIMIT_OBJECT_BYTES) {
+            resource_key(key, sizeof(key), &ba->resources[k]);
+            human_size(size, sizeof(size), n);
+            snprintf(msg, sizeof(msg),
+                     "%s is %s, over the 1.5 MiB a Kubernetes object may be (etcd's request "
+                     "limit); nothing of this app is applied",
+                     key, size);
+            app_fail(ba, msg);
+            return 0;
+        }
+        total += n;
+    }
+    return total;
+}
+
+/* Keep the cluster's bundle under GF_LIMIT_BUNDLE_BYTES: fail the largest
+ * apps, each with a message, until the rest fit. The agent could not take
+ * a larger bundle, and then none of its apps would sync. */
+static void enforce_sizes(struct hub_bundle *b)
+{
+    size_t *sizes = calloc(b->n_apps + 1, sizeof(*sizes)), total = 0;
+    char size[32], all[32], msg[512];
+
+    if (sizes == NULL)
+        return;
+    for (size_t i = 0; i < b->n_apps; i++)
+        total += sizes[i] = b->apps[i].error ? 0 : app_bytes_checked(&b->apps[i]);
+    /* the envelope, names and policies: a margin rather than a second encoding */
+    while (total + total / 16 > GF_LIMIT_BUNDLE_BYTES) {
+        size_t big = 0;
+        for (size_t i = 1; i < b->n_apps; i++)
+            if (sizes[i] > sizes[big])
+                big = i;
+        if (sizes[big] == 0)
+            break;
+        human_size(size, sizeof(size), sizes[big]);
+        human_size(all, sizeof(all), total);
+        snprintf(msg, sizeof(msg),
+                 "this app's %s would take cluster %s's bundle to %s, over its 32 MiB limit; "
+                 "its largest apps are left out until the rest fit",
+                 size, b->cluster, all);
+        app_fail(&b->apps[big], msg);
+        total -= sizes[big];
+        sizes[big] = 0;
+    }
+    free(sizes);
+}
+
 static void order_all(struct hub_bundle *b)
 {
     size_t n = 0;
@@ -1057,6 +1127,7 @@ int hub_render_cluster(struct hub_bundle **out, const struct hub_render_ctx *ctx
     json_decref(docs);
     json_decref(scopes);
     resolve_conflicts(b);
+    enforce_sizes(b);
     order_all(b);
     *out = b;
     return 0;

@@ -41,6 +41,8 @@ struct hub_bundle {
     size_t n_order;
     char **conflicts; /* "apps a and b both claim apps/Deployment shop/web" */
     size_t n_conflicts;
+    const struct gf_healthscripts
+        *health; /* borrowed, may be NULL: Lua health scripts (issue 16) */
 };
 
 /*

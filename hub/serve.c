@@ -4,6 +4,7 @@
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
+#include "gitfleet/os.h"
 
 #include <arpa/inet.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -11,18 +12,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-enum ctx_state { CTX_RECV, CTX_WAIT, CTX_SEND };
+#define SERVE_MAX_WORKERS 64
+#define SERVE_WORK_BATCH  32 /* requests a worker handles in one store transaction */
+
+/*
+ * A context's life: RECV (waiting for a request) -> WORK (queued for, or on,
+ * a worker) -> SEND (the answer on its way) -> RECV; or WORK -> WAIT (a
+ * held long-poll, its deadline on the `sleep` aio) -> WORK (answer it) ->
+ * SEND. nng callbacks only move contexts between these states and queue
+ * work: verification and the store run on the workers.
+ */
+enum ctx_state { CTX_RECV, CTX_WORK, CTX_WAIT, CTX_SEND };
+
+/* Why a held long-poll stops waiting (WAKE_NONE: its deadline passed). */
+enum ctx_wake { WAKE_NONE, WAKE_NOTIFY, WAKE_REPLACED, WAKE_REVOKED };
+
+/* What a worker is to do with a context. */
+enum ctx_job { JOB_REQUEST, JOB_ANSWER_POLL, JOB_REFUSE_REVOKED, JOB_CLOSE_PIPE };
 
 struct serve_ctx {
     hub_serve *serve;
     nng_ctx ctx;
-    nng_aio *aio;
+    nng_aio *aio;   /* receive, then send */
+    nng_aio *sleep; /* CTX_WAIT: the long-poll's deadline */
     enum ctx_state state;
+    enum ctx_job job;
+    enum ctx_wake wake;
+    nng_msg *msg;                     /* CTX_WORK with JOB_REQUEST: the request */
+    nng_pipe pipe;                    /* the connection the request came on */
     char cluster[HUB_STORE_NAME_MAX]; /* CTX_WAIT: whose bundle it waits for */
     uint64_t after;                   /* CTX_WAIT: the generation the agent has */
-    int64_t deadline_ms;              /* CTX_WAIT: answer "not modified" then */
+    struct serve_ctx *next_work;      /* the work queue */
+    struct serve_ctx *next_wait;      /* a chain of the waiting table */
+};
+
+/* Contexts held by one connection (RECV excluded). */
+struct pipe_count {
+    struct pipe_count *next;
+    uint32_t id;
+    int held;
 };
 
 struct hub_serve {
@@ -34,38 +63,131 @@ struct hub_serve {
     nng_listener listener;
     struct serve_ctx *ctxs;
     int n_ctxs;
-    pthread_mutex_t lock; /* ctx states and stats */
-    pthread_cond_t wake;
-    pthread_t timer;
-    int timer_started;
+    pthread_mutex_t lock; /* everything below, and ctx states */
+    pthread_cond_t work_ready;
+    struct serve_ctx *work_head, *work_tail;
+    struct serve_ctx **waiting; /* cluster -> its one held long-poll */
+    size_t n_waiting_buckets;
+    struct pipe_count **pipes;
+    size_t n_pipe_buckets;
+    pthread_t workers[SERVE_MAX_WORKERS];
+    int n_workers;
     int stopping;
     struct hub_serve_stats stats;
 };
 
 static void ctx_callback(void *arg);
+static void sleep_callback(void *arg);
+
+/* ---- tables (caller holds serve->lock) ---- */
+
+static size_t hash_name(const char *s, size_t buckets)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)(h % buckets);
+}
+
+static struct serve_ctx **waiting_link(hub_serve *serve, const char *cluster)
+{
+    struct serve_ctx **link = &serve->waiting[hash_name(cluster, serve->n_waiting_buckets)];
+
+    while (*link && strcmp((*link)->cluster, cluster) != 0)
+        link = &(*link)->next_wait;
+    return link;
+}
+
+static struct pipe_count **pipe_link(hub_serve *serve, uint32_t id)
+{
+    struct pipe_count **link = &serve->pipes[id % serve->n_pipe_buckets];
+
+    while (*link && (*link)->id != id)
+        link = &(*link)->next;
+    return link;
+}
+
+/* Count one more context held by `pipe`; 0 when its share is used up. */
+static int pipe_hold(hub_serve *serve, nng_pipe pipe)
+{
+    struct pipe_count **link = pipe_link(serve, nng_pipe_id(pipe));
+
+    if (*link == NULL) {
+        if ((*link = calloc(1, sizeof(**link))) == NULL)
+            return 0;
+        (*link)->id = (uint32_t)nng_pipe_id(pipe);
+    }
+    if ((*link)->held >= serve->config.per_peer)
+        return 0;
+    (*link)->held++;
+    return 1;
+}
+
+static void pipe_release(hub_serve *serve, nng_pipe pipe)
+{
+    struct pipe_count **link = pipe_link(serve, nng_pipe_id(pipe)), *pc = *link;
+
+    if (pc != NULL && --pc->held <= 0) {
+        *link = pc->next;
+        free(pc);
+    }
+}
+
+static void queue_work(hub_serve *serve, struct serve_ctx *sc, enum ctx_job job)
+{
+    sc->state = CTX_WORK;
+    sc->job = job;
+    sc->next_work = NULL;
+    if (serve->work_tail)
+        serve->work_tail->next_work = sc;
+    else
+        serve->work_head = sc;
+    serve->work_tail = sc;
+    pthread_cond_signal(&serve->work_ready);
+}
 
 /* ---- replies ---- */
 
-/* Send `resp` on the context; the callback re-arms the receive afterwards. */
+static void arm_recv(struct serve_ctx *sc)
+{
+    nng_aio_set_timeout(sc->aio, NNG_DURATION_INFINITE);
+    nng_ctx_recv(sc->ctx, sc->aio);
+}
+
+/* Give the context back to receiving (its request answered or dropped). */
+static void ctx_done(struct serve_ctx *sc)
+{
+    pthread_mutex_lock(&sc->serve->lock);
+    pipe_release(sc->serve, sc->pipe);
+    sc->state = CTX_RECV;
+    pthread_mutex_unlock(&sc->serve->lock);
+    arm_recv(sc);
+}
+
+/* Send `resp` on the context, bounded by the send timeout: a peer that does
+ * not read its replies loses this context then, not forever. */
 static void send_response(struct serve_ctx *sc, const Gitfleet__HubResponse *resp)
 {
     unsigned char *bytes = NULL;
     size_t len = 0;
     nng_msg *msg = NULL;
 
-    sc->state = CTX_SEND;
     if (gf_wire_response_encode(&bytes, &len, resp) < 0 || nng_msg_alloc(&msg, 0) != 0 ||
         nng_msg_append(msg, bytes, len) != 0) {
         /* Nothing can be sent: drop the request; the agent's timeout retries. */
         if (msg)
             nng_msg_free(msg);
         free(bytes);
-        sc->state = CTX_RECV;
-        nng_ctx_recv(sc->ctx, sc->aio);
+        ctx_done(sc);
         return;
     }
     free(bytes);
+    pthread_mutex_lock(&sc->serve->lock);
+    sc->state = CTX_SEND;
+    pthread_mutex_unlock(&sc->serve->lock);
     nng_aio_set_msg(sc->aio, msg);
+    nng_aio_set_timeout(sc->aio, (nng_duration)sc->serve->config.send_timeout_ms);
     nng_ctx_send(sc->ctx, sc->aio);
 }
 
@@ -79,8 +201,15 @@ static void send_error(struct serve_ctx *sc, int code)
     send_response(sc, &resp);
 }
 
+static void count(hub_serve *serve, uint64_t *counter)
+{
+    pthread_mutex_lock(&serve->lock);
+    (*counter)++;
+    pthread_mutex_unlock(&serve->lock);
+}
+
 /* Answer a held or fresh bundle request: the newest bundle if it is newer
- * than what the agent has, else "not modified". Caller holds serve->lock. */
+ * than what the agent has, else "not modified". On a worker. */
 static void send_bundle_or_not_modified(struct serve_ctx *sc)
 {
     Gitfleet__HubResponse resp = GITFLEET__HUB_RESPONSE__INIT;
@@ -92,7 +221,7 @@ static void send_bundle_or_not_modified(struct serve_ctx *sc)
         resp.response_case = GITFLEET__HUB_RESPONSE__RESPONSE_BUNDLE;
         resp.bundle.data = b.signed_bytes;
         resp.bundle.len = b.signed_len;
-        sc->serve->stats.bundles_served++;
+        count(sc->serve, &sc->serve->stats.bundles_served);
     } else {
         resp.response_case = GITFLEET__HUB_RESPONSE__RESPONSE_NOT_MODIFIED;
         resp.not_modified = 1;
@@ -190,7 +319,7 @@ static int handle_join(struct serve_ctx *sc, const struct gf_wire_request *req)
                                            gf_wire_now_ms())) < 0)
         return error;
     gf_log_info("HUB-AGENT-JOINED", "cluster=%s", cluster);
-    serve->stats.joins++;
+    count(serve, &serve->stats.joins);
     jr.cluster = cluster;
     jr.has_hub_public_key = 1;
     jr.hub_public_key.data = serve->hub_public;
@@ -215,12 +344,47 @@ static int handle_report(struct serve_ctx *sc, const struct gf_wire_request *req
     if (serve->config.on_report &&
         (error = serve->config.on_report(serve->config.arg, req->body->cluster, report)) < 0)
         return error;
-    serve->stats.reports++;
+    count(serve, &serve->stats.reports);
     resp.has_code = 1;
     resp.response_case = GITFLEET__HUB_RESPONSE__RESPONSE_REPORT_STORED;
     resp.report_stored = 1;
     send_response(sc, &resp);
     return 0;
+}
+
+/* Hold the context until a newer bundle of its cluster, its deadline, or a
+ * newer long-poll of the same cluster (which replaces this one: an agent
+ * has one bundle request at a time, so the older is abandoned). */
+static void hold(struct serve_ctx *sc, int64_t wait_ms)
+{
+    hub_serve *serve = sc->serve;
+    char cluster[HUB_STORE_NAME_MAX];
+    uint64_t max = 0;
+
+    pthread_mutex_lock(&serve->lock);
+    struct serve_ctx **link = waiting_link(serve, sc->cluster), *old = *link;
+    if (old != NULL) {
+        *link = old->next_wait;
+        old->next_wait = NULL;
+        old->wake = WAKE_REPLACED;
+        nng_aio_cancel(old->sleep);
+        serve->stats.replaced++;
+    }
+    sc->state = CTX_WAIT;
+    sc->wake = WAKE_NONE;
+    sc->next_wait = serve->waiting[hash_name(sc->cluster, serve->n_waiting_buckets)];
+    serve->waiting[hash_name(sc->cluster, serve->n_waiting_buckets)] = sc;
+    serve->stats.waiting++;
+    nng_sleep_aio((nng_duration)wait_ms, sc->sleep);
+    /* From here the context may be answered and reused at any time. */
+    snprintf(cluster, sizeof(cluster), "%s", sc->cluster);
+    uint64_t after = sc->after;
+    pthread_mutex_unlock(&serve->lock);
+    /* A bundle stored between the caller's look and now found nobody
+     * waiting: look again, now that this request can be found. */
+    hub_store_bundle_max_generation(serve->store, cluster, &max);
+    if (max > after)
+        hub_serve_notify(serve, cluster);
 }
 
 /* Answer at once when a newer bundle exists, else hold the context. */
@@ -235,22 +399,19 @@ static void handle_bundle_request(struct serve_ctx *sc, const struct gf_wire_req
     snprintf(sc->cluster, sizeof(sc->cluster), "%s", req->body->cluster);
     sc->after = br->has_after_generation ? br->after_generation : 0;
     hub_store_bundle_max_generation(sc->serve->store, sc->cluster, &max);
-    if (max > sc->after || wait <= 0) {
+    if (max > sc->after || wait <= 0)
         send_bundle_or_not_modified(sc);
-        return;
-    }
-    sc->state = CTX_WAIT;
-    sc->deadline_ms = gf_wire_now_ms() + wait;
-    sc->serve->stats.waiting++;
+    else
+        hold(sc, wait);
 }
 
-/* Decode, authenticate and dispatch one request. Caller holds serve->lock. */
+/* Decode, authenticate and dispatch one request. On a worker. */
 static void handle_message(struct serve_ctx *sc, const void *data, size_t len)
 {
     struct gf_wire_request req;
     int error;
 
-    sc->serve->stats.requests++;
+    count(sc->serve, &sc->serve->stats.requests);
     if ((error = gf_wire_request_decode(&req, data, len)) < 0)
         goto refuse;
     if (req.body->request_case == GITFLEET__AGENT_REQUEST_BODY__REQUEST_JOIN) {
@@ -267,12 +428,72 @@ static void handle_message(struct serve_ctx *sc, const void *data, size_t len)
     if (error == 0)
         return;
 refuse:
-    sc->serve->stats.refused++;
+    count(sc->serve, &sc->serve->stats.refused);
     gf_log_warn("HUB-AGENT-REFUSED", "error=\"%s\"", gf_error_last());
     send_error(sc, error);
 }
 
-/* ---- context state machine ---- */
+/* A held long-poll's turn to be answered. The cluster may have been removed
+ * after the request was verified: then it gets no bundle. */
+static void answer_poll(struct serve_ctx *sc, enum ctx_job job)
+{
+    struct hub_store_cluster c;
+
+    if (job == JOB_REFUSE_REVOKED || hub_store_cluster_get(sc->serve->store, sc->cluster, &c) < 0 ||
+        !c.joined) {
+        count(sc->serve, &sc->serve->stats.refused);
+        send_error(sc,
+                   gf_error_set(GF_EPERM, "cluster '%s' was removed from the hub", sc->cluster));
+        return;
+    }
+    send_bundle_or_not_modified(sc);
+}
+
+static void do_job(struct serve_ctx *sc)
+{
+    if (sc->job == JOB_REQUEST) {
+        nng_msg *msg = sc->msg;
+        sc->msg = NULL;
+        handle_message(sc, nng_msg_body(msg), nng_msg_len(msg));
+        nng_msg_free(msg);
+    } else if (sc->job == JOB_CLOSE_PIPE) {
+        nng_pipe_close(sc->pipe);
+        ctx_done(sc);
+    } else {
+        answer_poll(sc, sc->job);
+    }
+}
+
+/* Workers take queued contexts in batches; each batch's store writes
+ * (nonces, last-seen times, reports) commit in one transaction. */
+static void *worker_main(void *arg)
+{
+    hub_serve *serve = arg;
+    struct serve_ctx *batch[SERVE_WORK_BATCH];
+
+    for (;;) {
+        int n = 0;
+        pthread_mutex_lock(&serve->lock);
+        while (!serve->stopping && serve->work_head == NULL)
+            pthread_cond_wait(&serve->work_ready, &serve->lock);
+        while (!serve->stopping && serve->work_head && n < SERVE_WORK_BATCH) {
+            batch[n++] = serve->work_head;
+            serve->work_head = serve->work_head->next_work;
+        }
+        if (serve->work_head == NULL)
+            serve->work_tail = NULL;
+        int stopping = serve->stopping;
+        pthread_mutex_unlock(&serve->lock);
+        if (stopping)
+            return NULL;
+        hub_store_batch_begin(serve->store);
+        for (int i = 0; i < n; i++)
+            do_job(batch[i]);
+        hub_store_batch_end(serve->store);
+    }
+}
+
+/* ---- nng callbacks: state changes and queueing only ---- */
 
 static void ctx_callback(void *arg)
 {
@@ -289,66 +510,95 @@ static void ctx_callback(void *arg)
         return;
     }
     if (sc->state == CTX_SEND) {
-        if (rv != 0) /* the peer went away: the message is still ours */
+        if (rv != 0) /* the peer went away or does not read: the message is still ours */
             nng_msg_free(nng_aio_get_msg(sc->aio));
-        sc->state = CTX_RECV;
-        nng_ctx_recv(sc->ctx, sc->aio);
-    } else if (sc->state == CTX_RECV) {
-        if (rv != 0) {
-            nng_ctx_recv(sc->ctx, sc->aio);
-        } else {
-            nng_msg *msg = nng_aio_get_msg(sc->aio);
-            handle_message(sc, nng_msg_body(msg), nng_msg_len(msg));
-            nng_msg_free(msg);
+        if (rv == NNG_ETIMEDOUT) {
+            /* Its replies pile up unread: the connection goes, and with it
+             * every context it holds, not the fleet's. Closing a pipe may
+             * wait on nng's own threads: a worker does it. */
+            serve->stats.send_timeouts++;
+            queue_work(serve, sc, JOB_CLOSE_PIPE);
+            pthread_mutex_unlock(&serve->lock);
+            return;
         }
+        pipe_release(serve, sc->pipe);
+        sc->state = CTX_RECV;
+        pthread_mutex_unlock(&serve->lock);
+        arm_recv(sc);
+        return;
     }
+    if (sc->state != CTX_RECV || rv != 0) {
+        pthread_mutex_unlock(&serve->lock);
+        if (sc->state == CTX_RECV)
+            arm_recv(sc);
+        return;
+    }
+    nng_msg *msg = nng_aio_get_msg(sc->aio);
+    sc->pipe = nng_msg_get_pipe(msg);
+    if (!pipe_hold(serve, sc->pipe)) {
+        /* This connection already holds its share of contexts. */
+        serve->stats.dropped++;
+        pthread_mutex_unlock(&serve->lock);
+        nng_msg_free(msg);
+        arm_recv(sc);
+        return;
+    }
+    sc->msg = msg;
+    queue_work(serve, sc, JOB_REQUEST);
     pthread_mutex_unlock(&serve->lock);
 }
 
-/* Release a held long-poll with whatever is newest now. Caller holds the lock. */
-static void release_waiting(struct serve_ctx *sc)
+/* A held long-poll's deadline passed, or its sleep was cancelled by a notify,
+ * a newer long-poll of its cluster, or the cluster's removal. */
+static void sleep_callback(void *arg)
 {
-    sc->serve->stats.waiting--;
-    send_bundle_or_not_modified(sc);
+    struct serve_ctx *sc = arg;
+    hub_serve *serve = sc->serve;
+
+    pthread_mutex_lock(&serve->lock);
+    if (serve->stopping || sc->state != CTX_WAIT) {
+        pthread_mutex_unlock(&serve->lock);
+        return;
+    }
+    struct serve_ctx **link = waiting_link(serve, sc->cluster);
+    if (*link == sc)
+        *link = sc->next_wait;
+    sc->next_wait = NULL;
+    serve->stats.waiting--;
+    if (sc->wake == WAKE_REPLACED) {
+        /* Receiving again abandons the old request unanswered. */
+        pipe_release(serve, sc->pipe);
+        sc->state = CTX_RECV;
+        pthread_mutex_unlock(&serve->lock);
+        arm_recv(sc);
+        return;
+    }
+    queue_work(serve, sc, sc->wake == WAKE_REVOKED ? JOB_REFUSE_REVOKED : JOB_ANSWER_POLL);
+    pthread_mutex_unlock(&serve->lock);
 }
 
-void hub_serve_notify(hub_serve *serve, const char *cluster)
+/* Wake the held long-poll of `cluster`, if any. */
+static void wake_cluster(hub_serve *serve, const char *cluster, enum ctx_wake why)
 {
     if (serve == NULL)
         return;
     pthread_mutex_lock(&serve->lock);
-    for (int i = 0; i < serve->n_ctxs; i++) {
-        struct serve_ctx *sc = &serve->ctxs[i];
-        if (sc->state == CTX_WAIT && strcmp(sc->cluster, cluster) == 0)
-            release_waiting(sc);
+    struct serve_ctx *sc = *waiting_link(serve, cluster);
+    if (sc != NULL && (sc->wake == WAKE_NONE || why == WAKE_REVOKED)) {
+        sc->wake = why;
+        nng_aio_cancel(sc->sleep);
     }
     pthread_mutex_unlock(&serve->lock);
 }
 
-/* Answers long-polls whose wait has passed, ten times a second. */
-static void *timer_main(void *arg)
+void hub_serve_notify(hub_serve *serve, const char *cluster)
 {
-    hub_serve *serve = arg;
-    struct timespec ts;
+    wake_cluster(serve, cluster, WAKE_NOTIFY);
+}
 
-    pthread_mutex_lock(&serve->lock);
-    while (!serve->stopping) {
-        int64_t now = gf_wire_now_ms();
-        for (int i = 0; i < serve->n_ctxs; i++) {
-            struct serve_ctx *sc = &serve->ctxs[i];
-            if (sc->state == CTX_WAIT && sc->deadline_ms <= now)
-                release_waiting(sc);
-        }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&serve->wake, &serve->lock, &ts);
-    }
-    pthread_mutex_unlock(&serve->lock);
-    return NULL;
+void hub_serve_revoke(hub_serve *serve, const char *cluster)
+{
+    wake_cluster(serve, cluster, WAKE_REVOKED);
 }
 
 void hub_serve_stats(hub_serve *serve, struct hub_serve_stats *out)
@@ -381,6 +631,14 @@ static void apply_defaults(struct hub_serve_config *c)
         c->max_wait_ms = 60000;
     if (c->clock_skew_ms <= 0)
         c->clock_skew_ms = 300000;
+    if (c->workers <= 0)
+        c->workers = gf_os_cpu_count();
+    if (c->workers > SERVE_MAX_WORKERS)
+        c->workers = SERVE_MAX_WORKERS;
+    if (c->per_peer <= 0)
+        c->per_peer = 8;
+    if (c->send_timeout_ms <= 0)
+        c->send_timeout_ms = 10000;
 }
 
 static int open_socket(hub_serve *serve)
@@ -401,6 +659,15 @@ static int open_socket(hub_serve *serve)
     return 0;
 }
 
+static int open_tables(hub_serve *serve)
+{
+    serve->n_waiting_buckets = (size_t)serve->config.contexts;
+    serve->n_pipe_buckets = (size_t)serve->config.contexts;
+    serve->waiting = calloc(serve->n_waiting_buckets, sizeof(*serve->waiting));
+    serve->pipes = calloc(serve->n_pipe_buckets, sizeof(*serve->pipes));
+    return serve->waiting && serve->pipes ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
 static int open_contexts(hub_serve *serve)
 {
     int n = serve->config.contexts;
@@ -411,13 +678,24 @@ static int open_contexts(hub_serve *serve)
         struct serve_ctx *sc = &serve->ctxs[i];
         sc->serve = serve;
         if (nng_ctx_open(&sc->ctx, serve->sock) != 0 ||
-            nng_aio_alloc(&sc->aio, ctx_callback, sc) != 0)
+            nng_aio_alloc(&sc->aio, ctx_callback, sc) != 0 ||
+            nng_aio_alloc(&sc->sleep, sleep_callback, sc) != 0)
             return gf_error_set(GF_ENOMEM, "cannot open nng context %d", i);
         serve->n_ctxs = i + 1;
     }
     for (int i = 0; i < n; i++) {
         serve->ctxs[i].state = CTX_RECV;
-        nng_ctx_recv(serve->ctxs[i].ctx, serve->ctxs[i].aio);
+        arm_recv(&serve->ctxs[i]);
+    }
+    return 0;
+}
+
+static int start_workers(hub_serve *serve)
+{
+    for (int i = 0; i < serve->config.workers; i++) {
+        if (pthread_create(&serve->workers[i], NULL, worker_main, serve) != 0)
+            return gf_error_set(GF_ERROR, "cannot start the agent endpoint's workers");
+        serve->n_workers = i + 1;
     }
     return 0;
 }
@@ -436,16 +714,13 @@ int hub_serve_start(hub_serve **out, const struct hub_serve_config *config, hub_
     serve->store = store;
     serve->hub_key = hub_key;
     pthread_mutex_init(&serve->lock, NULL);
-    pthread_cond_init(&serve->wake, NULL);
+    pthread_cond_init(&serve->work_ready, NULL);
     if ((error = gf_sign_key_public_raw(serve->hub_public, hub_key)) < 0 ||
+        (error = open_tables(serve)) < 0 || (error = start_workers(serve)) < 0 ||
         (error = open_socket(serve)) < 0 || (error = open_contexts(serve)) < 0)
         goto fail;
-    if (pthread_create(&serve->timer, NULL, timer_main, serve) != 0) {
-        error = gf_error_set(GF_ERROR, "cannot start the long-poll timer");
-        goto fail;
-    }
-    serve->timer_started = 1;
-    gf_log_info("HUB-SERVE-LISTEN", "url=%s contexts=%d", config->listen, serve->config.contexts);
+    gf_log_info("HUB-SERVE-LISTEN", "url=%s contexts=%d workers=%d per_peer=%d", config->listen,
+                serve->config.contexts, serve->config.workers, serve->config.per_peer);
     *out = serve;
     return 0;
 fail:
@@ -459,17 +734,30 @@ void hub_serve_stop(hub_serve *serve)
         return;
     pthread_mutex_lock(&serve->lock);
     serve->stopping = 1;
-    pthread_cond_broadcast(&serve->wake);
+    pthread_cond_broadcast(&serve->work_ready);
     pthread_mutex_unlock(&serve->lock);
-    if (serve->timer_started)
-        pthread_join(serve->timer, NULL);
+    for (int i = 0; i < serve->n_workers; i++)
+        pthread_join(serve->workers[i], NULL);
     nng_close(serve->sock);
     for (int i = 0; i < serve->n_ctxs; i++) {
-        nng_aio_stop(serve->ctxs[i].aio);
-        nng_aio_free(serve->ctxs[i].aio);
+        struct serve_ctx *sc = &serve->ctxs[i];
+        nng_aio_stop(sc->sleep);
+        nng_aio_stop(sc->aio);
+        nng_aio_free(sc->sleep);
+        nng_aio_free(sc->aio);
+        if (sc->msg)
+            nng_msg_free(sc->msg);
     }
+    for (size_t i = 0; serve->pipes && i < serve->n_pipe_buckets; i++)
+        while (serve->pipes[i]) {
+            struct pipe_count *pc = serve->pipes[i];
+            serve->pipes[i] = pc->next;
+            free(pc);
+        }
+    free(serve->pipes);
+    free(serve->waiting);
     free(serve->ctxs);
-    pthread_cond_destroy(&serve->wake);
+    pthread_cond_destroy(&serve->work_ready);
     pthread_mutex_destroy(&serve->lock);
     free(serve);
 }

@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #define SOURCE_MAX_FILE    ((size_t)64 << 20)
@@ -204,8 +206,13 @@ static int fetch_locked(hub_source *src)
     hub_creds_session *session = NULL;
     int error = 0;
 
+    /* A local repository is read in place: "fetching" it is finding it
+     * still there, so that a repository gone counts as a failed fetch. */
     if (!src->is_remote)
-        return 0;
+        return access(git_repository_path(src->repo), R_OK) == 0
+                   ? 0
+                   : gf_error_set(GF_ENOTFOUND, "repository %s: %s", src->location,
+                                  strerror(errno));
     if ((error = hub_creds_session_new(&session, src->creds, src->url)) < 0)
         return error;
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);

@@ -264,9 +264,16 @@ json_t *hub_status_apps(hub *h, const char *cluster)
     struct hub_view v;
 
     hub_view_get(h, &v);
-    for (size_t i = 0; v.fleet && i < v.fleet->n_apps; i++)
-        if (cluster == NULL || strcmp(v.fleet->apps[i].cluster, cluster) == 0)
-            json_array_append_new(rows, hub_fleet_app_json(&v.fleet->apps[i]));
+    for (size_t i = 0; v.fleet && i < v.fleet->n_apps; i++) {
+        const struct hub_app *a = &v.fleet->apps[i];
+        if (cluster != NULL && strcmp(a->cluster, cluster) != 0)
+            continue;
+        json_t *row = hub_fleet_app_json(a);
+        const char *error = render_error(&v, a->cluster, a->name);
+        if (error) /* documented in docs/api.md: present only when it failed */
+            json_object_set_new(row, "error", json_string(error));
+        json_array_append_new(rows, row);
+    }
     hub_view_put(&v);
     return rows;
 }
@@ -358,6 +365,8 @@ char *hub_status_metrics(hub *h)
            "Apps or clusters that failed to render.", m.render_errors);
     metric(&buf, &len, &cap, "gitfleet_fetch_errors_total", "counter", "Failed Git fetches.",
            m.fetch_errors);
+    metric(&buf, &len, &cap, "gitfleet_publish_errors_total", "counter",
+           "Cluster bundles that could not be signed or stored (retried).", m.publish_errors);
     metric(&buf, &len, &cap, "gitfleet_bundles_published_total", "counter",
            "New bundle generations.", m.bundles_published);
     metric(&buf, &len, &cap, "gitfleet_bundles_served_total", "counter", "Bundles sent to agents.",
@@ -367,6 +376,13 @@ char *hub_status_metrics(hub *h)
     metric(&buf, &len, &cap, "gitfleet_agent_refused_total", "counter",
            "Agent requests refused (signature, replay, unknown cluster).", ss.refused);
     metric(&buf, &len, &cap, "gitfleet_reports_total", "counter", "Reports stored.", ss.reports);
+    metric(&buf, &len, &cap, "gitfleet_agent_dropped_total", "counter",
+           "Agent requests dropped unread: their connection already held its share.", ss.dropped);
+    metric(&buf, &len, &cap, "gitfleet_agent_send_timeouts_total", "counter",
+           "Replies an agent connection did not take in time (the connection was closed).",
+           ss.send_timeouts);
+    metric(&buf, &len, &cap, "gitfleet_long_polls_replaced_total", "counter",
+           "Long-polls abandoned for a newer one of the same cluster.", ss.replaced);
     metric(&buf, &len, &cap, "gitfleet_long_polls_waiting", "gauge",
            "Bundle requests held open right now.", (unsigned long long)ss.waiting);
     return buf;

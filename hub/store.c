@@ -28,6 +28,7 @@ struct hub_store {
     int n_stmts;
     int batch_depth;         /* callers inside hub_store_batch_begin/end */
     int64_t batch_opened_ms; /* when the open transaction began, 0: none */
+    int batch_failed;        /* a commit of the batch failed: batch_end says so */
 };
 
 static const char schema[] =
@@ -140,7 +141,7 @@ static void release(hub_store *store, sqlite3_stmt *stmt)
             store->stmts[i].in_use = 0;
             return;
         }
-    release(store, stmt);
+    sqlite3_finalize(stmt); /* not cached (the cache was full) */
 }
 
 /* ---- batches ---- */
@@ -151,7 +152,7 @@ int hub_store_batch_begin(hub_store *store)
 
     pthread_mutex_lock(&store->lock);
     if (store->batch_depth++ == 0 && store->batch_opened_ms == 0) {
-        if (sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+        if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
             store->batch_opened_ms = gf_wire_now_ms();
         else
             error = db_error(store, "begin");
@@ -166,6 +167,10 @@ int hub_store_batch_end(hub_store *store)
 
     pthread_mutex_lock(&store->lock);
     store->batch_depth--;
+    if (store->batch_failed) {
+        store->batch_failed = 0;
+        error = gf_error_set(GF_EIO, "store: a batch was not committed");
+    }
     /* Commit when the last batch ends, or when batches overlap for so long
      * that the transaction would never end; then go on in a new one. */
     if (store->batch_opened_ms != 0 &&
@@ -177,10 +182,42 @@ int hub_store_batch_end(hub_store *store)
             sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
         }
         if (store->batch_depth > 0 &&
-            sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+            sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
             store->batch_opened_ms = gf_wire_now_ms();
     }
     pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/*
+ * A change that must be durable when the call returns, whole or not at all
+ * (a cluster row with its token), even while the sync thread's batch is
+ * open: the batch so far is committed first, then this runs in its own
+ * transaction, then the batch goes on. The caller holds the lock.
+ */
+static int own_begin(hub_store *store)
+{
+    if (store->batch_opened_ms != 0) {
+        store->batch_opened_ms = 0;
+        if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            store->batch_failed = 1;
+            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    }
+    if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(store, "begin");
+    return 0;
+}
+
+static int own_end(hub_store *store, int error)
+{
+    if (error == 0 && sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        error = db_error(store, "commit");
+    if (error < 0)
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    if (store->batch_depth > 0 &&
+        sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+        store->batch_opened_ms = gf_wire_now_ms();
     return error;
 }
 
@@ -219,10 +256,21 @@ int hub_store_token_add(hub_store *store, const char *cluster, const char *token
     int error;
 
     pthread_mutex_lock(&store->lock);
+    if ((error = own_begin(store)) < 0)
+        goto unlock;
     if ((error = prepare(store, &stmt, "INSERT OR IGNORE INTO clusters (name) VALUES (?1)")) < 0)
         goto out;
     sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
     if ((error = step_done(store, stmt, "add cluster")) < 0)
+        goto out;
+    release(store, stmt);
+    stmt = NULL;
+    /* A new token replaces the cluster's unused ones: only the newest works. */
+    if ((error = prepare(store, &stmt, "DELETE FROM tokens WHERE cluster = ?1 AND used_ms = 0")) <
+        0)
+        goto out;
+    sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+    if ((error = step_done(store, stmt, "replace tokens")) < 0)
         goto out;
     release(store, stmt);
     stmt = NULL;
@@ -235,6 +283,8 @@ int hub_store_token_add(hub_store *store, const char *cluster, const char *token
     error = step_done(store, stmt, "add token");
 out:
     release(store, stmt);
+    error = own_end(store, error);
+unlock:
     pthread_mutex_unlock(&store->lock);
     return error;
 }

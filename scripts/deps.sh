@@ -7,6 +7,7 @@ packages=(build-essential cmake pkg-config git python3 python3-yaml openssl clan
           libcurl4-openssl-dev libyaml-dev libssl-dev libjansson-dev libsqlite3-dev)
 packages+=(libmicrohttpd-dev)  # issue 13: the HTTP API server (limits, timeouts, chunked bodies, streams)
 packages+=(openssh-server openssh-client)  # issue 17: fleet repositories over ssh:// in tests (sshd, ssh-keygen)
+packages+=(liblua5.1-0-dev lua5.1)  # issue 16: PUC Lua 5.1 runs Argo CD health scripts (gopher-lua is 5.1); lua5.1 for the bench
 
 missing=()
 for p in "${packages[@]}"; do

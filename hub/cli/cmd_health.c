@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/healthscripts.h"
 #include "gitfleet/yaml_emit.h"
 #include "gitfleet/yaml_parse.h"
 #include "health.h"
@@ -16,12 +17,14 @@ enum format { FORMAT_TABLE, FORMAT_JSON, FORMAT_YAML };
 
 struct options {
     const char *file;
+    const char *customizations; /* Argo CD resource_customizations layout */
     enum format format;
 };
 
 static int parse_args(struct options *o, int argc, char **argv)
 {
     o->file = NULL;
+    o->customizations = NULL;
     o->format = FORMAT_TABLE;
     for (int i = 1; i < argc; i++) {
         const char *fmt = NULL;
@@ -29,6 +32,10 @@ static int parse_args(struct options *o, int argc, char **argv)
             o->file = argv[++i];
         else if (strncmp(argv[i], "--filename=", 11) == 0)
             o->file = argv[i] + 11;
+        else if (strcmp(argv[i], "--customizations") == 0 && i + 1 < argc)
+            o->customizations = argv[++i];
+        else if (strncmp(argv[i], "--customizations=", 17) == 0)
+            o->customizations = argv[i] + 17;
         else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
             fmt = argv[++i];
         else if (strncmp(argv[i], "--output=", 9) == 0)
@@ -50,7 +57,10 @@ static int parse_args(struct options *o, int argc, char **argv)
     return 0;
 }
 
-/* All documents of the file ("-": stdin) as a JSON array. */
+/* All documents of the file ("-": stdin) as a JSON array. A repeated key
+ * keeps its last value, as Argo CD's tests read objects (sigs.k8s.io/yaml,
+ * go-yaml v2 non-strict); kubectl apply refuses such a file, and gitfleet's
+ * render does too: this command only reads. */
 static int load(json_t **out, const char *file)
 {
     char *data = NULL;
@@ -58,7 +68,7 @@ static int load(json_t **out, const char *file)
     int error;
 
     if (strcmp(file, "-") != 0)
-        return gf_yaml_parse_file(out, file, NULL, 0);
+        return gf_yaml_parse_file(out, file, NULL, GF_YAML_LAST_KEY_WINS);
     if ((data = malloc(STDIN_MAX + 1)) == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     while (len <= STDIN_MAX && (n = fread(data + len, 1, STDIN_MAX + 1 - len, stdin)) > 0)
@@ -68,7 +78,7 @@ static int load(json_t **out, const char *file)
     else if (len > STDIN_MAX)
         error = gf_error_set(GF_ETOOBIG, "stdin: more than %zu bytes", STDIN_MAX);
     else
-        error = gf_yaml_parse(out, data, len, "<stdin>", NULL, 0);
+        error = gf_yaml_parse(out, data, len, "<stdin>", NULL, GF_YAML_LAST_KEY_WINS);
     free(data);
     return error;
 }
@@ -213,6 +223,24 @@ static int print_result(const json_t *rows, enum agent_health_status worst, enum
     return error;
 }
 
+/* Lua scripts from DIR, resolved per kind as Argo CD resolves its built-in
+ * resource_customizations (the agent gets the same scripts from the hub). */
+static int use_customizations(const char *dir)
+{
+    gf_healthscripts *set = NULL;
+    int error;
+
+    if (dir == NULL)
+        return 0;
+    if ((error = gf_healthscripts_new(&set)) < 0)
+        return error;
+    if ((error = gf_healthscripts_load_dir(set, dir)) < 0) {
+        gf_healthscripts_free(set);
+        return error;
+    }
+    return agent_health_scripts_install(set);
+}
+
 static int run_health(int argc, char **argv)
 {
     struct options o;
@@ -224,12 +252,14 @@ static int run_health(int argc, char **argv)
         json_decref(rows);
         return gf_cli_usage(&gf_cmd_health);
     }
-    if ((error = load(&docs, o.file)) == 0 && (error = assess_all(rows, docs, &worst)) < 0)
+    if ((error = use_customizations(o.customizations)) == 0 && (error = load(&docs, o.file)) == 0 &&
+        (error = assess_all(rows, docs, &worst)) < 0)
         gf_error_wrap(error, "%s", strcmp(o.file, "-") == 0 ? "<stdin>" : o.file);
     if (error == 0)
         error = print_result(rows, worst, o.format);
     json_decref(docs);
     json_decref(rows);
+    agent_health_scripts_install(NULL);
     if (error < 0)
         return gf_cli_error(GF_CLI_FAIL, "%s", gf_error_last());
     return GF_CLI_OK;
@@ -237,7 +267,8 @@ static int run_health(int argc, char **argv)
 
 const struct gf_cli_command gf_cmd_health = {
     .name = "health",
-    .usage = "health -f FILE [-o FORMAT]",
-    .summary = "Argo CD health of the objects in FILE ('-': stdin); -o json|yaml for scripts",
+    .usage = "health -f FILE [--customizations DIR] [-o FORMAT]",
+    .summary = "Argo CD health of the objects in FILE ('-': stdin), with the Lua health scripts of "
+               "DIR (resource_customizations/<group>/<kind>/health.lua); -o json|yaml for scripts",
     .run = run_health,
 };

@@ -42,38 +42,19 @@ static int parse_args(struct kz_args *a, int argc, char **argv)
     return strcmp(a->output, "yaml") == 0 || strcmp(a->output, "json") == 0 ? 0 : -1;
 }
 
-/* The git work tree holding `dir`, found by looking for .git upwards. */
-static char *git_toplevel(const char *dir)
-{
-    char path[PATH_MAX], probe[PATH_MAX + 8];
-    struct stat st;
-
-    if (realpath(dir, path) == NULL)
-        return NULL;
-    for (;;) {
-        snprintf(probe, sizeof(probe), "%s/.git", path);
-        if (stat(probe, &st) == 0)
-            return strdup(path);
-        char *slash = strrchr(path, '/');
-        if (slash == NULL || slash == path)
-            return NULL;
-        *slash = '\0';
-    }
-}
-
-/* Split the command's DIR into a file-source root and a path under it. */
+/* Split the command's DIR into a file-source root and a path under it.
+ * Without --root there is no boundary, as with `kubectl kustomize DIR`
+ * (kustomize's own load restrictions still apply); the hub always keeps its
+ * repository as the boundary. */
 static int resolve_root(const struct kz_args *a, char **root_out, char **rel_out)
 {
     char dirabs[PATH_MAX], rootabs[PATH_MAX];
-    char *root = a->root ? strdup(a->root) : git_toplevel(a->dir);
+    const char *root = a->root ? a->root : "/";
 
-    if (root == NULL)
-        root = strdup(a->dir);
-    if (realpath(a->dir, dirabs) == NULL || realpath(root, rootabs) == NULL) {
-        free(root);
+    if (realpath(a->dir, dirabs) == NULL)
         return gf_error_set(GF_ENOTFOUND, "%s: no such directory", a->dir);
-    }
-    free(root);
+    if (realpath(root, rootabs) == NULL)
+        return gf_error_set(GF_ENOTFOUND, "%s: no such directory", root);
     size_t n = strlen(rootabs);
     if (strcmp(rootabs, "/") == 0)
         n = 0;
@@ -190,8 +171,9 @@ const struct gf_cli_command gf_cmd_kustomize = {
     .usage = "kustomize DIR [-o yaml|json] [--root PATH] [--all-under]",
     .summary =
         "build the kustomization in DIR natively, printing what `kubectl kustomize DIR` prints.\n"
-        "Files are read only below a root: --root PATH if given, else the top of the git work\n"
-        "tree holding DIR, else DIR itself; paths or symlinks leaving the root are refused.\n"
+        "As kubectl, bases may be anywhere (../base), in a git work tree or not; --root PATH\n"
+        "reads files only below PATH (as the hub reads only its repository) and refuses paths\n"
+        "or symlinks leaving it.\n"
         "--all-under builds every kustomization directory found under DIR (not descending\n"
         "into one once found) in one process with one shared build session, printing\n"
         "'# <dir>' before each output (for benchmarks and fleet-wide checks).",

@@ -20,6 +20,7 @@ struct kz_build {
     size_t ndeps;
     const char *kfile; /* the kustomization file being built (root-relative) */
     json_t *openapi;   /* the custom schema in effect: the first `openapi: {path}` met */
+    int schema_set;    /* a schema (custom or a built-in version) is chosen for the build */
 };
 
 const json_t *kz_build_openapi(const struct kz_build *b)
@@ -140,7 +141,6 @@ static int check_unsupported(const json_t *k, const char *file)
         {"helmGlobals", "helm charts are not supported"},
         {"helmChartInflationGenerator", "helm charts are not supported"},
         {"validators", "validator plugins are not supported"},
-        {"imageTags", "the 'imageTags' field is not supported (use 'images')"},
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         if (nonempty(json_object_get(k, refused[i][0])))
@@ -414,13 +414,15 @@ static int build_base(struct kz_build *b, const char *dir, struct kz_base **out)
 
     *out = NULL;
     /* a schema already in effect changes how the base merges: no cache then */
-    int cacheable = b->openapi == NULL;
+    int cacheable = b->openapi == NULL && !b->schema_set;
     if (cacheable && cached != NULL && base_fresh(b, cached)) {
         kz_session_count_base(b->session, 1);
         free(key);
         add_deps(b, cached);
-        if (cached->openapi != NULL)
+        if (cached->openapi != NULL) {
             b->openapi = json_incref(cached->openapi);
+            b->schema_set = 1;
+        }
         return copy_base(out, cached);
     }
     kz_session_count_base(b->session, 0);
@@ -440,6 +442,9 @@ static int build_base(struct kz_build *b, const char *dir, struct kz_base **out)
     }
     add_deps(b, base);
     struct kz_base *copy = NULL;
+    /* a base that chose a built-in version leaves no trace a cache hit could replay */
+    if (b->schema_set && b->openapi == NULL)
+        cacheable = 0;
     if (cacheable && (error = copy_base(&copy, base)) == 0) {
         copy->openapi = json_incref(b->openapi);
         copy->deps = base->deps;
@@ -896,31 +901,53 @@ static int accumulate_body(struct kz_build *b, const char *dir, const json_t *k,
     return error;
 }
 
-/* `openapi: {path: F}` sets the schema for the whole build if none is set
- * yet (kustomize keeps the first); `{version: v1.21.2}` is the built-in one. */
+/* The schema of the build, as kyaml's SetSchema: the top kustomization's
+ * `openapi` decides (a custom `path`, or a built-in `version`); below it the
+ * first kustomization met that names one decides, and later ones are ignored
+ * (their file must still load). Naming both is an error where it counts. */
 static int load_openapi(struct kz_build *b, const char *dir, const json_t *oa, const char *file)
 {
     const char *path = json_string_value(json_object_get(oa, "path"));
     const char *version = json_string_value(json_object_get(oa, "version"));
+    int top = b->depth == 0;
     json_t *docs = NULL;
     int error;
 
     if (oa == NULL || json_is_null(oa))
         return 0;
-    if (version != NULL && strcmp(version, "v1.21.2") != 0)
-        return gf_error_set(GF_EUNSUPPORTED,
-                            "%s: openapi: version %s is not built in (only v1.21.2 is)", file,
-                            version);
-    if (path == NULL || b->openapi != NULL)
-        return 0;
-    if ((error = kz_build_read_yaml(b, dir, path, &docs)) < 0)
+    if (path != NULL && (error = kz_build_read_yaml(b, dir, path, &docs)) < 0)
         return gf_error_wrap(error, "%s: openapi", file);
+    if (b->schema_set && !top) {
+        json_decref(docs);
+        return 0;
+    }
+    if (path != NULL && json_object_get(oa, "version") != NULL) {
+        json_decref(docs);
+        return gf_error_set(GF_EINVAL,
+                            "%s: openapi: builtin version and custom schema provided, cannot use "
+                            "both",
+                            file);
+    }
+    if (path == NULL) {
+        if (version == NULL || version[0] == '\0')
+            return 0;
+        if (strcmp(version, "v1.21.2") != 0)
+            return gf_error_set(GF_EUNSUPPORTED,
+                                "%s: openapi: version %s is not built in (only v1.21.2 is)", file,
+                                version);
+        json_decref(b->openapi);
+        b->openapi = NULL;
+        b->schema_set = 1;
+        return 0;
+    }
     if (json_array_size(docs) != 1 ||
         !json_is_object(json_object_get(json_array_get(docs, 0), "definitions"))) {
         json_decref(docs);
         return gf_error_set(GF_EINVAL, "%s: openapi: %s has no 'definitions'", file, path);
     }
+    json_decref(b->openapi);
     b->openapi = json_incref(json_array_get(docs, 0));
+    b->schema_set = 1;
     json_decref(docs);
     return 0;
 }
@@ -1008,10 +1035,19 @@ static int sort_output(struct kz_build *b, const char *dir, struct kz_resmap *m)
         return error;
     const json_t *so = json_object_get(k, "sortOptions");
     const char *order = json_string_value(json_object_get(so, "order"));
-    if (so != NULL && !json_is_null(so) && order != NULL && strcmp(order, "fifo") == 0)
+    const json_t *legacy = json_object_get(so, "legacySortOptions");
+    if (so != NULL && !json_is_null(so) &&
+        (order == NULL || (strcmp(order, "legacy") != 0 && strcmp(order, "fifo") != 0)))
+        error = gf_error_set(
+            GF_EINVAL, "%s: the field 'sortOptions.order' must be one of [fifo, legacy]", file);
+    else if (so != NULL && !json_is_null(so) && strcmp(order, "fifo") == 0 && legacy != NULL &&
+             !json_is_null(legacy))
+        error = gf_error_set(GF_EINVAL,
+                             "%s: the field 'sortOptions.legacySortOptions' is set but the "
+                             "selected sort order is 'fifo', not 'legacy'",
+                             file);
+    else if (so != NULL && !json_is_null(so) && strcmp(order, "fifo") == 0)
         error = 0;
-    else if (so != NULL && !json_is_null(so) && (order == NULL || strcmp(order, "legacy") != 0))
-        error = gf_error_set(GF_EINVAL, "%s: sortOptions.order must be 'legacy' or 'fifo'", file);
     else
         error = kz_order_legacy(m, json_object_get(so, "legacySortOptions"));
     json_decref(k);

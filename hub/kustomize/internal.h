@@ -256,8 +256,10 @@ int kz_buildmeta_apply(struct kz_resmap *m, const json_t *build_metadata, const 
 
 /* ---- the kustomization's shape (schema.c) ---- */
 
-/* Unknown fields and wrongly typed values are errors, as in kubectl. */
-int kz_schema_check(const json_t *kust, const char *file);
+/* Unknown fields and wrongly typed values are errors, as in kubectl. Field
+ * names spelt in another case (`nameprefix`) are renamed to the field's
+ * name in place, as Go's JSON decoder matches them. */
+int kz_schema_check(json_t *kust, const char *file);
 
 /* ---- order (order.c) ---- */
 

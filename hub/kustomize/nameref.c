@@ -308,12 +308,43 @@ static int fs_selects_org(const struct kz_fieldspec *fs, const struct kz_res *r)
     return ok;
 }
 
+/* kustomize reads a RoleBinding's ServiceAccount subjects' namespaces as
+ * strings to pick candidates, and fails on one that is present but not a
+ * string (`namespace:` left blank is null): getNamespacesForRoleBinding. */
+static int check_binding_subjects(const struct kz_res *r)
+{
+    json_t *s;
+    size_t i;
+
+    if (strcmp(kz_res_kind(r), "RoleBinding") != 0)
+        return 0;
+    json_array_foreach(json_object_get(r->obj, "subjects"), i, s)
+    {
+        const json_t *ns = json_object_get(s, "namespace");
+        const char *kind = json_string_value(json_object_get(s, "kind"));
+        if (ns != NULL && !json_is_string(ns) && kind != NULL &&
+            strcmp(kind, "ServiceAccount") == 0) {
+            struct kz_id id = {0};
+            kz_res_cur_id(&id, r);
+            gf_error_set(GF_EINVAL,
+                         "Invalid Input: namespace is blank for resource \"%s.%s.%s/%s.%s\"",
+                         id.kind, id.version, id.group && id.group[0] ? id.group : "[noGrp]",
+                         id.name, id.ns && id.ns[0] ? id.ns : "[noNs]");
+            kz_id_clear(&id);
+            return GF_EINVAL;
+        }
+    }
+    return 0;
+}
+
 int kz_nameref_fix(struct kz_resmap *m, const struct kz_tconfig *tc)
 {
     int error = 0;
 
     for (size_t i = 0; i < m->len && error == 0; i++) {
         struct nr_ctx c = {m, m->items[i], NULL, NULL, NULL, 0};
+        if ((error = check_binding_subjects(c.referrer)) < 0)
+            break;
         candidates_for(&c);
         for (size_t t = 0; t < tc->nnameref && error == 0; t++) {
             c.target = &tc->nameref[t];

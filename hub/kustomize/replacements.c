@@ -43,20 +43,12 @@ static int source_selects(const json_t *sel, const struct kz_id *id)
            str_is(json_string_value(json_object_get(sel, "version")), id->version);
 }
 
-static int regex_field(const json_t *sel, const char *key, const char *value)
-{
-    const char *pat = json_string_value(json_object_get(sel, key));
-    return pat == NULL || pat[0] == '\0' || kz_anchored_match(pat, value ? value : "");
-}
-
-/* A target `select` or `reject` entry: regexes, empty fields match anything. */
+/* A target `select` entry: kustomize v5.5 (kubectl v1.32) matches its
+ * fields exactly, as ResId.IsSelectedBy; a regex such as `Deployment|.*Set`
+ * selects nothing there (later kustomize releases read regexes). */
 static int target_selects(const json_t *sel, const struct kz_id *id)
 {
-    const char *ns = id->ns && id->ns[0] ? id->ns : "default";
-    return regex_field(sel, "name", id->name) &&
-           (regex_field(sel, "namespace", id->ns) || regex_field(sel, "namespace", ns)) &&
-           regex_field(sel, "kind", id->kind) && regex_field(sel, "group", id->group) &&
-           regex_field(sel, "version", id->version);
+    return source_selects(sel, id);
 }
 
 static int meta_selectors_match(const json_t *sel, const struct kz_res *r)
@@ -214,6 +206,8 @@ static json_t *with_delimiter(const json_t *target, const json_t *value, const j
     char *t = kz_scalar_string(target), *v = kz_scalar_string(value);
 
     *error = 0;
+    if (t == NULL && json_is_null(target))
+        t = strdup(""); /* a field just created (kyaml makes an empty scalar) */
     if (t == NULL || v == NULL) {
         free(t);
         free(v);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /*
  * Types: string, int, bool, any; [T] a list of T; {map: T} a map of T;
@@ -46,7 +47,6 @@ static const char schema_text[] =
     "  patches: [{path: string, patch: string, target: $selector, options: {map: bool}}]\n"
     "  images: [{name: string, newName: string, newTag: string, digest: string,"
     " tagSuffix: string}]\n"
-    "  imageTags: any\n"
     "  replacements: [$replacement]\n"
     "  replicas: [{name: string, count: int}]\n"
     "  vars: [{name: string, objref: {group: string, version: string, kind: string,"
@@ -104,10 +104,54 @@ static int mismatch(const char *file, const char *path, const char *want, const 
                         file, path, want, kind_of(v));
 }
 
-static int check(const json_t *v, const json_t *type, const char *path, const char *file,
-                 int depth);
+static int check(json_t *v, const json_t *type, const char *path, const char *file, int depth);
 
-static int check_struct(const json_t *v, const json_t *type, const char *path, const char *file,
+/* The struct field a key names: Go's JSON decoder takes the exact name,
+ * else any name equal without case (so kubectl reads `nameprefix` and
+ * `NAMEPREFIX` as namePrefix). NULL when none. */
+static const char *field_name(const json_t *type, const char *key)
+{
+    const char *name;
+    json_t *ft;
+
+    if (json_object_get(type, key) != NULL)
+        return key;
+    json_object_foreach((json_t *)type, name, ft)
+    {
+        if (strcasecmp(name, key) == 0)
+            return name;
+    }
+    return NULL;
+}
+
+/* Rename keys spelt in another case to their field's name, in place; a
+ * later spelling of one field replaces an earlier one, as in Go. */
+static int canonical_keys(json_t *v, const json_t *type)
+{
+    const char *key, *name;
+    json_t *fv, *renamed = NULL;
+    int error = 0;
+
+    json_object_foreach(v, key, fv)
+    {
+        if ((name = field_name(type, key)) == NULL || strcmp(name, key) == 0)
+            continue;
+        if (renamed == NULL && (renamed = json_object()) == NULL)
+            return gf_error_set(GF_ENOMEM, "out of memory");
+        json_object_set_new(renamed, key, json_string(name));
+    }
+    json_object_foreach(renamed, key, fv)
+    {
+        json_t *value = json_incref(json_object_get(v, key));
+        json_object_del(v, key);
+        if (json_object_set_new(v, json_string_value(fv), value) < 0)
+            error = gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    json_decref(renamed);
+    return error;
+}
+
+static int check_struct(json_t *v, const json_t *type, const char *path, const char *file,
                         int depth)
 {
     const char *key;
@@ -117,7 +161,9 @@ static int check_struct(const json_t *v, const json_t *type, const char *path, c
 
     if (!json_is_object(v))
         return mismatch(file, path, "a map", v);
-    json_object_foreach((json_t *)v, key, fv)
+    if ((error = canonical_keys(v, type)) < 0)
+        return error;
+    json_object_foreach(v, key, fv)
     {
         const json_t *ft = json_object_get(type, key);
         snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", key);
@@ -130,7 +176,7 @@ static int check_struct(const json_t *v, const json_t *type, const char *path, c
     return 0;
 }
 
-static int check(const json_t *v, const json_t *type, const char *path, const char *file, int depth)
+static int check(json_t *v, const json_t *type, const char *path, const char *file, int depth)
 {
     const char *t = json_string_value(type);
     char sub[512];
@@ -153,7 +199,7 @@ static int check(const json_t *v, const json_t *type, const char *path, const ch
     if (json_is_array(type)) {
         if (!json_is_array(v))
             return mismatch(file, path, "a list", v);
-        json_array_foreach((json_t *)v, i, e)
+        json_array_foreach(v, i, e)
         {
             snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
             if ((error = check(e, json_array_get(type, 0), sub, file, depth + 1)) < 0)
@@ -166,7 +212,7 @@ static int check(const json_t *v, const json_t *type, const char *path, const ch
         const char *key;
         if (!json_is_object(v))
             return mismatch(file, path, "a map", v);
-        json_object_foreach((json_t *)v, key, e)
+        json_object_foreach(v, key, e)
         {
             snprintf(sub, sizeof(sub), "%s.%s", path, key);
             if ((error = check(e, map, sub, file, depth + 1)) < 0)
@@ -177,9 +223,33 @@ static int check(const json_t *v, const json_t *type, const char *path, const ch
     return check_struct(v, type, path, file, depth);
 }
 
-int kz_schema_check(const json_t *kust, const char *file)
+/* kustomize rewrites the text `imageTags:` to `images:` before decoding
+ * (FixKustomizationPreUnmarshalling); with both, the later one wins. */
+static void legacy_image_tags(json_t *kust)
+{
+    json_t *tags = json_object_get(kust, "imageTags");
+    const char *key;
+    json_t *v;
+    int images_last = 0;
+
+    if (tags == NULL)
+        return;
+    json_object_foreach(kust, key, v)
+    {
+        if (strcmp(key, "images") == 0)
+            images_last = 1;
+        else if (strcmp(key, "imageTags") == 0)
+            images_last = 0;
+    }
+    if (!images_last)
+        json_object_set(kust, "images", tags);
+    json_object_del(kust, "imageTags");
+}
+
+int kz_schema_check(json_t *kust, const char *file)
 {
     pthread_once(&schema_once, schema_init);
+    legacy_image_tags(kust);
     if (schema == NULL)
         return gf_error_set(GF_ERROR, "kustomize: the kustomization schema does not parse");
     return check(kust, json_object_get(schema, "root"), "", file, 0);

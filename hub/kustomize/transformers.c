@@ -45,6 +45,17 @@ static int is_meta_namespace(const struct kz_fieldspec *fs)
            strcmp(fs->path[1], "namespace") == 0;
 }
 
+/* kustomize's namespace filter drops metadata/name field specs unless the
+ * object's apiVersion is exactly "v1": a Namespace of another group keeps
+ * its name (removeUnneededMetaFieldSpecs). */
+static int is_name_of_non_core(const struct kz_fieldspec *fs, const struct kz_res *r)
+{
+    const char *api = json_string_value(json_object_get(r->obj, "apiVersion"));
+
+    return fs->npath == 2 && strcmp(fs->path[0], "metadata") == 0 &&
+           strcmp(fs->path[1], "name") == 0 && (api == NULL || strcmp(api, "v1") != 0);
+}
+
 static int is_subjects(const struct kz_fieldspec *fs)
 {
     return fs->npath == 1 && strcmp(fs->path[0], "subjects") == 0;
@@ -66,7 +77,8 @@ int kz_transform_namespace(struct kz_resmap *m, const char *ns, const struct kz_
             role_binding_subjects(r, ns, subjects == KZ_SUBJECTS_ALL_SERVICE_ACCOUNTS);
         for (size_t k = 0; k < specs->len; k++) {
             const struct kz_fieldspec *fs = &specs->items[k];
-            if (is_meta_namespace(fs) || (rb && is_subjects(fs)) || !kz_fieldspec_selects(fs, r))
+            if (is_meta_namespace(fs) || (rb && is_subjects(fs)) || is_name_of_non_core(fs, r) ||
+                !kz_fieldspec_selects(fs, r))
                 continue;
             if ((error = kz_fieldspec_apply(r->obj, fs, 2, set_string_leaf, (void *)ns)) < 0)
                 return error;

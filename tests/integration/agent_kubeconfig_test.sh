@@ -18,7 +18,7 @@ grep -q "https://127.0.0.1:$port" "$T/c1.kubeconfig" || fail "kubeconfig does no
 make_repo
 mkdir -p "$T/repo/clusters" "$T/repo/argocd" "$T/repo/apps/a"
 printf 'apiVersion: gitfleet.io/v1\nkind: Cluster\nmetadata: {name: c1}\n' > "$T/repo/clusters/c1.yaml"
-printf 'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec: {source: {repoURL: ".", path: apps/a}, destination: {name: c1, namespace: a}, syncPolicy: {syncOptions: [CreateNamespace=true]}}\n' > "$T/repo/argocd/a.yaml"
+printf 'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec: {source: {repoURL: ".", path: apps/a}, destination: {name: c1, namespace: a}, syncPolicy: {automated: {}, syncOptions: [CreateNamespace=true]}}\n' > "$T/repo/argocd/a.yaml"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: over-tls}\ndata: {k: v}\n' > "$T/repo/apps/a/cm.yaml"
 commit "one app"
 start_hub

@@ -23,7 +23,7 @@ spec:
     spec:
       source: {repoURL: '.', path: apps/a}
       destination: {name: '{{name}}', namespace: a}
-      syncPolicy: {syncOptions: [CreateNamespace=true]}
+      syncPolicy: {automated: {}, syncOptions: [CreateNamespace=true]}
 Y
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {v: "1"}\n' > "$T/repo/apps/a/cm.yaml"
 commit "v1"

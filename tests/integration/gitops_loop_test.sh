@@ -29,7 +29,7 @@ spec:
       project: default
       source: {repoURL: '.', path: apps/web, targetRevision: HEAD}
       destination: {name: '{{name}}', namespace: web}
-      syncPolicy: {automated: {}, syncOptions: [CreateNamespace=true]}
+      syncPolicy: {automated: {selfHeal: true}, syncOptions: [CreateNamespace=true]}
 Y
 cat > "$T/repo/apps/web/config.yaml" <<'Y'
 apiVersion: v1
@@ -92,7 +92,7 @@ spec:
   project: default
   source: {repoURL: '.', path: apps/api}
   destination: {name: dev-1, namespace: api}
-  syncPolicy: {syncOptions: [CreateNamespace=true]}
+  syncPolicy: {automated: {}, syncOptions: [CreateNamespace=true]}
 Y
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api-config}\ndata: {k: v}\n' > "$T/repo/apps/api/cm.yaml"
 commit "api app"; gitfleet sync >/dev/null
@@ -131,7 +131,8 @@ stop hub; start_hub
 wait_for 15 cluster_is dev-1 connected True || fail "agent did not reconnect"
 pass "hub restart loses nothing; agents reconnect"
 
-# 6. Agent restart while the hub is down: the cached bundle is enforced.
+# 6. Agent restart while the hub is down: the cached bundle is enforced (selfHeal; the
+#    synced state is remembered, so nothing else is re-applied).
 stop hub; stop agent-dev-1
 k dev-1 delete ns web --wait=false >/dev/null
 start_agent dev-1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# kustomize_cli_test.sh -- `gitfleet kustomize`: the file-source root (git work tree, --root,
-# else DIR), output formats, --all-under, exit codes.
+# kustomize_cli_test.sh -- `gitfleet kustomize`: no boundary by default (as kubectl, in a git
+# work tree or not), --root as a boundary, output formats, --all-under, exit codes.
 set -euo pipefail
 bin=${GF_BIN_DIR:?}/gitfleet
 tmp=$(mktemp -d)
@@ -14,7 +14,7 @@ printf 'resources: [cm.yaml]\n' >"$tmp/repo/apps/base/kustomization.yaml"
 printf 'resources: [../base]\nnamePrefix: a-\n' >"$tmp/repo/apps/a/kustomization.yaml"
 printf 'resources: [../base]\nnamePrefix: b-\n' >"$tmp/repo/apps/b/kustomization.yaml"
 
-# Inside a git work tree the root is its top: ../base is readable.
+# Inside a git work tree ../base is readable.
 out=$("$bin" kustomize "$tmp/repo/apps/a")
 [ "$out" = "$(printf 'apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  name: a-x')" ] ||
     fail "git root build printed: $out"
@@ -23,10 +23,18 @@ if "$bin" kustomize "$tmp/repo/apps/a" --root "$tmp/repo/apps/a" 2>"$tmp/err"; t
     fail "a path leaving --root was accepted"
 fi
 grep -q "leaves the repository root" "$tmp/err" || fail "message: $(cat "$tmp/err")"
-# Outside any git work tree the root is DIR.
+# Outside any git work tree too, as `kubectl kustomize DIR` (issue 16), and with the same output.
 cp -r "$tmp/repo/apps" "$tmp/outside/"
-if "$bin" kustomize "$tmp/outside/apps/a" 2>/dev/null; then
-    fail "outside git, ../base should be outside the root"
+out=$("$bin" kustomize "$tmp/outside/apps/a") || fail "outside git, ../base was refused"
+[ "$out" = "$(printf 'apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  name: a-x')" ] ||
+    fail "outside git build printed: $out"
+if command -v kubectl >/dev/null; then
+    [ "$out" = "$(kubectl kustomize "$tmp/outside/apps/a" 2>/dev/null)" ] || fail "kubectl differs outside git"
+fi
+(cd "$tmp/outside/apps/a" && "$bin" kustomize . >/dev/null) || fail "outside git, DIR given as ."
+# --root keeps a boundary outside git as well.
+if "$bin" kustomize "$tmp/outside/apps/a" --root "$tmp/outside/apps/a" 2>/dev/null; then
+    fail "outside git, --root DIR should refuse ../base"
 fi
 "$bin" kustomize "$tmp/outside/apps/base" >/dev/null || fail "outside git, a self-contained dir"
 # JSON output is a list of the documents.

@@ -139,6 +139,7 @@ spec:
   source: {repoURL: '.', path: apps/flaky}
   destination: {name: c1, namespace: flaky}
   syncPolicy:
+    automated: {}
     syncOptions: [CreateNamespace=true]
     retry: {limit: 2, backoff: {duration: 1s, factor: 2, maxDuration: 10s}}
 Y

@@ -383,6 +383,100 @@ static void test_drift__to_json_and_depth_limit(void)
     json_decref(l);
 }
 
+/* RespectIgnoreDifferences: the object as applied, as canonical-ish JSON text. */
+static char *strip(const char *desired, const char *live, const char *rules_json)
+{
+    json_t *d = J(desired), *l = live ? J(live) : NULL, *rj = J(rules_json), *out = NULL;
+    struct agent_drift_rules *rules = NULL;
+    char *text;
+
+    GF_ASSERT_INT(agent_drift_rules_parse(&rules, rj), 0);
+    GF_ASSERT_INT(agent_drift_strip(&out, d, l, rules), 0);
+    text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(out);
+    json_decref(d);
+    json_decref(l);
+    json_decref(rj);
+    agent_drift_rules_free(rules);
+    return text;
+}
+
+#define ASSERT_STRIP(want, desired, live, rules)                                                   \
+    do {                                                                                           \
+        char *got_ = strip(desired, live, rules);                                                  \
+        GF_ASSERT_STR(got_, want);                                                                 \
+        free(got_);                                                                                \
+    } while (0)
+
+static void test_drift__strip_json_pointer(void)
+{
+    const char *dep = "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+                      "\"web\"},\"spec\":{\"replicas\":2,\"paused\":false}}";
+    const char *rules = "[{\"group\":\"apps\",\"kind\":\"Deployment\",\"jsonPointers\":["
+                        "\"/spec/replicas\"]}]";
+
+    ASSERT_STRIP("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+                 "\"web\"},\"spec\":{\"paused\":false}}",
+                 dep, "{}", rules);
+    /* a rule for another kind leaves it alone */
+    ASSERT_STRIP("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+                 "\"web\"},\"spec\":{\"paused\":false,\"replicas\":2}}",
+                 dep, "{}", "[{\"kind\":\"StatefulSet\",\"jsonPointers\":[\"/spec/replicas\"]}]");
+    /* identity is never stripped */
+    ASSERT_STRIP("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}",
+                 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\","
+                 "\"labels\":{\"a\":\"b\"}}}",
+                 NULL,
+                 "[{\"kind\":\"ConfigMap\",\"jsonPointers\":[\"/metadata/name\",\"/metadata/"
+                 "labels\",\"/kind\"]}]");
+}
+
+static void test_drift__strip_jq_in_keyed_list(void)
+{
+    const char *dep =
+        "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"w\"},"
+        "\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:1\"},"
+        "{\"name\":\"b\",\"image\":\"y:1\"}]}}}}";
+    const char *rules =
+        "[{\"group\":\"apps\",\"kind\":\"Deployment\",\"jqPathExpressions\":["
+        "\".spec.template.spec.containers[] | select(.name == \\\"b\\\") | .image\"]}]";
+
+    /* containers are keyed by name: b's image is left out, b itself stays */
+    ASSERT_STRIP("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+                 "\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"x:1\","
+                 "\"name\":\"a\"},{\"name\":\"b\"}]}}}}",
+                 dep, "{}", rules);
+}
+
+static void test_drift__strip_atomic_list_takes_live(void)
+{
+    /* a custom resource's list is atomic: the ignored field takes the live value */
+    const char *cr = "{\"apiVersion\":\"x.io/v1\",\"kind\":\"W\",\"metadata\":{\"name\":\"w\"},"
+                     "\"spec\":{\"items\":[{\"n\":1,\"size\":2}]}}";
+    const char *live = "{\"spec\":{\"items\":[{\"n\":1,\"size\":7}]}}";
+    const char *rules =
+        "[{\"group\":\"x.io\",\"kind\":\"W\",\"jsonPointers\":[\"/spec/items/0/size\"]}]";
+
+    ASSERT_STRIP("{\"apiVersion\":\"x.io/v1\",\"kind\":\"W\",\"metadata\":{\"name\":\"w\"},"
+                 "\"spec\":{\"items\":[{\"n\":1,\"size\":7}]}}",
+                 cr, live, rules);
+}
+
+static void test_drift__strip_managed_fields_managers(void)
+{
+    const char *dep = "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+                      "\"web\"},\"spec\":{\"replicas\":2,\"paused\":false}}";
+    const char *live = "{\"metadata\":{\"managedFields\":[{\"manager\":\"hpa\",\"operation\":"
+                       "\"Update\",\"fieldsV1\":{\"f:spec\":{\"f:replicas\":{}}}}]},\"spec\":{"
+                       "\"replicas\":5}}";
+    const char *rules = "[{\"group\":\"apps\",\"kind\":\"Deployment\",\"managedFieldsManagers\":["
+                        "\"hpa\"]}]";
+
+    ASSERT_STRIP("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+                 "\"web\"},\"spec\":{\"paused\":false}}",
+                 dep, live, rules);
+}
+
 GF_TESTS(GF_TEST(test_drift__defaulted_fields_never_drift),
          GF_TEST(test_drift__changed_image_by_container_name),
          GF_TEST(test_drift__missing_object_and_list_items),
@@ -395,4 +489,7 @@ GF_TESTS(GF_TEST(test_drift__defaulted_fields_never_drift),
          GF_TEST(test_drift__ignore_annotations_with_odd_keys),
          GF_TEST(test_drift__ignore_rule_matching),
          GF_TEST(test_drift__ignore_managed_fields_managers),
-         GF_TEST(test_drift__bad_rules_are_errors), GF_TEST(test_drift__to_json_and_depth_limit));
+         GF_TEST(test_drift__bad_rules_are_errors), GF_TEST(test_drift__to_json_and_depth_limit),
+         GF_TEST(test_drift__strip_json_pointer), GF_TEST(test_drift__strip_jq_in_keyed_list),
+         GF_TEST(test_drift__strip_atomic_list_takes_live),
+         GF_TEST(test_drift__strip_managed_fields_managers));

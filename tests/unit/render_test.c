@@ -5,6 +5,7 @@
 #include "render.h"
 #include "source.h"
 #include "gitfleet/error.h"
+#include "gitfleet/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -530,7 +531,73 @@ static void test_render__kustomize_overlays_and_their_base(void)
     world_free(&w);
 }
 
-GF_TESTS(GF_TEST(test_render__plain_manifests), GF_TEST(test_render__scopes_waves_and_kind_order),
+/* A ConfigMap whose one value makes it about `bytes` long. */
+static char *sized_cm(const char *name, size_t bytes)
+{
+    char *text = malloc(bytes + 200);
+    int n = snprintf(
+        text, 200, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata:\n  blob: ", name);
+
+    memset(text + n, 'x', bytes);
+    strcpy(text + n + bytes, "\n");
+    return text;
+}
+
+/* Issue 13: an object over 1.5 MiB fails its app at render, naming it; a
+ * cluster whose apps add up to more than the bundle limit loses its largest
+ * apps, each with a message, and the rest still fit. */
+static void test_render__size_limits(void)
+{
+    char *apps = calloc(1, 64 * 1024), *big = sized_cm("big", 1450 * 1024),
+         *huge = sized_cm("huge", 2 << 20);
+    size_t n = 0;
+
+    for (int i = 0; i < 24; i++)
+        n += (size_t)snprintf(apps + n, 64 * 1024 - n,
+                              "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: "
+                              "{name: a%02d}\nspec:\n  source: {repoURL: '', path: apps/big}\n"
+                              "  destination: {name: c1, namespace: ns%02d}\n---\n",
+                              i, i);
+    snprintf(apps + n, 64 * 1024 - n, "%s%s", APP("huge", "c1", "apps/huge", ""),
+             APP("tiny", "c1", "apps/tiny", ""));
+    const struct file files[] = {{"clusters/c.yaml", CLUSTER("c1", "prod")},
+                                 {"argocd/apps.yaml", apps},
+                                 {"apps/big/cm.yaml", big},
+                                 {"apps/huge/cm.yaml", huge},
+                                 {"apps/tiny/cm.yaml", CM("tiny", "")},
+                                 {NULL, NULL}};
+    struct world w;
+    struct hub_bundle *b;
+    size_t kept = 0, left_out = 0;
+
+    world_init(&w, files);
+    b = render(&w, NULL, "c1");
+    GF_ASSERT_HAS(bundle_app(b, "huge")->error, "core/ConfigMap shop/huge is 2.0 MiB, over the "
+                                                "1.5 MiB a Kubernetes object may be");
+    GF_ASSERT_INT(bundle_app(b, "huge")->n_resources, 0);
+    GF_ASSERT(bundle_app(b, "tiny")->error == NULL);
+    for (size_t i = 0; i < b->n_apps; i++) {
+        const struct hub_bundle_app *ba = &b->apps[i];
+        if (ba->error && strstr(ba->error, "over its 32 MiB limit")) {
+            GF_ASSERT_HAS(ba->error, "cluster c1's bundle");
+            GF_ASSERT_INT(ba->n_resources, 0);
+            left_out++;
+        }
+        for (size_t k = 0; k < ba->n_resources; k++)
+            kept += json_dumpb(ba->resources[k].body, NULL, 0, JSON_COMPACT);
+    }
+    GF_ASSERT(left_out >= 3 && left_out <= 5);
+    GF_ASSERT(kept + kept / 16 <= GF_LIMIT_BUNDLE_BYTES);
+    GF_ASSERT(kept > GF_LIMIT_BUNDLE_BYTES * 3 / 4);
+    hub_bundle_free(b);
+    world_free(&w);
+    free(apps);
+    free(big);
+    free(huge);
+}
+
+GF_TESTS(GF_TEST(test_render__plain_manifests), GF_TEST(test_render__size_limits),
+         GF_TEST(test_render__scopes_waves_and_kind_order),
          GF_TEST(test_render__conflicts_and_failures_stay_per_app),
          GF_TEST(test_render__cache_shared_and_incremental),
          GF_TEST(test_render__kustomize_overlays_and_their_base),

@@ -43,4 +43,57 @@ static void test_report__round_trip(void)
     json_decref(out);
 }
 
-GF_TESTS(GF_TEST(test_report__round_trip));
+/* Issue 10's members: hashes, suspension and the operation with its results. */
+static void test_report__operation_state(void)
+{
+    const char *text =
+        "{\"cluster\":\"c\",\"generation\":2,\"apps\":[{\"name\":\"web\",\"desiredHash\":"
+        "\"d1\",\"syncedHash\":\"s1\",\"autoSyncSuspended\":true,\"operationState\":{\"id\":"
+        "\"op-7\",\"phase\":\"Failed\",\"message\":\"m\",\"syncPhase\":\"PreSync\",\"wave\":"
+        "-1,\"startedAt\":1000,\"finishedAt\":2000,\"revision\":\"abc\",\"contentHash\":\"d1\","
+        "\"dryRun\":true,\"initiatedBy\":\"operator\",\"kind\":\"rollback\",\"retryCount\":3,"
+        "\"results\":[{\"group\":\"batch\",\"version\":\"v1\",\"kind\":\"Job\",\"namespace\":"
+        "\"web\",\"name\":\"migrate\",\"action\":\"hook\",\"phase\":\"PreSync\",\"wave\":-1,"
+        "\"status\":\"Failed\",\"message\":\"boom\"},{\"kind\":\"ConfigMap\",\"name\":\"x\","
+        "\"action\":\"prune\"}]}},{\"name\":\"plain\"}]}";
+    json_t *in = json_loads(text, 0, NULL), *out;
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+
+    GF_ASSERT(in != NULL);
+    GF_ASSERT_INT(gf_report_pack(&bytes, &len, in), 0);
+    Gitfleet__Report *r = gitfleet__report__unpack(NULL, len, bytes);
+    GF_ASSERT(r != NULL);
+    out = gf_report_from_proto(r);
+    gitfleet__report__free_unpacked(r, NULL);
+    free(bytes);
+
+    json_t *app = json_array_get(json_object_get(out, "apps"), 0);
+    json_t *op = json_object_get(app, "operationState");
+    json_t *res = json_array_get(json_object_get(op, "results"), 0);
+    GF_ASSERT_STR(json_string_value(json_object_get(app, "desiredHash")), "d1");
+    GF_ASSERT_STR(json_string_value(json_object_get(app, "syncedHash")), "s1");
+    GF_ASSERT(json_is_true(json_object_get(app, "autoSyncSuspended")));
+    GF_ASSERT_STR(json_string_value(json_object_get(op, "id")), "op-7");
+    GF_ASSERT_STR(json_string_value(json_object_get(op, "phase")), "Failed");
+    GF_ASSERT_STR(json_string_value(json_object_get(op, "syncPhase")), "PreSync");
+    GF_ASSERT_INT(json_integer_value(json_object_get(op, "wave")), -1);
+    GF_ASSERT_INT(json_integer_value(json_object_get(op, "startedAt")), 1000);
+    GF_ASSERT_INT(json_integer_value(json_object_get(op, "finishedAt")), 2000);
+    GF_ASSERT(json_is_true(json_object_get(op, "dryRun")));
+    GF_ASSERT_STR(json_string_value(json_object_get(op, "initiatedBy")), "operator");
+    GF_ASSERT_STR(json_string_value(json_object_get(op, "kind")), "rollback");
+    GF_ASSERT_INT(json_integer_value(json_object_get(op, "retryCount")), 3);
+    GF_ASSERT_INT(json_array_size(json_object_get(op, "results")), 2);
+    GF_ASSERT_STR(json_string_value(json_object_get(res, "name")), "migrate");
+    GF_ASSERT_STR(json_string_value(json_object_get(res, "action")), "hook");
+    GF_ASSERT_INT(json_integer_value(json_object_get(res, "wave")), -1);
+    GF_ASSERT_STR(json_string_value(json_object_get(res, "message")), "boom");
+    app = json_array_get(json_object_get(out, "apps"), 1);
+    GF_ASSERT(json_object_get(app, "operationState") == NULL);
+    GF_ASSERT(json_is_false(json_object_get(app, "autoSyncSuspended")));
+    json_decref(in);
+    json_decref(out);
+}
+
+GF_TESTS(GF_TEST(test_report__round_trip), GF_TEST(test_report__operation_state));

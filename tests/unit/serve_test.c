@@ -142,7 +142,7 @@ static void test_serve__token_is_one_time(void)
 
     start(&f);
     add_token(&f, "dev-1", "tok-1", 60000);
-    add_token(&f, "dev-1", "tok-old", -1);
+    add_token(&f, "dev-2", "tok-old", -1);
     agent_link *link = link_as(&f, "", f.agent_key);
     GF_ASSERT_INT(agent_link_join(link, "tok-old", cluster, sizeof(cluster), hub_pub), GF_EPERM);
     GF_ASSERT_HAS(gf_error_last(), "expired");
@@ -289,8 +289,114 @@ static void test_serve__garbage_gets_an_error_not_a_crash(void)
     stop(&f);
 }
 
+/* A fetch on its own link (own context), with a short reply timeout. */
+struct fetch_arg {
+    agent_link *link;
+    int64_t wait_ms;
+    int result;
+    int64_t took_ms;
+};
+
+static void *fetch_thread(void *arg)
+{
+    struct fetch_arg *a = arg;
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    int64_t t0 = gf_wire_now_ms();
+
+    a->result = agent_link_fetch(a->link, 1, a->wait_ms, &bytes, &len);
+    a->took_ms = gf_wire_now_ms() - t0;
+    free(bytes);
+    return NULL;
+}
+
+static agent_link *link_quick(struct fixture *f, const char *cluster)
+{
+    struct agent_link_config config = {
+        .hub_url = f->url, .cluster = cluster, .key = f->agent_key, .timeout_ms = 500};
+    agent_link *link = NULL;
+
+    GF_ASSERT_INT(agent_link_open(&link, &config), 0);
+    return link;
+}
+
+static void wait_stats(struct fixture *f, int waiting, uint64_t replaced)
+{
+    struct hub_serve_stats stats = {0};
+
+    for (int i = 0; i < 100; i++) {
+        hub_serve_stats(f->serve, &stats);
+        if (stats.waiting == waiting && stats.replaced == replaced)
+            return;
+        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+    }
+    GF_ASSERT_INT(stats.waiting, waiting);
+    GF_ASSERT_INT(stats.replaced, replaced);
+}
+
+/* One cluster's key cannot hold many contexts with long-polls: a newer
+ * long-poll of a cluster replaces its older one, which is abandoned. */
+static void test_serve__new_long_poll_replaces_the_old(void)
+{
+    struct fixture f;
+    struct fetch_arg old = {.wait_ms = 1500}, now = {.wait_ms = 5000};
+    pthread_t t1, t2;
+
+    start(&f);
+    add_token(&f, "dev-1", "tok-1", 60000);
+    agent_link *joiner = link_as(&f, "", f.agent_key);
+    join(&f, joiner, "tok-1");
+    agent_link_close(joiner);
+    publish(&f, "dev-1", 1);
+    old.link = link_quick(&f, "dev-1");
+    now.link = link_quick(&f, "dev-1");
+    pthread_create(&t1, NULL, fetch_thread, &old);
+    wait_stats(&f, 1, 0);
+    pthread_create(&t2, NULL, fetch_thread, &now);
+    wait_stats(&f, 1, 1); /* still one held, the old one replaced */
+    publish(&f, "dev-1", 2);
+    pthread_join(t2, NULL);
+    pthread_join(t1, NULL);
+    GF_ASSERT_INT(now.result, 0);
+    /* The old request got no answer at all (not even "not modified" at its
+     * 1.5 s deadline): its link gave up after its own timeout. */
+    GF_ASSERT_INT(old.result, GF_ETIMEDOUT);
+    agent_link_close(old.link);
+    agent_link_close(now.link);
+    stop(&f);
+}
+
+/* A long-poll already held when the cluster is removed gets a refusal, not
+ * the next bundle. */
+static void test_serve__revoked_cluster_waiting_poll_gets_no_bundle(void)
+{
+    struct fixture f;
+    struct fetch_arg poll = {.wait_ms = 5000};
+    pthread_t t;
+
+    start(&f);
+    add_token(&f, "dev-1", "tok-1", 60000);
+    agent_link *joiner = link_as(&f, "", f.agent_key);
+    join(&f, joiner, "tok-1");
+    agent_link_close(joiner);
+    publish(&f, "dev-1", 1);
+    poll.link = link_quick(&f, "dev-1");
+    pthread_create(&t, NULL, fetch_thread, &poll);
+    wait_stats(&f, 1, 0);
+    GF_ASSERT_INT(hub_store_cluster_remove(f.store, "dev-1"), 0);
+    publish(&f, "dev-1", 2); /* stored before the hub learns of the removal */
+    hub_serve_revoke(f.serve, "dev-1");
+    pthread_join(t, NULL);
+    GF_ASSERT_INT(poll.result, GF_EPERM);
+    GF_ASSERT(poll.took_ms < 4000);
+    agent_link_close(poll.link);
+    stop(&f);
+}
+
 GF_TESTS(GF_TEST(test_serve__join_then_fetch_and_report), GF_TEST(test_serve__token_is_one_time),
          GF_TEST(test_serve__unknown_and_foreign_keys_are_refused),
          GF_TEST(test_serve__long_poll_answers_on_notify),
          GF_TEST(test_serve__long_poll_times_out_not_modified),
-         GF_TEST(test_serve__garbage_gets_an_error_not_a_crash));
+         GF_TEST(test_serve__garbage_gets_an_error_not_a_crash),
+         GF_TEST(test_serve__new_long_poll_replaces_the_old),
+         GF_TEST(test_serve__revoked_cluster_waiting_poll_gets_no_bundle));

@@ -23,7 +23,7 @@ static void test_store__token_is_one_time_and_expires(void)
     char cluster[HUB_STORE_NAME_MAX];
 
     GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "hash-a", 2000), 0);
-    GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "hash-b", 1000), 0);
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-2", "hash-b", 1000), 0);
     GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-x", 1500), GF_EPERM);
     GF_ASSERT_HAS(gf_error_last(), "not valid");
     GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-b", 1500), GF_EPERM);
@@ -32,6 +32,29 @@ static void test_store__token_is_one_time_and_expires(void)
     GF_ASSERT_STR(cluster, "dev-1");
     GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-a", 1600), GF_EPERM);
     GF_ASSERT_HAS(gf_error_last(), "already used");
+    hub_store_close(store);
+}
+
+/* Issue 13: `cluster add` again issues a new token and the older unused one
+ * stops working; a used one stays recorded as used. */
+static void test_store__newer_token_replaces_older(void)
+{
+    hub_store *store = open_store();
+    char cluster[HUB_STORE_NAME_MAX];
+
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "hash-old", 5000), 0);
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "hash-new", 5000), 0);
+    GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-old", 1000), GF_EPERM);
+    GF_ASSERT_HAS(gf_error_last(), "not valid");
+    GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-new", 1000), 0);
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "hash-third", 5000), 0);
+    GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-new", 1100), GF_EPERM);
+    GF_ASSERT_HAS(gf_error_last(), "already used");
+    /* another cluster's token is not touched */
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-2", "hash-two", 5000), 0);
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-1", "hash-fourth", 5000), 0);
+    GF_ASSERT_INT(hub_store_token_redeem(store, cluster, "hash-two", 1200), 0);
+    GF_ASSERT_STR(cluster, "dev-2");
     hub_store_close(store);
 }
 
@@ -170,6 +193,7 @@ static void test_store__history_filters_newest_first(void)
 }
 
 GF_TESTS(GF_TEST(test_store__token_is_one_time_and_expires),
+         GF_TEST(test_store__newer_token_replaces_older),
          GF_TEST(test_store__join_binds_key_and_remove_revokes),
          GF_TEST(test_store__generations_never_go_backwards),
          GF_TEST(test_store__old_generations_are_dropped),

@@ -22,7 +22,8 @@
  *       "dryRun": bool, "initiatedBy", "kind", "retryCount",
  *       "results": [{"group", "version", "kind", "namespace", "name",
  *                    "action", "phase", "wave", "status", "message"}]}
- * ("operation" stays the phase alone, for older readers.)
+ * ("operation" stays the phase alone, for older readers; "operationState"
+ * is absent when the app has run no operation since the agent started.)
  * Absent members are empty strings or zeros; unknown members are ignored.
  */
 

@@ -2,6 +2,7 @@
 #ifndef GITFLEET_WIRE_H
 #define GITFLEET_WIRE_H
 
+#include "gitfleet/limits.h"
 #include "gitfleet/sign.h"
 #include "gitfleet.pb-c.h"
 
@@ -9,8 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Largest message either side accepts (NNG_OPT_RECVMAXSZ on every socket). */
-#define GF_WIRE_MAX_MESSAGE ((size_t)64 << 20)
+/* Largest message either side accepts (NNG_OPT_RECVMAXSZ on every socket):
+ * gitfleet/limits.h says why. */
+#define GF_WIRE_MAX_MESSAGE GF_LIMIT_MESSAGE_BYTES
 
 /* A decoded agent request: the outer envelope and its body. The signature
  * is NOT verified yet: which key to use depends on the cluster named inside. */

@@ -189,6 +189,9 @@ def errors(port, token):
          "EUNSUPPORTED"),
         (b"GET /api/v1/sync HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n", 405, "EUNSUPPORTED"),
         (b"DELETE /healthz HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n", 405, "EUNSUPPORTED"),
+        (b"GET /api/v1/history?limit=-1 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "EINVAL"),
+        (b"GET /api/v1/history?limit=5000 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "EINVAL"),
+        (b"GET /api/v1/history?limit=x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "EINVAL"),
         (b"POST /api/v1/sync HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n" + auth + b"\r\n{x}", 400,
          "EINVAL"),
     ]:
