@@ -10,6 +10,16 @@
 #include <malloc.h>
 #endif
 
+size_t gf_os_heap_in_use(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#else
+    return 0;
+#endif
+}
+
 void gf_os_release_memory(void)
 {
 #if defined(__GLIBC__)

@@ -17,6 +17,8 @@ struct hub_http_limits;
  *   DELETE /api/v1/clusters/C -> revoke                 (admin)
  *   POST /api/v1/sync -> fetch and render now          (admin)
  *   POST /api/v1/webhook/git                            (GitHub, GitLab, Gitea signatures)
+ *   GET  /, /ui/... (the dashboard), /api/v1/ui/fleet, /api/v1/ui/apps/APP,
+ *        /api/v1/events (server-sent events)                (issue 14, hub/ui.c, hub/events.c)
  * Mutating calls need "Authorization: Bearer <admin token>". The server layer
  * (limits, timeouts, JSON errors, streams) is hub/http.c.
  */

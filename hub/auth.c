@@ -4,6 +4,7 @@
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 #include "gitfleet/wire.h"
+#include "ui.h"
 
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -173,6 +174,9 @@ static int is_write(const char *method)
 static enum need need_of(const char *method, const char *path)
 {
     if (strcmp(path, "/healthz") == 0)
+        return NEED_NOTHING;
+    /* the dashboard's own files hold no fleet data; the page asks for a token */
+    if (!is_write(method) && hub_ui_is_page(path))
         return NEED_NOTHING;
     if (strcmp(path, "/api/v1/webhook/git") == 0 && strcmp(method, "POST") == 0)
         return NEED_NOTHING; /* its own secret authenticates it */

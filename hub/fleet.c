@@ -382,6 +382,10 @@ static int parse_app_fields(struct obj_ctx *c, const json_t *obj, struct hub_app
         (error = opt_string(c, obj, "spec.project", &project)) < 0)
         return error;
     app->project = strdup(project ? project : "default");
+    const char *allow = json_string_value(
+        json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+                        "gitfleet.io/allow-plain-secrets"));
+    app->allow_plain_secrets = opts->allow_plain_secrets || (allow && strcmp(allow, "true") == 0);
     if ((error = check_unsupported(c, obj)) < 0 || (error = parse_source(c, obj, app, opts)) < 0)
         return error;
     return parse_policy(c, obj, &app->policy);

@@ -32,6 +32,7 @@ struct hub_fleet_options {
      * none of these (nor "" or ".") is reported as unsupported. Compared
      * without a trailing "/" or ".git". NULL-terminated, may be NULL. */
     const char *const *repo_urls;
+    int allow_plain_secrets; /* every app may keep plain Secrets (hub setting) */
 };
 
 struct hub_cluster {
@@ -72,9 +73,10 @@ struct hub_app {
     int recurse;             /* spec.source.directory.recurse */
     char *include, *exclude; /* directory globs ("" when unset) */
     struct hub_sync_policy policy;
-    char *file;   /* where the Application or ApplicationSet is written */
-    char *origin; /* why it exists: "Application" or the generator and labels */
-    char *error;  /* set when the app is invalid or unsupported: it renders nothing */
+    char *file;              /* where the Application or ApplicationSet is written */
+    char *origin;            /* why it exists: "Application" or the generator and labels */
+    char *error;             /* set when the app is invalid or unsupported: it renders nothing */
+    int allow_plain_secrets; /* annotation gitfleet.io/allow-plain-secrets: "true" */
 };
 
 struct hub_fleet {

@@ -163,6 +163,11 @@ int hub_source_open_creds(hub_source **out, const char *location, const char *ca
     if ((src = calloc(1, sizeof(*src))) == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     git_libgit2_init();
+    /* libgit2 caches parsed commits and trees process-wide up to 256 MiB by
+     * default: with a commit per pass the hub's memory grew by a few KB a
+     * pass for hours (issue 13). A pass reads one commit's trees; this
+     * bound holds a large fleet repository's trees and stops the growth. */
+    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)HUB_SOURCE_GIT_CACHE_BYTES);
     pthread_mutex_init(&src->lock, NULL);
     src->refs = 1;
     gf_redact_url(shown, sizeof(shown), location);
@@ -256,6 +261,15 @@ static int resolve_locked(char out[41], hub_source *src, const char *revision)
     git_oid_tostr(out, 41, git_object_id(obj));
     git_object_free(obj);
     return 0;
+}
+
+void hub_source_cache_bytes(int64_t *used_out, int64_t *allowed_out)
+{
+    ssize_t used = 0, allowed = 0;
+
+    git_libgit2_opts(GIT_OPT_GET_CACHED_MEMORY, &used, &allowed);
+    *used_out = used;
+    *allowed_out = allowed;
 }
 
 int hub_source_fetch(hub_source *src)

@@ -31,6 +31,12 @@ int hub_source_open_creds(hub_source **out, const char *location, const char *ca
                           const struct hub_creds *creds);
 
 /* Fetch new commits from the remote; a no-op for a local path. */
+/* The bound of libgit2's object cache (process-wide), set at open. */
+#define HUB_SOURCE_GIT_CACHE_BYTES ((int64_t)16 << 20)
+
+/* What libgit2's object cache holds now and may hold (for /metrics). */
+void hub_source_cache_bytes(int64_t *used_out, int64_t *allowed_out);
+
 int hub_source_fetch(hub_source *src);
 
 /* Resolve a branch, tag, commit id (full or abbreviated) or NULL/"HEAD" to a

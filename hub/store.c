@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_STMT_CACHE   48  /* prepared statements kept (the store has fewer) */
+#define STORE_STMT_CACHE                                                                           \
+    96                         /* prepared statements kept (the store and the modules with         \
+                                * tables of their own have fewer) */
 #define STORE_BATCH_MAX_MS 200 /* a batch transaction commits at least this often */
 
 /* A statement prepared once and reused: preparing costs more than running
@@ -31,8 +33,15 @@ struct hub_store {
     int batch_failed;        /* a commit of the batch failed: batch_end says so */
 };
 
+/* Pages freed by deletes (old bundles, removed clusters) go back to the
+ * file system: incremental auto-vacuum (set before the first table), run by
+ * hub_store_compact(); the WAL is cut back to 16 MiB after checkpoints. */
+#define STORE_COMPACT_PAGES 256 /* free pages worth giving back (1 MiB of 4 KiB pages) */
+
 static const char schema[] =
+    "PRAGMA auto_vacuum=INCREMENTAL;"
     "PRAGMA journal_mode=WAL;"
+    "PRAGMA journal_size_limit=16777216;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=ON;"
     "CREATE TABLE IF NOT EXISTS clusters ("
@@ -62,11 +71,33 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS history ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, app TEXT NOT NULL,"
     "  time_ms INTEGER NOT NULL, generation INTEGER NOT NULL, revision TEXT NOT NULL,"
-    "  result TEXT NOT NULL, message TEXT NOT NULL);";
+    "  result TEXT NOT NULL, message TEXT NOT NULL);"
+    /* Issue 15: each cluster's age recipients for sealed secrets. The current
+     * one has retires_ms 0; after a rotation the old one is kept, and still
+     * listed, until its grace period ends. */
+    "CREATE TABLE IF NOT EXISTS secret_recipients ("
+    "  cluster TEXT NOT NULL, recipient TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    "  retires_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (cluster, recipient));"
+    "CREATE TABLE IF NOT EXISTS secret_rotations ("
+    "  cluster TEXT PRIMARY KEY, id TEXT NOT NULL, requested_ms INTEGER NOT NULL,"
+    "  grace_ms INTEGER NOT NULL, done_ms INTEGER NOT NULL DEFAULT 0);";
 
 static int db_error(hub_store *store, const char *what)
 {
     return gf_error_set(GF_EIO, "store: %s: %s", what, sqlite3_errmsg(store->db));
+}
+
+/* The single integer a PRAGMA returns; -1 on error. */
+static int64_t pragma_int(hub_store *store, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t v = -1;
+
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
 }
 
 int hub_store_open(hub_store **out, const char *path)
@@ -92,8 +123,38 @@ int hub_store_open(hub_store **out, const char *path)
         hub_store_close(store);
         return error;
     }
+    if (pragma_int(store, "PRAGMA auto_vacuum") == 0) {
+        /* a hub.db from before incremental vacuum: converting needs one VACUUM */
+        if (sqlite3_exec(store->db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;", NULL, NULL, NULL) !=
+            SQLITE_OK) {
+            int error = db_error(store, "converting to incremental vacuum");
+            hub_store_close(store);
+            return error;
+        }
+    }
     *out = store;
     return 0;
+}
+
+int hub_store_compact(hub_store *store, int64_t *freed_pages_out)
+{
+    int error = 0;
+    int64_t free_pages;
+
+    if (freed_pages_out)
+        *freed_pages_out = 0;
+    pthread_mutex_lock(&store->lock);
+    if (store->batch_opened_ms == 0 &&
+        (free_pages = pragma_int(store, "PRAGMA freelist_count")) >= STORE_COMPACT_PAGES) {
+        if (sqlite3_exec(store->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(store->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) !=
+                SQLITE_OK)
+            error = db_error(store, "compact");
+        else if (freed_pages_out)
+            *freed_pages_out = free_pages;
+    }
+    pthread_mutex_unlock(&store->lock);
+    return error;
 }
 
 void hub_store_close(hub_store *store)
@@ -141,7 +202,52 @@ static void release(hub_store *store, sqlite3_stmt *stmt)
             store->stmts[i].in_use = 0;
             return;
         }
-    sqlite3_finalize(stmt); /* not cached (the cache was full) */
+    sqlite3_finalize(stmt); /* prepared when the cache was full */
+}
+
+/* ---- for modules with tables of their own ---- */
+
+void hub_store_lock(hub_store *store)
+{
+    pthread_mutex_lock(&store->lock);
+}
+
+void hub_store_unlock(hub_store *store)
+{
+    pthread_mutex_unlock(&store->lock);
+}
+
+int hub_store_prepare(hub_store *store, sqlite3_stmt **out, const char *sql)
+{
+    return prepare(store, out, sql);
+}
+
+void hub_store_release(hub_store *store, sqlite3_stmt *stmt)
+{
+    release(store, stmt);
+}
+
+static int step_done(hub_store *store, sqlite3_stmt *stmt, const char *what);
+
+int hub_store_step_done(hub_store *store, sqlite3_stmt *stmt, const char *what)
+{
+    return step_done(store, stmt, what);
+}
+
+int hub_store_exec(hub_store *store, const char *sql)
+{
+    char *msg = NULL;
+    int error = 0;
+
+    if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        error = gf_error_set(GF_EIO, "store: %s", msg ? msg : sqlite3_errmsg(store->db));
+    sqlite3_free(msg);
+    return error;
+}
+
+int hub_store_changes(hub_store *store)
+{
+    return sqlite3_changes(store->db);
 }
 
 /* ---- batches ---- */
@@ -443,9 +549,141 @@ int hub_store_cluster_remove(hub_store *store, const char *cluster)
     if ((error = exec_for_cluster(store, "DELETE FROM clusters WHERE name = ?1", cluster)) == 0) {
         if (sqlite3_changes(store->db) == 0)
             error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
-        else
-            error = exec_for_cluster(store, "DELETE FROM tokens WHERE cluster = ?1", cluster);
+        else if ((error = exec_for_cluster(store, "DELETE FROM tokens WHERE cluster = ?1",
+                                           cluster)) == 0 &&
+                 (error = exec_for_cluster(
+                      store, "DELETE FROM secret_recipients WHERE cluster = ?1", cluster)) == 0)
+            error =
+                exec_for_cluster(store, "DELETE FROM secret_rotations WHERE cluster = ?1", cluster);
     }
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/* ---- sealed-secret recipients and key rotations (issue 15) ---- */
+
+/* Bind ?1 cluster, ?2 text, ?3 and ?4 integers, and run. */
+static int exec4(hub_store *store, const char *sql, const char *cluster, const char *text,
+                 int64_t a, int64_t b)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    if ((error = prepare(store, &stmt, sql)) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, a);
+        sqlite3_bind_int64(stmt, 4, b);
+        error = step_done(store, stmt, sql);
+    }
+    release(store, stmt);
+    return error;
+}
+
+int hub_store_recipient_put(hub_store *store, const char *cluster, const char *recipient,
+                            int64_t now_ms, int64_t grace_ms)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    /* Others still current retire after the grace (at once without one). */
+    if ((error = exec4(store,
+                       "UPDATE secret_recipients SET retires_ms = ?3 + ?4 WHERE cluster = ?1 "
+                       "AND recipient != ?2 AND (retires_ms = 0 OR retires_ms > ?3 + ?4)",
+                       cluster, recipient, now_ms, grace_ms)) == 0 &&
+        (error = exec4(store,
+                       "DELETE FROM secret_recipients WHERE cluster = ?1 AND recipient != ?2 "
+                       "AND retires_ms <= ?3",
+                       cluster, recipient, now_ms, 0)) == 0)
+        error = exec4(store,
+                      "INSERT INTO secret_recipients (cluster, recipient, created_ms, retires_ms) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (cluster, recipient) DO UPDATE SET "
+                      "retires_ms = 0",
+                      cluster, recipient, now_ms, 0);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_recipients(hub_store *store, const char *cluster, int64_t now_ms, json_t **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    *out = json_array();
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT r.cluster, r.recipient, r.created_ms, r.retires_ms "
+                         "FROM secret_recipients r JOIN clusters c ON c.name = r.cluster "
+                         "WHERE c.public_key IS NOT NULL AND (?1 IS NULL OR r.cluster = ?1) "
+                         "AND (r.retires_ms = 0 OR r.retires_ms > ?2) "
+                         "ORDER BY r.cluster, r.retires_ms != 0, r.created_ms DESC")) == 0) {
+        if (cluster)
+            sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, now_ms);
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+            json_array_append_new(
+                *out, json_pack("{s:s, s:s, s:I, s:I, s:b}", "cluster", column_text(stmt, 0),
+                                "recipient", column_text(stmt, 1), "createdUnixMs",
+                                (json_int_t)sqlite3_column_int64(stmt, 2), "retiresUnixMs",
+                                (json_int_t)sqlite3_column_int64(stmt, 3), "current",
+                                sqlite3_column_int64(stmt, 3) == 0));
+        if (rc != SQLITE_DONE)
+            error = db_error(store, "list recipients");
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rotation_request(hub_store *store, const char *cluster, const char *id,
+                               int64_t now_ms, int64_t grace_ms)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    error = exec4(store,
+                  "INSERT INTO secret_rotations (cluster, id, requested_ms, grace_ms, done_ms) "
+                  "VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT (cluster) DO UPDATE SET id = ?2, "
+                  "requested_ms = ?3, grace_ms = ?4, done_ms = 0",
+                  cluster, id, now_ms, grace_ms);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rotation_get(hub_store *store, const char *cluster, struct hub_store_rotation *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT id, requested_ms, grace_ms, done_ms FROM secret_rotations "
+                         "WHERE cluster = ?1")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            copy_text(out->id, sizeof(out->id), column_text(stmt, 0));
+            out->requested_ms = sqlite3_column_int64(stmt, 1);
+            out->grace_ms = sqlite3_column_int64(stmt, 2);
+            out->done_ms = sqlite3_column_int64(stmt, 3);
+        } else {
+            error = gf_error_set(GF_ENOTFOUND, "no key rotation for cluster '%s'", cluster);
+        }
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rotation_done(hub_store *store, const char *cluster, const char *id, int64_t now_ms)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    error = exec4(store,
+                  "UPDATE secret_rotations SET done_ms = ?3 WHERE cluster = ?1 AND id = ?2 "
+                  "AND done_ms = 0",
+                  cluster, id, now_ms, 0);
     pthread_mutex_unlock(&store->lock);
     return error;
 }

@@ -40,6 +40,8 @@ say "waiting until every app on every cluster is Synced"
 wait_for 60 all_synced || { gitfleet status; fail "the fleet did not converge"; }
 gitfleet status
 for c in "${clusters[@]}"; do echo; gitfleet status "$c"; done
+echo
+echo "the dashboard: $GITFLEET_HUB/  (open it now to watch the next commit arrive live)"
 
 say "a commit: Prometheus moves to v2.55.0 on every cluster"
 sed -i 's|prometheus/prometheus:v2.54.1|prometheus/prometheus:v2.55.0|' \

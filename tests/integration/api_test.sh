@@ -70,6 +70,27 @@ call 404 GET "/api/v1/status?cluster=nope"
 call 200 GET "/api/v1/apps?cluster=nope"; json 'd == {"apps": []}'
 pass "read routes answer with the documented shapes"
 
+# The dashboard (issue 14): its files without a token, its data, its event feed.
+call 200 GET /; grep -q '/ui/assets/app.js' "$T/body" || fail "/ is not the dashboard"
+call 200 GET /ui/cluster/dev-1; grep -q '<title>gitfleet</title>' "$T/body" || fail "a view URL is not the page"
+call 200 GET /ui/assets/app.js
+etag=$(curl -sI "$H/ui/assets/app.js" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
+[ -n "$etag" ] || fail "no ETag on /ui/assets/app.js"
+call 304 GET /ui/assets/app.js -H "If-None-Match: $etag"
+curl -sI "$H/" | grep -qi "^content-security-policy: default-src 'self'" || fail "no CSP on the page"
+call 404 GET /ui/assets/nope.js; json 'd["code"] == "ENOTFOUND"'
+call 200 GET /api/v1/ui/fleet
+json 'set(d) == {"revision","error","problems","clusters"} and d["clusters"][0]["name"] == "dev-1"'
+json 'set(d["clusters"][0]) == {"name","health","sync","connected","joined","lastSeen","revision","message","labels","apps","outOfSync","degraded"}'
+json 'd["clusters"][0]["labels"] == {"env": "dev"} and d["clusters"][0]["sync"] == "Synced" and d["clusters"][0]["apps"] == 1'
+call 200 GET /api/v1/ui/apps/web; json 'd["app"] == "web" and d["clusters"][0]["cluster"] == "dev-1"'
+call 404 GET /api/v1/ui/apps/nope; json 'd["code"] == "ENOTFOUND"'
+curl -s -N --max-time 2 "$H/api/v1/events" >"$T/events" || true
+grep -q '^event: hello' "$T/events" || fail "no hello on /api/v1/events: $(cat "$T/events")"
+grep -q '^data: {"seq":[0-9]*,"clusters":\[\],"all":false,"revision":"[0-9a-f]\{40\}","error":""}' "$T/events" \
+  || fail "hello data: $(cat "$T/events")"
+pass "dashboard: /, /ui/... (ETag, 304, CSP), /api/v1/ui/fleet, /api/v1/ui/apps/APP, /api/v1/events"
+
 # 2. Admin routes: refused without or with a wrong token, done with it.
 call 401 POST /api/v1/clusters -d '{"name":"edge-1"}'; json 'd["code"] == "EPERM"'
 call 401 POST /api/v1/clusters -H "Authorization: Bearer wrong" -d '{"name":"edge-1"}'

@@ -224,7 +224,25 @@ static void test_source__git_daemon(void)
     GF_ASSERT_INT(error, 0);
 }
 
+/* Issue 13: the hub's memory grew a few KB per pass for as long as it ran:
+ * libgit2's process-wide object cache (256 MiB by default) kept every
+ * commit's trees. Opening a source bounds it. */
+static void test_source__git_object_cache_is_bounded(void)
+{
+    const char *repo = make_repo();
+    hub_source *src = NULL;
+    int64_t used = 0, allowed = 0;
+    char head[41];
+
+    GF_ASSERT_INT(hub_source_open(&src, repo, NULL), 0);
+    GF_ASSERT_INT(hub_source_resolve(head, src, NULL), 0);
+    hub_source_cache_bytes(&used, &allowed);
+    GF_ASSERT_INT(allowed, HUB_SOURCE_GIT_CACHE_BYTES);
+    GF_ASSERT(used <= allowed);
+    hub_source_free(src);
+}
+
 GF_TESTS(GF_TEST(test_source__local_resolve_and_read),
          GF_TEST(test_source__tree_confinement_and_ids),
          GF_TEST(test_source__file_url_clone_and_fetch), GF_TEST(test_source__bad_locations),
-         GF_TEST(test_source__git_daemon));
+         GF_TEST(test_source__git_daemon), GF_TEST(test_source__git_object_cache_is_bounded));

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 static hub_store *open_store(void)
 {
@@ -192,8 +193,41 @@ static void test_store__history_filters_newest_first(void)
     hub_store_close(store);
 }
 
+/* Issue 13: hub.db gives back what deletes freed (328 MB holding 340 KB
+ * before): large bundles, then small ones that push them out, then compact. */
+static void test_store__compact_gives_space_back(void)
+{
+    char path[1024];
+    struct stat st;
+    hub_store *store = NULL;
+    struct hub_store_bundle b = {0};
+    unsigned char *blob = malloc(1 << 20);
+    int64_t freed = 0;
+
+    snprintf(path, sizeof(path), "%s/compact.db", gf_test_tmpdir());
+    GF_ASSERT_INT(hub_store_open(&store, path), 0);
+    for (size_t i = 0; i < (1 << 20); i++)
+        blob[i] = (unsigned char)(i * 7919 >> 3); /* no page compresses away */
+    for (uint64_t g = 1; g <= 45; g++) {
+        b.generation = g;
+        snprintf(b.content_hash, sizeof(b.content_hash), "h%llu", (unsigned long long)g);
+        b.signed_bytes = blob;
+        b.signed_len = g <= 25 ? (size_t)1 << 20 : 1000; /* the last 20 push the big ones out */
+        GF_ASSERT_INT(hub_store_bundle_put(store, "dev-1", &b), 0);
+    }
+    GF_ASSERT_INT(hub_store_compact(store, &freed), 0);
+    GF_ASSERT(freed > 4000); /* about 20 MiB of 4 KiB pages */
+    GF_ASSERT_INT(stat(path, &st), 0);
+    GF_ASSERT(st.st_size < 2 << 20);
+    GF_ASSERT_INT(hub_store_compact(store, &freed), 0); /* nothing left to give */
+    GF_ASSERT_INT(freed, 0);
+    hub_store_close(store);
+    free(blob);
+}
+
 GF_TESTS(GF_TEST(test_store__token_is_one_time_and_expires),
          GF_TEST(test_store__newer_token_replaces_older),
+         GF_TEST(test_store__compact_gives_space_back),
          GF_TEST(test_store__join_binds_key_and_remove_revokes),
          GF_TEST(test_store__generations_never_go_backwards),
          GF_TEST(test_store__old_generations_are_dropped),

@@ -2,10 +2,17 @@
 #ifndef GITFLEET_OS_H
 #define GITFLEET_OS_H
 
+#include <stddef.h>
+
 /* Give freed heap memory back to the system; glibc keeps it otherwise, in
  * every thread's arena. For daemons that handle bursts (a relist of
  * thousands of objects) and then rest. A no-op elsewhere. */
 void gf_os_release_memory(void);
+
+/* Bytes the C library's allocator has handed out and not got back (glibc's
+ * mallinfo2; 0 where unknown). RSS minus this is memory the allocator keeps
+ * for reuse: growth here is data, growth only in RSS is fragmentation. */
+size_t gf_os_heap_in_use(void);
 
 /* CPUs this process may run on (at least 1): the default size of thread pools. */
 int gf_os_cpu_count(void);

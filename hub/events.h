@@ -1,0 +1,37 @@
+/* events.h -- the hub's change feed for the dashboard: reports and sync passes, as server-sent
+ * events */
+#ifndef HUB_EVENTS_H
+#define HUB_EVENTS_H
+
+typedef struct hub_events hub_events;
+typedef struct hub_http_call hub_http_call;
+
+/*
+ * Producers (the report handler, the sync loop, cluster add/remove) note what
+ * changed; nothing is sent from their threads. A feed thread coalesces the
+ * notes and, at most every HUB_EVENTS_WINDOW_MS, sends each subscriber one
+ * event:
+ *   event: change
+ *   data: {"seq":N,"clusters":["dev-1",...],"all":false,"revision":"<commit>","error":""}
+ * `clusters` names those with a new report (at most 256; past that, "all" is
+ * true and the list is empty: reload everything). `revision` and `error`
+ * are the last sync pass's. A new subscriber first gets `event: hello` with
+ * the same members and no clusters. Quiet feeds get a ":" comment every 15 s.
+ */
+#define HUB_EVENTS_WINDOW_MS 500
+
+int hub_events_new(hub_events **out);
+/* Ends every subscriber's stream. NULL is fine. */
+void hub_events_free(hub_events *ev);
+
+void hub_events_cluster(hub_events *ev, const char *cluster);
+void hub_events_pass(hub_events *ev, const char *revision, const char *error);
+
+/* Answer `c` with the feed (text/event-stream) until the client goes or the
+ * hub stops. GF_ETOOBIG (the caller answers 503) past 1,024 subscribers. */
+int hub_events_subscribe(hub_events *ev, hub_http_call *c);
+
+/* Subscribers now (for tests and /metrics). */
+unsigned hub_events_subscribers(hub_events *ev);
+
+#endif

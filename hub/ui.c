@@ -1,0 +1,172 @@
+/* ui.c -- the dashboard (issue 14): serves its embedded files and the compact views the page reads
+ */
+#include "ui.h"
+
+#include "gitfleet/error.h"
+#include "http.h"
+#include "hub.h"
+#include "status.h"
+
+#include <string.h>
+
+int hub_ui_is_page(const char *path)
+{
+    return strcmp(path, "/") == 0 || strcmp(path, "/ui") == 0 || strncmp(path, "/ui/", 4) == 0;
+}
+
+static const struct hub_ui_asset *find_asset(const char *name)
+{
+    for (size_t i = 0; i < hub_ui_assets_count; i++)
+        if (strcmp(hub_ui_assets[i].name, name) == 0)
+            return &hub_ui_assets[i];
+    return NULL;
+}
+
+/* The page loads only its own files and talks only to this hub. */
+static void add_security_headers(hub_http_call *c)
+{
+    hub_http_add_header(c, "Content-Security-Policy",
+                        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+                        "base-uri 'none'; form-action 'none'");
+    hub_http_add_header(c, "X-Content-Type-Options", "nosniff");
+    hub_http_add_header(c, "Referrer-Policy", "no-referrer");
+    hub_http_add_header(c, "X-Frame-Options", "DENY");
+}
+
+void hub_ui_serve(hub_http_call *c)
+{
+    const char *path = hub_http_path(c);
+    const char *method = hub_http_method(c);
+    const struct hub_ui_asset *a;
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        hub_http_add_header(c, "Allow", "GET, HEAD");
+        hub_http_reply_status(c, 405, GF_EUNSUPPORTED, "%s is not allowed on %s (allowed: GET)",
+                              method, path);
+        return;
+    }
+    if (strncmp(path, "/ui/assets/", 11) == 0)
+        a = find_asset(path + 11);
+    else
+        a = find_asset("index.html");
+    if (a == NULL) {
+        hub_http_reply_status(c, 404, GF_ENOTFOUND, "no dashboard file %s", path);
+        return;
+    }
+    const char *match = hub_http_header(c, "If-None-Match");
+    add_security_headers(c);
+    /* Revalidated on every load (cheap: 304), so a new hub's page is used at once. */
+    hub_http_add_header(c, "Cache-Control", "no-cache");
+    hub_http_add_header(c, "ETag", a->etag);
+    if (match && strcmp(match, a->etag) == 0)
+        hub_http_reply(c, 304, a->type, "", 0);
+    else
+        hub_http_reply(c, 200, a->type, a->data, a->len);
+}
+
+/* OutOfSync > Unknown > Synced, over a cluster's apps. */
+static const char *cluster_sync(const json_t *apps, int *out_of_sync, int *degraded)
+{
+    int unknown = 0;
+    size_t i;
+    json_t *app;
+
+    *out_of_sync = *degraded = 0;
+    json_array_foreach(apps, i, app)
+    {
+        const char *sync = json_string_value(json_object_get(app, "sync"));
+        const char *health = json_string_value(json_object_get(app, "health"));
+        if (sync && strcmp(sync, "OutOfSync") == 0)
+            (*out_of_sync)++;
+        else if (sync == NULL || strcmp(sync, "Synced") != 0)
+            unknown++;
+        if (health && strcmp(health, "Healthy") != 0)
+            (*degraded)++;
+    }
+    return *out_of_sync ? "OutOfSync" : unknown ? "Unknown" : "Synced";
+}
+
+static json_t *labels_of(const struct hub_view *v, const char *cluster)
+{
+    const struct hub_cluster *c = v->fleet ? hub_fleet_cluster(v->fleet, cluster) : NULL;
+
+    return c ? json_deep_copy(c->labels) : json_object();
+}
+
+int hub_ui_fleet(struct hub *h, json_t **out)
+{
+    json_t *status = NULL, *rows = json_array(), *row;
+    struct hub_view v;
+    size_t i;
+    int error;
+
+    *out = NULL;
+    if ((error = hub_status_fleet(h, NULL, 0, &status)) < 0) {
+        json_decref(rows);
+        return error;
+    }
+    hub_view_get(h, &v);
+    json_array_foreach(json_object_get(status, "clusters"), i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "name"));
+        json_t *apps = json_object_get(row, "apps");
+        int out_of_sync, unhealthy;
+        const char *sync = cluster_sync(apps, &out_of_sync, &unhealthy);
+        json_array_append_new(
+            rows,
+            json_pack("{s:s, s:O, s:s, s:O, s:O, s:O, s:O, s:O, s:o, s:I, s:i, s:i}", "name", name,
+                      "health", json_object_get(row, "health"), "sync", sync, "connected",
+                      json_object_get(row, "connected"), "joined", json_object_get(row, "joined"),
+                      "lastSeen", json_object_get(row, "lastSeen"), "revision",
+                      json_object_get(row, "revision"), "message", json_object_get(row, "message"),
+                      "labels", labels_of(&v, name), "apps", (json_int_t)json_array_size(apps),
+                      "outOfSync", out_of_sync, "degraded", unhealthy));
+    }
+    hub_view_put(&v);
+    *out = json_pack("{s:O, s:O, s:O, s:o}", "revision", json_object_get(status, "revision"),
+                     "error", json_object_get(status, "error"), "problems",
+                     json_object_get(status, "problems"), "clusters", rows);
+    json_decref(status);
+    return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
+int hub_ui_app(struct hub *h, const char *app, json_t **out)
+{
+    json_t *status = NULL, *rows = json_array(), *row, *a;
+    struct hub_view v;
+    size_t i, j;
+    int error;
+
+    *out = NULL;
+    if ((error = hub_status_fleet(h, NULL, 0, &status)) < 0) {
+        json_decref(rows);
+        return error;
+    }
+    hub_view_get(h, &v);
+    json_array_foreach(json_object_get(status, "clusters"), i, row)
+    {
+        const char *cluster = json_string_value(json_object_get(row, "name"));
+        json_array_foreach(json_object_get(row, "apps"), j, a)
+        {
+            const char *name = json_string_value(json_object_get(a, "name"));
+            if (name == NULL || strcmp(name, app) != 0)
+                continue;
+            json_t *r = json_deep_copy(a);
+            json_object_del(r, "name");
+            json_object_set_new(r, "cluster", json_string(cluster));
+            json_object_set_new(r, "labels", labels_of(&v, cluster));
+            json_array_append_new(rows, r);
+        }
+    }
+    hub_view_put(&v);
+    if (json_array_size(rows) == 0) {
+        json_decref(rows);
+        json_decref(status);
+        return gf_error_set(GF_ENOTFOUND, "no cluster has an app named '%s'", app);
+    }
+    *out = json_pack("{s:s, s:O, s:o}", "app", app, "revision", json_object_get(status, "revision"),
+                     "clusters", rows);
+    json_decref(status);
+    return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}

@@ -1,0 +1,654 @@
+// app.js -- the gitfleet dashboard: fleet, cluster, app and history views over the hub's API,
+// kept live by /api/v1/events. Plain ES module, no dependencies, no build step.
+
+const HEALTH_ORDER = ['Degraded', 'Missing', 'Unknown', 'Progressing', 'Suspended', 'Healthy'];
+const HEALTH_ICON = { Healthy: '✓', Progressing: '↻', Degraded: '✕', Missing: '!', Suspended: '‖', Unknown: '?' };
+const SYNC_ORDER = ['OutOfSync', 'Unknown', 'Synced'];
+const SYNC_ICON = { Synced: '✓', OutOfSync: '≠', Unknown: '?' };
+const TOKEN_KEY = 'gitfleet.token';
+const main = document.getElementById('main');
+
+// ---- small helpers ----
+
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) =>
+  ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+const short = (rev) => (rev ? String(rev).slice(0, 7) : '');
+const healthRank = (h) => { const i = HEALTH_ORDER.indexOf(h); return i < 0 ? 2 : i; };
+const syncRank = (s) => { const i = SYNC_ORDER.indexOf(s); return i < 0 ? 1 : i; };
+const enc = encodeURIComponent;
+
+function healthBadge(h) {
+  const name = HEALTH_ICON[h] ? h : 'Unknown';
+  return `<span class="badge h-${name}">${HEALTH_ICON[name]} ${esc(h || 'Unknown')}</span>`;
+}
+function syncBadge(s) {
+  const name = SYNC_ICON[s] ? s : 'Unknown';
+  return `<span class="sync ${name}">${SYNC_ICON[name]} ${esc(s || 'Unknown')}</span>`;
+}
+function ago(text) {
+  if (!text) return 'never';
+  const t = typeof text === 'number' ? text : Date.parse(text);
+  if (!Number.isFinite(t)) return esc(text);
+  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+function timeText(ms) {
+  return ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
+}
+
+let toastTimer = 0;
+function toast(text, isError = false) {
+  const t = document.getElementById('toast');
+  t.textContent = text;
+  t.className = isError ? 'toast error' : 'toast';
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, isError ? 10000 : 5000);
+}
+function banner(text, isError = false) {
+  const b = document.getElementById('banner');
+  b.hidden = !text;
+  b.className = isError ? 'banner error' : 'banner';
+  b.textContent = text || '';
+}
+
+// ---- the token (kept for this tab's session only) ----
+
+const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY) || '',
+  set(v) {
+    if (v) sessionStorage.setItem(TOKEN_KEY, v); else sessionStorage.removeItem(TOKEN_KEY);
+    updateTokenButton();
+    events.restart();
+    render();
+  },
+};
+function updateTokenButton() {
+  document.getElementById('token-button').textContent = token.get() ? 'Token ✓ (change)' : 'Enter token';
+}
+function askToken(reason) {
+  const d = document.getElementById('token-dialog');
+  const input = document.getElementById('token-input');
+  input.value = '';
+  d.querySelector('h2').textContent = reason || 'API token';
+  d.showModal();
+  input.focus();
+}
+
+// ---- the API ----
+
+class ApiError extends Error {
+  constructor(status, message, code) { super(message); this.status = status; this.code = code; }
+}
+async function api(path, { method = 'GET', body, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  const t = token.get();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, signal, cache: 'no-store',
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  let doc = null;
+  try { doc = await res.json(); } catch { doc = null; }
+  if (!res.ok) {
+    throw new ApiError(res.status, (doc && doc.error) || `${res.status} ${res.statusText}`, doc && doc.code);
+  }
+  return doc;
+}
+// A read that failed for want of a token says so once, and asks for one.
+function readFailed(err) {
+  if (err.name === 'AbortError') return '';
+  if (err.status === 401) {
+    banner(token.get() ? `The hub refused this token: ${err.message}` :
+      'This hub needs a token to read (it runs without --anonymous-read). Use "Enter token" above.', true);
+  }
+  return `<p class="muted">Could not load: ${esc(err.message)}</p>`;
+}
+
+// ---- confirmation and actions ----
+
+function confirmAction(title, text, okLabel) {
+  const d = document.getElementById('confirm-dialog');
+  d.querySelector('#confirm-title').textContent = title;
+  d.querySelector('#confirm-text').textContent = text;
+  d.querySelector('#confirm-ok').textContent = okLabel;
+  d.returnValue = '';
+  d.showModal();
+  d.querySelector('#confirm-cancel').focus();
+  return new Promise((resolve) => d.addEventListener('close', () => resolve(d.returnValue === 'ok'), { once: true }));
+}
+
+// Every action: a token, a confirmation saying what will happen, one call, its answer shown.
+async function act({ title, text, ok, method = 'POST', path, body, done }) {
+  if (!token.get()) { askToken('Actions need an admin token'); return; }
+  if (!(await confirmAction(title, text, ok))) return;
+  try {
+    const doc = await api(path, { method, body });
+    toast(done(doc));
+  } catch (err) {
+    const refused = err.status === 401 || err.status === 403;
+    toast(`${refused ? 'Refused' : 'Failed'}: ${err.message}`, true);
+  }
+}
+
+const actions = {
+  refresh: () => act({
+    title: 'Refresh from Git',
+    text: 'The hub fetches the fleet repository and renders every cluster now. Clusters whose ' +
+      'rendered content changed get a new bundle; their agents apply it.',
+    ok: 'Refresh', path: '/api/v1/sync', body: {},
+    done: (d) => `Rendered commit ${short(d.revision)}`,
+  }),
+  syncApp: (app, clusters) => act({
+    title: `Sync ${app}`,
+    text: `Ask the agent${clusters.length === 1 ? ` of ${clusters[0]}` : `s of ${clusters.length} clusters`} ` +
+      `to sync ${app} to Git's current state now (apply its manifests; no prune unless the app allows it).`,
+    ok: 'Sync', path: `/api/v1/apps/${enc(app)}/sync`, body: { clusters },
+    done: () => `Sync of ${app} requested on ${clusters.length} cluster${clusters.length === 1 ? '' : 's'}`,
+  }),
+  allowPrune: (app, cluster) => act({
+    title: `Allow prunes of ${app}`,
+    text: `Allow the held prunes of ${app} on ${cluster} for 15 minutes: the agent deletes the objects of ${app} ` +
+      'that were removed from Git (it deletes only what it created). The hub renders again now.',
+    ok: 'Allow prunes', path: '/api/v1/sync', body: { allowPrune: app, cluster },
+    done: (d) => `Prunes of ${app} allowed on ${cluster}; rendered ${short(d.revision)}`,
+  }),
+};
+
+// ---- routing: every view is a URL ----
+
+function route() {
+  const p = location.pathname.replace(/\/+$/, '');
+  const q = new URLSearchParams(location.search);
+  let m;
+  if ((m = p.match(/^\/ui\/cluster\/([^/]+)$/))) return { view: 'cluster', name: decodeURIComponent(m[1]), q };
+  if ((m = p.match(/^\/ui\/app\/([^/]+)$/))) return { view: 'app', name: decodeURIComponent(m[1]), q };
+  if (p === '/ui/history') return { view: 'history', q };
+  return { view: 'fleet', q };
+}
+function navigate(url, replace = false) {
+  if (replace) history.replaceState(null, '', url); else history.pushState(null, '', url);
+  render();
+}
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[href]');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || !(url.pathname.startsWith('/ui/') || url.pathname === '/')) return;
+  if (url.pathname.startsWith('/ui/assets/')) return;
+  e.preventDefault();
+  navigate(url.pathname + url.search);
+});
+addEventListener('popstate', () => render());
+
+let current = null; // { view, abort, onChange, dispose }
+function render() {
+  if (current) { current.abort.abort(); current.dispose?.(); }
+  const r = route();
+  const abort = new AbortController();
+  current = { view: r.view, abort };
+  for (const a of document.querySelectorAll('.top nav a')) {
+    if (a.dataset.view === r.view) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  banner('');
+  const views = { fleet: fleetView, cluster: clusterView, app: appView, history: historyView };
+  views[r.view](r, current);
+}
+
+// A reload of the view's data after live changes: at most one running, and
+// never closer together than 4x the last one took (1 s at least), so a busy
+// fleet cannot make the page hammer the hub; skipped while the tab is hidden.
+function reloader(view, load) {
+  let running = false, again = false, lastMs = 0, lastEnd = 0, timer = 0, hiddenDirty = false;
+  const run = async () => {
+    timer = 0;
+    if (view.abort.signal.aborted) return;
+    if (document.hidden) { hiddenDirty = true; return; }
+    running = true;
+    const t0 = performance.now();
+    try { await load(); } catch (err) { if (err.name !== 'AbortError') toast(`Update failed: ${err.message}`, true); }
+    lastMs = performance.now() - t0;
+    lastEnd = performance.now();
+    running = false;
+    if (again) { again = false; schedule(); }
+  };
+  const schedule = () => {
+    if (running) { again = true; return; }
+    if (timer) return;
+    const gap = Math.max(1000, 4 * lastMs);
+    timer = setTimeout(run, Math.max(0, lastEnd + gap - performance.now()));
+  };
+  const onVisible = () => { if (!document.hidden && hiddenDirty) { hiddenDirty = false; schedule(); } };
+  document.addEventListener('visibilitychange', onVisible);
+  view.dispose = () => { clearTimeout(timer); document.removeEventListener('visibilitychange', onVisible); };
+  return schedule;
+}
+
+// Keep focus on the "same" element across a re-render (by data-key).
+function keepFocus(fn) {
+  const key = document.activeElement?.dataset?.key;
+  fn();
+  if (key) main.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
+}
+
+// ---- label selectors, as kubectl reads them ----
+
+function parseSelector(text) {
+  const terms = [];
+  let depth = 0, start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = text[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if ((c === ',' && depth === 0) || i === text.length) { terms.push(text.slice(start, i).trim()); start = i + 1; }
+  }
+  const key = '([A-Za-z0-9][-A-Za-z0-9_./]*)';
+  const tests = terms.filter((t) => t).map((t) => {
+    let m;
+    if ((m = t.match(new RegExp(`^${key}\\s+(in|notin)\\s*\\(([^)]*)\\)$`)))) {
+      const vals = m[3].split(',').map((v) => v.trim());
+      return m[2] === 'in' ? (l) => vals.includes(l[m[1]]) : (l) => !vals.includes(l[m[1]]);
+    }
+    if ((m = t.match(new RegExp(`^${key}\\s*(==|=|!=)\\s*([-A-Za-z0-9_.]*)$`)))) {
+      return m[2] === '!=' ? (l) => l[m[1]] !== m[3] : (l) => l[m[1]] === m[3];
+    }
+    if ((m = t.match(new RegExp(`^!\\s*${key}$`)))) return (l) => !(m[1] in l);
+    if ((m = t.match(new RegExp(`^${key}$`)))) return (l) => m[1] in l;
+    throw new Error(`cannot read "${t}" (expected k=v, k!=v, k, !k, k in (a,b), k notin (a,b))`);
+  });
+  return (labels) => tests.every((f) => f(labels || {}));
+}
+
+// ---- the fleet view ----
+
+const FLEET_FILTERS = ['name', 'health', 'sync', 'selector'];
+
+function fleetView(r, view) {
+  const f = Object.fromEntries(FLEET_FILTERS.map((k) => [k, r.q.get(k) || '']));
+  main.innerHTML = `
+    <h1>Fleet</h1>
+    <p class="muted" id="revision">…</p>
+    <div class="counts" id="counts"></div>
+    <form class="filters" id="filters" role="search" aria-label="Filter clusters">
+      <label>Name <input name="name" value="${esc(f.name)}" placeholder="substring" data-key="f-name"></label>
+      <label>Label selector <input name="selector" value="${esc(f.selector)}" placeholder="env=prod,tier in (a,b)" data-key="f-selector"></label>
+      <label>Health <select name="health" data-key="f-health"><option value="">any</option>
+        ${HEALTH_ORDER.map((h) => `<option${h === f.health ? ' selected' : ''}>${h}</option>`).join('')}</select></label>
+      <label>Sync <select name="sync" data-key="f-sync"><option value="">any</option>
+        ${SYNC_ORDER.map((s) => `<option${s === f.sync ? ' selected' : ''}>${s}</option>`).join('')}</select></label>
+      <button type="button" id="clear">Clear</button>
+      <span class="actions-slot" id="fleet-actions"></span>
+    </form>
+    <p id="shown" class="muted" aria-live="polite"></p>
+    <div class="legend" aria-hidden="true">${HEALTH_ORDER.map((h) =>
+      `<span><span class="cell h-${h}">${HEALTH_ICON[h]}</span>${h}</span>`).join('')}
+      <span><span class="cell h-Healthy oos">${HEALTH_ICON.Healthy}</span>OutOfSync (outlined)</span></div>
+    <div class="grid" id="grid" role="grid" aria-label="Clusters, problems first; arrow keys move, Enter opens"></div>
+    <h2>Problems</h2>
+    <div class="tablewrap" id="problems"></div>
+    <p class="kbd">Keys: <kbd>/</kbd> filter by name · arrows move in the grid · <kbd>Enter</kbd> opens a cluster</p>`;
+  const form = main.querySelector('#filters');
+  let data = null, sorted = [], problemLimit = 50, focusIndex = 0;
+
+  const actionsSlot = main.querySelector('#fleet-actions');
+  if (token.get()) {
+    actionsSlot.innerHTML = '<button type="button" id="refresh" data-key="refresh">Refresh from Git</button>';
+    actionsSlot.querySelector('#refresh').onclick = actions.refresh;
+  }
+
+  function readFilters() {
+    for (const k of FLEET_FILTERS) f[k] = form.elements[k].value.trim();
+    const q = new URLSearchParams();
+    for (const k of FLEET_FILTERS) if (f[k]) q.set(k, f[k]);
+    const url = `/ui/fleet${q.toString() ? `?${q}` : ''}`;
+    if (url !== location.pathname + location.search) history.replaceState(null, '', url);
+  }
+  function matching() {
+    let sel = null;
+    const input = form.elements.selector;
+    try { sel = f.selector ? parseSelector(f.selector) : null; input.setCustomValidity(''); input.title = ''; }
+    catch (err) { input.setCustomValidity(err.message); input.title = err.message; sel = null; }
+    const name = f.name.toLowerCase();
+    return sorted.filter((c) => (!name || c.lname.includes(name)) && (!f.health || c.health === f.health) &&
+      (!f.sync || c.sync === f.sync) && (!sel || sel(c.labels)));
+  }
+  function countsHtml() {
+    const n = { health: {}, sync: {} };
+    for (const c of sorted) { n.health[c.health] = (n.health[c.health] || 0) + 1; n.sync[c.sync] = (n.sync[c.sync] || 0) + 1; }
+    const box = (kind, v, icon) => `<button type="button" class="count" data-kind="${kind}" data-value="${v}" data-key="count-${kind}-${v}"
+        aria-pressed="${f[kind] === v}"><b>${n[kind][v] || 0}</b>${icon} ${v}</button>`;
+    return `<div class="count" role="status"><b>${sorted.length}</b>clusters</div>` +
+      `<div class="count-group" role="group" aria-label="Health"><span>Health</span>${HEALTH_ORDER.map((h) => box('health', h, HEALTH_ICON[h])).join('')}</div>` +
+      `<div class="count-group" role="group" aria-label="Sync"><span>Sync</span>${SYNC_ORDER.map((s) => box('sync', s, SYNC_ICON[s])).join('')}</div>`;
+  }
+  function cellLabel(c) {
+    return `${c.name}: ${c.health}, ${c.sync}${c.connected ? '' : c.joined ? ', not connected' : ', not joined'}`;
+  }
+  function draw() {
+    const t0 = performance.now();
+    const shown = matching();
+    const big = shown.length <= 60;
+    const grid = main.querySelector('#grid');
+    const hadFocus = grid.contains(document.activeElement);
+    if (focusIndex >= shown.length) focusIndex = Math.max(0, shown.length - 1);
+    const parts = new Array(shown.length);
+    for (let i = 0; i < shown.length; i++) {
+      const c = shown[i];
+      const label = esc(cellLabel(c));
+      parts[i] = `<a class="cell h-${HEALTH_ICON[c.health] ? c.health : 'Unknown'}${c.sync === 'OutOfSync' ? ' oos' : ''}" role="gridcell" href="/ui/cluster/${enc(c.name)}" tabindex="${i === focusIndex ? 0 : -1}" aria-label="${label}" title="${label}">${HEALTH_ICON[c.health] || '?'}${big ? ` ${esc(c.name)}` : ''}</a>`;
+    }
+    grid.className = big ? 'grid big' : 'grid';
+    grid.innerHTML = shown.length ? parts.join('') : '<p class="muted">No cluster matches.</p>';
+    if (hadFocus) grid.children[focusIndex]?.focus();
+    main.querySelector('#counts').innerHTML = countsHtml();
+    main.querySelector('#shown').textContent = `${shown.length} of ${sorted.length} clusters shown, problems first`;
+    const problems = shown.filter((c) => c.rank < 5 || c.sync !== 'Synced');
+    const rows = problems.slice(0, problemLimit).map((c) => `<tr>
+        <td><a href="/ui/cluster/${enc(c.name)}">${esc(c.name)}</a></td><td>${healthBadge(c.health)}</td>
+        <td>${syncBadge(c.sync)}</td><td class="hide-narrow">${c.outOfSync} / ${c.apps} apps OutOfSync</td>
+        <td class="hide-narrow">${c.connected ? 'connected' : c.joined ? `last seen ${ago(c.lastSeen)}` : 'not joined'}</td>
+        <td class="msg">${esc(c.message)}</td></tr>`).join('');
+    main.querySelector('#problems').innerHTML = problems.length ? `<table><thead><tr><th>Cluster</th><th>Health</th><th>Sync</th>
+        <th class="hide-narrow">Apps</th><th class="hide-narrow">Agent</th><th>Message</th></tr></thead><tbody>${rows}</tbody></table>
+        ${problems.length > problemLimit ? `<button type="button" class="more" id="more">Show all ${problems.length} problems</button>` : ''}`
+      : '<p class="muted">No problems among the clusters shown.</p>';
+    const more = main.querySelector('#more');
+    if (more) more.onclick = () => { problemLimit = Infinity; draw(); };
+    window.gitfleetTimings = { ...(window.gitfleetTimings || {}), lastDrawMs: performance.now() - t0, shown: shown.length };
+  }
+  function take(doc) {
+    data = doc;
+    sorted = doc.clusters.map((c) => ({ ...c, rank: healthRank(c.health), srank: syncRank(c.sync), lname: c.name.toLowerCase() }));
+    sorted.sort((a, b) => a.rank - b.rank || a.srank - b.srank || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const rev = main.querySelector('#revision');
+    rev.innerHTML = data.revision ? `Git commit <code>${esc(short(data.revision))}</code>` +
+      (data.error ? ` · <strong>last sync failed:</strong> ${esc(data.error)}` : '') +
+      (data.problems?.length ? ` · repository problems: ${esc(data.problems.join('; '))}` : '')
+      : (data.error ? `No commit rendered yet: ${esc(data.error)}` : 'No commit rendered yet');
+    rev.dataset.revision = data.revision || '';
+    keepFocus(draw);
+  }
+  async function load() {
+    const t0 = performance.now();
+    const doc = await api('/api/v1/ui/fleet', { signal: view.abort.signal });
+    const t1 = performance.now();
+    take(doc);
+    window.gitfleetTimings = { ...(window.gitfleetTimings || {}), fetchMs: t1 - t0, drawMs: performance.now() - t1, clusters: doc.clusters.length };
+    // the first frame with the fleet on screen, from navigation start (bench/dashboard.sh)
+    if (!window.gitfleetTimings.firstPaintMs) {
+      requestAnimationFrame(() => setTimeout(() => { window.gitfleetTimings.firstPaintMs = performance.now(); }));
+    }
+  }
+
+  form.addEventListener('input', () => { readFilters(); draw(); });
+  form.addEventListener('submit', (e) => e.preventDefault());
+  main.querySelector('#clear').onclick = () => { form.reset(); for (const k of FLEET_FILTERS) form.elements[k].value = ''; readFilters(); draw(); };
+  main.querySelector('#counts').addEventListener('click', (e) => {
+    const b = e.target.closest('button.count');
+    if (!b) return;
+    const el = form.elements[b.dataset.kind];
+    el.value = el.value === b.dataset.value ? '' : b.dataset.value;
+    readFilters();
+    keepFocus(draw);
+  });
+  const grid = main.querySelector('#grid');
+  grid.addEventListener('keydown', (e) => {
+    const cells = grid.children;
+    if (!cells.length || cells[0].tagName !== 'A') return;
+    const cols = Math.max(1, Math.round(grid.clientWidth / (cells[0].offsetWidth + 2)));
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols, PageDown: cols * 10, PageUp: -cols * 10 };
+    let next = focusIndex;
+    if (e.key in moves) next += moves[e.key];
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = cells.length - 1;
+    else return;
+    e.preventDefault();
+    next = Math.min(cells.length - 1, Math.max(0, next));
+    cells[focusIndex]?.setAttribute('tabindex', '-1');
+    focusIndex = next;
+    cells[next].setAttribute('tabindex', '0');
+    cells[next].focus();
+  });
+  grid.addEventListener('focusin', (e) => {
+    const i = Array.prototype.indexOf.call(grid.children, e.target);
+    if (i >= 0) focusIndex = i;
+  });
+
+  const reload = reloader(view, load);
+  view.onChange = () => reload();
+  load().catch((err) => { main.querySelector('#grid').innerHTML = readFailed(err); });
+}
+
+// ---- the cluster view ----
+
+function driftHtml(res) {
+  const d = res.drift || [];
+  if (!d.length) return res.health === 'Missing' ? '<div class="drift">(missing from the cluster)</div>' : '';
+  return `<div class="drift">${d.map((x) => (x.desired === undefined && x.live === undefined)
+    ? `${esc(x.path)}: differs (value hidden)`
+    : `${esc(x.path)}: <span class="del">Git ${esc(x.desired || '(absent)')}</span>, <span class="add">live ${esc(x.live || '(absent)')}</span>`).join('\n')}</div>`;
+}
+function operationText(a) {
+  const op = a.operationState;
+  if (op && op.phase) return `${op.kind || 'sync'} ${op.phase}${op.message ? `: ${op.message}` : ''}`;
+  return a.operation || '';
+}
+
+function clusterView(r, view) {
+  const name = r.name;
+  main.innerHTML = `<h1>Cluster ${esc(name)}</h1><div id="cluster">Loading…</div>`;
+  async function load() {
+    const doc = await api(`/api/v1/status/${enc(name)}`, { signal: view.abort.signal });
+    const c = doc.clusters[0];
+    const canAct = !!token.get();
+    const apps = [...c.apps].sort((a, b) => healthRank(a.health) - healthRank(b.health) ||
+      syncRank(a.sync) - syncRank(b.sync) || a.name.localeCompare(b.name));
+    const html = `
+      <dl class="kv">
+        <dt>Health</dt><dd id="cluster-health">${healthBadge(c.health)}</dd>
+        <dt>Agent</dt><dd>${c.connected ? 'connected' : c.joined ? 'not connected' : 'not joined'} · last seen ${ago(c.lastSeen)}</dd>
+        <dt>Applied</dt><dd>commit <code>${esc(short(c.revision)) || '—'}</code> · generation ${c.generation.applied} of ${c.generation.desired}</dd>
+        <dt>Git</dt><dd>commit <code>${esc(short(doc.revision))}</code>${doc.error ? ` · last sync failed: ${esc(doc.error)}` : ''}</dd>
+        ${c.message ? `<dt>Message</dt><dd>${esc(c.message)}</dd>` : ''}
+        <dt>Links</dt><dd><a href="/ui/history?cluster=${enc(name)}">history of ${esc(name)}</a></dd>
+      </dl>
+      ${canAct ? '' : '<p class="muted">Read-only: enter an admin token to sync apps or allow held prunes.</p>'}
+      <h2>Apps (${apps.length})</h2>
+      ${apps.length ? '' : '<p class="muted">Git gives this cluster no app.</p>'}
+      ${apps.map((a) => `<section class="app-card" data-app="${esc(a.name)}" aria-label="app ${esc(a.name)}">
+        <header><h3><a href="/ui/app/${enc(a.name)}">${esc(a.name)}</a></h3>
+          <span class="app-health">${healthBadge(a.health)}</span><span class="app-sync">${syncBadge(a.sync)}</span>
+          <span class="muted">commit <code>${esc(short(a.revision)) || '—'}</code></span>
+          ${operationText(a) ? `<span class="muted">operation: ${esc(operationText(a))}</span>` : ''}
+          ${canAct ? `<span class="actions"><button type="button" data-act="sync" data-key="sync-${esc(a.name)}">Sync</button>
+            <button type="button" data-act="prune" data-key="prune-${esc(a.name)}">Allow prunes</button></span>` : ''}
+        </header>
+        ${a.message ? `<p class="msg">${esc(a.message)}</p>` : ''}
+        ${(a.resources || []).length ? `<div class="tablewrap"><table><thead><tr><th>Kind</th><th>Namespace/Name</th><th>Sync</th><th>Health</th><th>Message and drift</th></tr></thead><tbody>
+          ${a.resources.map((x) => `<tr><td>${esc(x.kind)}</td><td>${esc(x.namespace ? `${x.namespace}/` : '')}${esc(x.name)}</td>
+            <td>${syncBadge(x.sync)}</td><td>${healthBadge(x.health)}</td><td class="msg">${esc(x.message)}${driftHtml(x)}</td></tr>`).join('')}
+          </tbody></table></div>` : '<p class="muted">No objects reported yet.</p>'}
+      </section>`).join('')}`;
+    keepFocus(() => { main.querySelector('#cluster').innerHTML = html; });
+  }
+  main.addEventListener('click', onClick);
+  function onClick(e) {
+    const b = e.target.closest('button[data-act]');
+    if (!b) return;
+    const app = b.closest('[data-app]').dataset.app;
+    if (b.dataset.act === 'sync') actions.syncApp(app, [name]);
+    else actions.allowPrune(app, name);
+  }
+  const reload = reloader(view, load);
+  const prevDispose = view.dispose;
+  view.dispose = () => { prevDispose(); main.removeEventListener('click', onClick); };
+  view.onChange = (ev) => { if (ev.all || ev.passChanged || ev.clusters.includes(name)) reload(); };
+  load().catch((err) => { main.querySelector('#cluster').innerHTML = readFailed(err); });
+}
+
+// ---- one app across the fleet ----
+
+function appView(r, view) {
+  const name = r.name;
+  main.innerHTML = `<h1>App ${esc(name)} across the fleet</h1><div id="app">Loading…</div>`;
+  let rows = [];
+  async function load() {
+    const doc = await api(`/api/v1/ui/apps/${enc(name)}`, { signal: view.abort.signal });
+    rows = doc.clusters.sort((a, b) => healthRank(a.health) - healthRank(b.health) ||
+      syncRank(a.sync) - syncRank(b.sync) || a.cluster.localeCompare(b.cluster));
+    const byRev = new Map();
+    for (const c of rows) byRev.set(c.revision || '', (byRev.get(c.revision || '') || 0) + 1);
+    const count = (k, v) => rows.filter((c) => c[k] === v).length;
+    const outOfSync = rows.filter((c) => c.sync !== 'Synced').map((c) => c.cluster);
+    const html = `
+      <p>Git is at commit <code>${esc(short(doc.revision))}</code>. ${rows.length} cluster${rows.length === 1 ? '' : 's'} run ${esc(name)}:
+        ${count('sync', 'OutOfSync')} OutOfSync, ${count('health', 'Degraded')} Degraded, ${count('health', 'Progressing')} Progressing.</p>
+      <h2>Revisions</h2>
+      <ul>${[...byRev].sort((a, b) => b[1] - a[1]).map(([rev, n]) =>
+        `<li><code>${esc(short(rev)) || '(none applied)'}</code>${rev === doc.revision ? ' (Git now)' : ''}: ${n} cluster${n === 1 ? '' : 's'}</li>`).join('')}</ul>
+      ${token.get() && outOfSync.length ? `<p><button type="button" id="sync-oos" data-key="sync-oos">Sync on the ${outOfSync.length} cluster${outOfSync.length === 1 ? '' : 's'} not Synced</button></p>` : ''}
+      <h2>Clusters</h2>
+      <div class="tablewrap"><table><thead><tr><th>Cluster</th><th>Sync</th><th>Health</th><th>Revision</th><th class="hide-narrow">Operation</th><th>Message</th></tr></thead><tbody>
+      ${rows.map((c) => `<tr><td><a href="/ui/cluster/${enc(c.cluster)}">${esc(c.cluster)}</a></td><td>${syncBadge(c.sync)}</td>
+        <td>${healthBadge(c.health)}</td><td><code>${esc(short(c.revision))}</code>${c.revision && c.revision === doc.revision ? '' : c.revision ? ' (behind)' : ''}</td>
+        <td class="hide-narrow">${esc(operationText(c))}</td><td class="msg">${esc(c.message)}</td></tr>`).join('')}
+      </tbody></table></div>
+      <p><a href="/ui/history?app=${enc(name)}">History of ${esc(name)}</a></p>`;
+    keepFocus(() => { main.querySelector('#app').innerHTML = html; });
+    const b = main.querySelector('#sync-oos');
+    if (b) b.onclick = () => actions.syncApp(name, outOfSync);
+  }
+  const reload = reloader(view, load);
+  view.onChange = () => reload();
+  load().catch((err) => { main.querySelector('#app').innerHTML = readFailed(err); });
+}
+
+// ---- history ----
+
+function historyView(r, view) {
+  const cluster = r.q.get('cluster') || '', app = r.q.get('app') || '';
+  main.innerHTML = `<h1>History</h1>
+    <form class="filters" id="hfilters" aria-label="Filter history">
+      <label>Cluster <input name="cluster" value="${esc(cluster)}" data-key="h-cluster"></label>
+      <label>App <input name="app" value="${esc(app)}" data-key="h-app"></label>
+      <button type="submit">Show</button></form>
+    <p class="muted">Sync results, newest first (the last 200).</p><div id="history" class="tablewrap">Loading…</div>`;
+  main.querySelector('#hfilters').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const k of ['cluster', 'app']) { const v = e.target.elements[k].value.trim(); if (v) q.set(k, v); }
+    navigate(`/ui/history${q.toString() ? `?${q}` : ''}`);
+  });
+  async function load() {
+    const q = new URLSearchParams({ limit: '200' });
+    if (cluster) q.set('cluster', cluster);
+    if (app) q.set('app', app);
+    const doc = await api(`/api/v1/history?${q}`, { signal: view.abort.signal });
+    const rows = doc.history;
+    main.querySelector('#history').innerHTML = rows.length ? `<table><thead><tr><th>Time (UTC)</th><th>Cluster</th><th>App</th>
+      <th class="hide-narrow">Generation</th><th>Revision</th><th>Result</th><th>Message</th></tr></thead><tbody>
+      ${rows.map((h) => `<tr><td>${esc(timeText(h.time))}</td><td><a href="/ui/cluster/${enc(h.cluster)}">${esc(h.cluster)}</a></td>
+        <td><a href="/ui/app/${enc(h.app)}">${esc(h.app)}</a></td><td class="hide-narrow">${h.generation}</td>
+        <td><code>${esc(short(h.revision))}</code></td><td>${esc(h.result)}</td><td class="msg">${esc(h.message)}</td></tr>`).join('')}
+      </tbody></table>` : '<p class="muted">No sync results yet.</p>';
+  }
+  const reload = reloader(view, load);
+  view.onChange = (ev) => { if (ev.all || ev.clusters.length) reload(); };
+  load().catch((err) => { main.querySelector('#history').innerHTML = readFailed(err); });
+}
+
+// ---- live updates: /api/v1/events (server-sent events over fetch, so the token goes in a header) ----
+
+const events = (() => {
+  const live = document.getElementById('live');
+  let abort = null, backoff = 1000, watchdog = 0, retryTimer = 0, revision = null;
+  const set = (cls, text) => { live.className = `live ${cls}`; live.textContent = text; };
+
+  function dispatch(name, data) {
+    let doc;
+    try { doc = JSON.parse(data); } catch { return; }
+    const passChanged = revision !== null && doc.revision !== revision;
+    const first = revision === null;
+    revision = doc.revision;
+    if (name === 'hello') { backoff = 1000; set('on', 'live'); if (first) return; }
+    window.gitfleetEvents = (window.gitfleetEvents || 0) + 1;
+    current?.onChange?.({ clusters: doc.clusters || [], all: !!doc.all || name === 'hello', passChanged, revision: doc.revision });
+  }
+  function parse(buffer) {
+    let at;
+    while ((at = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, at);
+      buffer = buffer.slice(at + 2);
+      let name = 'message';
+      const data = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) name = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length) dispatch(name, data.join('\n'));
+    }
+    return buffer;
+  }
+  // The hub writes at least every 15 s; 40 s of silence means the link is dead.
+  function arm() {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => abort?.abort(), 40000);
+  }
+  async function connect() {
+    retryTimer = 0;
+    abort = new AbortController();
+    const mine = abort;
+    const headers = { Accept: 'text/event-stream' };
+    if (token.get()) headers.Authorization = `Bearer ${token.get()}`;
+    set('', 'connecting…');
+    try {
+      const res = await fetch('/api/v1/events', { headers, signal: mine.signal, cache: 'no-store' });
+      if (!res.ok) throw new ApiError(res.status, `${res.status}`);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      arm();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        arm();
+        buffer = parse(buffer + value);
+        if (buffer.length > 1 << 20) break; // a runaway event: reconnect rather than grow
+      }
+    } catch (err) {
+      if (err.status === 401) { set('off', 'not live (token needed)'); clearTimeout(watchdog); return; }
+    }
+    clearTimeout(watchdog);
+    if (mine !== abort) return; // restarted meanwhile
+    set('off', `reconnecting in ${Math.round(backoff / 1000)} s`);
+    retryTimer = setTimeout(connect, backoff);
+    backoff = Math.min(backoff * 2, 30000);
+  }
+  return {
+    start: connect,
+    restart() { clearTimeout(retryTimer); const a = abort; abort = null; a?.abort(); revision = null; backoff = 1000; connect(); },
+  };
+})();
+
+// ---- start ----
+
+document.getElementById('token-button').onclick = () => askToken();
+document.getElementById('token-cancel').onclick = () => document.getElementById('token-dialog').close();
+document.getElementById('token-forget').onclick = () => { document.getElementById('token-dialog').close(); token.set(''); toast('Token forgotten'); };
+document.getElementById('token-form').addEventListener('submit', (e) => {
+  const v = document.getElementById('token-input').value.trim();
+  if (!v) { e.preventDefault(); return; }
+  token.set(v);
+  toast('Token kept for this tab');
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === '/' && !/^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement?.tagName) && !document.querySelector('dialog[open]')) {
+    const f = main.querySelector('input[name="name"], input[name="cluster"]');
+    if (f) { e.preventDefault(); f.focus(); }
+  }
+});
+updateTokenButton();
+window.gitfleetStart = performance.now();
+render();
+events.start();
