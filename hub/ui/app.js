@@ -601,7 +601,7 @@ function clusterView(r, view) {
         ${c.message ? `<dt>Message</dt><dd>${esc(c.message)}</dd>` : ''}
         <dt>Links</dt><dd><a href="/ui/history?cluster=${enc(name)}">history of ${esc(name)}</a></dd>
       </dl>
-      ${canAct ? '' : '<p class="muted">Read-only: enter an admin token to sync apps or allow held prunes.</p>'}
+      ${canAct ? '' : '<p class="muted">Read-only: enter an admin token to sync or roll back apps, or allow held prunes.</p>'}
       <h2>Apps (${apps.length})</h2>
       ${apps.length ? '' : '<p class="muted">Git gives this cluster no app.</p>'}
       ${apps.map((a) => `<section class="app-card" data-app="${esc(a.name)}" aria-label="app ${esc(a.name)}">
