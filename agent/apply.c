@@ -927,8 +927,12 @@ static void sync_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const Gitf
             opts.apply_out_of_sync_only ? out_of_sync_only(ctx, app, desired) : openable(desired);
         json_t *apply = only_selected(op, all), *prune = only_selected(op, prunes);
         run_plan(ctx, b, entry, apply, prune);
-        if (has_unopened(desired)) /* sealed_failed(): the operation failed */
+        if (has_unopened(desired)) { /* sealed_failed(): the operation failed */
+            json_t *os = json_object_get(entry, "operationState");
             json_object_set_new(entry, "operation", json_string("Failed"));
+            json_object_set_new(os, "phase", json_string("Failed"));
+            json_object_set(os, "message", json_object_get(entry, "message"));
+        }
         json_decref(apply);
         json_decref(prune);
         json_decref(all);
@@ -1348,6 +1352,9 @@ int agent_apply_heal(agent_kube *kube, const struct agent_apply_index *index, js
         for (size_t j = 0; j < app->n_resources; j++) {
             json_t *entry = entry_at(report, i, j);
             const char *sync = json_string_value(json_object_get(entry, "sync"));
+            const char *health = json_string_value(json_object_get(entry, "health"));
+            if (heal[i] == AGENT_APPLY_HEAL_DRIFTED && health && strcmp(health, "Missing") == 0)
+                continue; /* never applied: a failed wave stopped the sync before it */
             if (sync && strcmp(sync, "Synced") != 0)
                 *healed_out += heal_object(kube, index, report, i, j);
         }

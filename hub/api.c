@@ -1,6 +1,8 @@
 /* api.c -- the hub's HTTP/JSON API for the CLI, dashboards, scripts and Git webhooks */
 #include "api.h"
 
+#include "appops.h"
+
 #include "audit.h"
 #include "auth.h"
 #include "gitfleet/error.h"
@@ -486,6 +488,65 @@ static void handle_events(struct call *c, const char *unused)
         reply_error(c, error);
 }
 
+/* ---- per-app operations (issue 10) ---- */
+
+/* Answer 200 with `doc` or the error. */
+static void reply_result(struct call *c, int error, json_t *doc)
+{
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+static void handle_app_get(struct call *c, const char *app)
+{
+    char buf[128];
+    json_t *doc = NULL;
+    int error = hub_appops_get(c->api->h, app, query_param(c, "cluster", buf, sizeof(buf)), &doc);
+
+    reply_result(c, error, doc);
+}
+
+static void handle_app_history(struct call *c, const char *app)
+{
+    char buf[128];
+    json_t *doc = NULL;
+    int error =
+        hub_appops_states(c->api->h, app, query_param(c, "cluster", buf, sizeof(buf)), &doc);
+
+    reply_result(c, error, doc);
+}
+
+/* POST /api/v1/apps/APP/sync and .../rollback: a JSON object body. */
+static void handle_app_operation(struct call *c, const char *app, int rollback)
+{
+    json_t *body = NULL, *doc = NULL;
+    int error = request_json(c, &body);
+
+    if (error == 0 && body != NULL && !json_is_object(body))
+        error = gf_error_set(GF_EINVAL, "expected a JSON object as the body");
+    if (error == 0 && rollback)
+        error = hub_appops_rollback(c->api->h, &c->who, app, body, &doc);
+    else if (error == 0)
+        error = hub_appops_sync(c->api->h, &c->who, app, body, &doc);
+    json_decref(body);
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 202, doc);
+}
+
+static void handle_app_sync(struct call *c, const char *app)
+{
+    handle_app_operation(c, app, 0);
+}
+
+static void handle_app_rollback(struct call *c, const char *app)
+{
+    handle_app_operation(c, app, 1);
+}
+
 /* ---- access (issue 17): tokens, audit log, the gate ---- */
 
 /* The request as the audit log shows it: small bodies as they are (they
@@ -590,8 +651,9 @@ static int gate(struct call *c)
 
 /*
  * The routes. `path` ending in '/' takes exactly one more segment, handed to
- * the handler as its second argument (a cluster name); otherwise it must
- * match whole and the handler gets NULL. Who may call it is decided before,
+ * the handler as its second argument (a cluster name); a `*` segment takes
+ * one segment in its place, handed the same way (an app name); otherwise it
+ * must match whole and the handler gets NULL. Who may call it is decided before,
  * by the gate (hub/auth.c, by method and path). Add a route: one row here,
  * one in docs/api.md.
  */
@@ -615,6 +677,10 @@ static const struct route {
     {"POST", "/api/v1/tokens", handle_token_create},
     {"DELETE", "/api/v1/tokens/", handle_token_revoke},
     {"GET", "/api/v1/audit", handle_audit},
+    {"GET", "/api/v1/apps/", handle_app_get},
+    {"GET", "/api/v1/apps/*/history", handle_app_history},
+    {"POST", "/api/v1/apps/*/sync", handle_app_sync},
+    {"POST", "/api/v1/apps/*/rollback", handle_app_rollback},
     {"GET", "/api/v1/events", handle_events},
     {"GET", "/api/v1/ui/fleet", handle_ui_fleet},
     {"GET", "/api/v1/ui/apps/", handle_ui_app},
@@ -628,8 +694,20 @@ static const struct route {
 static int path_matches(const struct route *r, const char *path, const char **name_out)
 {
     size_t n = strlen(r->path);
+    const char *star = strstr(r->path, "/*/");
 
     *name_out = NULL;
+    if (star != NULL) {
+        /* prefix, one segment (the name), then the rest exactly */
+        size_t before = (size_t)(star - r->path) + 1, seg;
+        if (strncmp(path, r->path, before) != 0)
+            return 0;
+        seg = strcspn(path + before, "/");
+        if (seg == 0 || strcmp(path + before + seg, star + 2) != 0)
+            return 0;
+        *name_out = path + before;
+        return 1;
+    }
     if (r->path[n - 1] != '/')
         return strcmp(path, r->path) == 0;
     if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/'))
@@ -659,6 +737,11 @@ static void dispatch(hub_http_call *http, void *arg)
             size_t used = strlen(allow);
             snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
             continue;
+        }
+        char segment[256];
+        if (name && strchr(name, '/')) { /* a `*` segment: only the segment */
+            snprintf(segment, sizeof(segment), "%.*s", (int)strcspn(name, "/"), name);
+            name = segment;
         }
         r->handle(&c, name);
         return;

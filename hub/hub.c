@@ -3,6 +3,7 @@
 #include "healthcm.h"
 
 #include "api.h"
+#include "appops.h"
 #include "creds.h"
 #include "http.h"
 #include "gitfleet/doc.h"
@@ -28,6 +29,7 @@ struct hub_pass {
     int refs; /* atomic */
     struct hub_fleet *fleet;
     json_t *render_errors;
+    json_t *revisions; /* cluster -> {app -> the commit it was rendered at} */
 };
 
 /*
@@ -57,6 +59,7 @@ struct hub {
     struct hub_pass *pass; /* NULL before the first sync */
     char commit[41];
     char last_error[512]; /* of the last sync pass, "" when fine */
+    json_t *republish;    /* clusters queued by hub_republish_later() */
     int publish_retry;    /* a bundle was not stored: the next pass re-publishes */
     int64_t retry_ms;     /* and comes this soon (doubling up to the poll interval) */
     struct hub_metrics metrics;
@@ -135,6 +138,7 @@ static void pass_put(struct hub_pass *pass)
         return;
     hub_fleet_free(pass->fleet);
     json_decref(pass->render_errors);
+    json_decref(pass->revisions);
     free(pass);
 }
 
@@ -149,6 +153,7 @@ void hub_view_get(hub *h, struct hub_view *out)
     pthread_mutex_unlock(&h->lock);
     out->fleet = out->pass ? out->pass->fleet : NULL;
     out->render_errors = out->pass ? out->pass->render_errors : NULL;
+    out->revisions = out->pass ? out->pass->revisions : NULL;
 }
 
 void hub_view_put(struct hub_view *view)
@@ -159,6 +164,7 @@ void hub_view_put(struct hub_view *view)
     view->pass = NULL;
     view->fleet = NULL;
     view->render_errors = NULL;
+    view->revisions = NULL;
 }
 
 hub_store *hub_get_store(hub *h)
@@ -226,8 +232,9 @@ static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char
 struct pass_render {
     hub *h;
     const gf_healthscripts *health; /* Lua health scripts of this pass */
-    pthread_mutex_t lock;           /* errors, unpublished, first_failure */
+    pthread_mutex_t lock;           /* errors, revisions, unpublished, first_failure */
     json_t *errors;                 /* cluster -> [app errors] */
+    json_t *revisions;              /* cluster -> {app -> commit rendered} */
     int unpublished;                /* clusters whose bundle could not be stored */
     char first_failure[256];
 };
@@ -251,6 +258,22 @@ static void add_errors(struct pass_render *pr, const char *cluster, json_t *list
 {
     pthread_mutex_lock(&pr->lock);
     json_object_set_new(pr->errors, cluster, list);
+    pthread_mutex_unlock(&pr->lock);
+}
+
+/* The commit each app of the cluster was rendered at in this pass: what
+ * status shows for an app whose unchanged state the agent holds (its bundle
+ * may be from an older commit that rendered the same). */
+static void add_revisions(struct pass_render *pr, const char *cluster,
+                          const struct hub_bundle *bundle)
+{
+    json_t *apps = json_object();
+
+    for (size_t i = 0; i < bundle->n_apps; i++)
+        json_object_set_new(apps, bundle->apps[i].app->name,
+                            json_string(bundle->apps[i].revision ? bundle->apps[i].revision : ""));
+    pthread_mutex_lock(&pr->lock);
+    json_object_set_new(pr->revisions, cluster, apps);
     pthread_mutex_unlock(&pr->lock);
 }
 
@@ -279,6 +302,7 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
         }
     for (size_t i = 0; i < bundle->n_conflicts; i++)
         json_array_append_new(list, json_string(bundle->conflicts[i]));
+    add_revisions(pr, cluster, bundle);
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
     bundle->health = pr->health;
@@ -320,7 +344,7 @@ static int load_health(gf_healthscripts **out, hub *h, hub_filesrc *tree, struct
  * *unpublished_out: how many bundles could not be stored (the error says
  * which first). */
 static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_out,
-                         json_t **errors_out, int *unpublished_out)
+                         json_t **errors_out, json_t **revisions_out, int *unpublished_out)
 {
     char own[4096];
     const char *urls[] = {h->settings.repo_url, own, NULL};
@@ -350,7 +374,8 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
         hub_filesrc_free(tree);
         return error;
     }
-    struct pass_render pr = {.h = h, .health = health, .errors = json_object()};
+    struct pass_render pr = {
+        .h = h, .health = health, .errors = json_object(), .revisions = json_object()};
     pthread_mutex_init(&pr.lock, NULL);
     /* One transaction per batch of writes, not one per cluster. */
     hub_store_batch_begin(h->store);
@@ -359,6 +384,7 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
         publish_failed(&pr, "(batch commit)", NULL);
     pthread_mutex_destroy(&pr.lock);
     *errors_out = pr.errors;
+    *revisions_out = pr.revisions;
     *unpublished_out = pr.unpublished;
     if (pr.unpublished)
         gf_error_set(GF_EIO, "%s", pr.first_failure);
@@ -374,7 +400,7 @@ static int sync_pass(hub *h, int force)
     char commit[41];
     char fetch_error[300] = "", publish_error[300] = "";
     struct hub_fleet *fleet = NULL;
-    json_t *errors = NULL;
+    json_t *errors = NULL, *revisions = NULL;
     int error, unpublished = 0;
 
     COUNT(h, syncs, 1);
@@ -393,7 +419,7 @@ static int sync_pass(hub *h, int force)
                    ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s", commit,
                                   fetch_error)
                    : 0;
-    if ((error = render_commit(h, commit, &fleet, &errors, &unpublished)) < 0)
+    if ((error = render_commit(h, commit, &fleet, &errors, &revisions, &unpublished)) < 0)
         return gf_error_wrap(error, "commit %.12s", commit);
     if (unpublished)
         snprintf(publish_error, sizeof(publish_error), "%s", gf_error_last());
@@ -401,9 +427,11 @@ static int sync_pass(hub *h, int force)
     if (pass == NULL) {
         hub_fleet_free(fleet);
         json_decref(errors);
+        json_decref(revisions);
         return gf_error_set(GF_ENOMEM, "out of memory");
     }
-    *pass = (struct hub_pass){.refs = 1, .fleet = fleet, .render_errors = errors};
+    *pass = (struct hub_pass){
+        .refs = 1, .fleet = fleet, .render_errors = errors, .revisions = revisions};
     pthread_mutex_lock(&h->lock);
     old = h->pass;
     h->pass = pass;
@@ -441,6 +469,28 @@ static int64_t next_wait_ms(hub *h)
     return h->retry_ms;
 }
 
+/* Republish the clusters hub_republish_later() queued (lock held; it is
+ * dropped meanwhile). 1 when there were any. */
+static int republish_queued(hub *h)
+{
+    json_t *queued = h->republish;
+    const char *cluster;
+    json_t *unused;
+
+    if (json_object_size(queued) == 0)
+        return 0;
+    h->republish = json_object();
+    pthread_mutex_unlock(&h->lock);
+    json_object_foreach(queued, cluster, unused)
+    {
+        if (hub_republish(h, cluster) < 0)
+            gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
+    }
+    json_decref(queued);
+    pthread_mutex_lock(&h->lock);
+    return 1;
+}
+
 static void *sync_main(void *arg)
 {
     hub *h = arg;
@@ -476,9 +526,12 @@ static void *sync_main(void *arg)
             deadline.tv_sec++;
             deadline.tv_nsec -= 1000000000L;
         }
-        while (!h->sync_requested && !h->stopping &&
-               pthread_cond_timedwait(&h->wake, &h->lock, &deadline) == 0)
-            ;
+        while (!h->sync_requested && !h->stopping) {
+            if (republish_queued(h))
+                continue;
+            if (pthread_cond_timedwait(&h->wake, &h->lock, &deadline) != 0)
+                break;
+        }
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
@@ -517,18 +570,33 @@ static const json_t *find_app(const json_t *report, const char *name)
     return NULL;
 }
 
-/* An app's sync result goes into the history when it changed: a new
- * generation applied, or a different outcome. */
-static int app_changed(const json_t *before, const json_t *now)
+static int members_differ(const json_t *a, const json_t *b, const char *const *keys)
 {
-    static const char *const keys[] = {"generation", "sync", "health", "operation", "message"};
-
-    if (before == NULL)
-        return 1;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (!json_equal(json_object_get(before, keys[i]), json_object_get(now, keys[i])))
+    for (; *keys; keys++)
+        if (!json_equal(json_object_get(a, *keys), json_object_get(b, *keys)))
             return 1;
     return 0;
+}
+
+/* An app's sync result goes into the history when its outcome changed. An
+ * agent that syncs per app (its report has desiredHash) reports an app that
+ * a commit did not touch at the new generation without applying anything:
+ * that is no new result, so only an operation, a synced state or the
+ * outcome counts. Older agents: a new generation applied counts too. */
+static int app_changed(const json_t *before, const json_t *now)
+{
+    static const char *const outcome[] = {"sync", "health", "operation", "message", NULL};
+    static const char *const per_app[] = {"syncedHash", NULL};
+    static const char *const op[] = {"id", "phase", "startedAt", NULL};
+    static const char *const old[] = {"generation", NULL};
+
+    if (before == NULL || members_differ(before, now, outcome))
+        return 1;
+    if (json_object_get(now, "desiredHash") == NULL)
+        return members_differ(before, now, old);
+    return members_differ(before, now, per_app) ||
+           members_differ(json_object_get(before, "operationState"),
+                          json_object_get(now, "operationState"), op);
 }
 
 static void record_history(hub *h, const char *cluster, const json_t *previous,
@@ -566,14 +634,42 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
     error = text ? hub_store_report_put(h->store, cluster, gf_wire_now_ms(), report->generation,
                                         report->revision ? report->revision : "", text)
                  : gf_error_set(GF_ENOMEM, "out of memory");
-    if (error == 0)
+    if (error == 0) {
         record_history(h, cluster, previous, json);
-    if (error == 0)
+        hub_appops_on_report(h, cluster, previous, json);
         hub_events_cluster(h->events, cluster);
+    }
     free(text);
     json_decref(previous);
     json_decref(json);
     return error;
+}
+
+/* ---- operations (issue 10) ---- */
+
+int hub_republish(hub *h, const char *cluster)
+{
+    uint64_t generation = 0;
+    int published = 0;
+    int error = hub_publish_refresh(h->store, h->key, cluster, &generation, &published);
+
+    if (error < 0)
+        return error;
+    if (published) {
+        COUNT(h, bundles_published, 1);
+        gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu reason=operations", cluster,
+                    (unsigned long long)generation);
+        hub_serve_notify(h->serve, cluster);
+    }
+    return 0;
+}
+
+void hub_republish_later(hub *h, const char *cluster)
+{
+    pthread_mutex_lock(&h->lock);
+    json_object_set_new(h->republish, cluster, json_true());
+    pthread_cond_broadcast(&h->wake);
+    pthread_mutex_unlock(&h->lock);
 }
 
 /* ---- clusters ---- */
@@ -664,7 +760,7 @@ static int open_parts(hub *h)
         (error = load_or_create_admin_token(h)) < 0)
         return error;
     data_path(path, sizeof(path), h, "hub.db");
-    if ((error = hub_store_open(&h->store, path)) < 0)
+    if ((error = hub_store_open(&h->store, path)) < 0 || (error = hub_appops_init(h->store)) < 0)
         return error;
     data_path(path, sizeof(path), h, "repo-cache");
     if ((error = open_creds(h)) < 0 ||
@@ -697,6 +793,7 @@ int hub_open(hub **out, const struct hub_settings *settings)
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->wake, NULL);
     pthread_cond_init(&h->done, NULL);
+    h->republish = json_object();
     if ((error = open_parts(h)) < 0) {
         hub_close(h);
         return error;
@@ -741,6 +838,7 @@ void hub_close(hub *h)
     hub_store_close(h->store);
     pass_put(h->pass);
     gf_sign_key_free(h->key);
+    json_decref(h->republish);
     pthread_cond_destroy(&h->wake);
     pthread_cond_destroy(&h->done);
     pthread_mutex_destroy(&h->lock);

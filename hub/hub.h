@@ -64,6 +64,7 @@ struct hub_pass;
 struct hub_view {
     const struct hub_fleet *fleet; /* at `commit`; NULL before the first sync */
     const json_t *render_errors;   /* cluster -> [app errors], of that pass */
+    const json_t *revisions;       /* cluster -> {app -> commit it was rendered at} */
     char commit[41];
     char last_error[512];  /* of the last sync pass, "" when fine */
     struct hub_pass *pass; /* private: the reference held */
@@ -91,6 +92,13 @@ void hub_close(hub *h);
 /* Fetch and render now. With `wait`, return only when that pass is done;
  * *message_out (may be NULL) receives a malloc'd one-line summary. */
 int hub_sync_now(hub *h, int wait, char **message_out);
+
+/* Republish `cluster`'s newest bundle with its pins and open operation
+ * requests as they stand now (hub/publish.h) and wake its agent. */
+int hub_republish(hub *h, const char *cluster);
+/* The same, done soon by the sync thread: for callers that run where the
+ * agent endpoint's lock may be held (a report being stored). */
+void hub_republish_later(hub *h, const char *cluster);
 
 /* Issue a one-time join token for `cluster` (created if new). */
 int hub_cluster_add(hub *h, const char *cluster, char **token_out, int64_t *expires_ms_out);

@@ -22,4 +22,23 @@
 int hub_publish_bundle(hub_store *store, const gf_sign_key *key, const struct hub_bundle *bundle,
                        const json_t *allow_prune, uint64_t *generation_out, int *published_out);
 
+/*
+ * Issue 10: what publish puts over the rendered apps, in both functions.
+ * Each app carries its content hash (gitfleet/apphash.h) and Git's state of
+ * it is remembered (hub/appstate.h) to roll back to later; an app a pin
+ * holds (hub/pin.h) is replaced by the held state, marked
+ * auto_sync_suspended and rollback_* as the pin says -- unless Git changed
+ * the app since the pin was made and the pin ends at such a change (it is
+ * released); the cluster's open operation requests (hub/opreq.h) go into
+ * Bundle.operations. Publishes of one cluster are serialized.
+ *
+ * hub_publish_refresh: republish the cluster's newest stored bundle with
+ * its pins and operations as they are now (an operator asked for a sync or
+ * a rollback, an operation finished) without rendering; an app no pin
+ * holds any more gets Git's state back. GF_ENOTFOUND when the cluster has
+ * no bundle yet.
+ */
+int hub_publish_refresh(hub_store *store, const gf_sign_key *key, const char *cluster,
+                        uint64_t *generation_out, int *published_out);
+
 #endif

@@ -2,6 +2,10 @@
 #include "status.h"
 #include "source.h"
 
+#include "appops.h"
+#include "appstate.h"
+#include "pin.h"
+
 #include "gitfleet/error.h"
 #include "gitfleet/os.h"
 #include "gitfleet/wire.h"
@@ -92,6 +96,12 @@ static const json_t *find_named(const json_t *array, const char *name)
     return NULL;
 }
 
+static const char *str_or(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
 static const json_t *report_app(const json_t *report, const char *name)
 {
     return find_named(json_object_get(report, "apps"), name);
@@ -113,27 +123,127 @@ static const char *render_error(const struct hub_view *v, const char *cluster, c
 }
 
 /* One app row: Git's view (it targets this cluster) merged with the agent's. */
+/* What the hub knows of one cluster's apps beyond Git and the report
+ * (issue 10): pins, Git's published states, open requests. */
+struct cluster_ctx {
+    struct hub_pin *pins;
+    size_t n_pins;
+    json_t *git;  /* app -> {"hash", "revision"} as last published */
+    json_t *open; /* open operation requests */
+    uint64_t desired, applied;
+};
+
+static void cluster_ctx_load(struct cluster_ctx *x, hub *h, const char *cluster)
+{
+    hub_store *store = hub_get_store(h);
+
+    memset(x, 0, sizeof(*x));
+    hub_pin_list(store, cluster, &x->pins, &x->n_pins);
+    if (hub_appstate_git_all(store, cluster, &x->git) < 0)
+        x->git = json_object();
+    x->open = hub_appops_open_requests(h, cluster);
+}
+
+static void cluster_ctx_clear(struct cluster_ctx *x)
+{
+    free(x->pins);
+    json_decref(x->git);
+    json_decref(x->open);
+}
+
+/* The issue-10 members of an app row, with their defaults. */
+static void add_operation_members(json_t *row, const json_t *reported, const char *app,
+                                  const struct cluster_ctx *x, const struct hub_pin *pin)
+{
+    const json_t *state = json_object_get(reported, "operationState");
+    json_t *pending = json_array(), *op;
+    size_t i;
+
+    json_array_foreach(x->open, i, op)
+    {
+        if (strcmp(json_string_value(json_object_get(op, "app")), app) != 0)
+            continue;
+        json_array_append_new(
+            pending, json_pack("{s:O, s:O, s:O, s:O}", "id", json_object_get(op, "id"), "kind",
+                               json_object_get(op, "kind"), "dryRun", json_object_get(op, "dryRun"),
+                               "phase", json_object_get(op, "phase")));
+    }
+    json_object_set_new(row, "operationState",
+                        json_is_object(state) ? json_deep_copy(state) : json_null());
+    json_object_set_new(row, "pendingOperations", pending);
+    json_object_set_new(row, "desiredHash", json_string(str_or(reported, "desiredHash")));
+    json_object_set_new(row, "syncedHash", json_string(str_or(reported, "syncedHash")));
+    json_object_set_new(row, "autoSyncSuspended", json_boolean(pin && pin->suspend_auto_sync));
+    json_object_set_new(row, "rolledBack",
+                        pin ? json_pack("{s:s, s:I, s:s, s:s, s:I}", "holder", pin->holder,
+                                        "generation", (json_int_t)pin->generation, "revision",
+                                        pin->revision, "hash", pin->hash, "since",
+                                        (json_int_t)pin->created_ms)
+                            : json_null());
+}
+
+/* The agent holds the app's current desired state even when the cluster's
+ * newest generation is not applied yet (another app changed, a request
+ * came): then the app is not behind. */
+static int app_current(const json_t *reported, const struct cluster_ctx *x, const char *app,
+                       const struct hub_pin *pin)
+{
+    const char *have = json_string_value(json_object_get(reported, "desiredHash"));
+    const char *want =
+        pin ? pin->hash : json_string_value(json_object_get(json_object_get(x->git, app), "hash"));
+
+    if (x->applied >= x->desired)
+        return 1;
+    return have && want && strcmp(have, want) == 0;
+}
+
+static void say_rolled_back(json_t *row, const struct hub_pin *pin, const struct cluster_ctx *x)
+{
+    const char *git = json_string_value(json_object_get(json_object_get(x->git, pin->app), "hash"));
+
+    if (strcmp(pin->holder, "rollback") != 0 || (git && strcmp(git, pin->hash) == 0))
+        return;
+    json_object_set_new(row, "sync", json_string("OutOfSync"));
+    json_object_set_new(
+        row, "message",
+        json_sprintf("rolled back to generation %llu (revision %.12s): runs a state that differs "
+                     "from Git; auto-sync suspended until the app changes in Git or "
+                     "'gitfleet sync %s'",
+                     (unsigned long long)pin->generation, pin->revision, pin->app));
+}
+
+/* One app row: Git's view (it targets this cluster) merged with the agent's. */
 static json_t *app_row(const struct hub_view *v, const char *cluster, const struct hub_app *app,
-                       const json_t *report, uint64_t desired, int detail)
+                       const json_t *report, const struct cluster_ctx *x, int detail)
 {
     const json_t *reported = report_app(report, app->name);
     const char *error = app->error ? app->error : render_error(v, cluster, app->name);
+    const struct hub_pin *pin = hub_pin_find(x->pins, x->n_pins, app->name);
     json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown",
                             "health", "Unknown", "revision", "", "message",
                             "waiting for the agent's report", "operation", "");
 
     if (reported) {
         json_object_update_existing(row, (json_t *)reported);
-        uint64_t applied = (uint64_t)json_integer_value(json_object_get(report, "generation"));
-        if (applied < desired) {
+        if (!app_current(reported, x, app->name, pin)) {
             json_object_set_new(row, "sync", json_string("OutOfSync"));
             json_object_set_new(
                 row, "message",
-                json_sprintf("generation %llu is not applied yet", (unsigned long long)desired));
+                json_sprintf("generation %llu is not applied yet", (unsigned long long)x->desired));
+        } else if (pin == NULL) {
+            /* The commit the hub rendered the app at in its last pass: an
+             * app the commit did not change still runs what it rendered. */
+            const char *rev = json_string_value(
+                json_object_get(json_object_get(v->revisions, cluster), app->name));
+            if (rev && rev[0])
+                json_object_set_new(row, "revision", json_string(rev));
         }
+        if (pin)
+            say_rolled_back(row, pin, x);
         if (detail)
             json_object_set(row, "resources", json_object_get(reported, "resources"));
     }
+    add_operation_members(row, reported, app->name, x, pin);
     if (error) {
         json_object_set_new(row, "message", json_string(error));
         json_object_set_new(row, "sync", json_string("Unknown"));
@@ -142,7 +252,7 @@ static json_t *app_row(const struct hub_view *v, const char *cluster, const stru
 }
 
 /* Apps the agent still reports but Git no longer targets at this cluster. */
-static void add_orphans(json_t *apps, const json_t *report, int detail)
+static void add_orphans(json_t *apps, const json_t *report, const struct cluster_ctx *x, int detail)
 {
     size_t i;
     json_t *app;
@@ -158,6 +268,7 @@ static void add_orphans(json_t *apps, const json_t *report, int detail)
             json_pack("{s:s, s:s, s:O, s:O, s:s}", "name", name, "sync", "OutOfSync", "health",
                       json_object_get(app, "health"), "revision", json_object_get(app, "revision"),
                       "message", said && said[0] ? said : "removed from Git");
+        add_operation_members(row, app, name, x, NULL);
         if (detail)
             json_object_set(row, "resources", json_object_get(app, "resources"));
         json_array_append_new(apps, row);
@@ -174,14 +285,24 @@ static json_t *cluster_row(hub *h, const struct hub_view *v, const char *name, i
     int known = hub_store_cluster_get(store, name, &c) == 0;
     int worst = -1;
 
+    struct cluster_ctx x;
+
     hub_store_bundle_max_generation(store, name, &desired);
     hub_store_report_latest(store, name, &report);
+    cluster_ctx_load(&x, h, name);
+    x.desired = desired;
+    x.applied = known ? c.applied_generation : 0;
     int in_git = v->fleet && hub_fleet_cluster(v->fleet, name) != NULL;
     for (size_t i = 0; v->fleet && i < v->fleet->n_apps; i++)
         if (strcmp(v->fleet->apps[i].cluster, name) == 0)
-            json_array_append_new(apps,
-                                  app_row(v, name, &v->fleet->apps[i], report, desired, detail));
-    add_orphans(apps, report, detail);
+            json_array_append_new(apps, app_row(v, name, &v->fleet->apps[i], report, &x, detail));
+    add_orphans(apps, report, &x, detail);
+    cluster_ctx_clear(&x);
+    /* Up to date: the agent runs what the hub rendered at its last commit
+     * (a commit that changed nothing of this cluster's made no generation). */
+    const char *revision = known ? c.applied_revision : "";
+    if (known && in_git && report && desired > 0 && c.applied_generation >= desired && v->commit[0])
+        revision = v->commit;
     size_t i;
     json_t *app;
     json_array_foreach(apps, i, app)
@@ -189,22 +310,22 @@ static json_t *cluster_row(hub *h, const struct hub_view *v, const char *name, i
         int rank = health_rank(json_string_value(json_object_get(app, "health")));
         worst = rank > worst ? rank : worst;
     }
-    json_t *row = json_pack(
-        "{s:s, s:b, s:b, s:b, s:o, s:s, s:{s:I, s:I}, s:s, s:s, s:o}", "name", name, "inGit",
-        in_git, "joined", known && c.joined, "connected",
-        known && c.joined && c.last_seen_ms > 0 && now - c.last_seen_ms < CONNECTED_WINDOW_MS,
-        "lastSeen", rfc3339(known ? c.last_seen_ms : 0), "revision",
-        known ? c.applied_revision : "", "generation", "desired", (json_int_t)desired, "applied",
-        (json_int_t)(known ? c.applied_generation : 0), "health",
-        report == NULL ? "Unknown"
-        : worst < 0    ? "Healthy"
-                       : health_order[worst],
-        "message",
-        !known || !c.joined ? "not joined"
-        : json_string_value(json_object_get(report, "error"))
-            ? json_string_value(json_object_get(report, "error"))
-            : "",
-        "apps", apps);
+    json_t *row = json_pack("{s:s, s:b, s:b, s:b, s:o, s:s, s:{s:I, s:I}, s:s, s:s, s:o}", "name",
+                            name, "inGit", in_git, "joined", known && c.joined, "connected",
+                            known && c.joined && c.last_seen_ms > 0 &&
+                                now - c.last_seen_ms < CONNECTED_WINDOW_MS,
+                            "lastSeen", rfc3339(known ? c.last_seen_ms : 0), "revision", revision,
+                            "generation", "desired", (json_int_t)desired, "applied",
+                            (json_int_t)(known ? c.applied_generation : 0), "health",
+                            report == NULL ? "Unknown"
+                            : worst < 0    ? "Healthy"
+                                           : health_order[worst],
+                            "message",
+                            !known || !c.joined ? "not joined"
+                            : json_string_value(json_object_get(report, "error"))
+                                ? json_string_value(json_object_get(report, "error"))
+                                : "",
+                            "apps", apps);
     json_decref(report);
     return row;
 }

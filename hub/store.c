@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_STMT_CACHE   48  /* prepared statements kept (the store has fewer) */
+#define STORE_STMT_CACHE                                                                           \
+    96                         /* prepared statements kept (the store and the modules with         \
+                                * tables of their own have fewer) */
 #define STORE_BATCH_MAX_MS 200 /* a batch transaction commits at least this often */
 
 /* A statement prepared once and reused: preparing costs more than running
@@ -200,7 +202,52 @@ static void release(hub_store *store, sqlite3_stmt *stmt)
             store->stmts[i].in_use = 0;
             return;
         }
-    sqlite3_finalize(stmt); /* not cached (the cache was full) */
+    sqlite3_finalize(stmt); /* prepared when the cache was full */
+}
+
+/* ---- for modules with tables of their own ---- */
+
+void hub_store_lock(hub_store *store)
+{
+    pthread_mutex_lock(&store->lock);
+}
+
+void hub_store_unlock(hub_store *store)
+{
+    pthread_mutex_unlock(&store->lock);
+}
+
+int hub_store_prepare(hub_store *store, sqlite3_stmt **out, const char *sql)
+{
+    return prepare(store, out, sql);
+}
+
+void hub_store_release(hub_store *store, sqlite3_stmt *stmt)
+{
+    release(store, stmt);
+}
+
+static int step_done(hub_store *store, sqlite3_stmt *stmt, const char *what);
+
+int hub_store_step_done(hub_store *store, sqlite3_stmt *stmt, const char *what)
+{
+    return step_done(store, stmt, what);
+}
+
+int hub_store_exec(hub_store *store, const char *sql)
+{
+    char *msg = NULL;
+    int error = 0;
+
+    if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        error = gf_error_set(GF_EIO, "store: %s", msg ? msg : sqlite3_errmsg(store->db));
+    sqlite3_free(msg);
+    return error;
+}
+
+int hub_store_changes(hub_store *store)
+{
+    return sqlite3_changes(store->db);
 }
 
 /* ---- batches ---- */

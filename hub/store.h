@@ -59,6 +59,25 @@ int hub_store_compact(hub_store *store, int64_t *freed_pages_out);
 int hub_store_batch_begin(hub_store *store);
 int hub_store_batch_end(hub_store *store);
 
+/*
+ * Modules that keep tables of their own in the hub's database (pin.c,
+ * appstate.c, opreq.c) reach it through these, so that their writes share
+ * the one connection and join the batches (a second connection would wait
+ * for a batch's write lock). Between lock and unlock: prepare (statements
+ * are cached by their SQL), bind, step, release. hub_store_exec() runs a
+ * script (a schema); hub_store_changes() counts the rows the last
+ * statement changed.
+ */
+struct sqlite3_stmt;
+void hub_store_lock(hub_store *store);
+void hub_store_unlock(hub_store *store);
+int hub_store_prepare(hub_store *store, struct sqlite3_stmt **out, const char *sql);
+void hub_store_release(hub_store *store, struct sqlite3_stmt *stmt);
+/* Step a statement that returns no rows; a constraint failure is GF_ECONFLICT. */
+int hub_store_step_done(hub_store *store, struct sqlite3_stmt *stmt, const char *what);
+int hub_store_exec(hub_store *store, const char *sql);
+int hub_store_changes(hub_store *store);
+
 /* ---- clusters and join tokens ---- */
 
 /* Record a one-time join token (its SHA-256, never the token itself) for
