@@ -154,4 +154,17 @@ assert a["rolledBack"] is None and a["pendingOperations"] == []' || fail "status
 [ "$(code gitfleet sync web --bogus)" = 2 ] || fail "a flag sync does not take is not a usage error"
 [ "$(code gitfleet rollback web)" = 2 ] || fail "rollback without --cluster is not a usage error"
 pass "status JSON has operationState, pendingOperations, rolledBack, ...; usage errors exit 2"
-echo "8 passed, 0 failed"
+
+# 9. Who may operate: a viewer may not; a project token only for its projects' apps.
+viewer=$(gitfleet token create ops-viewer --role viewer | tail -n 1)
+other=$(gitfleet token create other-team --role project --project other | tail -n 1)
+mine=$(gitfleet token create default-team --role project --project default | tail -n 1)
+as() { local t=$1; shift; GITFLEET_TOKEN_FILE= GITFLEET_TOKEN=$t "$@"; }
+[ "$(code as "$viewer" gitfleet sync web --cluster c1)" = 1 ] && grep -q "may not" "$T/out" ||
+  fail "a viewer token synced an app: $(cat "$T/out")"
+[ "$(code as "$other" gitfleet rollback web --cluster c1)" = 1 ] && grep -q "project 'default'" "$T/out" ||
+  fail "another project's token rolled back web: $(cat "$T/out")"
+[ "$(code as "$mine" gitfleet sync web --cluster c2 --dry-run --timeout 30s)" = 0 ] ||
+  fail "the app's project token may not sync it: $(cat "$T/out")"
+pass "a viewer may not operate apps; a project token only those of its projects"
+echo "9 passed, 0 failed"
