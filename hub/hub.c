@@ -293,25 +293,43 @@ struct rollout_hold_ctx {
     const struct hub_bundle *bundle;
 };
 
-static int rollout_hold(void *arg, const char *cluster, const char *name, const char *rendered,
-                        const char *in_effect)
+/* The rendered app `name` of the bundle, and its ApplicationSet's strategy if it rolls out. */
+static const struct hub_app *rolling_app(const struct rollout_hold_ctx *hc, const char *name,
+                                         const struct hub_fleet_appset **set_out)
 {
-    struct rollout_hold_ctx *hc = arg;
     const struct hub_app *app = NULL;
 
     for (size_t i = 0; i < hc->bundle->n_apps && app == NULL; i++)
         if (strcmp(hc->bundle->apps[i].app->name, name) == 0)
             app = hc->bundle->apps[i].app;
-    if (app == NULL || app->appset == NULL)
+    *set_out = app && app->appset ? hub_fleet_appset(hc->pr->fleet, app->appset) : NULL;
+    return *set_out && (*set_out)->strategy.rolling ? app : NULL;
+}
+
+static int rollout_governs(void *arg, const char *name)
+{
+    const struct hub_fleet_appset *set;
+
+    return rolling_app(arg, name, &set) != NULL;
+}
+
+static int rollout_hold(void *arg, const char *cluster, const char *name, const char *rendered,
+                        const char *in_effect)
+{
+    struct rollout_hold_ctx *hc = arg;
+    const struct hub_fleet_appset *set;
+    const struct hub_app *app = rolling_app(hc, name, &set);
+
+    if (app == NULL)
         return 0;
     struct hub_rollouts_app ra = {.cluster = cluster,
                                   .app = name,
-                                  .appset = hub_fleet_appset(hc->pr->fleet, app->appset),
+                                  .appset = set,
                                   .labels = app->labels,
                                   .rendered_hash = rendered,
                                   .in_effect_hash = in_effect,
                                   .automated = app->policy.automated};
-    return ra.appset != NULL && hub_rollouts_decide(hc->pr->h->rollouts, &ra);
+    return hub_rollouts_decide(hc->pr->h->rollouts, &ra);
 }
 
 /* A cluster rendered (on a render thread): record its app errors, then sign
@@ -344,7 +362,7 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
     bundle->health = pr->health;
     struct rollout_hold_ctx hc = {.pr = pr, .bundle = bundle};
-    struct hub_publish_hooks hooks = {.hold = rollout_hold, .arg = &hc};
+    struct hub_publish_hooks hooks = {.governs = rollout_governs, .hold = rollout_hold, .arg = &hc};
     int failed =
         hub_publish_bundle(h->store, h->key, bundle, allowed, &hooks, &generation, &published);
     if (failed < 0)

@@ -391,8 +391,8 @@ static int consult_hooks(struct overlay *o, Gitfleet__Bundle *b, hub_store *stor
         const struct hub_pin *pin = hub_pin_find(*pins, *n_pins, b->apps[i]->name);
         struct hub_appstate_ref git;
         char in_effect[65] = "";
-        if (b->apps[i]->render_error)
-            continue; /* nothing to roll out */
+        if (b->apps[i]->render_error || !hooks->governs(hooks->arg, b->apps[i]->name))
+            continue; /* nothing to roll out: no lookup on the publish path */
         if (pin)
             snprintf(in_effect, sizeof(in_effect), "%s", pin->hash);
         else if (hub_appstate_git(store, cluster, b->apps[i]->name, &git) == 0)

@@ -24,6 +24,9 @@
  * was given; "" when it never had the app) instead of `rendered`, the
  * content hash of what Git renders now. */
 struct hub_publish_hooks {
+    /* Does a rollout govern this app at all? Only those get `hold` asked
+     * (and their state in effect looked up). */
+    int (*governs)(void *arg, const char *app);
     int (*hold)(void *arg, const char *cluster, const char *app, const char *rendered,
                 const char *in_effect);
     void *arg;

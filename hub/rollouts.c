@@ -9,6 +9,7 @@
 #include "hub.h"
 #include "opreq.h"
 #include "pin.h"
+#include "status.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -543,8 +544,6 @@ int hub_rollouts_get_json(hub_rollouts *rs, const char *appset, json_t **out, in
 
 /* ---- the hub's environment: reports from the store, holds as pins ---- */
 
-/* An agent that asked nothing for this long is not connected (as status.c). */
-#define ROLLOUTS_CONNECTED_MS 60000
 /* A sync request for a released app that does not sync itself expires. */
 #define ROLLOUTS_SYNC_TTL_MS (60 * 60 * 1000)
 
@@ -648,7 +647,7 @@ static void env_observe(void *arg, const struct hub_rollout_target *t,
     env->report = NULL;
     if (hub_store_cluster_get(store, t->cluster, &c) == 0)
         o->connected =
-            c.last_seen_ms > 0 && gf_wire_now_ms() - c.last_seen_ms < ROLLOUTS_CONNECTED_MS;
+            c.last_seen_ms > 0 && gf_wire_now_ms() - c.last_seen_ms < HUB_CONNECTED_WINDOW_MS;
     if (hub_store_report_latest(store, t->cluster, &env->report) < 0)
         return;
     json_array_foreach(json_object_get(env->report, "apps"), i, app)

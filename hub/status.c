@@ -17,9 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-/* An agent that asked nothing for this long is shown as not connected. */
-#define CONNECTED_WINDOW_MS 60000
-
 static const char *const health_order[] = {"Healthy", "Suspended", "Progressing",
                                            "Missing", "Degraded",  "Unknown"};
 
@@ -313,7 +310,7 @@ static json_t *cluster_row(hub *h, const struct hub_view *v, const char *name, i
     json_t *row = json_pack("{s:s, s:b, s:b, s:b, s:o, s:s, s:{s:I, s:I}, s:s, s:s, s:o}", "name",
                             name, "inGit", in_git, "joined", known && c.joined, "connected",
                             known && c.joined && c.last_seen_ms > 0 &&
-                                now - c.last_seen_ms < CONNECTED_WINDOW_MS,
+                                now - c.last_seen_ms < HUB_CONNECTED_WINDOW_MS,
                             "lastSeen", rfc3339(known ? c.last_seen_ms : 0), "revision", revision,
                             "generation", "desired", (json_int_t)desired, "applied",
                             (json_int_t)(known ? c.applied_generation : 0), "health",
