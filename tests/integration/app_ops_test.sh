@@ -113,7 +113,8 @@ out=$(gitfleet rollback web --cluster c1 --wait --timeout 30s) || fail "rollback
 cm_is c1 web config k v1 || fail "rollback did not re-apply v1 on c1"
 cm_is c2 web config k v2 || fail "rollback of c1 touched c2"
 wait_for 10 app_is c1 web autoSyncSuspended True || fail "auto-sync not suspended after a rollback"
-app_field c1 web message | grep -q "rolled back to generation" || fail "status does not say it is rolled back: $(app_field c1 web message)"
+said_rolled_back() { app_field c1 web message | grep -q "rolled back to generation"; }
+wait_for 10 said_rolled_back || fail "status does not say it is rolled back: $(app_field c1 web message)"
 app_is c1 web sync OutOfSync || fail "a rolled-back app is $(app_field c1 web sync), not OutOfSync against Git"
 [ "$(code gitfleet status --exit-code)" = 1 ] || fail "status --exit-code with a rolled-back app"
 gitfleet app get web --cluster c1 | grep -q "rolled back to generation" || fail "app get does not show the rollback"

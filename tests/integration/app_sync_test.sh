@@ -123,7 +123,9 @@ pass "RespectIgnoreDifferences: the re-apply leaves out spec.replicas; the scale
 # 6. prune: false: an object that left Git stays, and the app says it requires pruning.
 git -C "$T/repo" rm -q apps/keep/k2.yaml; commit "keep: drop k2"; gitfleet sync >/dev/null
 wait_for 15 app_is c1 keep sync OutOfSync || fail "prune:false app with an extra object is $(app_field c1 keep sync)"
-app_field c1 keep message | grep -q "requires pruning: ConfigMap keep/k2" ||
+# The sync state and its message may arrive in two reports: wait for the message too.
+prune_named() { app_field c1 keep message | grep -q "requires pruning: ConfigMap keep/k2"; }
+wait_for 10 prune_named ||
   fail "the object to prune is not named: $(app_field c1 keep message)"
 exists c1 cm keep k2 || fail "prune:false deleted the object"
 rc=0; gitfleet diff c1 keep > "$T/keep.diff" || rc=$?
