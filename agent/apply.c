@@ -9,6 +9,7 @@
 #include "health.h"
 #include "inventory.h"
 #include "plan.h"
+#include "secrets.h"
 #include "syncopts.h"
 
 #include <dirent.h>
@@ -30,10 +31,36 @@ static void api_version_of(char *buf, size_t len, const char *group, const char 
     snprintf(buf, len, "%s%s%s", group, group[0] ? "/" : "", version);
 }
 
-/* The desired object of resource `i` (its body parsed), or NULL. */
-static json_t *parse_body(const Gitfleet__Resource *res)
+static void app_error(json_t *entry, const char *message);
+
+/* The desired object of resource `i` (its body parsed, a SealedSecret
+ * opened into its Secret), or NULL; *sealed_error is set when the body was a
+ * SealedSecret that does not open (the reason in gf_error_last()). */
+static json_t *parse_body(const Gitfleet__Resource *res, int *sealed_error)
 {
-    return res->has_body ? json_loadb((const char *)res->body.data, res->body.len, 0, NULL) : NULL;
+    json_t *obj =
+        res->has_body ? json_loadb((const char *)res->body.data, res->body.len, 0, NULL) : NULL;
+
+    *sealed_error = 0;
+    if (agent_secrets_unseal(&obj, NULL) < 0) {
+        *sealed_error = 1;
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+/* A resource whose SealedSecret cannot be opened: it fails, nothing is
+ * applied, and the live Secret (if any) stays as it was. */
+static void sealed_failed(json_t *entry, json_t *res_entry)
+{
+    char msg[1024];
+
+    json_object_set_new(res_entry, "sync", json_string("OutOfSync"));
+    json_object_set_new(res_entry, "health", json_string("Degraded"));
+    json_object_set_new(res_entry, "message", json_string(gf_error_last()));
+    snprintf(msg, sizeof(msg), "%s", gf_error_last());
+    app_error(entry, msg);
 }
 
 static json_t *new_entry(const Gitfleet__ResourceId *id)
@@ -730,6 +757,8 @@ static void assess_app(struct sync_ctx *ctx, const Gitfleet__App *app, json_t *e
         json_t *res = json_array_get(resources, i), *live = NULL;
         json_t *want = json_array_get(desired, i);
         char api_version[256];
+        if (json_is_null(want))
+            continue; /* a SealedSecret that did not open: its failure stands */
         api_version_of(api_version, sizeof(api_version),
                        json_string_value(json_object_get(res, "group")),
                        json_string_value(json_object_get(res, "version")));
@@ -765,9 +794,15 @@ static json_t *desired_objects(const Gitfleet__App *app, json_t *entry)
     json_t *desired = json_array();
 
     for (size_t i = 0; i < app->n_resources; i++) {
-        json_t *obj = parse_body(app->resources[i]);
-        json_array_append_new(json_object_get(entry, "resources"),
-                              new_entry(app->resources[i]->id));
+        int sealed_error;
+        json_t *obj = parse_body(app->resources[i], &sealed_error);
+        json_t *res_entry = new_entry(app->resources[i]->id);
+        json_array_append_new(json_object_get(entry, "resources"), res_entry);
+        if (sealed_error) {
+            sealed_failed(entry, res_entry);
+            json_array_append_new(desired, json_null());
+            continue;
+        }
         if (obj == NULL) {
             app_error(entry, "a resource body in the bundle is not valid JSON");
             json_decref(desired);
@@ -790,6 +825,8 @@ static json_t *out_of_sync_only(struct sync_ctx *ctx, const Gitfleet__App *app, 
     {
         struct agent_drift drift = {0};
         json_t *live = NULL;
+        if (json_is_null(want))
+            continue;
         int error = agent_kube_get(
             ctx->kube, gf_doc_string(want, "apiVersion"), gf_doc_string(want, "kind"),
             gf_doc_string(want, "metadata.namespace"), gf_doc_string(want, "metadata.name"), &live);
@@ -801,6 +838,25 @@ static json_t *out_of_sync_only(struct sync_ctx *ctx, const Gitfleet__App *app, 
         json_decref(live);
     }
     agent_drift_rules_free(rules);
+    return apply;
+}
+
+static int has_unopened(const json_t *desired)
+{
+    const json_t *want;
+    size_t i;
+
+    json_array_foreach(desired, i, want) if (json_is_null(want)) return 1;
+    return 0;
+}
+
+/* The desired objects less the SealedSecrets that did not open. */
+static json_t *openable(json_t *desired)
+{
+    json_t *apply = json_array(), *want;
+    size_t i;
+
+    json_array_foreach(desired, i, want) if (!json_is_null(want)) json_array_append(apply, want);
     return apply;
 }
 
@@ -867,10 +923,16 @@ static void sync_app(struct sync_ctx *ctx, const Gitfleet__Bundle *b, const Gitf
         app_error(entry, gf_error_last());
     else {
         note_prunes(entry, app->name, &pr, ctx->skipped);
-        json_t *all = opts.apply_out_of_sync_only ? out_of_sync_only(ctx, app, desired)
-                                                  : json_incref(desired);
+        json_t *all =
+            opts.apply_out_of_sync_only ? out_of_sync_only(ctx, app, desired) : openable(desired);
         json_t *apply = only_selected(op, all), *prune = only_selected(op, prunes);
         run_plan(ctx, b, entry, apply, prune);
+        if (has_unopened(desired)) { /* sealed_failed(): the operation failed */
+            json_t *os = json_object_get(entry, "operationState");
+            json_object_set_new(entry, "operation", json_string("Failed"));
+            json_object_set_new(os, "phase", json_string("Failed"));
+            json_object_set(os, "message", json_object_get(entry, "message"));
+        }
         json_decref(apply);
         json_decref(prune);
         json_decref(all);
@@ -1153,7 +1215,9 @@ void agent_apply_index_free(struct agent_apply_index *x)
  * microseconds, and holding 1,000 parsed trees would cost megabytes. */
 static json_t *desired_at(const struct agent_apply_index *x, size_t i, size_t j)
 {
-    return parse_body(x->bundle->apps[i]->resources[j]);
+    int sealed_error;
+
+    return parse_body(x->bundle->apps[i]->resources[j], &sealed_error);
 }
 
 /* The report entry of resource j of app i; NULL when the report lacks it. */
@@ -1288,6 +1352,9 @@ int agent_apply_heal(agent_kube *kube, const struct agent_apply_index *index, js
         for (size_t j = 0; j < app->n_resources; j++) {
             json_t *entry = entry_at(report, i, j);
             const char *sync = json_string_value(json_object_get(entry, "sync"));
+            const char *health = json_string_value(json_object_get(entry, "health"));
+            if (heal[i] == AGENT_APPLY_HEAL_DRIFTED && health && strcmp(health, "Missing") == 0)
+                continue; /* never applied: a failed wave stopped the sync before it */
             if (sync && strcmp(sync, "Synced") != 0)
                 *healed_out += heal_object(kube, index, report, i, j);
         }

@@ -107,8 +107,13 @@ int agent_apply_refresh(agent_kube *kube, const struct agent_apply_index *index,
 /*
  * Self-heal: re-apply, in the bundle's order, the drifted objects of the
  * apps whose entry in `heal` (one int per bundle app) is set, then read
- * them back. *healed_out counts them.
+ * them back: AGENT_APPLY_HEAL_ALL drifted and missing objects,
+ * AGENT_APPLY_HEAL_DRIFTED only objects that exist (the app's last sync of
+ * this state failed, so missing ones may sit behind a wave that never ran).
+ * *healed_out counts them.
  */
+#define AGENT_APPLY_HEAL_ALL     1
+#define AGENT_APPLY_HEAL_DRIFTED 2
 int agent_apply_heal(agent_kube *kube, const struct agent_apply_index *index, json_t *report,
                      const int *heal, int *healed_out);
 

@@ -47,6 +47,7 @@ struct app_rt {
     int retries;         /* retries of the failed state so far */
     int64_t transient_delay;
     uint64_t allowed_generation;             /* the bundle whose allow_prune was acted on */
+    int restored;                            /* the persisted retry was looked at */
     char retry_hash[65];                     /* the state the retries are for */
     Gitfleet__AppOperationRequest *retry_of; /* owned: the request to retry, or NULL */
 };
@@ -311,6 +312,19 @@ static void decorate(struct agent_apps *a, size_t i, json_t *entry)
     json_object_set_new(entry, "syncedHash", json_string(agent_appsync_get(record, "syncedHash")));
     json_object_set_new(entry, "autoSyncSuspended",
                         json_boolean(app->has_auto_sync_suspended && app->auto_sync_suspended));
+    if (app->has_auto_sync_suspended && app->auto_sync_suspended) {
+        /* Say plainly that this is not Git's state (Argo CD: OutOfSync after a rollback). */
+        char message[512];
+        snprintf(message, sizeof(message),
+                 "rolled back to generation %llu%s%.12s: auto-sync suspended until the app "
+                 "changes in Git or `gitfleet sync %s`",
+                 (unsigned long long)app->rollback_generation,
+                 app->rollback_revision && app->rollback_revision[0] ? " at " : "",
+                 app->rollback_revision ? app->rollback_revision : "", app->name);
+        const char *said = json_string_value(json_object_get(entry, "message"));
+        if (said == NULL || said[0] == '\0' || strncmp(said, "rolled back", 11) == 0)
+            json_object_set_new(entry, "message", json_string(message));
+    }
     if (rt && rt->running) {
         json_object_set_new(entry, "operation", json_string("Running"));
         json_object_set_new(entry, "health", json_string("Progressing"));
@@ -436,6 +450,35 @@ static int live_out_of_sync(const json_t *entry, size_t n_resources)
     return 0;
 }
 
+/* A retry scheduled before a restart goes on where it was (automated ones:
+ * an operator's request is not kept across restarts). */
+static void restore_retry(struct app_rt *rt, const json_t *record, const char *hash)
+{
+    const json_t *retry = json_object_get(record, "retry");
+
+    if (rt->restored || rt->retry_at || rt->running)
+        return;
+    rt->restored = 1;
+    if (strcmp(agent_appsync_get(retry, "hash"), hash) != 0)
+        return;
+    rt->retry_at = (int64_t)json_integer_value(json_object_get(retry, "at"));
+    if (rt->retry_at <= 0)
+        rt->retry_at = now_ms();
+    rt->retries = (int)json_integer_value(json_object_get(retry, "count"));
+    snprintf(rt->retry_hash, sizeof(rt->retry_hash), "%s", hash);
+}
+
+/* The retry to persist, or none. */
+static void save_retry(json_t *record, const struct app_rt *rt)
+{
+    if (rt->retry_at == 0 || rt->retry_of != NULL)
+        json_object_del(record, "retry");
+    else
+        json_object_set_new(record, "retry",
+                            json_pack("{s:I, s:i, s:s}", "at", (json_int_t)rt->retry_at, "count",
+                                      rt->retries, "hash", rt->retry_hash));
+}
+
 /* The bundle allows the app's held prunes, and some are waiting. */
 static int prune_allowed(const Gitfleet__Bundle *b, const Gitfleet__App *app, const json_t *entry)
 {
@@ -465,6 +508,7 @@ static void decide_all(struct agent_apps *a, int heal)
         const Gitfleet__AppOperationRequest *expired = NULL, *req;
         if (rt == NULL)
             continue;
+        restore_retry(rt, record, a->hashes[i]);
         if (rt->retry_at && strcmp(rt->retry_hash, a->hashes[i]) != 0)
             rt_clear_retry(rt); /* a new state: the old one's retries are moot */
         req = agent_appsync_pending_request(b, app->name, agent_appsync_ran(a->store), now_ms(),
@@ -501,7 +545,9 @@ static void decide_all(struct agent_apps *a, int heal)
         } else if (t == AGENT_APPSYNC_AUTOMATED) {
             start_job(a, i, NULL, t, rt);
         } else if (t == AGENT_APPSYNC_SELF_HEAL) {
-            heal_apps[i] = 1;
+            /* a state whose sync failed: only what exists is held to Git */
+            heal_apps[i] = strcmp(f.desired_hash, f.synced_hash) == 0 ? AGENT_APPLY_HEAL_ALL
+                                                                      : AGENT_APPLY_HEAL_DRIFTED;
             any_heal = 1;
         }
     }
@@ -628,6 +674,8 @@ static void finish_job(struct agent_apps *a, struct job *j)
     }
     if (json_is_object(op))
         json_object_set(record, "operationState", (json_t *)op);
+    if (rt)
+        save_retry(record, rt);
     if (agent_appsync_save(a->store) < 0)
         gf_log_error("AGENT-APPS-STATE", "error=\"%s\"", gf_error_last());
     remember(a, j);

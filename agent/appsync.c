@@ -32,9 +32,11 @@ enum agent_appsync_trigger agent_appsync_decide(const struct agent_appsync_facts
         /* Argo CD: "automated sync will not reattempt a sync if the previous
          * sync attempt against the same commit-SHA and parameters had
          * failed" -- the retry policy is the way to try again. */
-        if (!differs(f->desired_hash, f->failed_hash))
-            return AGENT_APPSYNC_NONE;
-        return AGENT_APPSYNC_AUTOMATED;
+        if (differs(f->desired_hash, f->failed_hash))
+            return AGENT_APPSYNC_AUTOMATED;
+        /* The state failed (a hook, a SealedSecret that does not open): its
+         * objects that were applied are still held to Git by self-heal. */
+        return f->self_heal && f->live_out_of_sync ? AGENT_APPSYNC_SELF_HEAL : AGENT_APPSYNC_NONE;
     }
     if (f->self_heal && f->live_out_of_sync)
         return AGENT_APPSYNC_SELF_HEAL;

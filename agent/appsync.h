@@ -23,7 +23,8 @@
  *      tried and failed (Argo CD does not re-attempt a failed automated
  *      sync of the same state unless a retry policy says so) -- AUTOMATED;
  *   4. else, with selfHeal on and the live state OutOfSync -- SELF_HEAL
- *      (the drifted objects are re-applied; no hooks run).
+ *      (the drifted objects are re-applied; no hooks run), also when the
+ *      current state's sync failed: what it applied is held to Git.
  * Otherwise nothing is applied: the app is compared with live and reports
  * Synced or OutOfSync at the bundle's revision.
  */
@@ -73,7 +74,8 @@ agent_appsync_pending_request(const Gitfleet__Bundle *bundle, const char *app, c
  * The per-app memory, kept in <state_dir>/apps.json so that a restart does
  * not re-apply unchanged apps or re-run operations:
  *   {"apps": {"<app>": {"syncedHash", "syncedRevision", "syncedGeneration",
- *                       "failedHash", "operationState": {...}}},
+ *                       "failedHash", "operationState": {...},
+ *                       "retry": {"at", "count", "hash"}}},   (a pending retry)
  *    "operationsRun": {"<id>": <unix ms>, ...}}
  * operationsRun keeps the newest 1,000 ids.
  */

@@ -12,7 +12,8 @@
  * gopher-lua conversion does: objects become tables with string keys, arrays
  * 1-based tables, JSON null leaves the key out and is dropped from arrays,
  * every number is a Lua number) and returns a table {status=..., message=...}.
- * It runs in PUC Lua 5.1 with base, table, string, math and a safe `os`
+ * It runs in LuaJIT's interpreter (Lua 5.1 + goto, as gopher-lua) with base,
+ * table, string, math and a safe `os`
  * (time, date); use_open_libs adds coroutine. No script can read files, load
  * bytecode or see another script's state: each script has a lua_State of its
  * own, and every run gets fresh globals.

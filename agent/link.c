@@ -16,6 +16,8 @@ struct agent_link {
     int64_t timeout_ms;
     int tls;
     volatile int closed;
+    char secret_recipient[128];                  /* sent at join */
+    Gitfleet__SignedSecretKeyRotation *rotation; /* from the last report's answer */
 };
 
 /* The reason a connection attempt failed, in words an operator can act on. */
@@ -103,6 +105,8 @@ int agent_link_open(agent_link **out, const struct agent_link_config *config)
         return gf_error_set(GF_ENOMEM, "out of memory");
     snprintf(link->cluster, sizeof(link->cluster), "%s", config->cluster ? config->cluster : "");
     link->key = config->key;
+    snprintf(link->secret_recipient, sizeof(link->secret_recipient), "%s",
+             config->secret_recipient ? config->secret_recipient : "");
     link->timeout_ms = config->timeout_ms > 0 ? config->timeout_ms : 10000;
     link->tls = strncmp(config->hub_url, "tls+tcp://", 10) == 0;
     if ((rv = nng_req0_open(&link->sock)) != 0) {
@@ -142,6 +146,8 @@ void agent_link_close(agent_link *link)
     if (link == NULL)
         return;
     agent_link_interrupt(link);
+    if (link->rotation)
+        gitfleet__signed_secret_key_rotation__free_unpacked(link->rotation, NULL);
     free(link);
 }
 
@@ -231,6 +237,8 @@ int agent_link_join(agent_link *link, const char *token, char *cluster_out, size
     join.has_public_key = 1;
     join.public_key.data = pub;
     join.public_key.len = sizeof(pub);
+    if (link->secret_recipient[0])
+        join.secret_recipient = link->secret_recipient;
     body.request_case = GITFLEET__AGENT_REQUEST_BODY__REQUEST_JOIN;
     body.join = &join;
     if ((error = roundtrip(link, &body, 0, &resp)) < 0)
@@ -288,6 +296,20 @@ int agent_link_report(agent_link *link, const Gitfleet__Report *report)
     body.report = (Gitfleet__Report *)report;
     if ((error = roundtrip(link, &body, 0, &resp)) < 0)
         return error;
+    if (resp->secret_key_rotation != NULL) { /* keep it for agent_link_take_rotation() */
+        if (link->rotation)
+            gitfleet__signed_secret_key_rotation__free_unpacked(link->rotation, NULL);
+        link->rotation = resp->secret_key_rotation;
+        resp->secret_key_rotation = NULL;
+    }
     gitfleet__hub_response__free_unpacked(resp, NULL);
     return 0;
+}
+
+Gitfleet__SignedSecretKeyRotation *agent_link_take_rotation(agent_link *link)
+{
+    Gitfleet__SignedSecretKeyRotation *r = link->rotation;
+
+    link->rotation = NULL;
+    return r;
 }

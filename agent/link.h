@@ -16,11 +16,12 @@
 typedef struct agent_link agent_link;
 
 struct agent_link_config {
-    const char *hub_url;    /* tcp://host:port or tls+tcp://host:port */
-    struct gf_wire_tls tls; /* ca_file (the hub's CA), client cert and key */
-    const char *cluster;    /* "" before the join */
-    const gf_sign_key *key; /* the agent's key */
-    int64_t timeout_ms;     /* per request, on top of any long-poll wait (default 10 s) */
+    const char *hub_url;          /* tcp://host:port or tls+tcp://host:port */
+    struct gf_wire_tls tls;       /* ca_file (the hub's CA), client cert and key */
+    const char *cluster;          /* "" before the join */
+    const gf_sign_key *key;       /* the agent's key */
+    int64_t timeout_ms;           /* per request, on top of any long-poll wait (default 10 s) */
+    const char *secret_recipient; /* join: the agent's age recipient (agent/secrets.h) */
 };
 
 int agent_link_open(agent_link **out, const struct agent_link_config *config);
@@ -43,5 +44,10 @@ int agent_link_fetch(agent_link *link, uint64_t after, int64_t wait_ms, unsigned
 
 /* Send a report; 0 when the hub stored it. */
 int agent_link_report(agent_link *link, const Gitfleet__Report *report);
+
+/* The key rotation request the hub attached to the last report's answer
+ * (NULL when none); the caller frees it with
+ * gitfleet__signed_secret_key_rotation__free_unpacked(). */
+Gitfleet__SignedSecretKeyRotation *agent_link_take_rotation(agent_link *link);
 
 #endif

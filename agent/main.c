@@ -99,6 +99,9 @@ static void usage(FILE *out)
           "The gitfleet agent pulls its cluster's signed bundle from the hub, verifies it\n"
           "against the hub key pinned at join, applies it with server-side apply, keeps\n"
           "enforcing the last good bundle while the hub is away, and reports back.\n"
+          "At join it also makes an age key pair for sealed secrets (DIR/secret.key, 0600;\n"
+          "only the public recipient goes to the hub): SealedSecrets are opened just\n"
+          "before apply (docs/secrets.md).\n"
           "\nsettings (flags, or keys of --config FILE):\n",
           out);
     gf_config_usage(out, options, N_OPTIONS);

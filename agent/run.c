@@ -12,6 +12,7 @@
 #include "kube.h"
 #include "link.h"
 #include "retry.h"
+#include "secrets.h"
 #include "state.h"
 #include "verify.h"
 #include "watch.h"
@@ -38,7 +39,7 @@ int agent_run_join(const char *state_dir, const char *hub_url, const char *token
     struct agent_state state;
     struct agent_link_config lc = {.hub_url = hub_url, .cluster = "", .timeout_ms = 10000};
     unsigned char hub_key[GF_SIGN_PUBLIC_KEY_LEN];
-    char cluster[64];
+    char cluster[64], recipient[GF_AGE_RECIPIENT_MAX];
     agent_link *link = NULL;
     int error;
 
@@ -54,6 +55,11 @@ int agent_run_join(const char *state_dir, const char *hub_url, const char *token
         goto out;
     lc.key = state.agent_key;
     lc.tls = *tls;
+    /* The key pair for sealed secrets: its secret half stays in the state
+     * directory; the hub learns the recipient. */
+    if ((error = agent_secrets_create(state_dir, recipient)) < 0)
+        goto out;
+    lc.secret_recipient = recipient;
     if ((error = agent_link_open(&link, &lc)) < 0 ||
         (error = agent_link_join(link, token, cluster, sizeof(cluster), hub_key)) < 0 ||
         (error = agent_state_save_join(&state, cluster, hub_url, hub_key, tls)) < 0)
@@ -162,8 +168,10 @@ static void send_report(struct loop *lp);
 static void adopt(struct loop *lp, Gitfleet__Bundle *bundle, const unsigned char *bytes, size_t len,
                   int write_cache)
 {
-    json_t *kinds = bundle_kinds(bundle);
+    json_t *kinds;
 
+    agent_secrets_retarget(bundle); /* SealedSecrets are tracked as their Secrets */
+    kinds = bundle_kinds(bundle);
     /* The high-water mark first: a crash between the two writes leaves it
      * ahead of the cache, never behind. */
     if (write_cache && (agent_state_write_high_water(&lp->state, bundle->generation) < 0 ||
@@ -226,6 +234,23 @@ static json_t *current_report(struct loop *lp)
     return report;
 }
 
+/* A rotation the hub asked for with the last report's answer: make the new
+ * key pair and tell the hub its recipient with the next report, at once. */
+static void rotate_if_asked(struct loop *lp)
+{
+    Gitfleet__SignedSecretKeyRotation *r = agent_link_take_rotation(lp->link);
+    int made;
+
+    if (r == NULL)
+        return;
+    made = agent_secrets_rotate(r, lp->state.hub_key, lp->state.cluster);
+    if (made < 0)
+        gf_log_warn("AGENT-SECRET-ROTATION-REFUSED", "error=\"%s\"", gf_error_last());
+    else if (made > 0)
+        lp->report_dirty = 1;
+    gitfleet__signed_secret_key_rotation__free_unpacked(r, NULL);
+}
+
 /* The longest wait between report attempts while the hub refuses them. */
 #define REPORT_REFUSED_MAX_MS (5 * 60 * 1000)
 
@@ -246,14 +271,20 @@ static int64_t report_due_in(const struct loop *lp, int64_t now)
 static void send_report(struct loop *lp)
 {
     json_t *report = current_report(lp);
+    char recipient[GF_AGE_RECIPIENT_MAX], rotation[64];
     Gitfleet__Report proto;
     int error;
 
     gf_report_to_proto(&proto, report);
+    agent_secrets_recipient(recipient);
+    agent_secrets_rotation_id(rotation);
+    proto.secret_recipient = recipient[0] ? recipient : NULL;
+    proto.secret_rotation_id = rotation[0] ? rotation : NULL;
     if ((error = agent_link_report(lp->link, &proto)) == 0) {
         lp->report_dirty = 0;
         lp->report_backoff_ms = 0;
         agent_apps_clear_dirty(lp->apps);
+        rotate_if_asked(lp);
     } else {
         /* Back off: 1 s doubling up to the report interval, and up to
          * REPORT_REFUSED_MAX_MS when the hub refuses us (revoked): a
@@ -359,7 +390,8 @@ static int open_loop(struct loop *lp, const struct agent_run_config *config)
     lp->events = json_array();
     pthread_mutex_init(&lp->lock, NULL);
     pthread_cond_init(&lp->wake, NULL);
-    if ((error = agent_state_load(&lp->state, config->state_dir)) < 0)
+    if ((error = agent_state_load(&lp->state, config->state_dir)) < 0 ||
+        (error = agent_secrets_load(config->state_dir)) < 0)
         return error;
     lp->apply = config->apply;
     lp->apply.state_dir = lp->state.dir;
@@ -408,6 +440,7 @@ static void close_loop(struct loop *lp)
     json_decref(lp->saved_report);
     json_decref(lp->events);
     agent_state_clear(&lp->state);
+    agent_secrets_unload();
     pthread_cond_destroy(&lp->wake);
     pthread_mutex_destroy(&lp->lock);
 }

@@ -15,6 +15,7 @@
  *   agent.key      the agent's Ed25519 private key (0600)
  *   hub.pub        the hub's public key, pinned at join
  *   identity.json  {"cluster", "hub", "tls": {"ca", "cert", "key", "serverName"}}
+ *   secret.key     age identities for sealed secrets (0600; agent/secrets.h)
  *   report.json    the last report: which apps were applied and how
  *   history.json   the last syncs' results, for people on the cluster
  *   heartbeat      touched on every pass of the run loop (liveness probe)

@@ -51,7 +51,7 @@ for i in range(1, n + 1):
     res = [{"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "web", "name": "web",
             "sync": sync, "health": health, "message": msg, "drift": []}]
     report = {"cluster": name, "generation": 1, "revision": rev, "time": now, "error": "",
-              "apps": [{"name": f"web-{name}", "sync": sync, "health": health, "revision": rev,
+              "apps": [{"name": "web", "sync": sync, "health": health, "revision": rev,
                         "generation": 1, "message": msg, "operation": "Succeeded", "resources": res}]}
     con.execute("INSERT OR REPLACE INTO clusters (name, joined_ms, last_seen_ms, applied_generation,"
                 " applied_revision) VALUES (?, ?, ?, 1, ?)", (name, now, now, rev))
@@ -66,4 +66,5 @@ for i in 1 2 3; do
 done
 curl -s -o /dev/null -w "GET /api/v1/status (every app): %{time_total} s, %{size_download} bytes\n" "$H/api/v1/status"
 echo "== the browser (headless chromium, 1280x900)"
-GF_HUB="$H" GF_N="$n" "$PY" "$here/bench/dashboard_bench.py"
+mkdir -p "$build/dashboard-screenshots"
+GF_HUB="$H" GF_N="$n" GF_SHOT="$build/dashboard-screenshots/fleet-$n.png" "$PY" "$here/bench/dashboard_bench.py"

@@ -209,7 +209,7 @@ if wait_converged(first, 0, 180) is None:
 print(f"fleet of {n} converged on the first commit; soaking {minutes:g} min", file=sys.stderr)
 
 counts = {"commits": 0, "webhooks": 0, "agent_restarts": 0, "faults": 0, "hub_restarts": 0}
-t0 = time.monotonic(); next_sample = 0.0; next_restart = 45.0; next_fault = 20.0
+t0 = time.monotonic(); next_sample = sample_s; next_restart = 45.0; next_fault = 20.0
 r = 0
 take_sample(0)
 while time.monotonic() - t0 < minutes * 60:
@@ -243,7 +243,7 @@ while time.monotonic() - t0 < minutes * 60:
         counts["faults"] += 1
         next_fault += 90
     if el >= next_sample:
-        if el > 0: take_sample(el)
+        take_sample(el)
         next_sample += sample_s
     # drift: someone edits a managed ConfigMap by hand (selfHeal puts it back)
     if r % 10 == 0:

@@ -41,6 +41,8 @@ static void fill_resource(Gitfleet__ResourceStatus *rs, Gitfleet__ResourceId *id
     rs->sync = str(res, "sync");
     rs->health = str(res, "health");
     rs->message = str(res, "message");
+    if (json_is_true(json_object_get(res, "requiresPruning")))
+        rs->has_requires_pruning = rs->requires_pruning = 1;
     rs->drift = alloc_array(n, sizeof(*rs->drift));
     Gitfleet__DriftedField *fields = alloc_array(n, sizeof(*fields));
     json_array_foreach(json_object_get(res, "drift"), i, d)
@@ -254,12 +256,15 @@ static json_t *resource_json(const Gitfleet__ResourceStatus *rs)
                               json_pack("{s:o, s:o, s:o}", "path", opt_string(rs->drift[i]->path),
                                         "desired", opt_string(rs->drift[i]->desired), "live",
                                         opt_string(rs->drift[i]->live)));
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "group",
-                     opt_string(id ? id->group : NULL), "version",
-                     opt_string(id ? id->version : NULL), "kind", opt_string(id ? id->kind : NULL),
-                     "namespace", opt_string(id ? id->namespace_ : NULL), "name",
-                     opt_string(id ? id->name : NULL), "sync", opt_string(rs->sync), "health",
-                     opt_string(rs->health), "message", opt_string(rs->message), "drift", drift);
+    json_t *res = json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "group", opt_string(id ? id->group : NULL),
+        "version", opt_string(id ? id->version : NULL), "kind", opt_string(id ? id->kind : NULL),
+        "namespace", opt_string(id ? id->namespace_ : NULL), "name",
+        opt_string(id ? id->name : NULL), "sync", opt_string(rs->sync), "health",
+        opt_string(rs->health), "message", opt_string(rs->message), "drift", drift);
+    if (res != NULL && rs->has_requires_pruning && rs->requires_pruning)
+        json_object_set_new(res, "requiresPruning", json_true());
+    return res;
 }
 
 static json_t *result_json(const Gitfleet__ResourceResult *rr)

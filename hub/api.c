@@ -1,6 +1,8 @@
 /* api.c -- the hub's HTTP/JSON API for the CLI, dashboards, scripts and Git webhooks */
 #include "api.h"
 
+#include "appops.h"
+
 #include "audit.h"
 #include "auth.h"
 #include "gitfleet/error.h"
@@ -8,6 +10,8 @@
 #include "gitfleet/wire.h"
 #include "http.h"
 #include "hub.h"
+#include "rollouts.h"
+#include "seckeys.h"
 #include "status.h"
 #include "ui.h"
 
@@ -405,6 +409,81 @@ static void handle_history(struct call *c, const char *unused)
         reply_json(c, 200, json_pack("{s:o}", "history", rows));
 }
 
+/* ---- sealed-secret recipients (issue 15) ---- */
+
+/* Each recipient with its cluster's labels from Git (for --selector). */
+static void add_labels(hub *h, json_t *rows)
+{
+    struct hub_view view;
+    json_t *row;
+    size_t i;
+
+    hub_view_get(h, &view);
+    json_array_foreach(rows, i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "cluster"));
+        const struct hub_cluster *cl = view.fleet ? hub_fleet_cluster(view.fleet, name) : NULL;
+        json_object_set_new(row, "labels", cl ? json_deep_copy(cl->labels) : json_object());
+    }
+    hub_view_put(&view);
+}
+
+/* GET /api/v1/recipients[?cluster=C] (every joined cluster's recipients),
+ * GET /api/v1/recipients/C (one cluster: its current recipient first). */
+static void handle_recipients(struct call *c, const char *cluster)
+{
+    char buf[128];
+    json_t *rows = NULL;
+    int error;
+
+    if (cluster == NULL)
+        cluster = query_param(c, "cluster", buf, sizeof(buf));
+    error = hub_store_recipients(hub_get_store(c->api->h), cluster, gf_wire_now_ms(), &rows);
+    if (error == 0 && cluster != NULL && json_array_size(rows) == 0)
+        error = gf_error_set(GF_ENOTFOUND,
+                             "cluster '%s' has no secret recipient (not joined, revoked, or "
+                             "joined by an agent older than sealed secrets)",
+                             cluster);
+    if (error < 0) {
+        json_decref(rows);
+        reply_error(c, error);
+        return;
+    }
+    add_labels(c->api->h, rows);
+    if (cluster == NULL || buf == cluster)
+        reply_json(c, 200, json_pack("{s:o}", "recipients", rows));
+    else
+        reply_json(c, 200,
+                   json_pack("{s:s, s:O, s:o}", "cluster", cluster, "recipient",
+                             json_object_get(json_array_get(rows, 0), "recipient"), "recipients",
+                             rows));
+}
+
+/* POST /api/v1/key-rotations/C {"graceSeconds": N}: ask C's agent for a new
+ * key pair (admin). */
+static void handle_rotate_key(struct call *c, const char *cluster)
+{
+    json_t *body = NULL, *grace;
+    int64_t grace_ms = 24 * 3600 * 1000;
+    char id[64];
+    int error = request_json(c, &body);
+
+    grace = json_object_get(body, "graceSeconds");
+    if (error == 0 && grace != NULL && !json_is_integer(grace))
+        error = gf_error_set(GF_EINVAL, "graceSeconds: expected an integer");
+    if (error == 0 && grace != NULL)
+        grace_ms = (int64_t)json_integer_value(grace) * 1000;
+    if (error == 0)
+        error = hub_seckeys_rotate(hub_get_store(c->api->h), cluster, grace_ms, id);
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 202,
+                   json_pack("{s:s, s:s, s:I}", "cluster", cluster, "rotation", id, "graceMs",
+                             (json_int_t)grace_ms));
+    json_decref(body);
+}
+
 static void handle_healthz(struct call *c, const char *unused)
 {
     (void)unused;
@@ -414,10 +493,73 @@ static void handle_healthz(struct call *c, const char *unused)
 static void handle_metrics(struct call *c, const char *unused)
 {
     char *text = hub_status_metrics(c->api->h);
+    char *rollouts = hub_rollouts_metrics(hub_get_rollouts(c->api->h));
+    char *all = NULL;
 
     (void)unused;
-    reply(c, 200, "text/plain; version=0.0.4", text ? text : "");
+    if (asprintf(&all, "%s%s", text ? text : "", rollouts ? rollouts : "") < 0)
+        all = NULL;
+    reply(c, 200, "text/plain; version=0.0.4", all ? all : "");
+    free(all);
+    free(rollouts);
     free(text);
+}
+
+/* ---- rollouts (docs/rollouts.md) ---- */
+
+static void handle_rollouts(struct call *c, const char *unused)
+{
+    json_t *list = NULL;
+    int error = hub_rollouts_list_json(hub_get_rollouts(c->api->h), &list, gf_wire_now_ms());
+
+    (void)unused;
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, json_pack("{s:o}", "rollouts", list));
+}
+
+static void handle_rollout(struct call *c, const char *appset)
+{
+    json_t *doc = NULL;
+    int error = hub_rollouts_get_json(hub_get_rollouts(c->api->h), appset, &doc, gf_wire_now_ms());
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+/* POST /api/v1/rollouts/APPSET/VERB: the rollout after the command (its
+ * holds and releases are republished before the answer). */
+static void rollout_command(struct call *c, const char *appset, const char *verb)
+{
+    int error = hub_rollouts_command(hub_get_rollouts(c->api->h), appset, verb, gf_wire_now_ms());
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        handle_rollout(c, appset);
+}
+
+static void handle_rollout_pause(struct call *c, const char *appset)
+{
+    rollout_command(c, appset, "pause");
+}
+
+static void handle_rollout_resume(struct call *c, const char *appset)
+{
+    rollout_command(c, appset, "resume");
+}
+
+static void handle_rollout_promote(struct call *c, const char *appset)
+{
+    rollout_command(c, appset, "promote");
+}
+
+static void handle_rollout_abort(struct call *c, const char *appset)
+{
+    rollout_command(c, appset, "abort");
 }
 
 static void handle_clusters(struct call *c, const char *unused)
@@ -440,8 +582,9 @@ static void handle_apps(struct call *c, const char *unused)
 
 static void handle_ui_fleet(struct call *c, const char *unused)
 {
+    char names[8192];
     json_t *doc = NULL;
-    int error = hub_ui_fleet(c->api->h, &doc);
+    int error = hub_ui_fleet(c->api->h, query_param(c, "names", names, sizeof(names)), &doc);
 
     (void)unused;
     if (error < 0)
@@ -470,6 +613,65 @@ static void handle_events(struct call *c, const char *unused)
         reply_json(c, 503, json_pack("{s:s, s:s}", "error", gf_error_last(), "code", "ETOOBIG"));
     else if (error < 0)
         reply_error(c, error);
+}
+
+/* ---- per-app operations (issue 10) ---- */
+
+/* Answer 200 with `doc` or the error. */
+static void reply_result(struct call *c, int error, json_t *doc)
+{
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
+static void handle_app_get(struct call *c, const char *app)
+{
+    char buf[128];
+    json_t *doc = NULL;
+    int error = hub_appops_get(c->api->h, app, query_param(c, "cluster", buf, sizeof(buf)), &doc);
+
+    reply_result(c, error, doc);
+}
+
+static void handle_app_history(struct call *c, const char *app)
+{
+    char buf[128];
+    json_t *doc = NULL;
+    int error =
+        hub_appops_states(c->api->h, app, query_param(c, "cluster", buf, sizeof(buf)), &doc);
+
+    reply_result(c, error, doc);
+}
+
+/* POST /api/v1/apps/APP/sync and .../rollback: a JSON object body. */
+static void handle_app_operation(struct call *c, const char *app, int rollback)
+{
+    json_t *body = NULL, *doc = NULL;
+    int error = request_json(c, &body);
+
+    if (error == 0 && body != NULL && !json_is_object(body))
+        error = gf_error_set(GF_EINVAL, "expected a JSON object as the body");
+    if (error == 0 && rollback)
+        error = hub_appops_rollback(c->api->h, &c->who, app, body, &doc);
+    else if (error == 0)
+        error = hub_appops_sync(c->api->h, &c->who, app, body, &doc);
+    json_decref(body);
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 202, doc);
+}
+
+static void handle_app_sync(struct call *c, const char *app)
+{
+    handle_app_operation(c, app, 0);
+}
+
+static void handle_app_rollback(struct call *c, const char *app)
+{
+    handle_app_operation(c, app, 1);
 }
 
 /* ---- access (issue 17): tokens, audit log, the gate ---- */
@@ -576,8 +778,9 @@ static int gate(struct call *c)
 
 /*
  * The routes. `path` ending in '/' takes exactly one more segment, handed to
- * the handler as its second argument (a cluster name); otherwise it must
- * match whole and the handler gets NULL. Who may call it is decided before,
+ * the handler as its second argument (a cluster name); a `*` segment takes
+ * one segment in its place, handed the same way (an app name); otherwise it
+ * must match whole and the handler gets NULL. Who may call it is decided before,
  * by the gate (hub/auth.c, by method and path). Add a route: one row here,
  * one in docs/api.md.
  */
@@ -602,9 +805,22 @@ static const struct route {
     {"POST", "/api/v1/tokens", handle_token_create},
     {"DELETE", "/api/v1/tokens/", handle_token_revoke},
     {"GET", "/api/v1/audit", handle_audit},
+    {"GET", "/api/v1/apps/", handle_app_get},
+    {"GET", "/api/v1/apps/*/history", handle_app_history},
+    {"POST", "/api/v1/apps/*/sync", handle_app_sync},
+    {"POST", "/api/v1/apps/*/rollback", handle_app_rollback},
     {"GET", "/api/v1/events", handle_events},
     {"GET", "/api/v1/ui/fleet", handle_ui_fleet},
     {"GET", "/api/v1/ui/apps/", handle_ui_app},
+    {"GET", "/api/v1/recipients", handle_recipients},
+    {"GET", "/api/v1/recipients/", handle_recipients},
+    {"POST", "/api/v1/key-rotations/", handle_rotate_key},
+    {"GET", "/api/v1/rollouts", handle_rollouts},
+    {"GET", "/api/v1/rollouts/", handle_rollout},
+    {"POST", "/api/v1/rollouts/*/pause", handle_rollout_pause},
+    {"POST", "/api/v1/rollouts/*/resume", handle_rollout_resume},
+    {"POST", "/api/v1/rollouts/*/promote", handle_rollout_promote},
+    {"POST", "/api/v1/rollouts/*/abort", handle_rollout_abort},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -612,8 +828,20 @@ static const struct route {
 static int path_matches(const struct route *r, const char *path, const char **name_out)
 {
     size_t n = strlen(r->path);
+    const char *star = strstr(r->path, "/*/");
 
     *name_out = NULL;
+    if (star != NULL) {
+        /* prefix, one segment (the name), then the rest exactly */
+        size_t before = (size_t)(star - r->path) + 1, seg;
+        if (strncmp(path, r->path, before) != 0)
+            return 0;
+        seg = strcspn(path + before, "/");
+        if (seg == 0 || strcmp(path + before + seg, star + 2) != 0)
+            return 0;
+        *name_out = path + before;
+        return 1;
+    }
     if (r->path[n - 1] != '/')
         return strcmp(path, r->path) == 0;
     if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/'))
@@ -643,6 +871,11 @@ static void dispatch(hub_http_call *http, void *arg)
             size_t used = strlen(allow);
             snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
             continue;
+        }
+        char segment[256];
+        if (name && strchr(name, '/')) { /* a `*` segment: only the segment */
+            snprintf(segment, sizeof(segment), "%.*s", (int)strcspn(name, "/"), name);
+            name = segment;
         }
         r->handle(&c, name);
         return;

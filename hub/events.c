@@ -187,6 +187,29 @@ void hub_events_cluster(hub_events *ev, const char *cluster)
     pthread_mutex_unlock(&ev->lock);
 }
 
+/* Equal but for "time"? (agents repeat unchanged reports on a timer) */
+static int same_report(const json_t *a, const json_t *b)
+{
+    const char *key;
+    json_t *value;
+
+    if (a == NULL || b == NULL || json_object_size(a) != json_object_size(b))
+        return 0;
+    json_object_foreach((json_t *)a, key, value)
+    {
+        if (strcmp(key, "time") != 0 && !json_equal(value, json_object_get(b, key)))
+            return 0;
+    }
+    return 1;
+}
+
+void hub_events_report(hub_events *ev, const char *cluster, const json_t *previous,
+                       const json_t *report)
+{
+    if (!same_report(previous, report))
+        hub_events_cluster(ev, cluster);
+}
+
 void hub_events_pass(hub_events *ev, const char *revision, const char *error)
 {
     if (ev == NULL)

@@ -3,6 +3,8 @@
 #ifndef HUB_EVENTS_H
 #define HUB_EVENTS_H
 
+#include <jansson.h>
+
 typedef struct hub_events hub_events;
 typedef struct hub_http_call hub_http_call;
 
@@ -25,6 +27,11 @@ int hub_events_new(hub_events **out);
 void hub_events_free(hub_events *ev);
 
 void hub_events_cluster(hub_events *ev, const char *cluster);
+/* A report of `cluster` was stored: noted only when it says something new
+ * (`previous`, may be NULL, differs in more than its time), so a fleet whose
+ * agents report the same state every 30 s sends no events. */
+void hub_events_report(hub_events *ev, const char *cluster, const json_t *previous,
+                       const json_t *report);
 void hub_events_pass(hub_events *ev, const char *revision, const char *error);
 
 /* Answer `c` with the feed (text/event-stream) until the client goes or the

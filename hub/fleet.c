@@ -361,16 +361,25 @@ static int parse_destination(struct obj_ctx *c, const json_t *spec, struct hub_a
     return ctx_fail(c, "spec.destination.server", "no Cluster with server '%s'", server);
 }
 
+static int string_map(struct obj_ctx *c, const json_t *obj, const char *field, json_t **out);
+
 static int parse_app_fields(struct obj_ctx *c, const json_t *obj, struct hub_app *app,
                             const struct hub_fleet *fleet, const struct hub_fleet_options *opts)
 {
     const json_t *spec;
     const char *name, *project, *app_ns;
+    json_t *labels;
     int error;
 
     if ((error = require_name(c, obj, &name)) < 0)
         return error;
     app->name = strdup(name);
+    if ((error = string_map(c, obj, "metadata.labels", &labels)) < 0) {
+        json_decref(labels);
+        return error;
+    }
+    json_decref(app->labels);
+    app->labels = labels;
     if ((error = opt_string(c, obj, "metadata.namespace", &app_ns)) < 0)
         return error;
     app->app_namespace = dup_or_empty(app_ns);
@@ -382,6 +391,10 @@ static int parse_app_fields(struct obj_ctx *c, const json_t *obj, struct hub_app
         (error = opt_string(c, obj, "spec.project", &project)) < 0)
         return error;
     app->project = strdup(project ? project : "default");
+    const char *allow = json_string_value(
+        json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+                        "gitfleet.io/allow-plain-secrets"));
+    app->allow_plain_secrets = opts->allow_plain_secrets || (allow && strcmp(allow, "true") == 0);
     if ((error = check_unsupported(c, obj)) < 0 || (error = parse_source(c, obj, app, opts)) < 0)
         return error;
     return parse_policy(c, obj, &app->policy);
@@ -403,6 +416,8 @@ static void app_clear(struct hub_app *a)
     policy_clear(&a->policy);
     free(a->file);
     free(a->origin);
+    free(a->appset);
+    json_decref(a->labels);
     free(a->error);
 }
 
@@ -412,7 +427,7 @@ struct loader {
     struct hub_fleet *fleet;
     hub_filesrc *tree;
     const struct hub_fleet_options *opts;
-    size_t cap_clusters, cap_apps, cap_problems, cap_projects;
+    size_t cap_clusters, cap_apps, cap_problems, cap_appsets, cap_projects;
 };
 
 static void add_problem(struct loader *l, const char *msg)
@@ -433,6 +448,7 @@ static struct hub_app *new_app(struct loader *l)
         return NULL;
     l->fleet->apps = grown;
     memset(&grown[l->fleet->n_apps], 0, sizeof(*grown));
+    grown[l->fleet->n_apps].labels = json_object();
     return &grown[l->fleet->n_apps++];
 }
 
@@ -458,7 +474,7 @@ static void add_app(struct loader *l, const json_t *obj, const char *file, const
 
 /* One generated entry of an ApplicationSet (see appset.h). */
 static void add_generated(struct loader *l, const json_t *entry, const char *file,
-                          const char *setname)
+                          const char *setname, const char *strategy_error)
 {
     const json_t *obj = json_object_get(entry, "object");
     const char *origin = json_string_value(json_object_get(entry, "origin"));
@@ -471,23 +487,54 @@ static void add_generated(struct loader *l, const json_t *entry, const char *fil
     snprintf(why, sizeof(why), "ApplicationSet %s: %s", setname, origin ? origin : "");
     origin = why;
     if (obj != NULL) {
+        size_t before = l->fleet->n_apps;
         add_app(l, obj, file, origin, cluster);
-        return;
+        if (l->fleet->n_apps == before)
+            return;
+        app = &l->fleet->apps[before];
+    } else {
+        if ((app = new_app(l)) == NULL)
+            return;
+        app->name = strdup(setname);
+        app->cluster = dup_or_empty(cluster);
+        app->file = strdup(file);
+        app->origin = dup_or_empty(origin);
+        if (asprintf(&app->error, "%s: ApplicationSet %s: %s", file, setname, err) < 0)
+            app->error = NULL;
     }
-    if ((app = new_app(l)) == NULL)
-        return;
-    app->name = strdup(setname);
-    app->cluster = dup_or_empty(cluster);
-    app->file = strdup(file);
-    app->origin = dup_or_empty(origin);
-    if (asprintf(&app->error, "%s: ApplicationSet %s: %s", file, setname, err) < 0)
+    app->appset = strdup(setname);
+    if (strategy_error != NULL && app->error == NULL &&
+        asprintf(&app->error, "%s: ApplicationSet %s: %s", file, setname, strategy_error) < 0)
         app->error = NULL;
+}
+
+/* Keep the ApplicationSet and its strategy; an invalid strategy is returned
+ * (malloc'd) so that every app it generates fails rather than rolls out in
+ * an order nobody asked for. */
+static char *add_strategy(struct loader *l, const json_t *obj, const char *file, const char *name)
+{
+    struct hub_fleet_appset *grown =
+        grow(l->fleet->appsets, l->fleet->n_appsets, &l->cap_appsets, sizeof(*grown));
+    struct hub_fleet_appset *set;
+    char *error = NULL;
+
+    if (grown == NULL)
+        return strdup("out of memory");
+    l->fleet->appsets = grown;
+    set = &grown[l->fleet->n_appsets++];
+    memset(set, 0, sizeof(*set));
+    set->name = strdup(name);
+    set->file = strdup(file);
+    if (hub_strategy_parse(&set->strategy, obj) < 0)
+        error = strdup(gf_error_last());
+    return error;
 }
 
 static void add_appset(struct loader *l, const json_t *obj, const char *file)
 {
     struct obj_ctx c = {.file = file, .object = "ApplicationSet", .error = NULL};
     json_t *entries = NULL, *entry;
+    char *strategy_error;
     const char *name;
     size_t i;
 
@@ -502,10 +549,12 @@ static void add_appset(struct loader *l, const json_t *obj, const char *file)
         free(c.error);
         return;
     }
+    strategy_error = add_strategy(l, obj, file, name);
     json_array_foreach(entries, i, entry)
     {
-        add_generated(l, entry, file, name);
+        add_generated(l, entry, file, name, strategy_error);
     }
+    free(strategy_error);
     json_decref(entries);
 }
 
@@ -846,6 +895,14 @@ size_t hub_fleet_cluster_apps(const struct hub_fleet *fleet, const char *cluster
     return end - lo;
 }
 
+const struct hub_fleet_appset *hub_fleet_appset(const struct hub_fleet *fleet, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < fleet->n_appsets; i++)
+        if (strcmp(fleet->appsets[i].name, name) == 0)
+            return &fleet->appsets[i];
+    return NULL;
+}
+
 /* Two apps of one name on one cluster would own each other's objects. */
 static void mark_duplicates(struct hub_fleet *f)
 {
@@ -901,6 +958,12 @@ void hub_fleet_free(struct hub_fleet *fleet)
         app_clear(&fleet->apps[i]);
     for (size_t i = 0; i < fleet->n_problems; i++)
         free(fleet->problems[i]);
+    for (size_t i = 0; i < fleet->n_appsets; i++) {
+        free(fleet->appsets[i].name);
+        free(fleet->appsets[i].file);
+        hub_strategy_clear(&fleet->appsets[i].strategy);
+    }
+    free(fleet->appsets);
     for (size_t i = 0; i < fleet->n_projects; i++)
         gf_project_free(fleet->projects[i]);
     free(fleet->projects);
@@ -919,6 +982,10 @@ json_t *hub_fleet_app_json(const struct hub_app *app)
         app->target_revision ? app->target_revision : "", "file", app->file, "origin",
         app->origin ? app->origin : "", "syncPolicy", hub_fleet_policy_json(&app->policy));
 
+    if (app->appset != NULL)
+        json_object_set_new(j, "applicationSet", json_string(app->appset));
+    if (json_object_size(app->labels) > 0)
+        json_object_set(j, "labels", app->labels);
     if (app->error != NULL)
         json_object_set_new(j, "error", json_string(app->error));
     return j;

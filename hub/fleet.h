@@ -3,6 +3,7 @@
 #define HUB_FLEET_H
 
 #include "filesrc.h"
+#include "strategy.h"
 #include "gitfleet/project.h"
 
 #include <jansson.h>
@@ -32,6 +33,7 @@ struct hub_fleet_options {
      * none of these (nor "" or ".") is reported as unsupported. Compared
      * without a trailing "/" or ".git". NULL-terminated, may be NULL. */
     const char *const *repo_urls;
+    int allow_plain_secrets; /* every app may keep plain Secrets (hub setting) */
 };
 
 struct hub_cluster {
@@ -72,12 +74,23 @@ struct hub_app {
     int recurse;             /* spec.source.directory.recurse */
     char *include, *exclude; /* directory globs ("" when unset) */
     struct hub_sync_policy policy;
-    char *file;   /* where the Application or ApplicationSet is written */
-    char *origin; /* why it exists: "Application" or the generator and labels */
-    char *error;  /* set when the app is invalid or unsupported: it renders nothing */
+    char *file;              /* where the Application or ApplicationSet is written */
+    char *origin;            /* why it exists: "Application" or the generator and labels */
+    char *appset;            /* the ApplicationSet that generated it, or NULL */
+    json_t *labels;          /* metadata.labels (never NULL): what rollout steps select on */
+    char *error;             /* set when the app is invalid or unsupported: it renders nothing */
+    int allow_plain_secrets; /* annotation gitfleet.io/allow-plain-secrets: "true" */
+};
+
+/* An ApplicationSet and how its apps roll out (docs/rollouts.md). */
+struct hub_fleet_appset {
+    char *name, *file;
+    struct hub_strategy strategy;
 };
 
 struct hub_fleet {
+    struct hub_fleet_appset *appsets; /* in the order read */
+    size_t n_appsets;
     struct hub_cluster *clusters; /* sorted by name */
     size_t n_clusters;
     struct hub_app *apps; /* sorted by cluster, then name */
@@ -104,6 +117,9 @@ size_t hub_fleet_cluster_apps(const struct hub_fleet *fleet, const char *cluster
                               const struct hub_app **first_out);
 
 void hub_fleet_free(struct hub_fleet *fleet);
+
+/* The ApplicationSet named `name`, or NULL. Borrowed. */
+const struct hub_fleet_appset *hub_fleet_appset(const struct hub_fleet *fleet, const char *name);
 
 /* Sync policy as JSON (the shape of proto SyncPolicy, camelCase). New reference. */
 json_t *hub_fleet_policy_json(const struct hub_sync_policy *policy);

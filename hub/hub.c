@@ -3,16 +3,19 @@
 #include "healthcm.h"
 
 #include "api.h"
+#include "appops.h"
 #include "creds.h"
 #include "http.h"
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
 #include "gitfleet/log.h"
+#include "gitfleet/os.h"
 #include "gitfleet/redact.h"
 #include "gitfleet/report.h"
 #include "events.h"
 #include "publish.h"
+#include "rollouts.h"
 
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -28,6 +31,7 @@ struct hub_pass {
     int refs; /* atomic */
     struct hub_fleet *fleet;
     json_t *render_errors;
+    json_t *revisions; /* cluster -> {app -> the commit it was rendered at} */
 };
 
 /*
@@ -45,19 +49,22 @@ struct hub {
     struct hub_render_cache *cache;
     hub_serve *serve;
     struct hub_api *api;
-    hub_reports *reports; /* last reports and desired generations, in memory */
-    hub_events *events;   /* issue 14: the dashboard's change feed */
+    hub_reports *reports;   /* last reports and desired generations, in memory */
+    hub_rollouts *rollouts; /* progressive rollouts (docs/rollouts.md) */
+    hub_events *events;     /* issue 14: the dashboard's change feed */
 
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the sync thread waits on it */
     pthread_cond_t done; /* sync_now waiters wait on it */
     int sync_requested;
+    int rollouts_poked; /* a report came while a rollout runs: tick now */
     int sync_running;
     uint64_t syncs_done;
     int stopping;
     struct hub_pass *pass; /* NULL before the first sync */
     char commit[41];
     char last_error[512]; /* of the last sync pass, "" when fine */
+    json_t *republish;    /* clusters queued by hub_republish_later() */
     int publish_retry;    /* a bundle was not stored: the next pass re-publishes */
     int64_t retry_ms;     /* and comes this soon (doubling up to the poll interval) */
     struct hub_metrics metrics;
@@ -136,6 +143,7 @@ static void pass_put(struct hub_pass *pass)
         return;
     hub_fleet_free(pass->fleet);
     json_decref(pass->render_errors);
+    json_decref(pass->revisions);
     free(pass);
 }
 
@@ -150,6 +158,7 @@ void hub_view_get(hub *h, struct hub_view *out)
     pthread_mutex_unlock(&h->lock);
     out->fleet = out->pass ? out->pass->fleet : NULL;
     out->render_errors = out->pass ? out->pass->render_errors : NULL;
+    out->revisions = out->pass ? out->pass->revisions : NULL;
 }
 
 void hub_view_put(struct hub_view *view)
@@ -160,6 +169,7 @@ void hub_view_put(struct hub_view *view)
     view->pass = NULL;
     view->fleet = NULL;
     view->render_errors = NULL;
+    view->revisions = NULL;
 }
 
 hub_store *hub_get_store(hub *h)
@@ -170,6 +180,11 @@ hub_store *hub_get_store(hub *h)
 hub_reports *hub_get_reports(hub *h)
 {
     return h->reports;
+}
+
+hub_rollouts *hub_get_rollouts(hub *h)
+{
+    return h->rollouts;
 }
 
 hub_events *hub_get_events(hub *h)
@@ -231,9 +246,11 @@ static int tree_at(hub_filesrc **out, char commit_out[41], void *arg, const char
 /* One sync pass's rendering: clusters finish on the render threads. */
 struct pass_render {
     hub *h;
+    const struct hub_fleet *fleet;
     const gf_healthscripts *health; /* Lua health scripts of this pass */
-    pthread_mutex_t lock;           /* errors, unpublished, first_failure */
+    pthread_mutex_t lock;           /* errors, revisions, unpublished, first_failure */
     json_t *errors;                 /* cluster -> [app errors] */
+    json_t *revisions;              /* cluster -> {app -> commit rendered} */
     int unpublished;                /* clusters whose bundle could not be stored */
     char first_failure[256];
 };
@@ -258,6 +275,67 @@ static void add_errors(struct pass_render *pr, const char *cluster, json_t *list
     pthread_mutex_lock(&pr->lock);
     json_object_set_new(pr->errors, cluster, list);
     pthread_mutex_unlock(&pr->lock);
+}
+
+/* The commit each app of the cluster was rendered at in this pass: what
+ * status shows for an app whose unchanged state the agent holds (its bundle
+ * may be from an older commit that rendered the same). */
+static void add_revisions(struct pass_render *pr, const char *cluster,
+                          const struct hub_bundle *bundle)
+{
+    json_t *apps = json_object();
+
+    for (size_t i = 0; i < bundle->n_apps; i++)
+        json_object_set_new(apps, bundle->apps[i].app->name,
+                            json_string(bundle->apps[i].revision ? bundle->apps[i].revision : ""));
+    pthread_mutex_lock(&pr->lock);
+    json_object_set_new(pr->revisions, cluster, apps);
+    pthread_mutex_unlock(&pr->lock);
+}
+
+/* Publish asks, per app, whether a rollout holds it where the cluster is. */
+struct rollout_hold_ctx {
+    struct pass_render *pr;
+    const struct hub_bundle *bundle;
+};
+
+/* The rendered app `name` of the bundle, and its ApplicationSet's strategy if it rolls out. */
+static const struct hub_app *rolling_app(const struct rollout_hold_ctx *hc, const char *name,
+                                         const struct hub_fleet_appset **set_out)
+{
+    const struct hub_app *app = NULL;
+
+    for (size_t i = 0; i < hc->bundle->n_apps && app == NULL; i++)
+        if (strcmp(hc->bundle->apps[i].app->name, name) == 0)
+            app = hc->bundle->apps[i].app;
+    *set_out = app && app->appset ? hub_fleet_appset(hc->pr->fleet, app->appset) : NULL;
+    return *set_out && (*set_out)->strategy.rolling ? app : NULL;
+}
+
+static int rollout_governs(void *arg, const char *name)
+{
+    const struct hub_fleet_appset *set;
+
+    return rolling_app(arg, name, &set) != NULL;
+}
+
+static int rollout_hold(void *arg, const char *cluster, const char *name, const char *rendered,
+                        const char *in_effect)
+{
+    struct rollout_hold_ctx *hc = arg;
+    const struct hub_fleet_appset *set;
+    const struct hub_app *app = rolling_app(hc, name, &set);
+
+    if (app == NULL)
+        return 0;
+    struct hub_rollouts_app ra = {.cluster = cluster,
+                                  .app = name,
+                                  .appset = set,
+                                  .labels = app->labels,
+                                  .rendered_hash = rendered,
+                                  .in_effect_hash = in_effect,
+                                  .automated = app->policy.automated};
+    return hub_rollouts_decide(hc->pr->h->rollouts, &ra);
 }
 
 /* A cluster rendered (on a render thread): record its app errors, then sign
@@ -285,10 +363,14 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
         }
     for (size_t i = 0; i < bundle->n_conflicts; i++)
         json_array_append_new(list, json_string(bundle->conflicts[i]));
+    add_revisions(pr, cluster, bundle);
     json_t *allowed = NULL;
     hub_store_allowed_prunes(h->store, cluster, gf_wire_now_ms(), &allowed);
     bundle->health = pr->health;
-    int failed = hub_publish_bundle(h->store, h->key, bundle, allowed, &generation, &published);
+    struct rollout_hold_ctx hc = {.pr = pr, .bundle = bundle};
+    struct hub_publish_hooks hooks = {.governs = rollout_governs, .hold = rollout_hold, .arg = &hc};
+    int failed =
+        hub_publish_bundle(h->store, h->key, bundle, allowed, &hooks, &generation, &published);
     if (failed < 0)
         publish_failed(pr, cluster, list);
     add_errors(pr, cluster, list);
@@ -328,11 +410,12 @@ static int load_health(gf_healthscripts **out, hub *h, hub_filesrc *tree, struct
  * *unpublished_out: how many bundles could not be stored (the error says
  * which first). */
 static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_out,
-                         json_t **errors_out, int *unpublished_out)
+                         json_t **errors_out, json_t **revisions_out, int *unpublished_out)
 {
     char own[4096];
     const char *urls[] = {h->settings.repo_url, own, NULL};
-    struct hub_fleet_options opts = {.repo_urls = urls};
+    struct hub_fleet_options opts = {.repo_urls = urls,
+                                     .allow_plain_secrets = h->settings.allow_plain_secrets};
     struct hub_render_ctx ctx = {.revision = commit,
                                  .revision_ref = h->settings.branch,
                                  .tree_at = tree_at,
@@ -357,7 +440,11 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
         hub_filesrc_free(tree);
         return error;
     }
-    struct pass_render pr = {.h = h, .health = health, .errors = json_object()};
+    struct pass_render pr = {.h = h,
+                             .fleet = fleet,
+                             .health = health,
+                             .errors = json_object(),
+                             .revisions = json_object()};
     pthread_mutex_init(&pr.lock, NULL);
     /* One transaction per batch of writes, not one per cluster. */
     hub_store_batch_begin(h->store);
@@ -366,6 +453,7 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
         publish_failed(&pr, "(batch commit)", NULL);
     pthread_mutex_destroy(&pr.lock);
     *errors_out = pr.errors;
+    *revisions_out = pr.revisions;
     *unpublished_out = pr.unpublished;
     if (pr.unpublished)
         gf_error_set(GF_EIO, "%s", pr.first_failure);
@@ -381,7 +469,7 @@ static int sync_pass(hub *h, int force)
     char commit[41];
     char fetch_error[300] = "", publish_error[300] = "";
     struct hub_fleet *fleet = NULL;
-    json_t *errors = NULL;
+    json_t *errors = NULL, *revisions = NULL;
     int error, unpublished = 0;
 
     COUNT(h, syncs, 1);
@@ -400,7 +488,7 @@ static int sync_pass(hub *h, int force)
                    ? gf_error_set(GF_EIO, "fetch failed (the hub keeps commit %.12s): %s", commit,
                                   fetch_error)
                    : 0;
-    if ((error = render_commit(h, commit, &fleet, &errors, &unpublished)) < 0)
+    if ((error = render_commit(h, commit, &fleet, &errors, &revisions, &unpublished)) < 0)
         return gf_error_wrap(error, "commit %.12s", commit);
     if (unpublished)
         snprintf(publish_error, sizeof(publish_error), "%s", gf_error_last());
@@ -408,15 +496,19 @@ static int sync_pass(hub *h, int force)
     if (pass == NULL) {
         hub_fleet_free(fleet);
         json_decref(errors);
+        json_decref(revisions);
         return gf_error_set(GF_ENOMEM, "out of memory");
     }
-    *pass = (struct hub_pass){.refs = 1, .fleet = fleet, .render_errors = errors};
+    *pass = (struct hub_pass){
+        .refs = 1, .fleet = fleet, .render_errors = errors, .revisions = revisions};
     pthread_mutex_lock(&h->lock);
     old = h->pass;
     h->pass = pass;
     snprintf(h->commit, sizeof(h->commit), "%s", commit);
     pthread_mutex_unlock(&h->lock);
     pass_put(old);
+    if (hub_rollouts_after_pass(h->rollouts, fleet, commit, gf_wire_now_ms()) < 0)
+        gf_log_error("HUB-ROLLOUT-FAIL", "revision=%.12s error=\"%s\"", commit, gf_error_last());
     for (size_t i = 0; i < fleet->n_problems; i++)
         gf_log_warn("HUB-FLEET-PROBLEM", "revision=%.12s problem=\"%s\"", commit,
                     fleet->problems[i]);
@@ -448,10 +540,94 @@ static int64_t next_wait_ms(hub *h)
     return h->retry_ms;
 }
 
+/* Republish the clusters hub_republish_later() queued (lock held; it is
+ * dropped meanwhile). 1 when there were any. */
+static int republish_queued(hub *h)
+{
+    json_t *queued = h->republish;
+    const char *cluster;
+    json_t *unused;
+
+    if (json_object_size(queued) == 0)
+        return 0;
+    h->republish = json_object();
+    pthread_mutex_unlock(&h->lock);
+    json_object_foreach(queued, cluster, unused)
+    {
+        if (hub_republish(h, cluster) < 0)
+            gf_log_error("HUB-PUBLISH-FAIL", "cluster=%s error=\"%s\"", cluster, gf_error_last());
+    }
+    json_decref(queued);
+    pthread_mutex_lock(&h->lock);
+    return 1;
+}
+
+/* While a rollout runs, it is advanced at least this often (and after
+ * every report), so a step's gates are seen within a second. */
+#define ROLLOUT_TICK_MS 1000
+
+static struct timespec deadline_in(int64_t ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Wait (the lock held) until a pass is due at `poll_at` or asked for (0),
+ * or a rollout wants a tick (1). */
+static int wait_for_work(hub *h, const struct timespec *poll_at_in)
+{
+    struct timespec poll_at = *poll_at_in;
+
+    while (!h->sync_requested && !h->stopping) {
+        int active = hub_rollouts_any_active(h->rollouts);
+        if (json_object_size(h->republish) > 0)
+            return 1; /* bundles to publish again (hub_republish_later) */
+        struct timespec tick_at = deadline_in(ROLLOUT_TICK_MS), now;
+        if (active && h->rollouts_poked) {
+            h->rollouts_poked = 0;
+            return 1;
+        }
+        pthread_cond_timedwait(&h->wake, &h->lock,
+                               active && before(&tick_at, &poll_at) ? &tick_at : &poll_at);
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (!before(&now, &poll_at))
+            return 0; /* time to poll the repository */
+        if (active && !before(&now, &tick_at))
+            return 1;
+    }
+    return 0;
+}
+
+/* Advance the rollouts (the lock held; released meanwhile). What they
+ * release or hold is republished cluster by cluster, without a render. */
+static void tick_rollouts(hub *h)
+{
+    size_t changed = 0;
+
+    pthread_mutex_unlock(&h->lock);
+    if (hub_rollouts_tick(h->rollouts, gf_wire_now_ms(), &changed) < 0)
+        gf_log_error("HUB-ROLLOUT-FAIL", "error=\"%s\"", gf_error_last());
+    pthread_mutex_lock(&h->lock);
+}
+
 static void *sync_main(void *arg)
 {
     hub *h = arg;
-    struct timespec deadline;
+
+    int64_t last_trim_ms = 0;
 
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
@@ -465,6 +641,12 @@ static void *sync_main(void *arg)
             gf_log_warn("HUB-STORE-COMPACT-FAIL", "error=\"%s\"", gf_error_last());
         else if (freed > 0)
             gf_log_info("HUB-STORE-COMPACT", "pages=%lld", (long long)freed);
+        /* A pass allocates and frees a whole fleet's renders on many
+         * threads; glibc keeps what was freed in each thread's arena. */
+        if (gf_wire_now_ms() - last_trim_ms >= 5000) {
+            gf_os_release_memory();
+            last_trim_ms = gf_wire_now_ms();
+        }
         pthread_mutex_lock(&h->lock);
         h->sync_running = 0;
         snprintf(h->last_error, sizeof(h->last_error), "%s", error < 0 ? gf_error_last() : "");
@@ -473,19 +655,12 @@ static void *sync_main(void *arg)
         h->syncs_done++;
         hub_events_pass(h->events, h->commit, h->last_error);
         pthread_cond_broadcast(&h->done);
-        if (h->sync_requested || h->stopping)
-            continue;
-        int64_t wait_ms = next_wait_ms(h);
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += wait_ms / 1000;
-        deadline.tv_nsec += (wait_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
+        struct timespec poll_at = deadline_in(next_wait_ms(h));
+        tick_rollouts(h); /* a new pass may have started a rollout */
+        while (!h->sync_requested && !h->stopping && wait_for_work(h, &poll_at)) {
+            republish_queued(h);
+            tick_rollouts(h);
         }
-        while (!h->sync_requested && !h->stopping &&
-               pthread_cond_timedwait(&h->wake, &h->lock, &deadline) == 0)
-            ;
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
@@ -524,18 +699,33 @@ static const json_t *find_app(const json_t *report, const char *name)
     return NULL;
 }
 
-/* An app's sync result goes into the history when it changed: a new
- * generation applied, or a different outcome. */
-static int app_changed(const json_t *before, const json_t *now)
+static int members_differ(const json_t *a, const json_t *b, const char *const *keys)
 {
-    static const char *const keys[] = {"generation", "sync", "health", "operation", "message"};
-
-    if (before == NULL)
-        return 1;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (!json_equal(json_object_get(before, keys[i]), json_object_get(now, keys[i])))
+    for (; *keys; keys++)
+        if (!json_equal(json_object_get(a, *keys), json_object_get(b, *keys)))
             return 1;
     return 0;
+}
+
+/* An app's sync result goes into the history when its outcome changed. An
+ * agent that syncs per app (its report has desiredHash) reports an app that
+ * a commit did not touch at the new generation without applying anything:
+ * that is no new result, so only an operation, a synced state or the
+ * outcome counts. Older agents: a new generation applied counts too. */
+static int app_changed(const json_t *before, const json_t *now)
+{
+    static const char *const outcome[] = {"sync", "health", "operation", "message", NULL};
+    static const char *const per_app[] = {"syncedHash", NULL};
+    static const char *const op[] = {"id", "phase", "startedAt", NULL};
+    static const char *const old[] = {"generation", NULL};
+
+    if (before == NULL || members_differ(before, now, outcome))
+        return 1;
+    if (json_object_get(now, "desiredHash") == NULL)
+        return members_differ(before, now, old);
+    return members_differ(before, now, per_app) ||
+           members_differ(json_object_get(before, "operationState"),
+                          json_object_get(now, "operationState"), op);
 }
 
 static void record_history(hub *h, const char *cluster, const json_t *previous,
@@ -569,20 +759,56 @@ static int on_report(void *arg, const char *cluster, const Gitfleet__Report *rep
     char *text = json_dumps(json, JSON_COMPACT);
     int error;
 
+    /* The previous report from memory (read from the store on first use). */
+    previous = hub_reports_get(h->reports, cluster);
     error = text ? hub_store_report_put(h->store, cluster, gf_wire_now_ms(), report->generation,
                                         report->revision ? report->revision : "", text)
                  : gf_error_set(GF_ENOMEM, "out of memory");
     if (error == 0) {
         /* The durable copy is stored: now the one the status API reads. */
-        previous = hub_reports_put(h->reports, cluster, json);
+        json_decref(hub_reports_put(h->reports, cluster, json));
         record_history(h, cluster, previous, json);
+        hub_appops_on_report(h, cluster, previous, json);
+        hub_events_report(h->events, cluster, previous, json);
     }
-    if (error == 0)
-        hub_events_cluster(h->events, cluster);
+    if (error == 0 && hub_rollouts_any_active(h->rollouts)) {
+        pthread_mutex_lock(&h->lock); /* a rollout may be waiting for this report */
+        h->rollouts_poked = 1;
+        pthread_cond_broadcast(&h->wake);
+        pthread_mutex_unlock(&h->lock);
+    }
     free(text);
     json_decref(previous);
     json_decref(json);
     return error;
+}
+
+/* ---- operations (issue 10) ---- */
+
+int hub_republish(hub *h, const char *cluster)
+{
+    uint64_t generation = 0;
+    int published = 0;
+    int error = hub_publish_refresh(h->store, h->key, cluster, &generation, &published);
+
+    if (error < 0)
+        return error;
+    if (published) {
+        hub_reports_set_desired(h->reports, cluster, generation);
+        COUNT(h, bundles_published, 1);
+        gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu reason=operations", cluster,
+                    (unsigned long long)generation);
+        hub_serve_notify(h->serve, cluster);
+    }
+    return 0;
+}
+
+void hub_republish_later(hub *h, const char *cluster)
+{
+    pthread_mutex_lock(&h->lock);
+    json_object_set_new(h->republish, cluster, json_true());
+    pthread_cond_broadcast(&h->wake);
+    pthread_mutex_unlock(&h->lock);
 }
 
 /* ---- clusters ---- */
@@ -673,8 +899,9 @@ static int open_parts(hub *h)
         (error = load_or_create_admin_token(h)) < 0)
         return error;
     data_path(path, sizeof(path), h, "hub.db");
-    if ((error = hub_store_open(&h->store, path)) < 0 ||
-        (error = hub_reports_new(&h->reports, h->store)) < 0)
+    if ((error = hub_store_open(&h->store, path)) < 0 || (error = hub_appops_init(h->store)) < 0 ||
+        (error = hub_reports_new(&h->reports, h->store)) < 0 ||
+        (error = hub_rollouts_open_hub(&h->rollouts, h)) < 0)
         return error;
     data_path(path, sizeof(path), h, "repo-cache");
     if ((error = open_creds(h)) < 0 ||
@@ -707,6 +934,7 @@ int hub_open(hub **out, const struct hub_settings *settings)
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->wake, NULL);
     pthread_cond_init(&h->done, NULL);
+    h->republish = json_object();
     if ((error = open_parts(h)) < 0) {
         hub_close(h);
         return error;
@@ -748,10 +976,12 @@ void hub_close(hub *h)
     hub_render_cache_free(h->cache);
     hub_source_free(h->source);
     hub_creds_free(h->creds);
+    hub_rollouts_free(h->rollouts);
     hub_reports_free(h->reports);
     hub_store_close(h->store);
     pass_put(h->pass);
     gf_sign_key_free(h->key);
+    json_decref(h->republish);
     pthread_cond_destroy(&h->wake);
     pthread_cond_destroy(&h->done);
     pthread_mutex_destroy(&h->lock);

@@ -42,6 +42,7 @@ struct hub_settings {
     int repo_insecure_ignore_host_key;
     int anonymous_read; /* issue 17: GET endpoints and the dashboard answer without a token */
     char *health_customizations; /* issue 16: Argo CD resource_customizations layout */
+    int allow_plain_secrets;     /* issue 15: plain Secrets in Git for every app */
 };
 
 /* Counters behind /metrics: a copy read with hub_metrics_get(). */
@@ -64,6 +65,7 @@ struct hub_pass;
 struct hub_view {
     const struct hub_fleet *fleet; /* at `commit`; NULL before the first sync */
     const json_t *render_errors;   /* cluster -> [app errors], of that pass */
+    const json_t *revisions;       /* cluster -> {app -> commit it was rendered at} */
     char commit[41];
     char last_error[512];  /* of the last sync pass, "" when fine */
     struct hub_pass *pass; /* private: the reference held */
@@ -76,6 +78,7 @@ void hub_view_put(struct hub_view *view);
 hub_store *hub_get_store(hub *h);
 hub_serve *hub_get_serve(hub *h);
 hub_reports *hub_get_reports(hub *h);
+struct hub_rollouts *hub_get_rollouts(hub *h);
 hub_events *hub_get_events(hub *h); /* issue 14: the dashboard's change feed */
 const struct hub_settings *hub_get_settings(hub *h);
 
@@ -92,6 +95,13 @@ void hub_close(hub *h);
 /* Fetch and render now. With `wait`, return only when that pass is done;
  * *message_out (may be NULL) receives a malloc'd one-line summary. */
 int hub_sync_now(hub *h, int wait, char **message_out);
+
+/* Republish `cluster`'s newest bundle with its pins and open operation
+ * requests as they stand now (hub/publish.h) and wake its agent. */
+int hub_republish(hub *h, const char *cluster);
+/* The same, done soon by the sync thread: for callers that run where the
+ * agent endpoint's lock may be held (a report being stored). */
+void hub_republish_later(hub *h, const char *cluster);
 
 /* Issue a one-time join token for `cluster` (created if new). */
 int hub_cluster_add(hub *h, const char *cluster, char **token_out, int64_t *expires_ms_out);

@@ -73,6 +73,9 @@ static const struct gf_config_option options[] = {
     OPT("health-customizations", GF_CONFIG_STRING, health_customizations, 0, 0, NULL,
         "Lua health scripts in Argo CD's resource_customizations/<group>/<kind>/health.lua "
         "layout"),
+    OPT("allow-plain-secrets", GF_CONFIG_BOOL, allow_plain_secrets, 0, 0, "false",
+        "let every app keep plain Secrets in Git (else only apps annotated "
+        "gitfleet.io/allow-plain-secrets: \"true\"; docs/secrets.md)"),
     OPT("log-level", GF_CONFIG_STRING, log_level, 0, 0, "info", "debug, info, warn or error"),
     OPT("log-format", GF_CONFIG_STRING, log_format, 0, 0, "text", "text or json"),
 };

@@ -8,6 +8,7 @@
 #include "gitfleet/os.h"
 #include "gitfleet/yaml_parse.h"
 #include "kustomize/kustomize.h"
+#include "secretpolicy.h"
 
 #include <fnmatch.h>
 #include <pthread.h>
@@ -945,7 +946,8 @@ static json_t *render_apps(struct hub_bundle *b, const struct hub_render_ctx *ct
         if (ba->app->error != NULL)
             ba->error = strdup(ba->app->error);
         else if (tree_for(&tree, &commit, &ts, ba->app) < 0 ||
-                 render_docs(&docs, tree, ba->app, ctx->cache) < 0)
+                 render_docs(&docs, tree, ba->app, ctx->cache) < 0 ||
+                 hub_secretpolicy_check(ba->app, docs, tree) < 0)
             wrap_app_error(ba);
         ba->revision = strdup(commit);
         json_array_append_new(all, docs ? docs : json_array());

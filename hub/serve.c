@@ -5,6 +5,7 @@
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
 #include "gitfleet/os.h"
+#include "seckeys.h"
 
 #include <arpa/inet.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -316,7 +317,8 @@ static int handle_join(struct serve_ctx *sc, const struct gf_wire_request *req)
         return error;
     if ((error = check_freshness(serve, cluster, req->body)) < 0 ||
         (error = hub_store_cluster_set_key(serve->store, cluster, join->public_key.data,
-                                           gf_wire_now_ms())) < 0)
+                                           gf_wire_now_ms())) < 0 ||
+        (error = hub_seckeys_joined(serve->store, cluster, join->secret_recipient)) < 0)
         return error;
     gf_log_info("HUB-AGENT-JOINED", "cluster=%s", cluster);
     count(serve, &serve->stats.joins);
@@ -344,11 +346,15 @@ static int handle_report(struct serve_ctx *sc, const struct gf_wire_request *req
     if (serve->config.on_report &&
         (error = serve->config.on_report(serve->config.arg, req->body->cluster, report)) < 0)
         return error;
+    if ((error = hub_seckeys_on_report(serve->store, serve->hub_key, req->body->cluster, report,
+                                       &resp.secret_key_rotation)) < 0)
+        return error;
     count(serve, &serve->stats.reports);
     resp.has_code = 1;
     resp.response_case = GITFLEET__HUB_RESPONSE__RESPONSE_REPORT_STORED;
     resp.report_stored = 1;
     send_response(sc, &resp);
+    hub_seckeys_rotation_free(resp.secret_key_rotation);
     return 0;
 }
 

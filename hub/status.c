@@ -2,6 +2,10 @@
 #include "status.h"
 #include "source.h"
 
+#include "appops.h"
+#include "appstate.h"
+#include "pin.h"
+
 #include "gitfleet/error.h"
 #include "gitfleet/os.h"
 #include "gitfleet/wire.h"
@@ -13,9 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* An agent that asked nothing for this long is shown as not connected. */
-#define CONNECTED_WINDOW_MS 60000
 
 static const char *const health_order[] = {"Healthy", "Suspended", "Progressing",
                                            "Missing", "Degraded",  "Unknown"};
@@ -84,6 +85,12 @@ static const json_t *find_named(const json_t *array, const char *name)
     return NULL;
 }
 
+static const char *str_or(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
 static const json_t *report_app(const json_t *report, const char *name)
 {
     return find_named(json_object_get(report, "apps"), name);
@@ -104,28 +111,162 @@ static const char *render_error(const struct hub_view *v, const char *cluster, c
     return NULL;
 }
 
+/* What the hub knows of the fleet's apps beyond Git and the reports
+ * (issue 10), read once per status call: pins and open requests are few,
+ * so one query each for the whole fleet beats one per cluster. */
+struct fleet_ctx {
+    struct hub_pin *pins; /* sorted by cluster, then app */
+    size_t n_pins;
+    json_t *open; /* cluster -> [open operation requests] */
+};
+
+/* `cluster`: only its share (NULL: the whole fleet's). */
+static void fleet_ctx_load(struct fleet_ctx *f, hub *h, const char *cluster)
+{
+    memset(f, 0, sizeof(*f));
+    hub_pin_list(hub_get_store(h), cluster, &f->pins, &f->n_pins);
+    f->open = hub_appops_open_requests_by_cluster(h, cluster);
+}
+
+static void fleet_ctx_clear(struct fleet_ctx *f)
+{
+    free(f->pins);
+    json_decref(f->open);
+}
+
+/* One cluster's share of it, plus Git's published states when needed. */
+struct cluster_ctx {
+    const struct hub_pin *pins;
+    size_t n_pins;
+    json_t *git;        /* app -> {"hash", "revision"} as last published */
+    const json_t *open; /* open operation requests */
+    uint64_t desired, applied;
+};
+
+static void cluster_ctx_load(struct cluster_ctx *x, hub *h, const struct fleet_ctx *f,
+                             const char *cluster, uint64_t desired, uint64_t applied)
+{
+    size_t lo = 0, hi = f->n_pins;
+
+    memset(x, 0, sizeof(*x));
+    while (lo < hi) { /* the first pin of `cluster` */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(f->pins[mid].cluster, cluster) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    x->pins = f->pins + lo;
+    while (lo + x->n_pins < f->n_pins && strcmp(f->pins[lo + x->n_pins].cluster, cluster) == 0)
+        x->n_pins++;
+    x->open = json_object_get(f->open, cluster);
+    x->desired = desired;
+    x->applied = applied;
+    /* Git's states matter only to a cluster behind its newest generation or
+     * with a pin: an up-to-date cluster costs no store read. */
+    if ((applied < desired || x->n_pins > 0) &&
+        hub_appstate_git_all(hub_get_store(h), cluster, &x->git) < 0)
+        x->git = NULL;
+}
+
+static void cluster_ctx_clear(struct cluster_ctx *x)
+{
+    json_decref(x->git);
+}
+
+/* The issue-10 members of an app row, with their defaults. */
+static void add_operation_members(json_t *row, const json_t *reported, const char *app,
+                                  const struct cluster_ctx *x, const struct hub_pin *pin)
+{
+    const json_t *state = json_object_get(reported, "operationState");
+    json_t *pending = json_array(), *op;
+    size_t i;
+
+    json_array_foreach(x->open, i, op)
+    {
+        if (strcmp(json_string_value(json_object_get(op, "app")), app) != 0)
+            continue;
+        json_array_append_new(
+            pending, json_pack("{s:O, s:O, s:O, s:O}", "id", json_object_get(op, "id"), "kind",
+                               json_object_get(op, "kind"), "dryRun", json_object_get(op, "dryRun"),
+                               "phase", json_object_get(op, "phase")));
+    }
+    json_object_set_new(row, "operationState",
+                        json_is_object(state) ? json_deep_copy(state) : json_null());
+    json_object_set_new(row, "pendingOperations", pending);
+    json_object_set_new(row, "desiredHash", json_string(str_or(reported, "desiredHash")));
+    json_object_set_new(row, "syncedHash", json_string(str_or(reported, "syncedHash")));
+    json_object_set_new(row, "autoSyncSuspended", json_boolean(pin && pin->suspend_auto_sync));
+    json_object_set_new(row, "rolledBack",
+                        pin ? json_pack("{s:s, s:I, s:s, s:s, s:I}", "holder", pin->holder,
+                                        "generation", (json_int_t)pin->generation, "revision",
+                                        pin->revision, "hash", pin->hash, "since",
+                                        (json_int_t)pin->created_ms)
+                            : json_null());
+}
+
+/* The agent holds the app's current desired state even when the cluster's
+ * newest generation is not applied yet (another app changed, a request
+ * came): then the app is not behind. */
+static int app_current(const json_t *reported, const struct cluster_ctx *x, const char *app,
+                       const struct hub_pin *pin)
+{
+    const char *have = json_string_value(json_object_get(reported, "desiredHash"));
+    const char *want =
+        pin ? pin->hash : json_string_value(json_object_get(json_object_get(x->git, app), "hash"));
+
+    if (x->applied >= x->desired)
+        return 1;
+    return have && want && strcmp(have, want) == 0;
+}
+
+static void say_rolled_back(json_t *row, const struct hub_pin *pin, const struct cluster_ctx *x)
+{
+    const char *git = json_string_value(json_object_get(json_object_get(x->git, pin->app), "hash"));
+
+    if (strcmp(pin->holder, "rollback") != 0 || (git && strcmp(git, pin->hash) == 0))
+        return;
+    json_object_set_new(row, "sync", json_string("OutOfSync"));
+    json_object_set_new(
+        row, "message",
+        json_sprintf("rolled back to generation %llu (revision %.12s): runs a state that differs "
+                     "from Git; auto-sync suspended until the app changes in Git or "
+                     "'gitfleet sync %s'",
+                     (unsigned long long)pin->generation, pin->revision, pin->app));
+}
+
 /* One app row: Git's view (it targets this cluster) merged with the agent's. */
 static json_t *app_row(const struct hub_view *v, const char *cluster, const struct hub_app *app,
-                       const json_t *report, uint64_t desired, int detail)
+                       const json_t *report, const struct cluster_ctx *x, int detail)
 {
     const json_t *reported = report_app(report, app->name);
     const char *error = app->error ? app->error : render_error(v, cluster, app->name);
+    const struct hub_pin *pin = hub_pin_find(x->pins, x->n_pins, app->name);
     json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", app->name, "sync", "Unknown",
                             "health", "Unknown", "revision", "", "message",
                             "waiting for the agent's report", "operation", "");
 
     if (reported) {
         json_object_update_existing(row, (json_t *)reported);
-        uint64_t applied = (uint64_t)json_integer_value(json_object_get(report, "generation"));
-        if (applied < desired) {
+        if (!app_current(reported, x, app->name, pin)) {
             json_object_set_new(row, "sync", json_string("OutOfSync"));
             json_object_set_new(
                 row, "message",
-                json_sprintf("generation %llu is not applied yet", (unsigned long long)desired));
+                json_sprintf("generation %llu is not applied yet", (unsigned long long)x->desired));
+        } else if (pin == NULL) {
+            /* The commit the hub rendered the app at in its last pass: an
+             * app the commit did not change still runs what it rendered. */
+            const char *rev = json_string_value(
+                json_object_get(json_object_get(v->revisions, cluster), app->name));
+            if (rev && rev[0])
+                json_object_set_new(row, "revision", json_string(rev));
         }
+        if (pin)
+            say_rolled_back(row, pin, x);
         if (detail)
             json_object_set(row, "resources", json_object_get(reported, "resources"));
     }
+    add_operation_members(row, reported, app->name, x, pin);
     if (error) {
         json_object_set_new(row, "message", json_string(error));
         json_object_set_new(row, "sync", json_string("Unknown"));
@@ -134,7 +275,7 @@ static json_t *app_row(const struct hub_view *v, const char *cluster, const stru
 }
 
 /* Apps the agent still reports but Git no longer targets at this cluster. */
-static void add_orphans(json_t *apps, const json_t *report, int detail)
+static void add_orphans(json_t *apps, const json_t *report, const struct cluster_ctx *x, int detail)
 {
     size_t i;
     json_t *app;
@@ -150,6 +291,7 @@ static void add_orphans(json_t *apps, const json_t *report, int detail)
             json_pack("{s:s, s:s, s:O, s:O, s:s}", "name", name, "sync", "OutOfSync", "health",
                       json_object_get(app, "health"), "revision", json_object_get(app, "revision"),
                       "message", said && said[0] ? said : "removed from Git");
+        add_operation_members(row, app, name, x, NULL);
         if (detail)
             json_object_set(row, "resources", json_object_get(app, "resources"));
         json_array_append_new(apps, row);
@@ -173,7 +315,8 @@ static const char *cluster_sync(const json_t *apps, const json_t *report)
     return report != NULL && synced == json_array_size(apps) ? "Synced" : "Unknown";
 }
 
-static json_t *cluster_row(hub *h, const struct hub_view *v, const struct known *k, int detail)
+static json_t *cluster_row(hub *h, const struct hub_view *v, const struct fleet_ctx *f,
+                           const struct known *k, int detail)
 {
     static const struct hub_store_cluster none;
     const struct hub_store_cluster *c = k->row ? k->row : &none;
@@ -183,11 +326,19 @@ static json_t *cluster_row(hub *h, const struct hub_view *v, const struct known 
     int64_t now = gf_wire_now_ms();
     const struct hub_app *first = NULL;
     size_t n_apps = v->fleet ? hub_fleet_cluster_apps(v->fleet, k->name, &first) : 0;
+    struct cluster_ctx x;
     int worst = -1;
 
+    cluster_ctx_load(&x, h, f, k->name, desired, c->applied_generation);
     for (size_t i = 0; i < n_apps; i++)
-        json_array_append_new(apps, app_row(v, k->name, &first[i], report, desired, detail));
-    add_orphans(apps, report, detail);
+        json_array_append_new(apps, app_row(v, k->name, &first[i], report, &x, detail));
+    add_orphans(apps, report, &x, detail);
+    cluster_ctx_clear(&x);
+    /* Up to date: the agent runs what the hub rendered at its last commit
+     * (a commit that changed nothing of this cluster's made no generation). */
+    const char *revision = c->applied_revision;
+    if (k->git && report && desired > 0 && c->applied_generation >= desired && v->commit[0])
+        revision = v->commit;
     size_t i;
     json_t *app;
     json_array_foreach(apps, i, app)
@@ -199,8 +350,8 @@ static json_t *cluster_row(hub *h, const struct hub_view *v, const struct known 
     json_t *row = json_pack(
         "{s:s, s:b, s:b, s:b, s:o, s:s, s:{s:I, s:I}, s:s, s:s, s:s, s:o}", "name", k->name,
         "inGit", k->git != NULL, "joined", c->joined, "connected",
-        c->joined && c->last_seen_ms > 0 && now - c->last_seen_ms < CONNECTED_WINDOW_MS, "lastSeen",
-        rfc3339(c->last_seen_ms), "revision", c->applied_revision, "generation", "desired",
+        c->joined && c->last_seen_ms > 0 && now - c->last_seen_ms < HUB_CONNECTED_WINDOW_MS,
+        "lastSeen", rfc3339(c->last_seen_ms), "revision", revision, "generation", "desired",
         (json_int_t)desired, "applied", (json_int_t)c->applied_generation, "health",
         report == NULL ? "Unknown"
         : worst < 0    ? "Healthy"
@@ -230,6 +381,7 @@ static int select_rows(hub *h, const struct hub_view *v, const struct hub_status
 {
     struct hub_store_cluster *rows = NULL;
     struct known *list = NULL;
+    struct fleet_ctx f;
     size_t n_rows = 0, n, found = 0;
     int error = 0;
 
@@ -237,6 +389,7 @@ static int select_rows(hub *h, const struct hub_view *v, const struct hub_status
     if ((error = hub_store_cluster_list(hub_get_store(h), &rows, &n_rows)) < 0)
         return error;
     n = known_clusters(&list, v, rows, n_rows);
+    fleet_ctx_load(&f, h, q->cluster);
     for (size_t i = 0; i < n; i++) {
         const struct known *k = &list[i];
         if ((q->cluster && strcmp(q->cluster, k->name) != 0) ||
@@ -244,7 +397,7 @@ static int select_rows(hub *h, const struct hub_view *v, const struct hub_status
             (q->selector && !hub_selector_matches(q->selector, k->git ? k->git->labels : NULL)))
             continue;
         found++;
-        json_t *row = cluster_row(h, v, k, q->detail);
+        json_t *row = cluster_row(h, v, &f, k, q->detail);
         if (!row_wanted(row, q)) {
             json_decref(row);
             continue;
@@ -258,6 +411,7 @@ static int select_rows(hub *h, const struct hub_view *v, const struct hub_status
         }
         json_array_append_new(clusters, row);
     }
+    fleet_ctx_clear(&f);
     free(list);
     free(rows);
     if (q->cluster && found == 0)
@@ -417,21 +571,26 @@ static void metric(char **buf, size_t *len, size_t *cap, const char *name, const
 static void cluster_metrics(hub *h, char **buf, size_t *len, size_t *cap, int64_t now)
 {
     json_t *status = NULL, *c, *app;
-    size_t i, j, connected = 0, synced = 0, out_of_sync = 0, unknown = 0;
+    struct hub_store_cluster *rows = NULL;
+    size_t i, j, k = 0, n_rows = 0, connected = 0, synced = 0, out_of_sync = 0, unknown = 0;
 
     if (hub_status_fleet(h, NULL, 0, &status) < 0)
         return;
+    /* Last-seen times from one list, walked alongside the rows (both sorted
+     * by name), not one store lookup per cluster. */
+    hub_store_cluster_list(hub_get_store(h), &rows, &n_rows);
     emit(buf, len, cap,
          "# HELP gitfleet_report_age_seconds Seconds since the cluster's agent "
          "last reported.\n# TYPE gitfleet_report_age_seconds gauge\n");
     json_array_foreach(json_object_get(status, "clusters"), i, c)
     {
-        struct hub_store_cluster sc;
         const char *name = json_string_value(json_object_get(c, "name"));
         connected += json_is_true(json_object_get(c, "connected"));
-        if (hub_store_cluster_get(hub_get_store(h), name, &sc) == 0 && sc.last_seen_ms > 0)
+        while (k < n_rows && strcmp(rows[k].name, name) < 0)
+            k++;
+        if (k < n_rows && strcmp(rows[k].name, name) == 0 && rows[k].last_seen_ms > 0)
             emit(buf, len, cap, "gitfleet_report_age_seconds{cluster=\"%s\"} %.3f\n", name,
-                 (double)(now - sc.last_seen_ms) / 1000.0);
+                 (double)(now - rows[k].last_seen_ms) / 1000.0);
         json_array_foreach(json_object_get(c, "apps"), j, app)
         {
             const char *sync = json_string_value(json_object_get(app, "sync"));
@@ -449,6 +608,7 @@ static void cluster_metrics(hub *h, char **buf, size_t *len, size_t *cap, int64_
          "gauge\ngitfleet_apps{sync=\"Synced\"} %zu\ngitfleet_apps{sync=\"OutOfSync\"} %zu\n"
          "gitfleet_apps{sync=\"Unknown\"} %zu\n",
          synced, out_of_sync, unknown);
+    free(rows);
     json_decref(status);
 }
 

@@ -7,6 +7,9 @@
 
 #include <jansson.h>
 
+/* An agent that asked nothing for this long is shown as not connected. */
+#define HUB_CONNECTED_WINDOW_MS 60000
+
 /*
  * {"clusters":[{"name","joined","connected","lastSeen","revision",
  *   "generation":{"desired","applied"},"health","message",

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_STMT_CACHE   48  /* prepared statements kept (the store has fewer) */
+#define STORE_STMT_CACHE                                                                           \
+    96                         /* prepared statements kept (the store and the modules with         \
+                                * tables of their own have fewer) */
 #define STORE_BATCH_MAX_MS 200 /* a batch transaction commits at least this often */
 
 /* A statement prepared once and reused: preparing costs more than running
@@ -69,7 +71,21 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS history ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, app TEXT NOT NULL,"
     "  time_ms INTEGER NOT NULL, generation INTEGER NOT NULL, revision TEXT NOT NULL,"
-    "  result TEXT NOT NULL, message TEXT NOT NULL);";
+    "  result TEXT NOT NULL, message TEXT NOT NULL);"
+    /* Progressive rollouts (hub/rollouts.c): one JSON document each. */
+    "CREATE TABLE IF NOT EXISTS rollouts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, appset TEXT NOT NULL, revision TEXT NOT NULL,"
+    "  active INTEGER NOT NULL, updated_ms INTEGER NOT NULL, doc TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS rollouts_active ON rollouts (active, id);"
+    /* Issue 15: each cluster's age recipients for sealed secrets. The current
+     * one has retires_ms 0; after a rotation the old one is kept, and still
+     * listed, until its grace period ends. */
+    "CREATE TABLE IF NOT EXISTS secret_recipients ("
+    "  cluster TEXT NOT NULL, recipient TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    "  retires_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (cluster, recipient));"
+    "CREATE TABLE IF NOT EXISTS secret_rotations ("
+    "  cluster TEXT PRIMARY KEY, id TEXT NOT NULL, requested_ms INTEGER NOT NULL,"
+    "  grace_ms INTEGER NOT NULL, done_ms INTEGER NOT NULL DEFAULT 0);";
 
 static int db_error(hub_store *store, const char *what)
 {
@@ -191,7 +207,52 @@ static void release(hub_store *store, sqlite3_stmt *stmt)
             store->stmts[i].in_use = 0;
             return;
         }
-    sqlite3_finalize(stmt); /* not cached (the cache was full) */
+    sqlite3_finalize(stmt); /* prepared when the cache was full */
+}
+
+/* ---- for modules with tables of their own ---- */
+
+void hub_store_lock(hub_store *store)
+{
+    pthread_mutex_lock(&store->lock);
+}
+
+void hub_store_unlock(hub_store *store)
+{
+    pthread_mutex_unlock(&store->lock);
+}
+
+int hub_store_prepare(hub_store *store, sqlite3_stmt **out, const char *sql)
+{
+    return prepare(store, out, sql);
+}
+
+void hub_store_release(hub_store *store, sqlite3_stmt *stmt)
+{
+    release(store, stmt);
+}
+
+static int step_done(hub_store *store, sqlite3_stmt *stmt, const char *what);
+
+int hub_store_step_done(hub_store *store, sqlite3_stmt *stmt, const char *what)
+{
+    return step_done(store, stmt, what);
+}
+
+int hub_store_exec(hub_store *store, const char *sql)
+{
+    char *msg = NULL;
+    int error = 0;
+
+    if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        error = gf_error_set(GF_EIO, "store: %s", msg ? msg : sqlite3_errmsg(store->db));
+    sqlite3_free(msg);
+    return error;
+}
+
+int hub_store_changes(hub_store *store)
+{
+    return sqlite3_changes(store->db);
 }
 
 /* ---- batches ---- */
@@ -493,9 +554,141 @@ int hub_store_cluster_remove(hub_store *store, const char *cluster)
     if ((error = exec_for_cluster(store, "DELETE FROM clusters WHERE name = ?1", cluster)) == 0) {
         if (sqlite3_changes(store->db) == 0)
             error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
-        else
-            error = exec_for_cluster(store, "DELETE FROM tokens WHERE cluster = ?1", cluster);
+        else if ((error = exec_for_cluster(store, "DELETE FROM tokens WHERE cluster = ?1",
+                                           cluster)) == 0 &&
+                 (error = exec_for_cluster(
+                      store, "DELETE FROM secret_recipients WHERE cluster = ?1", cluster)) == 0)
+            error =
+                exec_for_cluster(store, "DELETE FROM secret_rotations WHERE cluster = ?1", cluster);
     }
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/* ---- sealed-secret recipients and key rotations (issue 15) ---- */
+
+/* Bind ?1 cluster, ?2 text, ?3 and ?4 integers, and run. */
+static int exec4(hub_store *store, const char *sql, const char *cluster, const char *text,
+                 int64_t a, int64_t b)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    if ((error = prepare(store, &stmt, sql)) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, a);
+        sqlite3_bind_int64(stmt, 4, b);
+        error = step_done(store, stmt, sql);
+    }
+    release(store, stmt);
+    return error;
+}
+
+int hub_store_recipient_put(hub_store *store, const char *cluster, const char *recipient,
+                            int64_t now_ms, int64_t grace_ms)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    /* Others still current retire after the grace (at once without one). */
+    if ((error = exec4(store,
+                       "UPDATE secret_recipients SET retires_ms = ?3 + ?4 WHERE cluster = ?1 "
+                       "AND recipient != ?2 AND (retires_ms = 0 OR retires_ms > ?3 + ?4)",
+                       cluster, recipient, now_ms, grace_ms)) == 0 &&
+        (error = exec4(store,
+                       "DELETE FROM secret_recipients WHERE cluster = ?1 AND recipient != ?2 "
+                       "AND retires_ms <= ?3",
+                       cluster, recipient, now_ms, 0)) == 0)
+        error = exec4(store,
+                      "INSERT INTO secret_recipients (cluster, recipient, created_ms, retires_ms) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (cluster, recipient) DO UPDATE SET "
+                      "retires_ms = 0",
+                      cluster, recipient, now_ms, 0);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_recipients(hub_store *store, const char *cluster, int64_t now_ms, json_t **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    *out = json_array();
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT r.cluster, r.recipient, r.created_ms, r.retires_ms "
+                         "FROM secret_recipients r JOIN clusters c ON c.name = r.cluster "
+                         "WHERE c.public_key IS NOT NULL AND (?1 IS NULL OR r.cluster = ?1) "
+                         "AND (r.retires_ms = 0 OR r.retires_ms > ?2) "
+                         "ORDER BY r.cluster, r.retires_ms != 0, r.created_ms DESC")) == 0) {
+        if (cluster)
+            sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, now_ms);
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+            json_array_append_new(
+                *out, json_pack("{s:s, s:s, s:I, s:I, s:b}", "cluster", column_text(stmt, 0),
+                                "recipient", column_text(stmt, 1), "createdUnixMs",
+                                (json_int_t)sqlite3_column_int64(stmt, 2), "retiresUnixMs",
+                                (json_int_t)sqlite3_column_int64(stmt, 3), "current",
+                                sqlite3_column_int64(stmt, 3) == 0));
+        if (rc != SQLITE_DONE)
+            error = db_error(store, "list recipients");
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rotation_request(hub_store *store, const char *cluster, const char *id,
+                               int64_t now_ms, int64_t grace_ms)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    error = exec4(store,
+                  "INSERT INTO secret_rotations (cluster, id, requested_ms, grace_ms, done_ms) "
+                  "VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT (cluster) DO UPDATE SET id = ?2, "
+                  "requested_ms = ?3, grace_ms = ?4, done_ms = 0",
+                  cluster, id, now_ms, grace_ms);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rotation_get(hub_store *store, const char *cluster, struct hub_store_rotation *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT id, requested_ms, grace_ms, done_ms FROM secret_rotations "
+                         "WHERE cluster = ?1")) == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            copy_text(out->id, sizeof(out->id), column_text(stmt, 0));
+            out->requested_ms = sqlite3_column_int64(stmt, 1);
+            out->grace_ms = sqlite3_column_int64(stmt, 2);
+            out->done_ms = sqlite3_column_int64(stmt, 3);
+        } else {
+            error = gf_error_set(GF_ENOTFOUND, "no key rotation for cluster '%s'", cluster);
+        }
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rotation_done(hub_store *store, const char *cluster, const char *id, int64_t now_ms)
+{
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    error = exec4(store,
+                  "UPDATE secret_rotations SET done_ms = ?3 WHERE cluster = ?1 AND id = ?2 "
+                  "AND done_ms = 0",
+                  cluster, id, now_ms, 0);
     pthread_mutex_unlock(&store->lock);
     return error;
 }
@@ -874,6 +1067,100 @@ int hub_store_allowed_prunes(hub_store *store, const char *cluster, int64_t now_
         while (sqlite3_step(stmt) == SQLITE_ROW)
             json_array_append_new(*out, json_string(column_text(stmt, 0)));
     }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/* ---- rollouts ---- */
+
+int hub_store_rollout_add(hub_store *store, const char *appset, const char *revision,
+                          int64_t now_ms, int64_t *id_out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "INSERT INTO rollouts (appset, revision, active, updated_ms, doc) "
+                         "VALUES (?1, ?2, 1, ?3, '{}')")) == 0) {
+        sqlite3_bind_text(stmt, 1, appset, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, revision, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, now_ms);
+        if ((error = step_done(store, stmt, "add rollout")) == 0)
+            *id_out = sqlite3_last_insert_rowid(store->db);
+    }
+    release(store, stmt);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+/* Keep every active rollout and the newest finished ones. */
+static int rollouts_trim(hub_store *store)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    if ((error = prepare(store, &stmt,
+                         "DELETE FROM rollouts WHERE active = 0 AND id NOT IN (SELECT id FROM "
+                         "rollouts WHERE active = 0 ORDER BY id DESC LIMIT ?1)")) == 0) {
+        sqlite3_bind_int(stmt, 1, HUB_STORE_KEEP_ROLLOUTS);
+        error = step_done(store, stmt, "trim rollouts");
+    }
+    release(store, stmt);
+    return error;
+}
+
+int hub_store_rollout_put(hub_store *store, int64_t id, int active, const char *doc, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "UPDATE rollouts SET active = ?2, doc = ?3, updated_ms = ?4 "
+                         "WHERE id = ?1")) == 0) {
+        sqlite3_bind_int64(stmt, 1, id);
+        sqlite3_bind_int(stmt, 2, active);
+        sqlite3_bind_text(stmt, 3, doc, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, now_ms);
+        error = step_done(store, stmt, "store rollout");
+        if (error == 0 && sqlite3_changes(store->db) == 0)
+            error = gf_error_set(GF_ENOTFOUND, "store: no rollout %lld", (long long)id);
+    }
+    release(store, stmt);
+    if (error == 0 && !active)
+        error = rollouts_trim(store);
+    pthread_mutex_unlock(&store->lock);
+    return error;
+}
+
+int hub_store_rollout_list(hub_store *store, int active_only, size_t limit, json_t **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    json_t *docs = json_array();
+    int error;
+
+    *out = NULL;
+    pthread_mutex_lock(&store->lock);
+    if ((error = prepare(store, &stmt,
+                         "SELECT doc FROM rollouts WHERE (?1 = 0 OR active = 1) "
+                         "ORDER BY id DESC LIMIT ?2")) < 0)
+        goto out;
+    sqlite3_bind_int(stmt, 1, active_only);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        json_t *doc = json_loads((const char *)sqlite3_column_text(stmt, 0), 0, NULL);
+        if (doc == NULL) {
+            error = gf_error_set(GF_EIO, "store: a stored rollout is not JSON");
+            goto out;
+        }
+        json_array_append_new(docs, doc);
+    }
+    *out = docs;
+    docs = NULL;
+out:
+    json_decref(docs);
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;

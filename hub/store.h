@@ -59,6 +59,25 @@ int hub_store_compact(hub_store *store, int64_t *freed_pages_out);
 int hub_store_batch_begin(hub_store *store);
 int hub_store_batch_end(hub_store *store);
 
+/*
+ * Modules that keep tables of their own in the hub's database (pin.c,
+ * appstate.c, opreq.c) reach it through these, so that their writes share
+ * the one connection and join the batches (a second connection would wait
+ * for a batch's write lock). Between lock and unlock: prepare (statements
+ * are cached by their SQL), bind, step, release. hub_store_exec() runs a
+ * script (a schema); hub_store_changes() counts the rows the last
+ * statement changed.
+ */
+struct sqlite3_stmt;
+void hub_store_lock(hub_store *store);
+void hub_store_unlock(hub_store *store);
+int hub_store_prepare(hub_store *store, struct sqlite3_stmt **out, const char *sql);
+void hub_store_release(hub_store *store, struct sqlite3_stmt *stmt);
+/* Step a statement that returns no rows; a constraint failure is GF_ECONFLICT. */
+int hub_store_step_done(hub_store *store, struct sqlite3_stmt *stmt, const char *what);
+int hub_store_exec(hub_store *store, const char *sql);
+int hub_store_changes(hub_store *store);
+
 /* ---- clusters and join tokens ---- */
 
 /* Record a one-time join token (its SHA-256, never the token itself) for
@@ -79,6 +98,32 @@ int hub_store_cluster_list(hub_store *store, struct hub_store_cluster **out, siz
 /* Revoke: forget the key and tokens; reports and history stay for the audit. */
 int hub_store_cluster_remove(hub_store *store, const char *cluster);
 int hub_store_cluster_touch(hub_store *store, const char *cluster, int64_t now_ms);
+
+/* ---- sealed-secret recipients and key rotations (issue 15) ---- */
+
+/* Record `recipient` ("age1...") as the cluster's current one. Any other
+ * current recipient retires at now + grace_ms (at once when 0) and is
+ * forgotten after. Idempotent for the current one. */
+int hub_store_recipient_put(hub_store *store, const char *cluster, const char *recipient,
+                            int64_t now_ms, int64_t grace_ms);
+/* Recipients of joined clusters (one when `cluster` is not NULL) not retired
+ * at now_ms: a JSON array of {"cluster", "recipient", "createdUnixMs",
+ * "retiresUnixMs" (0: current), "current"}, current first per cluster.
+ * Removing (revoking) a cluster forgets its recipients. */
+int hub_store_recipients(hub_store *store, const char *cluster, int64_t now_ms, json_t **out);
+
+struct hub_store_rotation {
+    char id[64];
+    int64_t requested_ms, grace_ms;
+    int64_t done_ms; /* 0: the agent has not answered yet */
+};
+/* Ask for a new key pair (replaces any earlier request). */
+int hub_store_rotation_request(hub_store *store, const char *cluster, const char *id,
+                               int64_t now_ms, int64_t grace_ms);
+/* The latest request; GF_ENOTFOUND when none. */
+int hub_store_rotation_get(hub_store *store, const char *cluster, struct hub_store_rotation *out);
+/* The agent answered request `id`. */
+int hub_store_rotation_done(hub_store *store, const char *cluster, const char *id, int64_t now_ms);
 
 /* Remember a request nonce until `expires_ms`; GF_ECONFLICT when it was
  * already used (a replay). Expired nonces are purged on the way. */
@@ -127,5 +172,19 @@ int hub_store_history_add(hub_store *store, const char *cluster, const char *app
  * "result","message"}. */
 int hub_store_history_list(hub_store *store, const char *cluster, const char *app, size_t limit,
                            json_t **out);
+
+/* ---- rollouts (hub/rollouts.c) ---- */
+
+/* Finished rollouts kept; active ones are always kept. */
+#define HUB_STORE_KEEP_ROLLOUTS 1000
+
+/* A new, active rollout row; its document comes with hub_store_rollout_put(). */
+int hub_store_rollout_add(hub_store *store, const char *appset, const char *revision,
+                          int64_t now_ms, int64_t *id_out);
+/* Store a rollout's JSON document; `active` 0 once it has ended. */
+int hub_store_rollout_put(hub_store *store, int64_t id, int active, const char *doc,
+                          int64_t now_ms);
+/* Rollout documents newest first (*out a JSON array), all or active only. */
+int hub_store_rollout_list(hub_store *store, int active_only, size_t limit, json_t **out);
 
 #endif

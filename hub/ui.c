@@ -7,6 +7,7 @@
 #include "hub.h"
 #include "status.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int hub_ui_is_page(const char *path)
@@ -94,15 +95,116 @@ static json_t *labels_of(const struct hub_view *v, const char *cluster)
     return c ? json_deep_copy(c->labels) : json_object();
 }
 
-int hub_ui_fleet(struct hub *h, json_t **out)
+/* "a,b,c" as a set (a JSON object), at most 256 names. */
+static int parse_names(const char *names, json_t **out)
 {
-    json_t *status = NULL, *rows = json_array(), *row;
+    json_t *set = json_object();
+    char name[256];
+
+    for (const char *p = names; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof(name) || json_object_size(set) >= 256) {
+            json_decref(set);
+            return gf_error_set(GF_EINVAL,
+                                "names: expected at most 256 cluster names, comma-separated");
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        json_object_set_new(set, name, json_false());
+        p += len + (p[len] == ',');
+    }
+    *out = set;
+    return 0;
+}
+
+/* Below this many names, one status query each; above, one of the whole
+ * fleet, filtered (a one-cluster query still lists every cluster). */
+#define NAMES_ONE_BY_ONE 8
+
+/* The status of the clusters in `set` (values become true when found), in
+ * one document. */
+static int status_of_names(struct hub *h, json_t *set, json_t **out)
+{
+    json_t *status = NULL, *one, *row, *kept;
+    const char *name;
+    json_t *seen;
+    size_t i;
+    int error = 0;
+
+    if (json_object_size(set) > NAMES_ONE_BY_ONE) {
+        if ((error = hub_status_fleet(h, NULL, 0, &status)) < 0)
+            return error;
+        kept = json_array();
+        json_array_foreach(json_object_get(status, "clusters"), i, row)
+        {
+            const char *n = json_string_value(json_object_get(row, "name"));
+            if (n && json_object_get(set, n)) {
+                json_object_set_new(set, n, json_true());
+                json_array_append(kept, row);
+            }
+        }
+        json_object_set_new(status, "clusters", kept);
+        *out = status;
+        return 0;
+    }
+    json_object_foreach(set, name, seen)
+    {
+        if ((error = hub_status_fleet(h, name, 0, &one)) == GF_ENOTFOUND)
+            continue;
+        if (error < 0)
+            break;
+        json_object_set_new(set, name, json_true());
+        if (status == NULL) {
+            status = one;
+            continue;
+        }
+        json_array_extend(json_object_get(status, "clusters"), json_object_get(one, "clusters"));
+        json_decref(one);
+    }
+    if (error < 0 && error != GF_ENOTFOUND) {
+        json_decref(status);
+        return error;
+    }
+    if (status == NULL) { /* every name is gone: the pass's members alone */
+        struct hub_view v;
+        hub_view_get(h, &v);
+        status = json_pack("{s:s, s:[], s:[], s:s}", "revision", v.commit, "clusters", "problems",
+                           "error", v.last_error);
+        hub_view_put(&v);
+    }
+    *out = status;
+    return status ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
+/* The names of `set` not found. */
+static json_t *not_found(const json_t *set)
+{
+    json_t *removed = json_array(), *seen;
+    const char *name;
+
+    json_object_foreach((json_t *)set, name, seen)
+    {
+        if (!json_is_true(seen))
+            json_array_append_new(removed, json_string(name));
+    }
+    return removed;
+}
+
+int hub_ui_fleet(struct hub *h, const char *names, json_t **out)
+{
+    json_t *status = NULL, *rows = json_array(), *row, *removed = NULL, *set = NULL;
     struct hub_view v;
     size_t i;
     int error;
 
     *out = NULL;
-    if ((error = hub_status_fleet(h, NULL, 0, &status)) < 0) {
+    if (names && (error = parse_names(names, &set)) == 0) {
+        error = status_of_names(h, set, &status);
+        removed = error == 0 ? not_found(set) : NULL;
+        json_decref(set);
+    } else if (names == NULL) {
+        error = hub_status_fleet(h, NULL, 0, &status);
+    }
+    if (error < 0) {
         json_decref(rows);
         return error;
     }
@@ -127,6 +229,10 @@ int hub_ui_fleet(struct hub *h, json_t **out)
     *out = json_pack("{s:O, s:O, s:O, s:o}", "revision", json_object_get(status, "revision"),
                      "error", json_object_get(status, "error"), "problems",
                      json_object_get(status, "problems"), "clusters", rows);
+    if (*out && removed)
+        json_object_set_new(*out, "removed", removed);
+    else
+        json_decref(removed);
     json_decref(status);
     return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
 }

@@ -34,9 +34,11 @@ void hub_ui_serve(hub_http_call *c);
  * {"revision","error","problems","clusters":[{"name","health","sync",
  *   "connected","joined","lastSeen","revision","message","labels",
  *   "apps","outOfSync","degraded"}]}. `sync` is the cluster's worst app sync
- * (OutOfSync > Unknown > Synced).
+ * (OutOfSync > Unknown > Synced). With `names` ("a,b,c", at most 256), only
+ * those clusters, and "removed": the names the hub no longer knows (the page
+ * patches its rows with what an event named instead of reading them all).
  */
-int hub_ui_fleet(struct hub *h, json_t **out);
+int hub_ui_fleet(struct hub *h, const char *names, json_t **out);
 
 /* One app across the fleet: {"app","revision","clusters":[{"cluster",
  * "labels", "sync","health","revision","message","operation"}]};

@@ -15,6 +15,8 @@ say() { printf '\n== %s\n' "$*"; }
 say "a fleet repository: a scratch Git copy of deploy/examples/fleet"
 make_repo
 cp -r "$here/deploy/examples/fleet/." "$T/repo/"
+# order-service rolls out ring by ring (deploy/examples/rollouts, docs/rollouts.md)
+cp "$here/deploy/examples/rollouts/order-service.yaml" "$T/repo/argocd/applications/"
 commit "fleet: order-service, payment-service, infrastructure on three clusters"
 git -C "$T/repo" log --oneline
 
@@ -37,7 +39,10 @@ ok = all(c["joined"] and c["apps"] and all(a["sync"] == "Synced" for a in c["app
 sys.exit(0 if ok else 1)'
 }
 say "waiting until every app on every cluster is Synced"
+echo "(order-service, new everywhere, rolls out ring by ring first: docs/rollouts.md)"
 wait_for 60 all_synced || { gitfleet status; fail "the fleet did not converge"; }
+rollout_done() { [ "$(gitfleet rollout list | awk '$1 == "order-service" {print $4; exit}')" = Completed ]; }
+wait_for 30 rollout_done || { gitfleet rollout status order-service; fail "order-service did not roll out"; }
 gitfleet status
 for c in "${clusters[@]}"; do echo; gitfleet status "$c"; done
 echo
@@ -66,4 +71,30 @@ for c in "${clusters[@]}"; do
   k "$c" get deploy -A -o custom-columns='NAMESPACE:.metadata.namespace,NAME:.metadata.name,IMAGE:.spec.template.spec.containers[0].image,READY:.status.readyReplicas'
 done
 gitfleet status
+
+say "a progressive rollout: order-service turns CHECKOUT_V2 on, development -> staging -> production"
+echo "(order-service is a RollingSync ApplicationSet: each ring bakes 5 s healthy before the next)"
+sed -i 's|      - LOG_LEVEL=info|      - LOG_LEVEL=info\n      - CHECKOUT_V2=on|' \
+  "$T/repo/apps/order-service/base/kustomization.yaml"
+commit "order-service: CHECKOUT_V2=on"
+gitfleet sync >/dev/null
+checkout_v2() {
+  k "$1" get cm -n orders -l app.kubernetes.io/name=order-service \
+    -o jsonpath='{.items[*].data.CHECKOUT_V2}' 2>/dev/null || true
+}
+start_ms=$(( $(date +%s%N) / 1000000 ))
+declare -A arrived=()
+while [ ${#arrived[@]} -lt ${#clusters[@]} ]; do
+  for c in "${clusters[@]}"; do
+    if [ -z "${arrived[$c]:-}" ] && [[ " $(checkout_v2 "$c") " == *" on "* ]]; then
+      arrived[$c]=$(( $(date +%s%N) / 1000000 - start_ms ))
+      echo "  +${arrived[$c]} ms: $c runs order-service with CHECKOUT_V2=on"
+      [ ${#arrived[@]} -eq 1 ] && gitfleet rollout status order-service | sed 's/^/    /'
+    fi
+  done
+  [ $(( $(date +%s%N) / 1000000 - start_ms )) -lt 60000 ] || fail "the rollout did not finish"
+  sleep 0.2
+done
+wait_for 20 rollout_done || fail "the rollout did not complete"
+gitfleet rollout list
 say "done: stopping the hub, the agents and the kubesims"

@@ -7,8 +7,9 @@ packages=(build-essential cmake pkg-config git python3 python3-yaml openssl clan
           libcurl4-openssl-dev libyaml-dev libssl-dev libjansson-dev libsqlite3-dev)
 packages+=(libmicrohttpd-dev)  # issue 13: the HTTP API server (limits, timeouts, chunked bodies, streams)
 packages+=(openssh-server openssh-client)  # issue 17: fleet repositories over ssh:// in tests (sshd, ssh-keygen)
-packages+=(liblua5.1-0-dev lua5.1)  # issue 16: PUC Lua 5.1 runs Argo CD health scripts (gopher-lua is 5.1); lua5.1 for the bench
+packages+=(libluajit-5.1-dev luajit lua5.1)  # issue 16: LuaJIT (Lua 5.1 + goto, as gopher-lua) runs Argo CD health scripts; luajit/lua5.1 for bench/health_lua_vm.lua
 packages+=(chromium python3-websocket)  # issue 14: the dashboard tests drive headless chromium over the DevTools protocol
+packages+=(age)  # issue 15: interoperability tests of sealed values with the standard age tool
 
 missing=()
 for p in "${packages[@]}"; do

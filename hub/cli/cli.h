@@ -30,7 +30,12 @@ extern const struct gf_cli_command gf_cmd_cluster;
 extern const struct gf_cli_command gf_cmd_history;
 extern const struct gf_cli_command gf_cmd_sync;
 extern const struct gf_cli_command gf_cmd_diff;
+extern const struct gf_cli_command gf_cmd_rollout;
+extern const struct gf_cli_command gf_cmd_wait;
+extern const struct gf_cli_command gf_cmd_rollback;
+extern const struct gf_cli_command gf_cmd_app;
 extern const struct gf_cli_command gf_cmd_token;
 extern const struct gf_cli_command gf_cmd_audit;
+extern const struct gf_cli_command gf_cmd_seal;
 
 #endif

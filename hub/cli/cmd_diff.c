@@ -20,13 +20,17 @@ static size_t print_object(const json_t *app, const json_t *res)
     size_t i, n = json_array_size(drift);
     json_t *d;
 
-    if (n == 0 && strcmp(str(res, "health"), "Missing") != 0)
+    int extra = json_is_true(json_object_get(res, "requiresPruning"));
+
+    if (n == 0 && !extra && strcmp(str(res, "health"), "Missing") != 0)
         return 0;
     printf("%s  %s%s%s/%s%s%s\n", str(app, "name"), str(res, "group"),
            str(res, "group")[0] ? "/" : "", str(res, "kind"), str(res, "namespace"),
            str(res, "namespace")[0] ? "/" : "", str(res, "name"));
     if (n == 0) {
-        printf("  (missing from the cluster)\n");
+        /* the agent lists objects that left Git but stay (prune off or held) */
+        printf(extra ? "  (requires pruning: no longer in Git, still in the cluster)\n"
+                     : "  (missing from the cluster)\n");
         return 1;
     }
     json_array_foreach(drift, i, d)
@@ -60,10 +64,19 @@ static int run_diff(int argc, char **argv)
     json_t *apps = json_object_get(json_array_get(json_object_get(status, "clusters"), 0), "apps");
     if (strcmp(flags.output, "table") != 0) {
         json_t *out = json_array();
-        json_array_foreach(apps, i, app) if (!only || strcmp(str(app, "name"), only) == 0)
+        json_array_foreach(apps, i, app)
+        {
+            if (only && strcmp(str(app, "name"), only) != 0)
+                continue;
             json_array_append(out, app);
+            json_array_foreach(json_object_get(app, "resources"), j, res) drifted +=
+                json_array_size(json_object_get(res, "drift")) > 0 ||
+                strcmp(str(res, "health"), "Missing") == 0 ||
+                json_is_true(json_object_get(res, "requiresPruning"));
+        }
         json_decref(status);
-        return gf_cli_hubapi_print(json_pack("{s:o}", "apps", out), flags.output);
+        gf_cli_hubapi_print(json_pack("{s:o}", "apps", out), flags.output);
+        return drifted > 0 ? GF_CLI_FAIL : GF_CLI_OK;
     }
     json_array_foreach(apps, i, app)
     {
@@ -75,12 +88,14 @@ static int run_diff(int argc, char **argv)
     if (drifted == 0)
         printf("no drift: every object on %s matches Git\n", argv[first]);
     json_decref(status);
-    return GF_CLI_OK;
+    /* As diff(1), kubectl diff and argocd app diff: 1 when there is a difference. */
+    return drifted > 0 ? GF_CLI_FAIL : GF_CLI_OK;
 }
 
 const struct gf_cli_command gf_cmd_diff = {
     .name = "diff",
     .usage = "diff CLUSTER [APP] [-o table|json|yaml] [--hub URL]",
-    .summary = "the fields of live objects that drifted from Git (Secret values hidden)",
+    .summary = "the fields of live objects that drifted from Git (Secret values hidden); exit 1 "
+               "when there is drift, as diff(1) and `argocd app diff`",
     .run = run_diff,
 };

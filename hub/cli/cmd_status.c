@@ -6,6 +6,7 @@
 #include "gitfleet/error.h"
 
 #include <curl/curl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -136,42 +137,96 @@ static void print_cluster(const json_t *status)
     print_problem_objects(json_object_get(c, "apps"));
 }
 
+/* Every app of every cluster Synced and Healthy (and no hub error)? */
+static int all_good(const json_t *status)
+{
+    size_t i, j;
+    json_t *c, *app;
+
+    if (str(status, "error")[0])
+        return 0;
+    json_array_foreach(json_object_get(status, "clusters"), i, c)
+        json_array_foreach(json_object_get(c, "apps"), j, app)
+    {
+        if (strcmp(str(app, "sync"), "Synced") != 0 || strcmp(str(app, "health"), "Healthy") != 0)
+            return 0;
+    }
+    return 1;
+}
+
 static int run_status(int argc, char **argv)
 {
-    struct gf_cli_hub_flags flags;
+    static const struct option longopts[] = {{"hub", required_argument, NULL, 'H'},
+                                             {"token-file", required_argument, NULL, 't'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"exit-code", no_argument, NULL, 'e'},
+                                             {"selector", required_argument, NULL, 's'},
+                                             {NULL, 0, NULL, 0}};
+    const char *hub = NULL, *token_file = NULL, *output = "table", *selector = NULL;
     struct gf_cli_hubapi api;
     char path[8300];
     json_t *status = NULL;
-    int first = gf_cli_hubapi_flags(&flags, argc, argv);
+    int exit_code = 0, c;
 
-    if (first < 0 || argc - first > 1)
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'H':
+            hub = optarg;
+            break;
+        case 't':
+            token_file = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'e':
+            exit_code = 1;
+            break;
+        case 's':
+            selector = optarg;
+            break;
+        default:
+            return gf_cli_usage(&gf_cmd_status);
+        }
+    }
+    int first = optind;
+    if (argc - first > 1 || (strcmp(output, "table") != 0 && strcmp(output, "json") != 0 &&
+                             strcmp(output, "yaml") != 0))
         return gf_cli_usage(&gf_cmd_status);
-    if (argc - first == 1 && flags.selector)
+    if (argc - first == 1 && selector)
         return gf_cli_error(GF_CLI_USAGE, "--selector filters the fleet: give it or a CLUSTER");
     if (argc - first == 1)
         snprintf(path, sizeof(path), "/api/v1/status/%s", argv[first]);
-    else if (flags.selector) {
-        char *escaped = curl_easy_escape(NULL, flags.selector, 0);
+    else if (selector) {
+        char *escaped = curl_easy_escape(NULL, selector, 0);
         snprintf(path, sizeof(path), "/api/v1/status?selector=%s", escaped ? escaped : "");
         curl_free(escaped);
     } else
         snprintf(path, sizeof(path), "/api/v1/status");
-    if (gf_cli_hubapi_init(&api, flags.hub, flags.token_file) < 0 ||
+    if (gf_cli_hubapi_init(&api, hub, token_file) < 0 ||
         gf_cli_hubapi_call(&api, "GET", path, NULL, &status) < 0)
         return gf_cli_error(GF_CLI_FAIL, "%s", gf_error_last());
-    if (strcmp(flags.output, "table") != 0)
-        return gf_cli_hubapi_print(status, flags.output);
-    if (argc - first == 1)
-        print_cluster(status);
-    else
-        print_fleet(status);
-    json_decref(status);
-    return GF_CLI_OK;
+    int good = all_good(status);
+    if (strcmp(output, "table") != 0)
+        gf_cli_hubapi_print(status, output);
+    else {
+        if (argc - first == 1)
+            print_cluster(status);
+        else
+            print_fleet(status);
+        json_decref(status);
+    }
+    return exit_code && !good ? GF_CLI_FAIL : GF_CLI_OK;
 }
 
 const struct gf_cli_command gf_cmd_status = {
     .name = "status",
-    .usage = "status [CLUSTER | --selector LABELS] [-o table|json|yaml] [--hub URL]",
-    .summary = "the fleet's sync and health, or one cluster's apps and objects, from the hub",
+    .usage = "status [CLUSTER | --selector LABELS] [--exit-code] [-o table|json|yaml] [--hub URL]",
+    .summary = "the fleet's sync and health, or one cluster's apps and objects, from the hub\n"
+               "--selector: only the clusters whose labels match (kubectl's syntax)\n"
+               "--exit-code: exit 1 unless every app shown is Synced and Healthy (a pipeline's "
+               "gate)",
     .run = run_status,
 };

@@ -135,11 +135,13 @@ int gf_cli_hubapi_call(struct gf_cli_hubapi *api, const char *method, const char
 
 int gf_cli_hubapi_flags(struct gf_cli_hub_flags *flags, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"hub", required_argument, NULL, 'H'},      {"token-file", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},   {"cluster", required_argument, NULL, 'c'},
-        {"limit", required_argument, NULL, 'l'},    {"allow-prune", required_argument, NULL, 'a'},
-        {"selector", required_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"hub", required_argument, NULL, 'H'},
+                                             {"token-file", required_argument, NULL, 't'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"cluster", required_argument, NULL, 'c'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {"allow-prune", required_argument, NULL, 'a'},
+                                             {NULL, 0, NULL, 0}};
     int c;
 
     memset(flags, 0, sizeof(*flags));
@@ -165,9 +167,6 @@ int gf_cli_hubapi_flags(struct gf_cli_hub_flags *flags, int argc, char **argv)
             break;
         case 'a':
             flags->allow_prune = optarg;
-            break;
-        case 's':
-            flags->selector = optarg;
             break;
         default:
             return -1;

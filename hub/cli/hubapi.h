@@ -26,7 +26,6 @@ int gf_cli_hubapi_call(struct gf_cli_hubapi *api, const char *method, const char
  * or -1 on a usage error. `output` defaults to "table". */
 struct gf_cli_hub_flags {
     const char *hub, *token_file, *output, *cluster, *limit, *allow_prune;
-    const char *selector; /* --selector: status only */
 };
 int gf_cli_hubapi_flags(struct gf_cli_hub_flags *flags, int argc, char **argv);
 

@@ -13,11 +13,16 @@ static const struct gf_cli_command *const commands[] = {
     &gf_cmd_clusters,
     &gf_cmd_cluster,
     &gf_cmd_apps,
+    &gf_cmd_app,
     &gf_cmd_sync,
+    &gf_cmd_wait,
+    &gf_cmd_rollback,
     &gf_cmd_diff,
     &gf_cmd_history,
+    &gf_cmd_rollout,
     &gf_cmd_token,
     &gf_cmd_audit,
+    &gf_cmd_seal,
     &gf_cmd_render,
     &gf_cmd_fmt,
     &gf_cmd_health,
@@ -54,7 +59,9 @@ static void print_help(FILE *out)
         int first_line = (int)strcspn(summary, "\n");
         fprintf(out, "  %s\n      %.*s\n", commands[i]->usage, first_line, summary);
     }
-    fputs("\nexit codes: 0 ok, 1 failure, 2 usage error\n", out);
+    fputs("\nexit codes: 0 ok, 1 failure (diff: drift; status --exit-code: not all Synced and "
+          "Healthy), 2 usage error, 124 wait timed out\n",
+          out);
 }
 
 static const struct gf_cli_command *find_command(const char *name)

@@ -148,6 +148,14 @@ const actions = {
     ok: 'Sync', path: `/api/v1/apps/${enc(app)}/sync`, body: { clusters },
     done: () => `Sync of ${app} requested on ${clusters.length} cluster${clusters.length === 1 ? '' : 's'}`,
   }),
+  rollback: (app, cluster) => act({
+    title: `Roll back ${app} on ${cluster}`,
+    text: `Re-apply the newest earlier state of ${app} that ${cluster} synced successfully (as argocd app rollback). ` +
+      `The hub holds ${app} at that state on ${cluster} and suspends its automated sync there until ${app} ` +
+      'changes in Git or someone syncs it. Objects added since are not pruned.',
+    ok: 'Roll back', path: `/api/v1/apps/${enc(app)}/rollback`, body: { cluster },
+    done: (d) => `Rollback of ${app} on ${cluster} to ${short(d.to?.revision)} (generation ${d.to?.generation ?? '?'}) requested`,
+  }),
   allowPrune: (app, cluster) => act({
     title: `Allow prunes of ${app}`,
     text: `Allow the held prunes of ${app} on ${cluster} for 15 minutes: the agent deletes the objects of ${app} ` +
@@ -286,6 +294,9 @@ function fleetView(r, view) {
       `<span><span class="cell h-${h}">${HEALTH_ICON[h]}</span>${h}</span>`).join('')}
       <span><span class="cell h-Healthy oos">${HEALTH_ICON.Healthy}</span>OutOfSync (outlined)</span></div>
     <div class="grid" id="grid" role="grid" aria-label="Clusters, problems first; arrow keys move, Enter opens"></div>
+    <div class="heatwrap" id="heatwrap" hidden><canvas id="heat" tabindex="0" role="img"
+      aria-label="Heat map of the clusters, problems first. Arrow keys move, Enter opens the cluster." aria-describedby="cell-status"></canvas>
+      <p id="cell-status" class="muted" aria-live="polite">Point at a cluster, or focus the map and use the arrow keys.</p></div>
     <h2>Problems</h2>
     <div class="tablewrap" id="problems"></div>
     <p class="kbd">Keys: <kbd>/</kbd> filter by name · arrows move in the grid · <kbd>Enter</kbd> opens a cluster</p>`;
@@ -326,22 +337,130 @@ function fleetView(r, view) {
   function cellLabel(c) {
     return `${c.name}: ${c.health}, ${c.sync}${c.connected ? '' : c.joined ? ', not connected' : ', not joined'}`;
   }
+  // Above this many clusters the grid is a canvas heat map: one draw call per cell instead
+  // of one element, so 10,000 redraw within a frame (docs/dashboard.md).
+  const HEAT_FROM = 300, CELL = 16, GAP = 2, STEP = CELL + GAP;
+  const heat = main.querySelector('#heat'), heatwrap = main.querySelector('#heatwrap');
+  const cellStatus = main.querySelector('#cell-status');
+  const sprites = new Map();
+  let heatShown = [], heatCols = 1;
+  function sprite(health, oos) {
+    const key = `${health}${oos ? '!' : ''}`;
+    if (sprites.has(key)) return sprites.get(key);
+    const dpr = window.devicePixelRatio || 1, css = getComputedStyle(document.documentElement);
+    const c = document.createElement('canvas');
+    c.width = c.height = Math.ceil(CELL * dpr);
+    const g = c.getContext('2d');
+    g.scale(dpr, dpr);
+    g.fillStyle = css.getPropertyValue(`--${health.toLowerCase()}`).trim() || '#6b7280';
+    g.beginPath();
+    g.roundRect(0, 0, CELL, CELL, 3);
+    g.fill();
+    if (oos) { g.strokeStyle = css.getPropertyValue('--outofsync').trim(); g.lineWidth = 2; g.strokeRect(1, 1, CELL - 2, CELL - 2); }
+    g.fillStyle = '#fff';
+    g.font = '10px system-ui, sans-serif';
+    g.textAlign = 'center';
+    g.textBaseline = 'middle';
+    g.fillText(HEALTH_ICON[health], CELL / 2, CELL / 2 + 0.5);
+    sprites.set(key, c);
+    return c;
+  }
+  function heatCell(g, i, focused) {
+    const c = heatShown[i], x = (i % heatCols) * STEP + GAP, y = Math.floor(i / heatCols) * STEP + GAP;
+    g.clearRect(x - GAP, y - GAP, STEP + GAP, STEP + GAP);
+    g.drawImage(sprite(HEALTH_ICON[c.health] ? c.health : 'Unknown', c.sync === 'OutOfSync'), x, y, CELL, CELL);
+    if (focused) {
+      g.strokeStyle = getComputedStyle(document.documentElement).getPropertyValue('--focus').trim() || '#ffbf47';
+      g.lineWidth = 2;
+      g.strokeRect(x - 1, y - 1, CELL + 2, CELL + 2);
+    }
+  }
+  function drawHeat(shown) {
+    heatShown = shown;
+    const dpr = window.devicePixelRatio || 1;
+    heatCols = Math.max(1, Math.floor((heatwrap.clientWidth - GAP) / STEP));
+    const rows = Math.max(1, Math.ceil(shown.length / heatCols));
+    heat.style.width = `${heatCols * STEP + GAP}px`;
+    heat.style.height = `${rows * STEP + GAP}px`;
+    heat.width = Math.ceil((heatCols * STEP + GAP) * dpr);
+    heat.height = Math.ceil((rows * STEP + GAP) * dpr);
+    const g = heat.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    for (let i = 0; i < shown.length; i++) heatCell(g, i, false);
+    if (document.activeElement === heat && shown.length) heatCell(g, focusIndex, true);
+  }
+  function heatIndex(e) {
+    const r = heat.getBoundingClientRect();
+    const col = Math.floor((e.clientX - r.left - GAP / 2) / STEP), row = Math.floor((e.clientY - r.top - GAP / 2) / STEP);
+    const i = row * heatCols + col;
+    return col >= 0 && col < heatCols && i >= 0 && i < heatShown.length ? i : -1;
+  }
+  function heatFocus(next) {
+    const g = heat.getContext('2d');
+    if (focusIndex < heatShown.length) heatCell(g, focusIndex, false);
+    focusIndex = next;
+    heatCell(g, next, true);
+    const c = heatShown[next];
+    cellStatus.textContent = `${cellLabel(c)} (${next + 1} of ${heatShown.length}); Enter opens it`;
+    const top = heat.getBoundingClientRect().top + Math.floor(next / heatCols) * STEP;
+    if (top < 0 || top > innerHeight - STEP) scrollBy(0, top - innerHeight / 2);
+  }
+  heat.addEventListener('mousemove', (e) => {
+    const i = heatIndex(e);
+    heat.title = i < 0 ? '' : cellLabel(heatShown[i]);
+    heat.style.cursor = i < 0 ? 'default' : 'pointer';
+    if (i >= 0) cellStatus.textContent = cellLabel(heatShown[i]);
+  });
+  heat.addEventListener('click', (e) => {
+    const i = heatIndex(e);
+    if (i >= 0) navigate(`/ui/cluster/${enc(heatShown[i].name)}`);
+  });
+  heat.addEventListener('focus', () => { if (heatShown.length) heatFocus(Math.min(focusIndex, heatShown.length - 1)); });
+  heat.addEventListener('blur', () => { if (focusIndex < heatShown.length) heatCell(heat.getContext('2d'), focusIndex, false); });
+  heat.addEventListener('keydown', (e) => {
+    if (!heatShown.length) return;
+    if (e.key === 'Enter') { navigate(`/ui/cluster/${enc(heatShown[focusIndex].name)}`); return; }
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: heatCols, ArrowUp: -heatCols, PageDown: heatCols * 10, PageUp: -heatCols * 10 };
+    let next = focusIndex;
+    if (e.key in moves) next += moves[e.key];
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = heatShown.length - 1;
+    else return;
+    e.preventDefault();
+    heatFocus(Math.min(heatShown.length - 1, Math.max(0, next)));
+  });
+  let resizeFrame = 0;
+  const onResize = () => {
+    cancelAnimationFrame(resizeFrame);
+    resizeFrame = requestAnimationFrame(() => { if (!heatwrap.hidden) drawHeat(heatShown); });
+  };
+  addEventListener('resize', onResize);
+
   function draw() {
     const t0 = performance.now();
     const shown = matching();
     const big = shown.length <= 60;
     const grid = main.querySelector('#grid');
+    const useHeat = shown.length > HEAT_FROM;
+    grid.hidden = useHeat;
+    heatwrap.hidden = !useHeat;
     const hadFocus = grid.contains(document.activeElement);
     if (focusIndex >= shown.length) focusIndex = Math.max(0, shown.length - 1);
-    const parts = new Array(shown.length);
-    for (let i = 0; i < shown.length; i++) {
+    const parts = new Array(useHeat ? 0 : shown.length);
+    for (let i = 0; !useHeat && i < shown.length; i++) {
       const c = shown[i];
       const label = esc(cellLabel(c));
       parts[i] = `<a class="cell h-${HEALTH_ICON[c.health] ? c.health : 'Unknown'}${c.sync === 'OutOfSync' ? ' oos' : ''}" role="gridcell" href="/ui/cluster/${enc(c.name)}" tabindex="${i === focusIndex ? 0 : -1}" aria-label="${label}" title="${label}">${HEALTH_ICON[c.health] || '?'}${big ? ` ${esc(c.name)}` : ''}</a>`;
     }
-    grid.className = big ? 'grid big' : 'grid';
-    grid.innerHTML = shown.length ? parts.join('') : '<p class="muted">No cluster matches.</p>';
-    if (hadFocus) grid.children[focusIndex]?.focus();
+    if (useHeat) {
+      grid.textContent = '';
+      drawHeat(shown);
+    } else {
+      heatShown = [];
+      grid.className = big ? 'grid big' : 'grid';
+      grid.innerHTML = shown.length ? parts.join('') : '<p class="muted">No cluster matches.</p>';
+      if (hadFocus) grid.children[focusIndex]?.focus();
+    }
     main.querySelector('#counts').innerHTML = countsHtml();
     main.querySelector('#shown').textContent = `${shown.length} of ${sorted.length} clusters shown, problems first`;
     const problems = shown.filter((c) => c.rank < 5 || c.sync !== 'Synced');
@@ -416,8 +535,36 @@ function fleetView(r, view) {
     if (i >= 0) focusIndex = i;
   });
 
-  const reload = reloader(view, load);
-  view.onChange = () => reload();
+  // Live: the rows an event names are read again and patched in (the hub coalesces events
+  // to one per 500 ms and sends none for reports that repeat the last one); a new commit,
+  // a reconnect or a burst of more than 200 clusters reads the whole fleet. Once a minute
+  // everything is read again anyway: "connected" and "last seen" change with time alone.
+  const pending = new Set();
+  let needAll = false;
+  async function refresh() {
+    if (needAll || pending.size > 200) {
+      needAll = false;
+      pending.clear();
+      return load();
+    }
+    if (!pending.size) return;
+    const names = [...pending];
+    pending.clear();
+    const doc = await api(`/api/v1/ui/fleet?names=${enc(names.join(','))}`, { signal: view.abort.signal });
+    const byName = new Map(data.clusters.map((c) => [c.name, c]));
+    for (const c of doc.clusters) byName.set(c.name, c);
+    for (const n of doc.removed || []) byName.delete(n);
+    take({ ...data, revision: doc.revision, error: doc.error, problems: doc.problems, clusters: [...byName.values()] });
+  }
+  const reload = reloader(view, refresh);
+  const minute = setInterval(() => { needAll = true; reload(); }, 60000);
+  const disposeReload = view.dispose;
+  view.dispose = () => { disposeReload(); clearInterval(minute); removeEventListener('resize', onResize); };
+  view.onChange = (ev) => {
+    if (ev.all || ev.passChanged || !data) needAll = true;
+    else for (const n of ev.clusters) pending.add(n);
+    reload();
+  };
   load().catch((err) => { main.querySelector('#grid').innerHTML = readFailed(err); });
 }
 
@@ -454,7 +601,7 @@ function clusterView(r, view) {
         ${c.message ? `<dt>Message</dt><dd>${esc(c.message)}</dd>` : ''}
         <dt>Links</dt><dd><a href="/ui/history?cluster=${enc(name)}">history of ${esc(name)}</a></dd>
       </dl>
-      ${canAct ? '' : '<p class="muted">Read-only: enter an admin token to sync apps or allow held prunes.</p>'}
+      ${canAct ? '' : '<p class="muted">Read-only: enter an admin token to sync or roll back apps, or allow held prunes.</p>'}
       <h2>Apps (${apps.length})</h2>
       ${apps.length ? '' : '<p class="muted">Git gives this cluster no app.</p>'}
       ${apps.map((a) => `<section class="app-card" data-app="${esc(a.name)}" aria-label="app ${esc(a.name)}">
@@ -462,7 +609,11 @@ function clusterView(r, view) {
           <span class="app-health">${healthBadge(a.health)}</span><span class="app-sync">${syncBadge(a.sync)}</span>
           <span class="muted">commit <code>${esc(short(a.revision)) || '—'}</code></span>
           ${operationText(a) ? `<span class="muted">operation: ${esc(operationText(a))}</span>` : ''}
+          ${a.rolledBack ? `<span class="badge h-Suspended">⟲ rolled back to <code>${esc(short(a.rolledBack.revision))}</code></span>` : ''}
+          ${a.autoSyncSuspended ? '<span class="muted">auto-sync suspended</span>' : ''}
+          ${(a.pendingOperations || []).length ? `<span class="muted">${a.pendingOperations.length} operation(s) pending</span>` : ''}
           ${canAct ? `<span class="actions"><button type="button" data-act="sync" data-key="sync-${esc(a.name)}">Sync</button>
+            <button type="button" data-act="rollback" data-key="rollback-${esc(a.name)}">Roll back</button>
             <button type="button" data-act="prune" data-key="prune-${esc(a.name)}">Allow prunes</button></span>` : ''}
         </header>
         ${a.message ? `<p class="msg">${esc(a.message)}</p>` : ''}
@@ -479,11 +630,13 @@ function clusterView(r, view) {
     if (!b) return;
     const app = b.closest('[data-app]').dataset.app;
     if (b.dataset.act === 'sync') actions.syncApp(app, [name]);
+    else if (b.dataset.act === 'rollback') actions.rollback(app, name);
     else actions.allowPrune(app, name);
   }
   const reload = reloader(view, load);
   const prevDispose = view.dispose;
-  view.dispose = () => { prevDispose(); main.removeEventListener('click', onClick); };
+  const minute = setInterval(reload, 60000); // "last seen" moves with time alone
+  view.dispose = () => { prevDispose(); clearInterval(minute); main.removeEventListener('click', onClick); };
   view.onChange = (ev) => { if (ev.all || ev.passChanged || ev.clusters.includes(name)) reload(); };
   load().catch((err) => { main.querySelector('#cluster').innerHTML = readFailed(err); });
 }
@@ -625,11 +778,34 @@ const events = (() => {
     retryTimer = setTimeout(connect, backoff);
     backoff = Math.min(backoff * 2, 30000);
   }
+  function stop() {
+    clearTimeout(retryTimer);
+    clearTimeout(watchdog);
+    const a = abort;
+    abort = null;
+    a?.abort();
+    set('off', 'paused');
+  }
   return {
     start: connect,
-    restart() { clearTimeout(retryTimer); const a = abort; abort = null; a?.abort(); revision = null; backoff = 1000; connect(); },
+    stop,
+    stopped: () => abort === null,
+    // a fresh stream: its hello makes the view read everything again (events were missed)
+    restart() { stop(); revision = null; backoff = 1000; connect(); },
   };
 })();
+
+// A browser holds 6 connections per host over HTTP/1.1, and each open page keeps one for
+// its events: a page in the back/forward cache or a tab hidden for 30 s lets its stream
+// go, and takes a fresh one (and reloads its view) when it is shown again.
+let hiddenTimer = 0;
+addEventListener('pagehide', () => events.stop());
+addEventListener('pageshow', (e) => { if (e.persisted) events.restart(); });
+document.addEventListener('visibilitychange', () => {
+  clearTimeout(hiddenTimer);
+  if (document.hidden) hiddenTimer = setTimeout(() => events.stop(), 30000);
+  else if (events.stopped()) events.restart();
+});
 
 // ---- start ----
 

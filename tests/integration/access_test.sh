@@ -67,6 +67,17 @@ out=$(GITFLEET_TOKEN_FILE= GITFLEET_TOKEN=$viewer gitfleet sync 2>&1) && fail "v
 [ "$(code -H "$(bearer "$proj")" "$H/api/v1/apps")" = 200 ] || fail "project role read"
 pass "a viewer reads but cannot sync, list tokens or read the audit log; a project role cannot sync the fleet or add clusters"
 
+# App operations (POST /api/v1/apps/APP/sync): app a belongs to project default.
+dflt=$(gitfleet token create default-team --role project --project default | tail -n 1)
+[ "$(code -H "$(bearer "$viewer")" -X POST -d '{}' "$H/api/v1/apps/a/sync")" = 403 ] || fail "viewer synced an app"
+[ "$(code -H "$(bearer "$proj")" -X POST -d '{}' "$H/api/v1/apps/a/sync")" = 403 ] ||
+  fail "a project role synced another project's app: $(cat "$T/body")"
+grep -q "token 'shop-team' (role project: shop,web) may not operate apps of project 'default'" "$T/body" ||
+  fail "project refusal: $(cat "$T/body")"
+st=$(code -H "$(bearer "$dflt")" -X POST -d '{}' "$H/api/v1/apps/a/sync")
+[[ $st == 2* ]] || fail "the project role could not sync its own app: $st $(cat "$T/body")"
+pass "app sync: a viewer cannot, a project role only for the apps of its projects"
+
 gitfleet sync >/dev/null || fail "admin sync"
 GITFLEET_TOKEN=$proj GITFLEET_TOKEN_FILE= gitfleet token revoke ci-viewer 2>/dev/null && fail "project role revoked"
 gitfleet token revoke ci-viewer | grep -q "revoked" || fail "revoke"
@@ -102,8 +113,8 @@ assert not any(r["method"] == "GET" for r in rows), "reads are not audited"
 text = json.dumps(rows)
 for secret in sys.argv[2:]:
     assert secret not in text, "a token secret is in the audit log"
-r = next(r for r in rows if r["who"] == "ci-viewer")
-assert "may not POST /api/v1/sync" in r["message"]
+assert any("may not POST /api/v1/sync" in r["message"] for r in rows if r["who"] == "ci-viewer")
+assert has("shop-team", "POST", "/api/v1/apps/a/sync", 403)
 assert rows == sorted(rows, key=lambda r: -r["time"])
 PY
 gitfleet audit | grep -Eq 'shop-team +POST /api/v1/clusters +403' || fail "audit table: $(gitfleet audit)"

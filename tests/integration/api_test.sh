@@ -55,7 +55,7 @@ done
 call 200 GET /api/v1/status
 json 'set(d) == {"revision", "clusters", "problems", "error"} and len(d["revision"]) == 40'
 json 'd["problems"] == [] and d["error"] == ""'
-json 'set(d["clusters"][0]) == {"name","inGit","joined","connected","lastSeen","revision","generation","health","message","apps"}'
+json 'set(d["clusters"][0]) == {"name","inGit","joined","connected","lastSeen","revision","generation","health","sync","message","apps"}'
 json 'set(d["clusters"][0]["generation"]) == {"desired","applied"} and d["clusters"][0]["joined"] is True'
 json 'set(d["clusters"][0]["apps"][0]) >= {"name","sync","health","revision","message"} and "resources" not in d["clusters"][0]["apps"][0]'
 call 200 GET "/api/v1/status?cluster=dev-1"; json 'len(d["clusters"]) == 1'
@@ -83,6 +83,12 @@ call 200 GET /api/v1/ui/fleet
 json 'set(d) == {"revision","error","problems","clusters"} and d["clusters"][0]["name"] == "dev-1"'
 json 'set(d["clusters"][0]) == {"name","health","sync","connected","joined","lastSeen","revision","message","labels","apps","outOfSync","degraded"}'
 json 'd["clusters"][0]["labels"] == {"env": "dev"} and d["clusters"][0]["sync"] == "Synced" and d["clusters"][0]["apps"] == 1'
+call 200 GET "/api/v1/ui/fleet?names=dev-1,gone-1"
+json 'len(d["clusters"]) == 1 and d["clusters"][0]["name"] == "dev-1" and d["removed"] == ["gone-1"]'
+call 200 GET "/api/v1/ui/fleet?names=gone-1"; json 'd["clusters"] == [] and d["removed"] == ["gone-1"] and len(d["revision"]) == 40'
+call 200 GET "/api/v1/ui/fleet?names=g1,g2,g3,g4,g5,g6,g7,g8,dev-1"
+json '[c["name"] for c in d["clusters"]] == ["dev-1"] and len(d["removed"]) == 8 and "g8" in d["removed"]'
+call 400 GET "/api/v1/ui/fleet?names=a,,b"; json 'd["code"] == "EINVAL"'
 call 200 GET /api/v1/ui/apps/web; json 'd["app"] == "web" and d["clusters"][0]["cluster"] == "dev-1"'
 call 404 GET /api/v1/ui/apps/nope; json 'd["code"] == "ENOTFOUND"'
 curl -s -N --max-time 2 "$H/api/v1/events" >"$T/events" || true

@@ -111,6 +111,8 @@ plant '{"id": "op-rb", "app": "auto", "kind": "rollback"}' "$gen_v1"
 wait_for 20 cm_is c1 auto a1 k v1 || fail "rollback did not apply the pinned state"
 wait_for 10 op_is auto kind rollback || fail "rollback not reported as such"
 [ "$(agent_app auto autoSyncSuspended)" = true ] || fail "autoSyncSuspended not reported"
+agent_app auto message | grep -q "rolled back to generation $gen_v1" ||
+  fail "the rolled-back state is not said plainly: $(agent_app auto message)"
 sleep 1; cm_is c1 auto a1 k v1 || fail "auto-sync undid the rollback"
 cm auto a1 v3; commit "auto: v3"; gitfleet sync >/dev/null
 wait_for 20 cm_is c1 auto a1 k v3 || fail "the next state did not resume auto-sync"

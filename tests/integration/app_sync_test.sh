@@ -27,7 +27,15 @@ mkdir -p "$T/repo/clusters" "$T/repo/argocd"
 printf 'apiVersion: gitfleet.io/v1\nkind: Cluster\nmetadata: {name: c1}\n' > "$T/repo/clusters/c1.yaml"
 auto='{automated: {prune: true}, syncOptions: [CreateNamespace=true]}'
 app alpha "$auto"; cm alpha a1 v1; cm alpha alpha-pre x '{argocd.argoproj.io/hook: PreSync}'
-app beta "$auto"; cm beta b1 v1; cm beta beta-pre x '{argocd.argoproj.io/hook: PreSync}'
+app beta "$auto"; cm beta b1 v1
+cat > "$T/repo/apps/beta/migrate.yaml" <<'Y'
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, annotations: {argocd.argoproj.io/hook: PreSync}}
+spec:
+  template:
+    spec: {restartPolicy: Never, containers: [{name: m, image: "busybox:1.36"}]}
+Y
 app manual '{syncOptions: [CreateNamespace=true]}'; cm manual m1 v1
 app gen "$auto"; cm gen g1 v1
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: gen-pre-, annotations: {argocd.argoproj.io/hook: PreSync}}\ndata: {k: v}\n' \
@@ -74,7 +82,9 @@ app_field c1 gen message | grep -q "no id" && fail "generateName hook still fail
 pass "a generateName hook is created under a generated name; the app is Synced"
 
 # 3. A commit to alpha touches nothing of beta: no apply, no hook re-created, no history row.
-beta_hook=$(uid beta beta-pre); beta_rv=$(rv beta b1); alpha_hook=$(uid alpha alpha-pre)
+job_uid() { obj_field c1 job beta migrate '{.metadata.uid}'; }
+[ -n "$(job_uid)" ] || fail "beta's PreSync Job did not run"
+beta_hook=$(job_uid); beta_rv=$(rv beta b1); alpha_hook=$(uid alpha alpha-pre)
 beta_starts=$(starts beta); beta_rows=$(python3 -c 'import json,sys; print(sum(a["name"]=="beta" for e in json.load(open(sys.argv[1])) for a in e["apps"]))' "$T/agent-c1/history.json")
 cm alpha a1 v2; commit "alpha only"; gitfleet sync >/dev/null
 head=$(git -C "$T/repo" rev-parse HEAD)
@@ -82,13 +92,13 @@ wait_for 15 cm_is c1 alpha a1 k v2 || fail "alpha's change not applied"
 wait_for 10 app_is c1 beta revision "$head" || fail "beta does not report the new revision"
 app_is c1 beta sync Synced || fail "beta not Synced at the new revision"
 sleep 1
-[ "$(uid beta beta-pre)" = "$beta_hook" ] || fail "beta's PreSync hook was re-created"
+[ "$(job_uid)" = "$beta_hook" ] || fail "beta's PreSync hook Job was re-created"
 [ "$(rv beta b1)" = "$beta_rv" ] || fail "beta's object was written ($beta_rv -> $(rv beta b1))"
 [ "$(starts beta)" = "$beta_starts" ] || fail "beta was synced on alpha's commit"
 [ "$(uid alpha alpha-pre)" != "$alpha_hook" ] || fail "alpha's own PreSync hook did not run again"
 rows=$(python3 -c 'import json,sys; print(sum(a["name"]=="beta" for e in json.load(open(sys.argv[1])) for a in e["apps"]))' "$T/agent-c1/history.json")
 [ "$rows" = "$beta_rows" ] || fail "beta got a history row for alpha's commit"
-pass "a commit to one app: only it is applied and hooked; the other reports Synced at the new revision"
+pass "a commit to one app: only it is applied and hooked; the other (its PreSync Job untouched) reports Synced at the new revision"
 
 # 4. The manual app is still never applied; drift is shown as missing objects.
 absent c1 cm manual m1 || fail "manual app applied by itself"
@@ -113,9 +123,14 @@ pass "RespectIgnoreDifferences: the re-apply leaves out spec.replicas; the scale
 # 6. prune: false: an object that left Git stays, and the app says it requires pruning.
 git -C "$T/repo" rm -q apps/keep/k2.yaml; commit "keep: drop k2"; gitfleet sync >/dev/null
 wait_for 15 app_is c1 keep sync OutOfSync || fail "prune:false app with an extra object is $(app_field c1 keep sync)"
-app_field c1 keep message | grep -q "requires pruning: ConfigMap keep/k2" ||
+# The sync state and its message may arrive in two reports: wait for the message too.
+prune_named() { app_field c1 keep message | grep -q "requires pruning: ConfigMap keep/k2"; }
+wait_for 10 prune_named ||
   fail "the object to prune is not named: $(app_field c1 keep message)"
 exists c1 cm keep k2 || fail "prune:false deleted the object"
+rc=0; gitfleet diff c1 keep > "$T/keep.diff" || rc=$?
+[ $rc -eq 1 ] && grep -q "ConfigMap/keep/k2" "$T/keep.diff" && grep -q "requires pruning" "$T/keep.diff" ||
+  fail "gitfleet diff does not show the object to prune (exit $rc): $(cat "$T/keep.diff")"
 pass "prune:false: OutOfSync, 'requires pruning' with the object listed; nothing deleted"
 
 # 7. Progressing (and operation Running) while a four-wave sync runs.

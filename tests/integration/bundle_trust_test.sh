@@ -57,7 +57,7 @@ PY
 }
 refused() { grep -c "AGENT-BUNDLE-REFUSED" "$T/agent-c1.log" || true; }
 more_refusals() { [ "$(refused)" -gt "$1" ]; }
-reported() { gitfleet status c1 -o json | grep -q "bundle refused: $1"; }
+reported() { [[ "$(gitfleet status c1 -o json)" == *"bundle refused: $1"* ]]; }
 
 n=$(refused)
 plant 10 tampered

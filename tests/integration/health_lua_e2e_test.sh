@@ -96,7 +96,7 @@ pass "argocd-cm and directory scripts give custom resources their health in gitf
 k dev-1 patch widget w1 -n shop --type merge \
   -p '{"status":{"conditions":[{"type":"Ready","status":"True","message":"widget is ready"}]}}' >/dev/null ||
   fail "patching the widget's status"
-widget_healthy() { gitfleet status dev-1 -o json | grep -q '"message": "widget is ready"'; }
+widget_healthy() { [[ "$(gitfleet status dev-1 -o json)" == *'"message": "widget is ready"'* ]]; }
 wait_for 15 widget_healthy || fail "the Widget never turned Healthy: $(gitfleet status dev-1)"
 pass "a status change on the live object is seen through the script"
 
@@ -117,7 +117,7 @@ printf '  resource.customizations.colour.example.com_Widget: blue\n' >>"$T/repo/
 commit "an unknown customization type"; gitfleet sync >/dev/null
 problem_shown() { gitfleet status | grep -q "problem in the fleet repository: .*resource customization type colour not supported"; }
 wait_for 10 problem_shown || fail "the broken argocd-cm is not reported: $(gitfleet status)"
-widget_unscripted() { ! gitfleet status dev-1 -o json | grep -q 'widget script broke'; }
+widget_unscripted() { [[ "$(gitfleet status dev-1 -o json)" != *'widget script broke'* ]]; }
 wait_for 10 widget_unscripted || fail "scripts of a refused argocd-cm still ran"
 gitfleet status dev-1 | grep -Eq 'Gadget/g1 .*Degraded +gadget too small' ||
   fail "the directory's scripts should still run: $(gitfleet status dev-1)"

@@ -84,7 +84,8 @@ wait_for 20 grep -q "AGENT-PROJECT-REFUSED.*app=shop" "$T/agent-c1.log" || fail 
 absent c1 cm kube-system planted || fail "the planted object was applied"
 grep -q "namespace kube-system of ConfigMap planted is not permitted in project 'commerce'" "$T/agent-c1.log" ||
   fail "the agent's refusal does not name the rule: $(grep AGENT-PROJECT "$T/agent-c1.log")"
-reported() { gitfleet status c1 -o json | grep -q "refused by the agent: namespace kube-system"; }
+# (grep -q on a pipe would end gitfleet with SIGPIPE once the JSON outgrows the pipe buffer)
+reported() { [[ "$(gitfleet status c1 -o json)" == *"refused by the agent: namespace kube-system"* ]]; }
 wait_for 10 reported || fail "the refusal is not reported: $(gitfleet status c1 -o json)"
 cm_is c1 shop cm v 1 || fail "the refused app's objects were touched"
 pass "the agent refuses a signed bundle that widens the project, and reports it"

@@ -58,7 +58,7 @@ pass "gitfleet_publish_errors_total $n"
 if gitfleet cluster add new-1 >"$T/add.out" 2>&1; then
   pass "cluster add fit in the store's free pages: $(tail -n 1 "$T/add.out" | cut -c1-12)..."
 else
-  gitfleet status -o json | grep -q '"new-1"' && fail "cluster add failed but left a row for new-1"
+  [[ "$(gitfleet status -o json)" == *'"new-1"'* ]] && fail "cluster add failed but left a row for new-1"
   pass "cluster add on a full disk fails and leaves no row: $(tail -n 1 "$T/add.out")"
 fi
 

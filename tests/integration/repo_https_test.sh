@@ -91,15 +91,29 @@ gitfleet sync >/dev/null || fail "sync"
 start hub2 "$GF_BIN_DIR/gitfleet-hub" --repo "http://alice:$WRONG@${url#http://}" --data-dir "$T/hub2" \
   --listen "tcp://127.0.0.1:$(free_port)" --api-listen "http://127.0.0.1:$(free_port)"
 wait_for 10 grep -q "authentication failed" "$T/hub2.log" || fail "hub2: $(cat "$T/hub2.log")"
+# a hub with a bearer token and one with a password from the environment
+start hub3 "$GF_BIN_DIR/gitfleet-hub" --repo "$url" --data-dir "$T/hub3" --log-level debug \
+  --listen "tcp://127.0.0.1:$(free_port)" --api-listen "http://127.0.0.1:$(free_port)" \
+  --repo-bearer-token-file "$T/bearer"
+GITFLEET_REPO_PASSWORD="$PW" start hub4 "$GF_BIN_DIR/gitfleet-hub" --repo "$url" --data-dir "$T/hub4" \
+  --listen "tcp://127.0.0.1:$(free_port)" --api-listen "http://127.0.0.1:$(free_port)" \
+  --repo-username alice --log-level debug
+wait_for 10 grep -q HUB-SYNC "$T/hub3.log" || fail "hub3 (bearer): $(cat "$T/hub3.log")"
+wait_for 10 grep -q HUB-SYNC "$T/hub4.log" || fail "hub4 (password from the environment): $(cat "$T/hub4.log")"
+viewer=$(gitfleet token create grep-viewer --role viewer | tail -n 1)
+curl -sf -H "Authorization: Bearer $viewer" "$GITFLEET_HUB/api/v1/status" >/dev/null || fail "viewer token"
 mkdir -p "$T/answers"
 for path in /api/v1/status /api/v1/status/c1 /api/v1/apps /api/v1/clusters /api/v1/history /metrics; do
   curl -s -H "Authorization: Bearer $(cat "$T/hub/admin.token")" "$GITFLEET_HUB$path" \
     > "$T/answers/$(tr / _ <<<"$path")"
 done
 grep -q '"name":"a"' "$T/answers/_api_v1_apps" || fail "apps answer: $(cat "$T/answers/_api_v1_apps")"
-for secret in "$PW" "$WRONG" "$BEARER"; do
-  hits=$(grep -rla -- "$secret" "$T/hub.log" "$T/hub2.log" "$T/answers" "$T/hub" "$T/hub2" || true)
+for secret in "$PW" "$WRONG" "$BEARER" "$viewer" "$(cat "$T/hub/admin.token")"; do
+  hits=$(grep -rla -- "$secret" "$T"/hub*.log "$T/answers" "$T/hub2" "$T/hub3" "$T/hub4" || true)
   [ -z "$hits" ] || fail "secret found in: $hits"
-  find "$T/hub" "$T/hub2" | grep -q -- "$secret" && fail "secret in a file name"
+  find "$T"/hub* | grep -q -- "$secret" && fail "secret in a file name"
 done
-pass "no secret in the hubs' logs, API answers, files or file names"
+# the first hub's directory holds its own admin token (admin.token, mode 0600) and nothing else secret
+hits=$(grep -rla -- "$PW\|$WRONG\|$BEARER\|$viewer" "$T/hub" || true)
+[ -z "$hits" ] || fail "secret found in: $hits"
+pass "no secret (URL password, bearer token, password from the environment, API tokens) in the hubs' logs, API answers, files or file names"

@@ -75,6 +75,9 @@ static void test_appsync__failed_state_is_not_retried_without_policy(void)
 
     f.failed_hash = H2; /* Argo CD does not re-attempt the same failed state */
     GF_ASSERT_INT(agent_appsync_decide(&f), AGENT_APPSYNC_NONE);
+    f.self_heal = f.live_out_of_sync = 1; /* but what it applied is healed */
+    GF_ASSERT_INT(agent_appsync_decide(&f), AGENT_APPSYNC_SELF_HEAL);
+    f.self_heal = f.live_out_of_sync = 0;
     f.retry_due = 1; /* unless its retry policy says it is time */
     GF_ASSERT_INT(agent_appsync_decide(&f), AGENT_APPSYNC_RETRY);
     f.retry_due = 0;

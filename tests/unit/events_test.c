@@ -151,6 +151,39 @@ static void test_events__gone_subscribers_are_released(void)
     hub_events_free(ev);
 }
 
+/* A report that repeats the last one (all but its time) is no news. */
+static void test_events__repeated_reports_are_quiet(void)
+{
+    hub_events *ev = NULL;
+    char buf[8192] = "";
+    json_t *a = json_pack("{s:s, s:I, s:[{s:s, s:s}]}", "cluster", "dev-1", "time", (json_int_t)1,
+                          "apps", "name", "web", "health", "Healthy");
+    json_t *b = json_deep_copy(a), *c = json_deep_copy(a);
+
+    json_object_set_new(b, "time", json_integer(2));
+    json_object_set_new(json_array_get(json_object_get(c, "apps"), 0), "health",
+                        json_string("Degraded"));
+    GF_ASSERT_INT(hub_events_new(&ev), 0);
+    hub_http *server = start(ev);
+    int fd = subscribe(server);
+    GF_ASSERT(read_until(fd, buf, sizeof(buf), "event: hello\n"));
+    GF_ASSERT(read_until(fd, buf, sizeof(buf), "}\n\n"));
+    buf[0] = '\0';
+    hub_events_report(ev, "dev-1", a, b); /* the time alone moved */
+    usleep((HUB_EVENTS_WINDOW_MS + 300) * 1000);
+    hub_events_report(ev, "prod-1", a, c);   /* the health moved */
+    hub_events_report(ev, "new-1", NULL, a); /* a first report */
+    GF_ASSERT(read_until(fd, buf, sizeof(buf), "}\n\n"));
+    GF_ASSERT_INT(count(buf, "event: change\n"), 1);
+    GF_ASSERT(strstr(buf, "\"clusters\":[\"prod-1\",\"new-1\"]") != NULL);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    close(fd);
+    hub_http_stop(server);
+    hub_events_free(ev);
+}
+
 /* Streams still open when the hub stops end cleanly (ASan watches). */
 static void test_events__free_with_subscribers(void)
 {
@@ -170,4 +203,5 @@ static void test_events__free_with_subscribers(void)
 GF_TESTS(GF_TEST(test_events__hello_then_one_coalesced_change),
          GF_TEST(test_events__many_clusters_say_all),
          GF_TEST(test_events__gone_subscribers_are_released),
+         GF_TEST(test_events__repeated_reports_are_quiet),
          GF_TEST(test_events__free_with_subscribers));

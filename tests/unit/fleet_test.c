@@ -319,7 +319,51 @@ static void test_fleet__options_and_missing_dirs(void)
     hub_filesrc_free(tree);
 }
 
+#define ROLLING_APPSET(name, strategy)                                                             \
+    "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: " name "}\n"         \
+    "spec:\n  generators:\n    - clusters: {}\n  template:\n"                                      \
+    "    metadata:\n      name: '" name "-{{name}}'\n"                                             \
+    "      labels: {env: '{{metadata.labels.env}}'}\n"                                             \
+    "    spec:\n      source: {repoURL: '', path: apps/web}\n"                                     \
+    "      destination: {name: '{{name}}'}\n"                                                      \
+    "  strategy:\n" strategy "---\n"
+
+/* Generated apps keep their labels and their ApplicationSet; a strategy is
+ * read per ApplicationSet, and a broken one fails its apps, not the fleet. */
+static void test_fleet__appset_strategy_and_labels(void)
+{
+    const struct file files[] = {
+        CLUSTERS,
+        {"argocd/sets.yaml",
+         ROLLING_APPSET("web", "    type: RollingSync\n    rollingSync:\n      steps:\n"
+                               "        - matchExpressions:\n"
+                               "            - {key: env, operator: In, values: [dev]}\n"
+                               "        - matchExpressions:\n"
+                               "            - {key: env, operator: In, values: [prod]}\n"
+                               "          maxUpdate: 10%\n")
+             ROLLING_APPSET("bad", "    type: RollingSync\n    rollingSync:\n"
+                                   "      steps: [{maxUpdate: lots}]\n")},
+        {NULL, NULL}};
+    struct hub_fleet *f = load(files, NULL);
+    const struct hub_fleet_appset *set;
+    const struct hub_app *a = find_app(f, "web-prod-1");
+
+    GF_ASSERT_INT(f->n_appsets, 2);
+    GF_ASSERT((set = hub_fleet_appset(f, "web")) != NULL);
+    GF_ASSERT_INT(set->strategy.rolling, 1);
+    GF_ASSERT_INT(set->strategy.n_steps, 2);
+    GF_ASSERT(a->error == NULL);
+    GF_ASSERT_STR(a->appset, "web");
+    GF_ASSERT_STR(json_string_value(json_object_get(a->labels, "env")), "prod");
+    GF_ASSERT_INT(hub_strategy_step_of(&set->strategy, a->labels), 1);
+    GF_ASSERT_HAS(find_app(f, "bad-dev-1")->error,
+                  "ApplicationSet bad: spec.strategy.rollingSync.steps[0].maxUpdate: 'lots'");
+    GF_ASSERT(hub_fleet_appset(f, "nope") == NULL);
+    hub_fleet_free(f);
+}
+
 GF_TESTS(GF_TEST(test_fleet__clusters_and_full_application),
+         GF_TEST(test_fleet__appset_strategy_and_labels),
          GF_TEST(test_fleet__defaults_and_server_destination), GF_TEST(test_fleet__durations),
          GF_TEST(test_fleet__invalid_apps_fail_alone),
          GF_TEST(test_fleet__problems_not_tied_to_an_app),

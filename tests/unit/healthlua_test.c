@@ -129,6 +129,25 @@ static void test_healthlua__nested_fields_and_arrays(void)
     agent_healthlua_free(rt);
 }
 
+/* gopher-lua, and so Argo CD, accepts Lua 5.2's goto: several of Argo CD's
+ * own scripts skip list items with `goto continue`. */
+static void test_healthlua__goto_as_gopher_lua(void)
+{
+    agent_healthlua *rt = runtime();
+    const char *script = "local ready = 0\n"
+                         "for _, c in ipairs(obj.status.conditions) do\n"
+                         "  if c.type ~= 'Ready' then\n"
+                         "    goto continue\n"
+                         "  end\n"
+                         "  ready = ready + 1\n"
+                         "  ::continue::\n"
+                         "end\n"
+                         "return {status = 'Healthy', message = ready .. ' ready'}\n";
+
+    GF_ASSERT_STR(run_on(rt, script, 0, CERT), "Healthy: 1 ready");
+    agent_healthlua_free(rt);
+}
+
 static void test_healthlua__missing_fields(void)
 {
     agent_healthlua *rt = runtime();
@@ -213,6 +232,14 @@ static void test_healthlua__infinite_loop_is_stopped(void)
                          1, "{}"),
                   "Unknown: health script exceeded its time budget (200 ms)");
     GF_ASSERT(elapsed_ms(&t0) < 3000);
+    /* a script that ran out of time is not run again for a while: no stall
+     * of its time budget per object */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 20; i++)
+        GF_ASSERT_STR(run_on(rt, "while true do end", 0, "{}"),
+                      "Unknown: health script exceeded its time budget (200 ms); not run again "
+                      "for 30 s");
+    GF_ASSERT(elapsed_ms(&t0) < 150);
     /* and the state still works afterwards */
     GF_ASSERT_STR(run_on(rt, "return {status='Healthy'}", 0, "{}"), "Healthy: ");
     agent_healthlua_free(rt);
@@ -250,9 +277,11 @@ static void test_healthlua__sandbox(void)
     GF_ASSERT_STR(run_on(rt,
                          "return {status='Healthy', message=type(io) .. type(dofile) .. "
                          "type(loadfile) .. type(os.execute) .. type(os.getenv) .. "
-                         "type(string.dump) .. type(debug)}",
+                         "type(string.dump) .. type(debug) .. type(jit) .. type(ffi) .. "
+                         "type(bit) .. type(package)}",
                          0, "{}"),
-                  "Healthy: nilnilnilnilnilnilnil");
+                  "Healthy: nilnilnilnilnilnilnilnilnilnilnil");
+    GF_ASSERT_HAS(run_on(rt, "require('ffi')", 1, "{}"), "module 'ffi' not found");
     GF_ASSERT_STR(run_on(rt,
                          "local os2 = require('os') "
                          "return {status='Healthy', message=type(os.time()) .. "
@@ -307,7 +336,7 @@ static void test_healthlua__compiled_once(void)
     agent_healthlua_free(rt);
 }
 
-GF_TESTS(GF_TEST(test_healthlua__status_and_message),
+GF_TESTS(GF_TEST(test_healthlua__status_and_message), GF_TEST(test_healthlua__goto_as_gopher_lua),
          GF_TEST(test_healthlua__nested_fields_and_arrays), GF_TEST(test_healthlua__missing_fields),
          GF_TEST(test_healthlua__errors_become_unknown), GF_TEST(test_healthlua__bad_returns),
          GF_TEST(test_healthlua__infinite_loop_is_stopped),

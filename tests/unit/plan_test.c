@@ -301,6 +301,7 @@ struct fake {
     const char *fail_apply;
     int progress_calls, progress_running;
     enum agent_plan_state first_item_state;
+    double cancel_at; /* > 0: cancelled() is true from this time on */
 };
 
 static struct fake_obj *fake_get(struct fake *f, const char *name)
@@ -400,6 +401,12 @@ static void fake_progress(void *ctx, const struct agent_plan_result *so_far)
     f->first_item_state = so_far->n_items ? so_far->items[0].state : AGENT_PLAN_PENDING;
 }
 
+static int fake_cancelled(void *ctx)
+{
+    struct fake *f = ctx;
+    return f->cancel_at > 0 && f->t >= f->cancel_at;
+}
+
 static const struct agent_plan_options opts = {
     .wave_timeout = 60, .wave_delay = 2, .poll_interval = 5};
 
@@ -411,7 +418,8 @@ static void run(struct agent_plan_result *res, struct fake *f, struct objs *a, s
                                       .remove = fake_remove,
                                       .now = fake_now,
                                       .sleep = fake_sleep,
-                                      .progress = fake_progress};
+                                      .progress = fake_progress,
+                                      .cancelled = fake_cancelled};
     struct agent_plan_input in = {
         .apply = a->v, .n_apply = a->n, .prune = p ? p->v : NULL, .n_prune = p ? p->n : 0};
     struct agent_plan *plan = NULL;
@@ -733,6 +741,27 @@ static void test_plan__operation_timeout(void)
     drop(&a);
 }
 
+/* The agent stopping: the operation ends at the next round, Failed
+ * "cancelled", without running SyncFail hooks or deleting hooks. */
+static void test_plan__cancelled_stops_without_syncfail(void)
+{
+    struct objs a = {0};
+    struct fake f = {0};
+    struct agent_plan_result res;
+
+    add(&a, obj("apps/v1", "Deployment", "x", "db", NULL));
+    add(&a, obj("apps/v1", "Deployment", "x", "web", WAVE, "1", NULL));
+    add(&a, obj("batch/v1", "Job", "x", "alert", HOOK, "SyncFail", NULL));
+    fake_script(&f, "db", "Progressing");
+    f.cancel_at = 4;
+    run(&res, &f, &a, NULL);
+    GF_ASSERT_INT(res.state, AGENT_PLAN_FAILED);
+    GF_ASSERT_HAS(res.message, "cancelled");
+    GF_ASSERT_STR(f.log, "apply db@0"); /* neither web nor the SyncFail hook */
+    agent_plan_result_clear(&res);
+    drop(&a);
+}
+
 GF_TESTS(GF_TEST(test_plan__kinds_in_argocd_order_then_name),
          GF_TEST(test_plan__waves_order_and_group_steps),
          GF_TEST(test_plan__hooks_by_phase_with_delete_policies),
@@ -751,4 +780,5 @@ GF_TESTS(GF_TEST(test_plan__kinds_in_argocd_order_then_name),
          GF_TEST(test_plan__untracked_hooks_and_objects_without_health),
          GF_TEST(test_plan__apply_error_fails_with_message),
          GF_TEST(test_plan__prune_waits_until_gone_before_next_wave),
-         GF_TEST(test_plan__operation_timeout));
+         GF_TEST(test_plan__operation_timeout),
+         GF_TEST(test_plan__cancelled_stops_without_syncfail));

@@ -55,7 +55,9 @@ static void test_report__operation_state(void)
         "\"results\":[{\"group\":\"batch\",\"version\":\"v1\",\"kind\":\"Job\",\"namespace\":"
         "\"web\",\"name\":\"migrate\",\"action\":\"hook\",\"phase\":\"PreSync\",\"wave\":-1,"
         "\"status\":\"Failed\",\"message\":\"boom\"},{\"kind\":\"ConfigMap\",\"name\":\"x\","
-        "\"action\":\"prune\"}]}},{\"name\":\"plain\"}]}";
+        "\"action\":\"prune\"}]},\"resources\":[{\"kind\":\"ConfigMap\",\"name\":\"old\","
+        "\"requiresPruning\":true},{\"kind\":\"ConfigMap\",\"name\":\"kept\"}]},{\"name\":"
+        "\"plain\"}]}";
     json_t *in = json_loads(text, 0, NULL), *out;
     unsigned char *bytes = NULL;
     size_t len = 0;
@@ -89,6 +91,9 @@ static void test_report__operation_state(void)
     GF_ASSERT_STR(json_string_value(json_object_get(res, "action")), "hook");
     GF_ASSERT_INT(json_integer_value(json_object_get(res, "wave")), -1);
     GF_ASSERT_STR(json_string_value(json_object_get(res, "message")), "boom");
+    json_t *rs = json_object_get(app, "resources");
+    GF_ASSERT(json_is_true(json_object_get(json_array_get(rs, 0), "requiresPruning")));
+    GF_ASSERT(json_object_get(json_array_get(rs, 1), "requiresPruning") == NULL);
     app = json_array_get(json_object_get(out, "apps"), 1);
     GF_ASSERT(json_object_get(app, "operationState") == NULL);
     GF_ASSERT(json_is_false(json_object_get(app, "autoSyncSuspended")));

@@ -22,6 +22,8 @@
  *       "dryRun": bool, "initiatedBy", "kind", "retryCount",
  *       "results": [{"group", "version", "kind", "namespace", "name",
  *                    "action", "phase", "wave", "status", "message"}]}
+ * and to each resource (proto ResourceStatus 100) "requiresPruning": true
+ * for an object that left Git and stays (listed after the app's resources).
  * ("operation" stays the phase alone, for older readers; "operationState"
  * is absent when the app has run no operation since the agent started.)
  * Absent members are empty strings or zeros; unknown members are ignored.

@@ -10,7 +10,17 @@ cleanup() {
   local rc=$?
   if [ -n "${GF_KEEP:-}" ]; then echo "GF_KEEP: processes and $T left running"; return; fi
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  # A process that does not stop within 20 s of SIGTERM is reported and killed, so that
+  # a hang at shutdown shows in the output instead of eating ctest's whole timeout.
+  local deadline=$(( $(date +%s) + 20 ))
+  for p in "${PIDS[@]}"; do
+    while kill -0 "$p" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+    if kill -0 "$p" 2>/dev/null; then
+      echo "WARNING: $(cat "/proc/$p/comm" 2>/dev/null) (pid $p) did not stop on SIGTERM: killed" >&2
+      kill -9 "$p" 2>/dev/null || true
+    fi
+    wait "$p" 2>/dev/null || true
+  done
   if [ $rc -ne 0 ]; then
     echo "---- logs in $T (kept) ----"
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -25 "$f"; }; done
