@@ -251,6 +251,7 @@ struct pass_render {
     pthread_mutex_t lock;           /* errors, revisions, unpublished, first_failure */
     json_t *errors;                 /* cluster -> [app errors] */
     json_t *revisions;              /* cluster -> {app -> commit rendered} */
+    json_t *published;              /* cluster -> generation stored in this pass's batch */
     int unpublished;                /* clusters whose bundle could not be stored */
     char first_failure[256];
 };
@@ -291,6 +292,22 @@ static void add_revisions(struct pass_render *pr, const char *cluster,
     pthread_mutex_lock(&pr->lock);
     json_object_set_new(pr->revisions, cluster, apps);
     pthread_mutex_unlock(&pr->lock);
+}
+
+/* The pass's new generations become the status's desired ones once stored;
+ * after a failed commit, what is stored is read again from the store. */
+static void note_desired(hub *h, json_t *published, int committed)
+{
+    const char *cluster;
+    json_t *generation;
+
+    json_object_foreach(published, cluster, generation)
+    {
+        if (committed)
+            hub_reports_set_desired(h->reports, cluster, (uint64_t)json_integer_value(generation));
+        else
+            hub_reports_forget_desired(h->reports, cluster);
+    }
 }
 
 /* Publish asks, per app, whether a rollout holds it where the cluster is. */
@@ -374,9 +391,10 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
     if (failed < 0)
         publish_failed(pr, cluster, list);
     add_errors(pr, cluster, list);
-    if (failed == 0)
-        hub_reports_set_desired(h->reports, cluster, generation);
     if (failed == 0 && published) {
+        pthread_mutex_lock(&pr->lock); /* in memory once the batch commits */
+        json_object_set_new(pr->published, cluster, json_integer((json_int_t)generation));
+        pthread_mutex_unlock(&pr->lock);
         COUNT(h, bundles_published, 1);
         gf_log_info("HUB-BUNDLE", "cluster=%s generation=%llu revision=%.12s apps=%zu", cluster,
                     (unsigned long long)generation, bundle->revision, bundle->n_apps);
@@ -444,13 +462,17 @@ static int render_commit(hub *h, const char *commit, struct hub_fleet **fleet_ou
                              .fleet = fleet,
                              .health = health,
                              .errors = json_object(),
-                             .revisions = json_object()};
+                             .revisions = json_object(),
+                             .published = json_object()};
     pthread_mutex_init(&pr.lock, NULL);
     /* One transaction per batch of writes, not one per cluster. */
     hub_store_batch_begin(h->store);
     hub_render_fleet(&ctx, fleet, (int)h->settings.render_threads, on_rendered, &pr);
-    if (hub_store_batch_end(h->store) < 0) /* the batch's bundles are not stored */
+    int committed = hub_store_batch_end(h->store) == 0;
+    if (!committed) /* the batch's bundles are not stored */
         publish_failed(&pr, "(batch commit)", NULL);
+    note_desired(h, pr.published, committed);
+    json_decref(pr.published);
     pthread_mutex_destroy(&pr.lock);
     *errors_out = pr.errors;
     *revisions_out = pr.revisions;

@@ -167,3 +167,12 @@ void hub_reports_set_desired(hub_reports *r, const char *cluster, uint64_t gener
     }
     pthread_mutex_unlock(&r->lock);
 }
+
+void hub_reports_forget_desired(hub_reports *r, const char *cluster)
+{
+    pthread_mutex_lock(&r->lock);
+    struct entry *e = entry_of(r, cluster);
+    if (e != NULL)
+        e->desired_loaded = 0;
+    pthread_mutex_unlock(&r->lock);
+}

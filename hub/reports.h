@@ -28,5 +28,7 @@ json_t *hub_reports_put(hub_reports *reports, const char *cluster, json_t *repor
 /* The newest generation published for the cluster (0: none). */
 uint64_t hub_reports_desired(hub_reports *reports, const char *cluster);
 void hub_reports_set_desired(hub_reports *reports, const char *cluster, uint64_t generation);
+/* Read the desired generation from the store again on next use. */
+void hub_reports_forget_desired(hub_reports *reports, const char *cluster);
 
 #endif

@@ -156,12 +156,10 @@ static int all_good(const json_t *status)
 
 static int run_status(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"hub", required_argument, NULL, 'H'},
-                                             {"token-file", required_argument, NULL, 't'},
-                                             {"output", required_argument, NULL, 'o'},
-                                             {"exit-code", no_argument, NULL, 'e'},
-                                             {"selector", required_argument, NULL, 's'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"hub", required_argument, NULL, 'H'},      {"token-file", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},   {"exit-code", no_argument, NULL, 'e'},
+        {"selector", required_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
     const char *hub = NULL, *token_file = NULL, *output = "table", *selector = NULL;
     struct gf_cli_hubapi api;
     char path[8300];
