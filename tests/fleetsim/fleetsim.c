@@ -269,6 +269,57 @@ static const char *apply_bundle(struct cluster *c, const Gitfleet__Bundle *b, ch
 
 /* ---- one cluster's loop ---- */
 
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* The app's objects as the agent reports them: each with its sync and health. */
+static json_t *app_resources(const struct cluster *c, const Gitfleet__App *app, json_t **results)
+{
+    json_t *resources = json_array();
+
+    *results = json_array();
+    for (size_t k = 0; k < app->n_resources; k++) {
+        const Gitfleet__ResourceId *id = app->resources[k]->id;
+        if (id == NULL)
+            continue;
+        json_array_append_new(resources,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "group",
+                                        or_empty(id->group), "version", or_empty(id->version),
+                                        "kind", or_empty(id->kind), "namespace",
+                                        or_empty(id->namespace_), "name", or_empty(id->name),
+                                        "sync", "Synced", "health", c->health, "message", ""));
+        json_array_append_new(
+            *results, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "group",
+                                or_empty(id->group), "version", or_empty(id->version), "kind",
+                                or_empty(id->kind), "namespace", or_empty(id->namespace_), "name",
+                                or_empty(id->name), "action", "apply", "phase", "Sync", "wave",
+                                app->resources[k]->sync_wave, "status", "Synced", "message", ""));
+    }
+    return resources;
+}
+
+/* One app's entry, with what the agent's per-app sync adds (issue 10): the
+ * desired and synced hashes and the finished operation, so that the hub does
+ * for a simulated cluster the work it does for a real one. */
+static json_t *app_entry(const struct cluster *c, const Gitfleet__App *app, const char *message)
+{
+    json_t *results, *resources = app_resources(c, app, &results);
+    const char *hash = or_empty(app->content_hash);
+
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:s, s:s, s:{s:s, s:s, s:s, s:s, "
+                     "s:i, s:I, s:I, s:s, s:s, s:s, s:s, s:o}}",
+                     "name", or_empty(app->name), "sync", "Synced", "health", c->health, "revision",
+                     c->revision, "generation", (json_int_t)c->applied, "message",
+                     message ? message : "", "operation", "Succeeded", "resources", resources,
+                     "desiredHash", hash, "syncedHash", hash, "operationState", "id", "", "phase",
+                     "Succeeded", "message", "successfully synced (all tasks run)", "syncPhase",
+                     "Sync", "wave", 0, "startedAt", (json_int_t)c->applied_at, "finishedAt",
+                     (json_int_t)gf_wire_now_ms(), "revision", c->revision, "contentHash", hash,
+                     "initiatedBy", "automated", "kind", "sync", "results", results);
+}
+
 static int send_report(struct cluster *c, const Gitfleet__Bundle *b, const char *message)
 {
     json_t *apps = json_array();
@@ -276,11 +327,7 @@ static int send_report(struct cluster *c, const Gitfleet__Bundle *b, const char 
     int error;
 
     for (size_t i = 0; b && i < b->n_apps; i++)
-        json_array_append_new(apps, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "name",
-                                              b->apps[i]->name, "sync", "Synced", "health",
-                                              c->health, "revision", c->revision, "generation",
-                                              (json_int_t)c->applied, "message",
-                                              message ? message : "", "operation", "Succeeded"));
+        json_array_append_new(apps, app_entry(c, b->apps[i], message));
     json_t *report = json_pack("{s:s, s:I, s:s, s:I, s:s, s:o}", "cluster", c->name, "generation",
                                (json_int_t)c->applied, "revision", c->revision, "time",
                                (json_int_t)gf_wire_now_ms(), "error", "", "apps", apps);
