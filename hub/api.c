@@ -345,13 +345,18 @@ static void handle_status(struct call *c, const char *cluster)
     int error;
 
     q.cluster = cluster ? cluster : query_param(c, "cluster", buf, sizeof(buf));
-    if ((error = status_query(c, &q, bufs)) == 0)
-        error = hub_status_query(c->api->h, &q, &doc);
+    if ((error = status_query(c, &q, bufs)) == 0 && !q.detail) {
+        /* The fleet list: text from cached rows (docs/benchmarks.md). */
+        char *text = NULL;
+        if ((error = hub_status_query_text(c->api->h, &q, &text)) == 0)
+            reply(c, 200, "application/json", text);
+        free(text);
+    } else if (error == 0 && (error = hub_status_query(c->api->h, &q, &doc)) == 0) {
+        reply_json(c, 200, doc);
+    }
     hub_selector_free((hub_selector *)q.selector);
     if (error < 0)
         reply_error(c, error);
-    else
-        reply_json(c, 200, doc);
 }
 
 static void handle_summary(struct call *c, const char *unused)

@@ -21,7 +21,8 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS app_states_by_hash ON app_states (hash);"
     "CREATE TABLE IF NOT EXISTS app_git ("
     "  cluster TEXT NOT NULL, app TEXT NOT NULL, hash TEXT NOT NULL, revision TEXT NOT NULL,"
-    "  PRIMARY KEY (cluster, app));";
+    "  PRIMARY KEY (cluster, app));"
+    "CREATE INDEX IF NOT EXISTS app_git_by_hash ON app_git (hash);";
 
 #define REF_COLUMNS "hash, revision, generation, synced_generation, published_ms, synced_ms"
 
@@ -81,35 +82,72 @@ static int run(hub_store *store, const char *sql, const char *what, int n, const
     return error;
 }
 
+/* Run the DELETE `sql` (it ends in RETURNING hash) with (cluster, app) as
+ * ?1 and ?2, then drop the content of each removed state that nothing names
+ * any more: an indexed lookup per removed state, never a scan of every
+ * content (which, once each cluster had its ten states, made every publish
+ * cost as much as the whole fleet's history). */
+static int delete_states(hub_store *store, const char *sql, const char *what,
+                         const char *const *args)
+{
+    sqlite3_stmt *stmt = NULL;
+    char(*hashes)[65] = NULL;
+    size_t n = 0, cap = 0;
+    int error, rc = SQLITE_DONE;
+
+    if ((error = hub_store_prepare(store, &stmt, sql)) == 0) {
+        sqlite3_bind_text(stmt, 1, args[0], -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, args[1], -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            if (n == cap) {
+                char(*grown)[65] = realloc(hashes, (cap = cap ? 2 * cap : 4) * sizeof(*hashes));
+                if (grown == NULL) {
+                    error = gf_error_set(GF_ENOMEM, "out of memory");
+                    break;
+                }
+                hashes = grown;
+            }
+            const unsigned char *hash = sqlite3_column_text(stmt, 0);
+            snprintf(hashes[n++], sizeof(*hashes), "%s", hash ? (const char *)hash : "");
+        }
+        if (error == 0 && rc != SQLITE_DONE)
+            error = gf_error_set(GF_EIO, "store: %s: %s", what, sqlite3_errstr(rc));
+    }
+    hub_store_release(store, stmt);
+    for (size_t i = 0; i < n && error == 0; i++) {
+        const char *hash = hashes[i];
+        error = run(store,
+                    "DELETE FROM app_contents WHERE hash = ?1 AND "
+                    "NOT EXISTS (SELECT 1 FROM app_states WHERE hash = ?1) AND "
+                    "NOT EXISTS (SELECT 1 FROM app_git WHERE hash = ?1)",
+                    "drop unused content", 1, &hash);
+    }
+    free(hashes);
+    return error;
+}
+
 /* Keep the newest HUB_APPSTATE_KEEP synced and unsynced states of (cluster,
  * app), never Git's own; drop contents no state names any more. */
 static int trim(hub_store *store, const char *cluster, const char *app)
 {
     const char *args[] = {cluster, app};
-    int error, removed = 0;
+    int error;
 
-    if ((error = run(store,
-                     "DELETE FROM app_states WHERE cluster = ?1 AND app = ?2 AND synced_ms > 0 AND "
-                     "hash NOT IN (SELECT hash FROM app_git WHERE cluster = ?1 AND app = ?2) AND "
-                     "hash NOT IN (SELECT hash FROM app_states WHERE cluster = ?1 AND app = ?2 "
-                     "AND synced_ms > 0 ORDER BY synced_ms DESC LIMIT 10)",
-                     "trim synced states", 2, args)) < 0)
+    if ((error = delete_states(
+             store,
+             "DELETE FROM app_states WHERE cluster = ?1 AND app = ?2 AND synced_ms > 0 AND "
+             "hash NOT IN (SELECT hash FROM app_git WHERE cluster = ?1 AND app = ?2) AND "
+             "hash NOT IN (SELECT hash FROM app_states WHERE cluster = ?1 AND app = ?2 "
+             "AND synced_ms > 0 ORDER BY synced_ms DESC LIMIT 10) RETURNING hash",
+             "trim synced states", args)) < 0)
         return error;
-    removed += hub_store_changes(store);
-    if ((error = run(store,
-                     "DELETE FROM app_states WHERE cluster = ?1 AND app = ?2 AND synced_ms = 0 AND "
-                     "hash NOT IN (SELECT hash FROM app_git WHERE cluster = ?1 AND app = ?2) AND "
-                     "hash NOT IN (SELECT hash FROM app_states WHERE cluster = ?1 AND app = ?2 "
-                     "AND synced_ms = 0 ORDER BY published_ms DESC LIMIT 10)",
-                     "trim published states", 2, args)) < 0)
-        return error;
-    removed += hub_store_changes(store);
-    if (removed == 0)
-        return 0;
-    return run(store,
-               "DELETE FROM app_contents WHERE hash NOT IN (SELECT hash FROM app_states) AND "
-               "hash NOT IN (SELECT hash FROM app_git)",
-               "drop unused contents", 0, NULL);
+    return delete_states(
+        store,
+        "DELETE FROM app_states WHERE cluster = ?1 AND app = ?2 AND synced_ms = 0 AND "
+        "hash NOT IN (SELECT hash FROM app_git WHERE cluster = ?1 AND app = ?2) AND "
+        "hash NOT IN (SELECT hash FROM app_states WHERE cluster = ?1 AND app = ?2 "
+        "AND synced_ms = 0 ORDER BY published_ms DESC LIMIT 10) RETURNING hash",
+        "trim published states", args);
 }
 
 static int put_content(hub_store *store, const char *hash, const uint8_t *bytes, size_t len)

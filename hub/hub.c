@@ -28,7 +28,8 @@
 
 /* What one sync pass produced, shared by reference with API readers. */
 struct hub_pass {
-    int refs; /* atomic */
+    int refs;     /* atomic */
+    uint64_t seq; /* passes since the start: hub_view.seq */
     struct hub_fleet *fleet;
     json_t *render_errors;
     json_t *revisions; /* cluster -> {app -> the commit it was rendered at} */
@@ -159,6 +160,7 @@ void hub_view_get(hub *h, struct hub_view *out)
     out->fleet = out->pass ? out->pass->fleet : NULL;
     out->render_errors = out->pass ? out->pass->render_errors : NULL;
     out->revisions = out->pass ? out->pass->revisions : NULL;
+    out->seq = out->pass ? out->pass->seq : 0;
 }
 
 void hub_view_put(struct hub_view *view)
@@ -525,6 +527,7 @@ static int sync_pass(hub *h, int force)
         .refs = 1, .fleet = fleet, .render_errors = errors, .revisions = revisions};
     pthread_mutex_lock(&h->lock);
     old = h->pass;
+    pass->seq = old ? old->seq + 1 : 1;
     h->pass = pass;
     snprintf(h->commit, sizeof(h->commit), "%s", commit);
     pthread_mutex_unlock(&h->lock);

@@ -68,6 +68,7 @@ struct hub_view {
     const json_t *revisions;       /* cluster -> {app -> commit it was rendered at} */
     char commit[41];
     char last_error[512];  /* of the last sync pass, "" when fine */
+    uint64_t seq;          /* the pass's number since the start (0: none yet) */
     struct hub_pass *pass; /* private: the reference held */
 };
 

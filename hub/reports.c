@@ -13,6 +13,9 @@ struct entry {
     int report_loaded; /* the store was asked (or a report was put) */
     uint64_t desired;
     int desired_loaded;
+    json_t *row;      /* status.c's row made from them, NULL: none */
+    json_t *row_text; /* a JSON string, NULL: not made yet */
+    struct hub_row_stamp row_stamp;
     char name[];
 };
 
@@ -39,6 +42,15 @@ int hub_reports_new(hub_reports **out, hub_store *store)
     return 0;
 }
 
+/* The report or desired generation changed: the row made from them is stale. */
+static void drop_row(struct entry *e)
+{
+    json_decref(e->row);
+    json_decref(e->row_text);
+    e->row = NULL;
+    e->row_text = NULL;
+}
+
 void hub_reports_free(hub_reports *r)
 {
     if (r == NULL)
@@ -48,6 +60,7 @@ void hub_reports_free(hub_reports *r)
             struct entry *e = r->buckets[i];
             r->buckets[i] = e->next;
             json_decref(e->report);
+            drop_row(e);
             free(e);
         }
     free(r->buckets);
@@ -136,6 +149,7 @@ json_t *hub_reports_put(hub_reports *r, const char *cluster, json_t *report)
         previous = e->report;
         e->report = json_incref(report);
         e->report_loaded = 1;
+        drop_row(e);
     }
     pthread_mutex_unlock(&r->lock);
     return previous;
@@ -161,9 +175,10 @@ void hub_reports_set_desired(hub_reports *r, const char *cluster, uint64_t gener
 {
     pthread_mutex_lock(&r->lock);
     struct entry *e = entry_of(r, cluster);
-    if (e != NULL && generation >= e->desired) {
+    if (e != NULL && (generation > e->desired || !e->desired_loaded)) {
         e->desired = generation;
         e->desired_loaded = 1;
+        drop_row(e);
     }
     pthread_mutex_unlock(&r->lock);
 }
@@ -172,7 +187,44 @@ void hub_reports_forget_desired(hub_reports *r, const char *cluster)
 {
     pthread_mutex_lock(&r->lock);
     struct entry *e = entry_of(r, cluster);
-    if (e != NULL)
+    if (e != NULL) {
         e->desired_loaded = 0;
+        drop_row(e);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int same_stamp(const struct hub_row_stamp *a, const struct hub_row_stamp *b)
+{
+    return a->report == b->report && a->desired == b->desired && a->pass == b->pass &&
+           a->applied == b->applied && a->joined == b->joined &&
+           strcmp(a->revision, b->revision) == 0;
+}
+
+int hub_reports_row_get(hub_reports *r, const char *cluster, const struct hub_row_stamp *stamp,
+                        json_t **row, json_t **text)
+{
+    pthread_mutex_lock(&r->lock);
+    struct entry *e = entry_of(r, cluster);
+    int found = e != NULL && e->row != NULL && same_stamp(&e->row_stamp, stamp);
+    *row = found ? json_incref(e->row) : NULL;
+    *text = found ? json_incref(e->row_text) : NULL;
+    pthread_mutex_unlock(&r->lock);
+    return found;
+}
+
+void hub_reports_row_put(hub_reports *r, const char *cluster, const struct hub_row_stamp *stamp,
+                         json_t *row, json_t *text)
+{
+    pthread_mutex_lock(&r->lock);
+    struct entry *e = entry_of(r, cluster);
+    /* A report that came while the row was made makes it stale at once. */
+    if (e != NULL && e->report_loaded && e->report == stamp->report && e->desired_loaded &&
+        e->desired == stamp->desired) {
+        drop_row(e);
+        e->row = json_incref(row);
+        e->row_text = json_incref(text);
+        e->row_stamp = *stamp;
+    }
     pthread_mutex_unlock(&r->lock);
 }

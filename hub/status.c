@@ -174,6 +174,23 @@ static void cluster_ctx_clear(struct cluster_ctx *x)
     json_decref(x->git);
 }
 
+static int has_pins(const struct fleet_ctx *f, const char *cluster)
+{
+    size_t lo = 0, hi = f->n_pins;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(f->pins[mid].cluster, cluster);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
 /* The issue-10 members of an app row, with their defaults. */
 static void add_operation_members(json_t *row, const json_t *reported, const char *app,
                                   const struct cluster_ctx *x, const struct hub_pin *pin)
@@ -315,15 +332,31 @@ static const char *cluster_sync(const json_t *apps, const json_t *report)
     return report != NULL && synced == json_array_size(apps) ? "Synced" : "Unknown";
 }
 
-static json_t *cluster_row(hub *h, const struct hub_view *v, const struct fleet_ctx *f,
-                           const struct known *k, int detail)
+/* A cluster's status row, made from its report or taken from the cache,
+ * with the members that change with time alone kept apart. */
+struct status_row {
+    json_t *row;  /* "connected" and "lastSeen" as when it was made */
+    json_t *text; /* cached serialized form without them, NULL: not made */
+    int cached;   /* may be kept: not detailed, no pins, no open requests */
+    struct hub_row_stamp stamp;
+    int connected;
+    int64_t last_seen_ms;
+};
+
+static void status_row_clear(struct status_row *r)
+{
+    json_decref(r->row);
+    json_decref(r->text);
+}
+
+/* The row as Git, the report and the hub's operations make it. */
+static json_t *make_row(hub *h, const struct hub_view *v, const struct fleet_ctx *f,
+                        const struct known *k, const json_t *report, uint64_t desired,
+                        const struct status_row *r, int detail)
 {
     static const struct hub_store_cluster none;
     const struct hub_store_cluster *c = k->row ? k->row : &none;
-    hub_reports *reports = hub_get_reports(h);
-    json_t *report = hub_reports_get(reports, k->name), *apps = json_array();
-    uint64_t desired = hub_reports_desired(reports, k->name);
-    int64_t now = gf_wire_now_ms();
+    json_t *apps = json_array();
     const struct hub_app *first = NULL;
     size_t n_apps = v->fleet ? hub_fleet_cluster_apps(v->fleet, k->name, &first) : 0;
     struct cluster_ctx x;
@@ -347,22 +380,50 @@ static json_t *cluster_row(hub *h, const struct hub_view *v, const struct fleet_
         worst = rank > worst ? rank : worst;
     }
     const char *error = json_string_value(json_object_get(report, "error"));
-    json_t *row = json_pack(
-        "{s:s, s:b, s:b, s:b, s:o, s:s, s:{s:I, s:I}, s:s, s:s, s:s, s:o}", "name", k->name,
-        "inGit", k->git != NULL, "joined", c->joined, "connected",
-        c->joined && c->last_seen_ms > 0 && now - c->last_seen_ms < HUB_CONNECTED_WINDOW_MS,
-        "lastSeen", rfc3339(c->last_seen_ms), "revision", revision, "generation", "desired",
-        (json_int_t)desired, "applied", (json_int_t)c->applied_generation, "health",
-        report == NULL ? "Unknown"
-        : worst < 0    ? "Healthy"
-                       : health_order[worst],
-        "sync", cluster_sync(apps, report), "message",
-        !c->joined ? "not joined"
-        : error    ? error
-                   : "",
-        "apps", apps);
+    return json_pack("{s:s, s:b, s:b, s:b, s:o, s:s, s:{s:I, s:I}, s:s, s:s, s:s, s:o}", "name",
+                     k->name, "inGit", k->git != NULL, "joined", c->joined, "connected",
+                     r->connected, "lastSeen", rfc3339(r->last_seen_ms), "revision", revision,
+                     "generation", "desired", (json_int_t)desired, "applied",
+                     (json_int_t)c->applied_generation, "health",
+                     report == NULL ? "Unknown"
+                     : worst < 0    ? "Healthy"
+                                    : health_order[worst],
+                     "sync", cluster_sync(apps, report), "message",
+                     !c->joined ? "not joined"
+                     : error    ? error
+                                : "",
+                     "apps", apps);
+}
+
+/* The cluster's row: from the cache when nothing it shows has changed. */
+static void cluster_row(hub *h, const struct hub_view *v, const struct fleet_ctx *f,
+                        const struct known *k, int detail, int64_t now, struct status_row *r)
+{
+    static const struct hub_store_cluster none;
+    const struct hub_store_cluster *c = k->row ? k->row : &none;
+    hub_reports *reports = hub_get_reports(h);
+    json_t *report = hub_reports_get(reports, k->name);
+    uint64_t desired = hub_reports_desired(reports, k->name);
+
+    memset(r, 0, sizeof(*r));
+    r->connected =
+        c->joined && c->last_seen_ms > 0 && now - c->last_seen_ms < HUB_CONNECTED_WINDOW_MS;
+    r->last_seen_ms = c->last_seen_ms;
+    r->stamp = (struct hub_row_stamp){.report = report,
+                                      .desired = desired,
+                                      .pass = v->seq,
+                                      .applied = c->applied_generation,
+                                      .joined = c->joined};
+    snprintf(r->stamp.revision, sizeof(r->stamp.revision), "%s", c->applied_revision);
+    /* Pins and open requests change without a report and have times of
+     * their own: rows with them are made every time (they are few). */
+    r->cached = !detail && json_object_get(f->open, k->name) == NULL && !has_pins(f, k->name);
+    if (!r->cached || !hub_reports_row_get(reports, k->name, &r->stamp, &r->row, &r->text)) {
+        r->row = make_row(h, v, f, k, report, desired, r, detail);
+        if (r->cached)
+            hub_reports_row_put(reports, k->name, &r->stamp, r->row, NULL);
+    }
     json_decref(report);
-    return row;
 }
 
 /* Does the row pass the query's health and sync filters? */
@@ -375,14 +436,25 @@ static int row_wanted(const json_t *row, const struct hub_status_query *q)
            (q->sync == NULL || strcmp(q->sync, sync) == 0);
 }
 
-/* The rows the query selects, in name order, and the continue token. */
+/* Where selected rows go: a JSON array, or text (status_text). */
+struct row_sink {
+    int (*take)(struct row_sink *sink, hub *h, const char *name, struct status_row *r);
+    size_t taken;
+    json_t *clusters;  /* the JSON sink's */
+    struct strbuf *sb; /* the text sink's */
+};
+
+/* The rows the query selects, in name order, into `sink`; the continue
+ * token when `limit` stopped it short. */
 static int select_rows(hub *h, const struct hub_view *v, const struct hub_status_query *q,
-                       json_t *clusters, char **continue_out)
+                       struct row_sink *sink, char **continue_out)
 {
     struct hub_store_cluster *rows = NULL;
     struct known *list = NULL;
     struct fleet_ctx f;
     size_t n_rows = 0, n, found = 0;
+    const char *last = NULL;
+    int64_t now = gf_wire_now_ms();
     int error = 0;
 
     *continue_out = NULL;
@@ -390,60 +462,228 @@ static int select_rows(hub *h, const struct hub_view *v, const struct hub_status
         return error;
     n = known_clusters(&list, v, rows, n_rows);
     fleet_ctx_load(&f, h, q->cluster);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && error == 0; i++) {
         const struct known *k = &list[i];
+        struct status_row r;
         if ((q->cluster && strcmp(q->cluster, k->name) != 0) ||
             (q->after && strcmp(k->name, q->after) <= 0) ||
             (q->selector && !hub_selector_matches(q->selector, k->git ? k->git->labels : NULL)))
             continue;
         found++;
-        json_t *row = cluster_row(h, v, &f, k, q->detail);
-        if (!row_wanted(row, q)) {
-            json_decref(row);
-            continue;
+        cluster_row(h, v, &f, k, q->detail, now, &r);
+        if (row_wanted(r.row, q)) {
+            if (q->limit > 0 && sink->taken == q->limit) {
+                /* One more exists: the client asks again from the last one sent. */
+                *continue_out = strdup(last);
+                status_row_clear(&r);
+                break;
+            }
+            error = sink->take(sink, h, k->name, &r);
+            sink->taken++;
+            last = k->name;
         }
-        if (q->limit > 0 && json_array_size(clusters) == q->limit) {
-            /* One more exists: the client asks again from the last one sent. */
-            *continue_out = strdup(
-                json_string_value(json_object_get(json_array_get(clusters, q->limit - 1), "name")));
-            json_decref(row);
-            break;
-        }
-        json_array_append_new(clusters, row);
+        status_row_clear(&r);
     }
     fleet_ctx_clear(&f);
     free(list);
     free(rows);
-    if (q->cluster && found == 0)
-        return gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known to the hub", q->cluster);
-    return 0;
+    if (error == 0 && q->cluster && found == 0)
+        error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known to the hub", q->cluster);
+    return error;
+}
+
+/* A cached row is shared: the time-bound members go on a shallow copy. */
+static int take_json(struct row_sink *sink, hub *h, const char *name, struct status_row *r)
+{
+    json_t *row = r->row;
+
+    (void)h;
+    (void)name;
+    if (r->cached) {
+        row = json_copy(r->row);
+        json_object_set_new(row, "connected", json_boolean(r->connected));
+        json_object_set_new(row, "lastSeen", rfc3339(r->last_seen_ms));
+    } else {
+        json_incref(row);
+    }
+    return json_array_append_new(sink->clusters, row) == 0
+               ? 0
+               : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
+/* The view's fleet-wide members: the commit, what in the repository could
+ * not be read at all (a broken Cluster, an invalid ApplicationSet: not tied
+ * to one app, so shown fleet-wide), and the last pass's error. */
+static json_t *problems_of(const struct hub_view *v)
+{
+    json_t *problems = json_array();
+
+    for (size_t i = 0; v->fleet && i < v->fleet->n_problems; i++)
+        json_array_append_new(problems, json_string(v->fleet->problems[i]));
+    return problems;
 }
 
 int hub_status_query(hub *h, const struct hub_status_query *q, json_t **out)
 {
     struct hub_view v;
-    json_t *clusters = json_array();
+    struct row_sink sink = {.take = take_json, .clusters = json_array()};
     char *next = NULL;
     int error;
 
     *out = NULL;
     hub_view_get(h, &v);
-    if ((error = select_rows(h, &v, q, clusters, &next)) < 0) {
-        json_decref(clusters);
+    if ((error = select_rows(h, &v, q, &sink, &next)) < 0) {
+        json_decref(sink.clusters);
         hub_view_put(&v);
         return error;
     }
-    /* What in the repository could not be read at all (a broken Cluster, an
-     * invalid ApplicationSet): not tied to one app, so shown fleet-wide. */
-    json_t *problems = json_array();
-    for (size_t i = 0; v.fleet && i < v.fleet->n_problems; i++)
-        json_array_append_new(problems, json_string(v.fleet->problems[i]));
-    *out = json_pack("{s:s, s:o, s:o, s:s}", "revision", v.commit, "clusters", clusters, "problems",
-                     problems, "error", v.last_error);
+    *out = json_pack("{s:s, s:o, s:o, s:s}", "revision", v.commit, "clusters", sink.clusters,
+                     "problems", problems_of(&v), "error", v.last_error);
     if (next)
         json_object_set_new(*out, "continue", json_string(next));
     free(next);
     hub_view_put(&v);
+    return 0;
+}
+
+/* ---- the same document as text, from cached serialized rows ---- */
+
+struct strbuf {
+    char *data;
+    size_t len, cap;
+    int failed;
+};
+
+static void sb_add(struct strbuf *sb, const char *s, size_t n)
+{
+    if (sb->failed)
+        return;
+    if (sb->len + n + 1 > sb->cap) {
+        size_t cap = sb->cap ? sb->cap : 65536;
+        while (cap < sb->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(sb->data, cap);
+        if (grown == NULL) {
+            sb->failed = 1;
+            return;
+        }
+        sb->data = grown;
+        sb->cap = cap;
+    }
+    memcpy(sb->data + sb->len, s, n);
+    sb->len += n;
+    sb->data[sb->len] = '\0';
+}
+
+static void sb_add_str(struct strbuf *sb, const char *s)
+{
+    sb_add(sb, s, strlen(s));
+}
+
+/* `value` as compact JSON. */
+static void sb_add_json(struct strbuf *sb, const json_t *value)
+{
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+
+    if (text == NULL)
+        sb->failed = 1;
+    else
+        sb_add_str(sb, text);
+    free(text);
+}
+
+/* The row's serialized form without "connected" and "lastSeen" (made once
+ * per row and kept with it). */
+static json_t *row_text(const json_t *row)
+{
+    json_t *copy = json_copy((json_t *)row), *text = NULL;
+    char *dumped;
+
+    json_object_del(copy, "connected");
+    json_object_del(copy, "lastSeen");
+    if ((dumped = json_dumps(copy, JSON_COMPACT)) != NULL)
+        text = json_stringn_nocheck(dumped, strlen(dumped));
+    free(dumped);
+    json_decref(copy);
+    return text;
+}
+
+/* The row's text with the time-bound members put back where the JSON form
+ * has them: after "joined" (the name before it is a JSON string, so the
+ * first `,"revision":` is the next member's start). */
+static int take_text(struct row_sink *sink, hub *h, const char *name, struct status_row *r)
+{
+    struct strbuf *sb = sink->sb;
+    char live[96];
+
+    if (!r->cached) {
+        if (sink->taken > 0)
+            sb_add(sb, ",", 1);
+        sb_add_json(sb, r->row);
+        return sb->failed ? gf_error_set(GF_ENOMEM, "out of memory") : 0;
+    }
+    if (r->text == NULL) {
+        if ((r->text = row_text(r->row)) == NULL)
+            return gf_error_set(GF_ENOMEM, "out of memory");
+        hub_reports_row_put(hub_get_reports(h), name, &r->stamp, r->row, r->text);
+    }
+    const char *text = json_string_value(r->text), *split = strstr(text, ",\"revision\":");
+    json_t *seen = rfc3339(r->last_seen_ms);
+    if (split == NULL) {
+        json_decref(seen);
+        return gf_error_set(GF_EINVAL, "status row of '%s' has no revision", name);
+    }
+    snprintf(live, sizeof(live), ",\"connected\":%s,\"lastSeen\":\"%s\"",
+             r->connected ? "true" : "false", json_string_value(seen));
+    json_decref(seen);
+    if (sink->taken > 0)
+        sb_add(sb, ",", 1);
+    sb_add(sb, text, (size_t)(split - text));
+    sb_add_str(sb, live);
+    sb_add_str(sb, split);
+    return sb->failed ? gf_error_set(GF_ENOMEM, "out of memory") : 0;
+}
+
+int hub_status_query_text(hub *h, const struct hub_status_query *q, char **out)
+{
+    struct hub_view v;
+    struct strbuf sb = {0};
+    struct row_sink sink = {.take = take_text, .sb = &sb};
+    char *next = NULL;
+    int error;
+
+    *out = NULL;
+    hub_view_get(h, &v);
+    json_t *revision = json_string(v.commit), *last_error = json_string(v.last_error);
+    json_t *problems = problems_of(&v);
+    sb_add_str(&sb, "{\"revision\":");
+    sb_add_json(&sb, revision);
+    sb_add_str(&sb, ",\"clusters\":[");
+    if ((error = select_rows(h, &v, q, &sink, &next)) == 0) {
+        sb_add_str(&sb, "],\"problems\":");
+        sb_add_json(&sb, problems);
+        sb_add_str(&sb, ",\"error\":");
+        sb_add_json(&sb, last_error);
+        if (next) {
+            json_t *token = json_string(next);
+            sb_add_str(&sb, ",\"continue\":");
+            sb_add_json(&sb, token);
+            json_decref(token);
+        }
+        sb_add_str(&sb, "}");
+        if (sb.failed)
+            error = gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    json_decref(revision);
+    json_decref(last_error);
+    json_decref(problems);
+    free(next);
+    hub_view_put(&v);
+    if (error < 0) {
+        free(sb.data);
+        return error;
+    }
+    *out = sb.data;
     return 0;
 }
 

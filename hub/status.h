@@ -42,6 +42,11 @@ struct hub_status_query {
  */
 int hub_status_query(hub *h, const struct hub_status_query *q, json_t **out);
 
+/* hub_status_query()'s document as compact JSON text (malloc'd), made
+ * mostly from each cluster's cached serialized row: the fleet list at
+ * 10,000 clusters without building 10,000 JSON trees. */
+int hub_status_query_text(hub *h, const struct hub_status_query *q, char **out);
+
 /* Counts for dashboards, over the clusters the query selects (limit and
  * after ignored): {"revision", "clusters": {"total", "connected", "sync":
  * {Synced, OutOfSync, Unknown}, "health": {Healthy, ...}}, "apps": {"total",

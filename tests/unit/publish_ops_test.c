@@ -11,6 +11,7 @@
 #include "publish.h"
 #include "store.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -182,6 +183,20 @@ static void test_publish_ops__git_states_kept_and_synced(void)
     fixture_close(&f);
 }
 
+/* The single integer `sql` answers. */
+static long long count_rows(hub_store *store, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    long long n = -1;
+
+    hub_store_lock(store);
+    if (hub_store_prepare(store, &stmt, sql) == 0 && sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int64(stmt, 0);
+    hub_store_release(store, stmt);
+    hub_store_unlock(store);
+    return n;
+}
+
 static void test_publish_ops__bounded(void)
 {
     struct fixture f;
@@ -205,6 +220,18 @@ static void test_publish_ops__bounded(void)
     GF_ASSERT_INT(hub_appstate_synced(f.store, "dev-1", "web", &list, &n), 0);
     GF_ASSERT_INT(n, HUB_APPSTATE_KEEP);
     GF_ASSERT_STR(list[0].revision, "rev28");
+    /* Contents go with the last state that names them, and only then. */
+    GF_ASSERT_INT(count_rows(f.store,
+                             "SELECT COUNT(*) FROM app_contents WHERE hash NOT IN "
+                             "(SELECT hash FROM app_states UNION SELECT hash FROM app_git)"),
+                  0);
+    GF_ASSERT_INT(count_rows(f.store, "SELECT COUNT(*) FROM (SELECT hash FROM app_states UNION "
+                                      "SELECT hash FROM app_git) WHERE hash NOT IN "
+                                      "(SELECT hash FROM app_contents)"),
+                  0);
+    /* Kept: the newest synced and unsynced states, and Git's own. */
+    GF_ASSERT(count_rows(f.store, "SELECT COUNT(*) FROM app_contents") <=
+              2 * HUB_APPSTATE_KEEP + 1);
     free(list);
     fixture_close(&f);
 }
