@@ -8,6 +8,7 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/os.h"
+#include "gitfleet/strbuf.h"
 #include "gitfleet/wire.h"
 #include "reports.h"
 
@@ -440,8 +441,8 @@ static int row_wanted(const json_t *row, const struct hub_status_query *q)
 struct row_sink {
     int (*take)(struct row_sink *sink, hub *h, const char *name, struct status_row *r);
     size_t taken;
-    json_t *clusters;  /* the JSON sink's */
-    struct strbuf *sb; /* the text sink's */
+    json_t *clusters;     /* the JSON sink's */
+    struct gf_strbuf *sb; /* the text sink's */
 };
 
 /* The rows the query selects, in name order, into `sink`; the continue
@@ -548,47 +549,15 @@ int hub_status_query(hub *h, const struct hub_status_query *q, json_t **out)
 
 /* ---- the same document as text, from cached serialized rows ---- */
 
-struct strbuf {
-    char *data;
-    size_t len, cap;
-    int failed;
-};
-
-static void sb_add(struct strbuf *sb, const char *s, size_t n)
-{
-    if (sb->failed)
-        return;
-    if (sb->len + n + 1 > sb->cap) {
-        size_t cap = sb->cap ? sb->cap : 65536;
-        while (cap < sb->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(sb->data, cap);
-        if (grown == NULL) {
-            sb->failed = 1;
-            return;
-        }
-        sb->data = grown;
-        sb->cap = cap;
-    }
-    memcpy(sb->data + sb->len, s, n);
-    sb->len += n;
-    sb->data[sb->len] = '\0';
-}
-
-static void sb_add_str(struct strbuf *sb, const char *s)
-{
-    sb_add(sb, s, strlen(s));
-}
-
 /* `value` as compact JSON. */
-static void sb_add_json(struct strbuf *sb, const json_t *value)
+static void sb_add_json(struct gf_strbuf *sb, const json_t *value)
 {
     char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
 
     if (text == NULL)
         sb->failed = 1;
     else
-        sb_add_str(sb, text);
+        gf_strbuf_puts(sb, text);
     free(text);
 }
 
@@ -613,12 +582,12 @@ static json_t *row_text(const json_t *row)
  * first `,"revision":` is the next member's start). */
 static int take_text(struct row_sink *sink, hub *h, const char *name, struct status_row *r)
 {
-    struct strbuf *sb = sink->sb;
+    struct gf_strbuf *sb = sink->sb;
     char live[96];
 
     if (!r->cached) {
         if (sink->taken > 0)
-            sb_add(sb, ",", 1);
+            gf_strbuf_add(sb, ",", 1);
         sb_add_json(sb, r->row);
         return sb->failed ? gf_error_set(GF_ENOMEM, "out of memory") : 0;
     }
@@ -637,17 +606,17 @@ static int take_text(struct row_sink *sink, hub *h, const char *name, struct sta
              r->connected ? "true" : "false", json_string_value(seen));
     json_decref(seen);
     if (sink->taken > 0)
-        sb_add(sb, ",", 1);
-    sb_add(sb, text, (size_t)(split - text));
-    sb_add_str(sb, live);
-    sb_add_str(sb, split);
+        gf_strbuf_add(sb, ",", 1);
+    gf_strbuf_add(sb, text, (size_t)(split - text));
+    gf_strbuf_puts(sb, live);
+    gf_strbuf_puts(sb, split);
     return sb->failed ? gf_error_set(GF_ENOMEM, "out of memory") : 0;
 }
 
 int hub_status_query_text(hub *h, const struct hub_status_query *q, char **out)
 {
     struct hub_view v;
-    struct strbuf sb = {0};
+    struct gf_strbuf sb = {0};
     struct row_sink sink = {.take = take_text, .sb = &sb};
     char *next = NULL;
     int error;
@@ -656,21 +625,21 @@ int hub_status_query_text(hub *h, const struct hub_status_query *q, char **out)
     hub_view_get(h, &v);
     json_t *revision = json_string(v.commit), *last_error = json_string(v.last_error);
     json_t *problems = problems_of(&v);
-    sb_add_str(&sb, "{\"revision\":");
+    gf_strbuf_puts(&sb, "{\"revision\":");
     sb_add_json(&sb, revision);
-    sb_add_str(&sb, ",\"clusters\":[");
+    gf_strbuf_puts(&sb, ",\"clusters\":[");
     if ((error = select_rows(h, &v, q, &sink, &next)) == 0) {
-        sb_add_str(&sb, "],\"problems\":");
+        gf_strbuf_puts(&sb, "],\"problems\":");
         sb_add_json(&sb, problems);
-        sb_add_str(&sb, ",\"error\":");
+        gf_strbuf_puts(&sb, ",\"error\":");
         sb_add_json(&sb, last_error);
         if (next) {
             json_t *token = json_string(next);
-            sb_add_str(&sb, ",\"continue\":");
+            gf_strbuf_puts(&sb, ",\"continue\":");
             sb_add_json(&sb, token);
             json_decref(token);
         }
-        sb_add_str(&sb, "}");
+        gf_strbuf_puts(&sb, "}");
         if (sb.failed)
             error = gf_error_set(GF_ENOMEM, "out of memory");
     }
@@ -680,7 +649,7 @@ int hub_status_query_text(hub *h, const struct hub_status_query *q, char **out)
     free(next);
     hub_view_put(&v);
     if (error < 0) {
-        free(sb.data);
+        gf_strbuf_free(&sb);
         return error;
     }
     *out = sb.data;
@@ -779,36 +748,15 @@ json_t *hub_status_apps(hub *h, const char *cluster)
     return rows;
 }
 
-/* Append printf-style text to a growing buffer. */
-static void emit(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void emit(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+static void metric(struct gf_strbuf *sb, const char *name, const char *type, const char *help,
+                   unsigned long long value)
 {
-    va_list ap;
-
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < *cap - *len) {
-            *len += (size_t)n;
-            return;
-        }
-        *cap = *cap * 2 + (size_t)(n > 0 ? n : 0);
-        *buf = realloc(*buf, *cap);
-    }
-}
-
-static void metric(char **buf, size_t *len, size_t *cap, const char *name, const char *type,
-                   const char *help, unsigned long long value)
-{
-    emit(buf, len, cap, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
-         value);
+    gf_strbuf_printf(sb, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+                     value);
 }
 
 /* Per-cluster gauges from the status view: connection, report age, app results. */
-static void cluster_metrics(hub *h, char **buf, size_t *len, size_t *cap, int64_t now)
+static void cluster_metrics(hub *h, struct gf_strbuf *sb, int64_t now)
 {
     json_t *status = NULL, *c, *app;
     struct hub_store_cluster *rows = NULL;
@@ -819,9 +767,8 @@ static void cluster_metrics(hub *h, char **buf, size_t *len, size_t *cap, int64_
     /* Last-seen times from one list, walked alongside the rows (both sorted
      * by name), not one store lookup per cluster. */
     hub_store_cluster_list(hub_get_store(h), &rows, &n_rows);
-    emit(buf, len, cap,
-         "# HELP gitfleet_report_age_seconds Seconds since the cluster's agent "
-         "last reported.\n# TYPE gitfleet_report_age_seconds gauge\n");
+    gf_strbuf_printf(sb, "# HELP gitfleet_report_age_seconds Seconds since the cluster's agent "
+                         "last reported.\n# TYPE gitfleet_report_age_seconds gauge\n");
     json_array_foreach(json_object_get(status, "clusters"), i, c)
     {
         const char *name = json_string_value(json_object_get(c, "name"));
@@ -829,8 +776,8 @@ static void cluster_metrics(hub *h, char **buf, size_t *len, size_t *cap, int64_
         while (k < n_rows && strcmp(rows[k].name, name) < 0)
             k++;
         if (k < n_rows && strcmp(rows[k].name, name) == 0 && rows[k].last_seen_ms > 0)
-            emit(buf, len, cap, "gitfleet_report_age_seconds{cluster=\"%s\"} %.3f\n", name,
-                 (double)(now - rows[k].last_seen_ms) / 1000.0);
+            gf_strbuf_printf(sb, "gitfleet_report_age_seconds{cluster=\"%s\"} %.3f\n", name,
+                             (double)(now - rows[k].last_seen_ms) / 1000.0);
         json_array_foreach(json_object_get(c, "apps"), j, app)
         {
             const char *sync = json_string_value(json_object_get(app, "sync"));
@@ -839,15 +786,16 @@ static void cluster_metrics(hub *h, char **buf, size_t *len, size_t *cap, int64_
             unknown += !sync || (strcmp(sync, "Synced") != 0 && strcmp(sync, "OutOfSync") != 0);
         }
     }
-    metric(buf, len, cap, "gitfleet_clusters", "gauge", "Clusters known to the hub.",
+    metric(sb, "gitfleet_clusters", "gauge", "Clusters known to the hub.",
            json_array_size(json_object_get(status, "clusters")));
-    metric(buf, len, cap, "gitfleet_clusters_connected", "gauge",
+    metric(sb, "gitfleet_clusters_connected", "gauge",
            "Clusters whose agent asked within the last minute.", connected);
-    emit(buf, len, cap,
-         "# HELP gitfleet_apps Apps by sync result, as last reported.\n# TYPE gitfleet_apps "
-         "gauge\ngitfleet_apps{sync=\"Synced\"} %zu\ngitfleet_apps{sync=\"OutOfSync\"} %zu\n"
-         "gitfleet_apps{sync=\"Unknown\"} %zu\n",
-         synced, out_of_sync, unknown);
+    gf_strbuf_printf(
+        sb,
+        "# HELP gitfleet_apps Apps by sync result, as last reported.\n# TYPE gitfleet_apps "
+        "gauge\ngitfleet_apps{sync=\"Synced\"} %zu\ngitfleet_apps{sync=\"OutOfSync\"} %zu\n"
+        "gitfleet_apps{sync=\"Unknown\"} %zu\n",
+        synced, out_of_sync, unknown);
     free(rows);
     json_decref(status);
 }
@@ -856,51 +804,46 @@ char *hub_status_metrics(hub *h)
 {
     struct hub_serve_stats ss;
     struct hub_metrics m;
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
+    struct gf_strbuf sb = {0};
 
-    if (buf == NULL)
-        return NULL;
-    buf[0] = '\0';
     hub_serve_stats(hub_get_serve(h), &ss);
     hub_metrics_get(h, &m);
-    cluster_metrics(h, &buf, &len, &cap, gf_wire_now_ms());
-    metric(&buf, &len, &cap, "gitfleet_syncs_total", "counter", "Fetch-and-render passes.",
-           m.syncs);
-    metric(&buf, &len, &cap, "gitfleet_renders_total", "counter", "Cluster renders.", m.renders);
-    metric(&buf, &len, &cap, "gitfleet_render_errors_total", "counter",
+    cluster_metrics(h, &sb, gf_wire_now_ms());
+    metric(&sb, "gitfleet_syncs_total", "counter", "Fetch-and-render passes.", m.syncs);
+    metric(&sb, "gitfleet_renders_total", "counter", "Cluster renders.", m.renders);
+    metric(&sb, "gitfleet_render_errors_total", "counter",
            "Apps or clusters that failed to render.", m.render_errors);
-    metric(&buf, &len, &cap, "gitfleet_fetch_errors_total", "counter", "Failed Git fetches.",
-           m.fetch_errors);
-    metric(&buf, &len, &cap, "gitfleet_publish_errors_total", "counter",
+    metric(&sb, "gitfleet_fetch_errors_total", "counter", "Failed Git fetches.", m.fetch_errors);
+    metric(&sb, "gitfleet_publish_errors_total", "counter",
            "Cluster bundles that could not be signed or stored (retried).", m.publish_errors);
     int64_t git_used = 0, git_allowed = 0;
     hub_source_cache_bytes(&git_used, &git_allowed);
-    metric(&buf, &len, &cap, "gitfleet_git_object_cache_bytes", "gauge",
+    metric(&sb, "gitfleet_git_object_cache_bytes", "gauge",
            "Parsed Git objects libgit2 keeps in memory (bounded).", (unsigned long long)git_used);
-    metric(&buf, &len, &cap, "gitfleet_heap_in_use_bytes", "gauge",
+    metric(&sb, "gitfleet_heap_in_use_bytes", "gauge",
            "Memory the hub has allocated and not freed (glibc mallinfo2).",
            (unsigned long long)gf_os_heap_in_use());
-    metric(&buf, &len, &cap, "gitfleet_sqlite_memory_bytes", "gauge",
+    metric(&sb, "gitfleet_sqlite_memory_bytes", "gauge",
            "Memory SQLite holds: page caches and statements (bounded).",
            (unsigned long long)sqlite3_memory_used());
-    metric(&buf, &len, &cap, "gitfleet_bundles_published_total", "counter",
-           "New bundle generations.", m.bundles_published);
-    metric(&buf, &len, &cap, "gitfleet_bundles_served_total", "counter", "Bundles sent to agents.",
+    metric(&sb, "gitfleet_bundles_published_total", "counter", "New bundle generations.",
+           m.bundles_published);
+    metric(&sb, "gitfleet_bundles_served_total", "counter", "Bundles sent to agents.",
            ss.bundles_served);
-    metric(&buf, &len, &cap, "gitfleet_agent_requests_total", "counter", "Agent requests.",
-           ss.requests);
-    metric(&buf, &len, &cap, "gitfleet_agent_refused_total", "counter",
+    metric(&sb, "gitfleet_agent_requests_total", "counter", "Agent requests.", ss.requests);
+    metric(&sb, "gitfleet_agent_refused_total", "counter",
            "Agent requests refused (signature, replay, unknown cluster).", ss.refused);
-    metric(&buf, &len, &cap, "gitfleet_reports_total", "counter", "Reports stored.", ss.reports);
-    metric(&buf, &len, &cap, "gitfleet_agent_dropped_total", "counter",
+    metric(&sb, "gitfleet_reports_total", "counter", "Reports stored.", ss.reports);
+    metric(&sb, "gitfleet_agent_dropped_total", "counter",
            "Agent requests dropped unread: their connection already held its share.", ss.dropped);
-    metric(&buf, &len, &cap, "gitfleet_agent_send_timeouts_total", "counter",
+    metric(&sb, "gitfleet_agent_send_timeouts_total", "counter",
            "Replies an agent connection did not take in time (the connection was closed).",
            ss.send_timeouts);
-    metric(&buf, &len, &cap, "gitfleet_long_polls_replaced_total", "counter",
+    metric(&sb, "gitfleet_long_polls_replaced_total", "counter",
            "Long-polls abandoned for a newer one of the same cluster.", ss.replaced);
-    metric(&buf, &len, &cap, "gitfleet_long_polls_waiting", "gauge",
-           "Bundle requests held open right now.", (unsigned long long)ss.waiting);
-    return buf;
+    metric(&sb, "gitfleet_long_polls_waiting", "gauge", "Bundle requests held open right now.",
+           (unsigned long long)ss.waiting);
+    if (sb.failed)
+        gf_strbuf_free(&sb);
+    return sb.data;
 }

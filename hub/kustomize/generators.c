@@ -3,90 +3,65 @@
 #include "internal.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/strbuf.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a growable byte buffer ---- */
-
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
-static void buf_put(struct buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_puts(struct buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
 /* ---- Go encoding/json string escaping (what kustomize hashes) ---- */
 
-static void go_json_string(struct buf *b, const char *s)
+static void go_json_string(struct gf_strbuf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
 
-    buf_puts(b, "\"");
+    gf_strbuf_puts(b, "\"");
     for (; *p; p++) {
         char esc[8];
         switch (*p) {
         case '"':
-            buf_puts(b, "\\\"");
+            gf_strbuf_puts(b, "\\\"");
             continue;
         case '\\':
-            buf_puts(b, "\\\\");
+            gf_strbuf_puts(b, "\\\\");
             continue;
         case '\n':
-            buf_puts(b, "\\n");
+            gf_strbuf_puts(b, "\\n");
             continue;
         case '\r':
-            buf_puts(b, "\\r");
+            gf_strbuf_puts(b, "\\r");
             continue;
         case '\t':
-            buf_puts(b, "\\t");
+            gf_strbuf_puts(b, "\\t");
             continue;
         case '\b':
-            buf_puts(b, "\\b");
+            gf_strbuf_puts(b, "\\b");
             continue;
         case '\f':
-            buf_puts(b, "\\f");
+            gf_strbuf_puts(b, "\\f");
             continue;
         case '<':
         case '>':
         case '&':
             snprintf(esc, sizeof(esc), "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
-            buf_puts(b, esc);
+            gf_strbuf_puts(b, esc);
             continue;
         default:
             break;
         }
         if (*p < 0x20) {
             snprintf(esc, sizeof(esc), "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
-            buf_puts(b, esc);
+            gf_strbuf_puts(b, esc);
         } else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-            buf_puts(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
+            gf_strbuf_puts(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
             p += 2;
         } else {
-            buf_put(b, (const char *)p, 1);
+            gf_strbuf_add(b, (const char *)p, 1);
         }
     }
-    buf_puts(b, "\"");
+    gf_strbuf_puts(b, "\"");
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -95,7 +70,7 @@ static int key_cmp(const void *a, const void *b)
 }
 
 /* A string map as Go marshals map[string]string: keys sorted bytewise. */
-static void go_json_string_map(struct buf *b, const json_t *map)
+static void go_json_string_map(struct gf_strbuf *b, const json_t *map)
 {
     size_t n = json_object_size(map), i = 0;
     const char **keys = calloc(n + 1, sizeof(char *));
@@ -104,60 +79,64 @@ static void go_json_string_map(struct buf *b, const json_t *map)
 
     json_object_foreach((json_t *)map, key, v) keys[i++] = key;
     qsort(keys, n, sizeof(char *), key_cmp);
-    buf_puts(b, "{");
+    gf_strbuf_puts(b, "{");
     for (i = 0; i < n; i++) {
         char *s = kz_scalar_string(json_object_get(map, keys[i]));
         if (i > 0)
-            buf_puts(b, ",");
+            gf_strbuf_puts(b, ",");
         go_json_string(b, keys[i]);
-        buf_puts(b, ":");
+        gf_strbuf_puts(b, ":");
         go_json_string(b, s ? s : "");
         free(s);
     }
-    buf_puts(b, "}");
+    gf_strbuf_puts(b, "}");
     free(keys);
 }
 
-static void hash_field_map(struct buf *b, const char *name, const json_t *v, int always)
+static void hash_field_map(struct gf_strbuf *b, const char *name, const json_t *v, int always)
 {
     if (v == NULL && !always)
         return;
     go_json_string(b, name);
-    buf_puts(b, ":");
+    gf_strbuf_puts(b, ":");
     if (json_is_object(v))
         go_json_string_map(b, v);
     else
-        buf_puts(b, "\"\"");
-    buf_puts(b, ",");
+        gf_strbuf_puts(b, "\"\"");
+    gf_strbuf_puts(b, ",");
 }
 
 int kz_generators_hash(char out[11], const json_t *obj)
 {
     const char *kind = json_string_value(json_object_get(obj, "kind"));
     int secret = kind != NULL && strcmp(kind, "Secret") == 0;
-    struct buf b = {0};
+    struct gf_strbuf b = {0};
     unsigned char md[32];
     unsigned int mdlen = 0;
 
     /* Members in Go's sorted order: binaryData, data, kind, name, stringData, type. */
-    buf_puts(&b, "{");
+    gf_strbuf_puts(&b, "{");
     if (!secret)
         hash_field_map(&b, "binaryData", json_object_get(obj, "binaryData"), 0);
     hash_field_map(&b, "data", json_object_get(obj, "data"), 1);
-    buf_puts(&b, "\"kind\":");
+    gf_strbuf_puts(&b, "\"kind\":");
     go_json_string(&b, secret ? "Secret" : "ConfigMap");
-    buf_puts(&b, ",\"name\":\"\"");
+    gf_strbuf_puts(&b, ",\"name\":\"\"");
     if (secret) {
         const json_t *sd = json_object_get(obj, "stringData");
         const char *type = json_string_value(json_object_get(obj, "type"));
-        buf_puts(&b, ",");
+        gf_strbuf_puts(&b, ",");
         hash_field_map(&b, "stringData", sd, 0);
-        buf_puts(&b, "\"type\":");
+        gf_strbuf_puts(&b, "\"type\":");
         go_json_string(&b, type ? type : "");
     }
-    buf_puts(&b, "}");
-    EVP_Digest(b.p, b.len, md, &mdlen, EVP_sha256(), NULL);
-    free(b.p);
+    gf_strbuf_puts(&b, "}");
+    if (b.failed) {
+        gf_strbuf_free(&b);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
+    EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL);
+    gf_strbuf_free(&b);
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 10; i++) {
         char c = hex[(md[i / 2] >> (i % 2 ? 0 : 4)) & 15];

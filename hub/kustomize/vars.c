@@ -4,6 +4,7 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/k8s_schema.h"
+#include "gitfleet/strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -121,71 +122,55 @@ static const json_t *lookup(const struct vars_ctx *c, const char *name, size_t l
     return NULL;
 }
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
 /* Kubernetes' $(VAR) expansion; a string that is exactly one reference
  * takes the variable's type. Returns a new value or NULL when unchanged. */
 static json_t *expand(const struct vars_ctx *c, const char *in)
 {
-    struct sbuf b = {0};
+    struct gf_strbuf b = {0};
     size_t len = strlen(in), check = 0;
     int changed = 0;
 
-    sb_put(&b, "", 0);
+    gf_strbuf_add(&b, "", 0);
     for (size_t cur = 0; cur < len; cur++) {
         if (in[cur] != '$' || cur + 1 >= len)
             continue;
-        sb_put(&b, in + check, cur - check);
+        gf_strbuf_add(&b, in + check, cur - check);
         const char *rest = in + cur + 1;
         size_t adv = 1;
         if (rest[0] == '$') {
-            sb_put(&b, "$", 1);
+            gf_strbuf_add(&b, "$", 1);
             changed = 1;
         } else if (rest[0] == '(') {
             const char *close = strchr(rest, ')');
             if (close == NULL) {
-                sb_put(&b, "$(", 2);
+                gf_strbuf_add(&b, "$(", 2);
             } else {
                 size_t nlen = (size_t)(close - rest - 1);
                 const json_t *v = lookup(c, rest + 1, nlen);
                 adv = nlen + 2;
                 if (v != NULL && cur == 0 && adv + 1 == len) {
-                    free(b.p);
+                    gf_strbuf_free(&b);
                     return json_deep_copy(v);
                 }
                 if (v != NULL) {
                     char *s = kz_scalar_string(v);
-                    sb_put(&b, s, strlen(s));
+                    gf_strbuf_add(&b, s, strlen(s));
                     free(s);
                     changed = 1;
                 } else {
-                    sb_put(&b, rest - 1, adv + 1);
+                    gf_strbuf_add(&b, rest - 1, adv + 1);
                 }
             }
         } else {
-            sb_put(&b, rest - 1, 2);
+            gf_strbuf_add(&b, rest - 1, 2);
         }
         cur += adv;
         check = cur + 1;
     }
     if (check < len)
-        sb_put(&b, in + check, len - check);
-    json_t *out = changed ? json_string(b.p) : NULL;
-    free(b.p);
+        gf_strbuf_add(&b, in + check, len - check);
+    json_t *out = changed && !b.failed ? json_string(b.data) : NULL;
+    gf_strbuf_free(&b);
     return out;
 }
 
