@@ -92,7 +92,8 @@ static json_t *labels_of(const struct hub_view *v, const char *cluster)
 {
     const struct hub_cluster *c = v->fleet ? hub_fleet_cluster(v->fleet, cluster) : NULL;
 
-    return c ? json_deep_copy(c->labels) : json_object();
+    /* The pass's fleet is immutable: share its labels, do not copy them. */
+    return c && c->labels ? json_incref(c->labels) : json_object();
 }
 
 /* "a,b,c" as a set (a JSON object), at most 256 names. */
