@@ -303,16 +303,29 @@ int hub_ui_app(struct hub *h, const char *app, json_t **out)
 
 /* ---- rollouts ---- */
 
+static void count_state(json_t *counts, const char *state)
+{
+    json_object_set_new(counts, state,
+                        json_integer(json_integer_value(json_object_get(counts, state)) + 1));
+}
+
 /* A rollout's row for the list: all but its targets, which become counts
- * by state (a rollout of 10,000 clusters stays a few hundred bytes). */
+ * by state, over all and over the current step, and when the current
+ * step's bake ends (a rollout of 10,000 clusters stays a few hundred
+ * bytes). */
 static json_t *rollout_row(const json_t *doc)
 {
-    json_t *row = json_deep_copy(doc), *states = json_object(), *t;
+    json_t *row = json_deep_copy(doc), *states = json_object(), *step = json_object(), *t;
+    json_int_t current = json_integer_value(json_object_get(doc, "step")), bake_ends = 0;
+    json_int_t bake = json_integer_value(
+        json_object_get(json_array_get(json_object_get(doc, "stepGates"), (size_t)current - 1),
+                        "bakeMs"));
     size_t i;
 
-    if (row == NULL || states == NULL) {
+    if (row == NULL || states == NULL || step == NULL) {
         json_decref(row);
         json_decref(states);
+        json_decref(step);
         return NULL;
     }
     json_array_foreach(json_object_get(doc, "targets"), i, t)
@@ -320,12 +333,20 @@ static json_t *rollout_row(const json_t *doc)
         const char *state = json_string_value(json_object_get(t, "state"));
         if (state == NULL)
             continue;
-        json_object_set_new(states, state,
-                            json_integer(json_integer_value(json_object_get(states, state)) + 1));
+        count_state(states, state);
+        if (json_integer_value(json_object_get(t, "step")) != current)
+            continue;
+        count_state(step, state);
+        json_int_t since = json_integer_value(json_object_get(t, "healthySinceMs"));
+        if (strcmp(state, "Baking") == 0 && since + bake > bake_ends)
+            bake_ends = since + bake;
     }
     json_object_set_new(row, "targetCount",
                         json_integer((json_int_t)json_array_size(json_object_get(doc, "targets"))));
     json_object_set_new(row, "targetStates", states);
+    json_object_set_new(row, "stepStates", step);
+    json_object_set_new(row, "stepBakeEndsMs",
+                        json_integer(json_is_true(json_object_get(doc, "promoted")) ? 0 : bake_ends));
     json_object_del(row, "targets");
     return row;
 }

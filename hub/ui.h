@@ -47,7 +47,10 @@ int hub_ui_app(struct hub *h, const char *app, json_t **out);
 
 /* The rollouts view: {"nowMs", "rollouts":[...]}, the rollouts of
  * GET /api/v1/rollouts (active first, then the newest ended), each without
- * "targets" but with "targetCount" and "targetStates" ({"Done":3,...});
+ * "targets" but with "targetCount", "targetStates" ({"Done":3,...}) and
+ * "stepStates" (the same, for the targets of the current step) and
+ * "stepBakeEndsMs" (when the last of its baking targets is done, 0 when
+ * none bakes);
  * "nowMs" is the hub's clock, so the page's countdowns do not depend on the
  * browser's. */
 int hub_ui_rollouts(struct hub *h, json_t **out);
