@@ -317,9 +317,8 @@ static json_t *rollout_row(const json_t *doc)
 {
     json_t *row = json_deep_copy(doc), *states = json_object(), *step = json_object(), *t;
     json_int_t current = json_integer_value(json_object_get(doc, "step")), bake_ends = 0;
-    json_int_t bake = json_integer_value(
-        json_object_get(json_array_get(json_object_get(doc, "stepGates"), (size_t)current - 1),
-                        "bakeMs"));
+    const json_t *gate = json_array_get(json_object_get(doc, "stepGates"), (size_t)current - 1);
+    json_int_t bake = json_integer_value(json_object_get(gate, "bakeMs"));
     size_t i;
 
     if (row == NULL || states == NULL || step == NULL) {
@@ -345,8 +344,9 @@ static json_t *rollout_row(const json_t *doc)
                         json_integer((json_int_t)json_array_size(json_object_get(doc, "targets"))));
     json_object_set_new(row, "targetStates", states);
     json_object_set_new(row, "stepStates", step);
-    json_object_set_new(row, "stepBakeEndsMs",
-                        json_integer(json_is_true(json_object_get(doc, "promoted")) ? 0 : bake_ends));
+    if (json_is_true(json_object_get(doc, "promoted")))
+        bake_ends = 0; /* the step's bake is skipped */
+    json_object_set_new(row, "stepBakeEndsMs", json_integer(bake_ends));
     json_object_del(row, "targets");
     return row;
 }
