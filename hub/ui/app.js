@@ -832,13 +832,16 @@ function rolloutsView(r, view) {
     const doc = await api('/api/v1/ui/rollouts', { signal: view.abort.signal });
     learnClock(doc);
     const rows = doc.rollouts;
+    const seen = new Set(); // the first row of a set is its newest rollout, the one /ui/rollouts/APPSET shows
+    const nameCell = (x) => (seen.has(x.appset) ? `${esc(x.appset)} <span class="muted">(earlier)</span>`
+      : (seen.add(x.appset), `<a href="/ui/rollouts/${enc(x.appset)}">${esc(x.appset)}</a>`));
     const html = rows.length ? `<table><thead><tr><th>ApplicationSet</th><th>Phase</th><th>Step</th>
-      <th class="hide-narrow">Clusters</th><th class="hide-narrow">Revision</th><th>Started</th><th>State</th></tr></thead><tbody>
-      ${rows.map((x) => `<tr data-appset="${esc(x.appset)}"><td><a href="/ui/rollouts/${enc(x.appset)}">${esc(x.appset)}</a></td>
+      <th class="hide-narrow">Clusters</th><th class="hide-narrow">Revision</th><th class="hide-narrow">Started</th><th>State</th></tr></thead><tbody>
+      ${rows.map((x) => `<tr data-appset="${esc(x.appset)}"><td>${nameCell(x)}</td>
         <td>${phaseBadge(x.phase)}</td><td>${x.step} of ${x.steps}</td>
         <td class="hide-narrow">${x.targetStates.Done || 0} of ${x.targetCount} done${x.targetStates.Failed ? `, ${x.targetStates.Failed} failed` : ''}</td>
         <td class="hide-narrow"><code>${esc(short(x.revision))}</code></td>
-        <td>${agoLive(x.startedMs)}</td><td class="msg">${rolloutLine(x)}</td></tr>`).join('')}
+        <td class="hide-narrow">${agoLive(x.startedMs)}</td><td class="state">${rolloutLine(x)}</td></tr>`).join('')}
       </tbody></table>` : '<p class="muted">No rollout yet. A change to the apps of an ApplicationSet whose ' +
       '<code>spec.strategy.type</code> is <code>RollingSync</code> starts one.</p>';
     keepFocus(() => { main.querySelector('#rollouts').innerHTML = html; });
@@ -881,6 +884,8 @@ function stepTimers(r, gate, ts) {
 }
 
 function targetDetail(r, t, gate) {
+  const ended = !ACTIVE_PHASES.includes(r.phase);
+  if (ended && ['Waiting', 'Pending', 'Manual'].includes(t.state)) return 'never released: kept its old state';
   switch (t.state) {
     case 'Baking': return r.promoted ? 'bake skipped (promoted)' : `bake ends in ${countdown(t.healthySinceMs + (gate?.bakeMs || 0))}`;
     case 'Updating': return `released ${agoLive(t.releasedMs)}${t.message ? `: ${esc(t.message)}` : ''}`;
@@ -897,8 +902,9 @@ function targetDetail(r, t, gate) {
 function stepHtml(r, gate, ts, n) {
   const active = ACTIVE_PHASES.includes(r.phase);
   const current = gate && gate.step === r.step && r.phase !== 'Completed';
+  const heldBack = ts.some((t) => t.state === 'RolledBack');
   const state = !gate ? 'no step selects these: they wait for a manual sync and never block the rollout'
-    : r.phase === 'Completed' || gate.step < r.step ? 'complete'
+    : r.phase === 'Completed' || gate.step < r.step ? (heldBack ? 'complete, then held back' : 'complete')
       : current ? (active ? 'current step' : `stopped here (${esc(r.phase)})`) : active ? `after step ${gate.step - 1}` : 'not reached';
   const gates = gate ? `maxUpdate ${esc(gate.maxUpdate)} · bake ${dur(gate.bakeMs)} · deadline ${dur(gate.deadlineMs)} · tolerates ${esc(gate.maxFailures)} failed` : '';
   const shown = ts.slice(0, 200);

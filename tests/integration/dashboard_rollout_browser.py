@@ -256,6 +256,8 @@ def run(b):
     b.wait("document.querySelectorAll('tr[data-appset=\"web\"]').length === 2", what="two rollouts of web")
     phases = b.eval("[...document.querySelectorAll('tr[data-appset=\"web\"]')].map(r => r.children[1].textContent.trim())")
     check(phases == ["■ Aborted", "✓ Completed"], f"the list is not newest first: {phases}")
+    check(b.eval("document.querySelectorAll('tr[data-appset=\"web\"] a').length") == 1,
+          "the earlier rollout links the newest one's view")
     ok(f"list: {phases}")
     b.size(390, 844)
     for path, shot in (("/ui/rollouts/web", "rollout-narrow.png"), ("/ui/rollouts", "rollouts-narrow.png")):
