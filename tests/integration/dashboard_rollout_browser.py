@@ -154,8 +154,8 @@ def run(b):
     ok(f"pause with a viewer token: {t}")
 
     enter_token(b, ADMIN)
-    check(b.eval("[...document.querySelectorAll('button[data-verb]')].map(x => x.dataset.verb).join()") ==
-          "pause,promote,abort", "a Progressing rollout does not offer pause, promote and abort")
+    b.wait("[...document.querySelectorAll('button[data-verb]')].map(x => x.dataset.verb).join() === "
+           "'pause,promote,abort'", what="a Progressing rollout to offer pause, promote and abort")
     verb(b, "pause")
     b.wait("document.getElementById('confirm-dialog').open")
     b.eval("document.getElementById('confirm-cancel').click()")  # cancel does nothing
