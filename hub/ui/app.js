@@ -771,18 +771,19 @@ let clockSkew = 0;
 const hubNow = () => Date.now() + clockSkew;
 function learnClock(doc) { if (Number.isFinite(doc.nowMs)) clockSkew = doc.nowMs - Date.now(); }
 
-// A live timer: counts down to data-until, or up from data-since; ticked once a second by
-// the view (no request: the hub sends an event when the rollout moves).
-const countdown = (until, done = 'any moment now') =>
-  `<span class="timer" data-until="${until}" data-done="${esc(done)}">${until - hubNow() > 0 ? dur(until - hubNow()) : esc(done)}</span>`;
+// A live timer: counts down to data-until ("4m 12s left", then `done`), or up from
+// data-since; ticked once a second by the view (no request: the hub sends an event when the
+// rollout moves).
+const countdownText = (left, done) => (left > 0 ? `${dur(left)} left` : done);
+const countdown = (until, done) =>
+  `<span class="timer" data-until="${until}" data-done="${esc(done)}">${esc(countdownText(until - hubNow(), done))}</span>`;
 const countup = (since) => `<span class="timer" data-since="${since}">${dur(hubNow() - since)}</span>`;
 const agoLive = (ms) => `<span data-ago="${ms}" title="${esc(timeText(ms))}">${esc(ago(ms - clockSkew))}</span>`;
 function tickTimers() {
   const now = hubNow();
   for (const t of main.querySelectorAll('.timer')) {
     if (t.dataset.until) {
-      const left = Number(t.dataset.until) - now;
-      t.textContent = left > 0 ? dur(left) : t.dataset.done;
+      t.textContent = countdownText(Number(t.dataset.until) - now, t.dataset.done);
     } else if (t.dataset.since) {
       t.textContent = dur(now - Number(t.dataset.since));
     }
@@ -820,8 +821,8 @@ function rolloutLine(r) {
   if (n('Waiting', 'Pending', 'Manual')) parts.push(`${n('Waiting', 'Pending', 'Manual')} waiting`);
   if (n('Failed')) parts.push(`${n('Failed')} failed`);
   const deadline = n('Updating', 'Waiting', 'Pending') ? deadlineHtml(r, g) : '';
-  return `step ${r.step}: ${parts.join(', ')}${r.stepBakeEndsMs ? ` · bake ends in ${countdown(r.stepBakeEndsMs)}` : ''}` +
-    `${deadline ? ` · deadline in ${deadline}` : ''}`;
+  return `step ${r.step}: ${parts.join(', ')}${r.stepBakeEndsMs ? ` · bake: ${countdown(r.stepBakeEndsMs, 'ending')}` : ''}` +
+    `${deadline ? ` · deadline: ${deadline}` : ''}`;
 }
 
 function rolloutsView(r, view) {
@@ -875,10 +876,10 @@ function stepTimers(r, gate, ts) {
   const out = [];
   const baking = ts.filter((t) => t.state === 'Baking' && t.healthySinceMs);
   if (r.promoted) out.push('bake: skipped (promoted)');
-  else if (baking.length) out.push(`bake: ${countdown(Math.max(...baking.map((t) => t.healthySinceMs + gate.bakeMs)))} left`);
+  else if (baking.length) out.push(`bake: ${countdown(Math.max(...baking.map((t) => t.healthySinceMs + gate.bakeMs)), 'ending')}`);
   if (ts.some((t) => ['Updating', 'Pending', 'Waiting'].includes(t.state))) {
     const d = deadlineHtml(r, gate);
-    if (d) out.push(`progress deadline: ${d}${r.phase === 'Progressing' ? ' left' : ''}`);
+    if (d) out.push(`progress deadline: ${d}`);
   }
   return out.join(' · ');
 }
@@ -887,10 +888,10 @@ function targetDetail(r, t, gate) {
   const ended = !ACTIVE_PHASES.includes(r.phase);
   if (ended && ['Waiting', 'Pending', 'Manual'].includes(t.state)) return 'never released: kept its old state';
   switch (t.state) {
-    case 'Baking': return r.promoted ? 'bake skipped (promoted)' : `bake ends in ${countdown(t.healthySinceMs + (gate?.bakeMs || 0))}`;
+    case 'Baking': return r.promoted ? 'bake skipped (promoted)' : `baking: ${countdown(t.healthySinceMs + (gate?.bakeMs || 0), 'ending')}`;
     case 'Updating': return `released ${agoLive(t.releasedMs)}${t.message ? `: ${esc(t.message)}` : ''}`;
     case 'Done': return 'done: Synced, Healthy and baked at the new revision';
-    case 'Waiting': return t.step > 0 ? `waits for step ${t.step}` : 'waits';
+    case 'Waiting': return t.step > 0 ? `held until step ${t.step} starts` : 'held';
     case 'Pending': return 'its step runs: waits for a free slot';
     case 'Manual': return `waits for an operator: <code>gitfleet sync ${esc(t.app)} --cluster ${esc(t.cluster)}</code>`;
     case 'RolledBack': return 'held at its state from before the rollout';
