@@ -9,10 +9,10 @@ typedef struct hub_events hub_events;
 typedef struct hub_http_call hub_http_call;
 
 /*
- * Producers (the report handler, the sync loop, cluster add/remove) note what
- * changed; nothing is sent from their threads. A feed thread coalesces the
- * notes and, at most every HUB_EVENTS_WINDOW_MS, sends each subscriber one
- * event:
+ * Producers (the report handler, the sync loop, cluster add/remove, the
+ * rollout engine) note what changed; nothing is sent from their threads. A
+ * feed thread coalesces the notes and, at most every HUB_EVENTS_WINDOW_MS,
+ * sends each subscriber one event of each kind:
  *   event: change
  *   data: {"seq":N,"clusters":["dev-1",...],"all":false,"revision":"<commit>","error":""}
  * `clusters` names those with a new report (at most 256; past that, "all" is
