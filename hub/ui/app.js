@@ -810,7 +810,7 @@ function deadlineHtml(r, gate) {
 function rolloutLine(r) {
   if (r.phase === 'Paused') return `${esc(r.message)} · paused for ${countup(r.pausedMs)}`;
   if (r.phase !== 'Progressing') {
-    return `${esc(r.message)}${r.finishedMs ? ` · ended ${agoLive(r.finishedMs)}` : ''}`;
+    return `${esc(r.message)}${r.finishedMs ? ` · ${r.phase === 'Halted' ? 'halted' : 'ended'} ${agoLive(r.finishedMs)}` : ''}`;
   }
   const g = r.stepGates?.[r.step - 1];
   if (!g) return esc(r.waitingFor);
@@ -887,6 +887,8 @@ function stepTimers(r, gate, ts) {
 function targetDetail(r, t, gate) {
   const ended = !ACTIVE_PHASES.includes(r.phase);
   if (ended && ['Waiting', 'Pending', 'Manual'].includes(t.state)) return 'never released: kept its old state';
+  if (ended && t.state === 'Baking') return 'Synced and Healthy; the rollout ended before its bake did';
+  if (ended && t.state === 'Updating') return 'released; the rollout ended before it was Synced and Healthy';
   switch (t.state) {
     case 'Baking': return r.promoted ? 'bake skipped (promoted)' : `baking: ${countdown(t.healthySinceMs + (gate?.bakeMs || 0), 'ending')}`;
     case 'Updating': return `released ${agoLive(t.releasedMs)}${t.message ? `: ${esc(t.message)}` : ''}`;
@@ -939,7 +941,7 @@ function rolloutConfirm(verb, r) {
   if (verb === 'resume' && r.phase === 'Halted') {
     const failed = ts.filter((t) => t.state === 'Failed');
     return `Resume the halted rollout of ${a} at ${at}: the ${list(failed)} that failed ${failed.length === 1 ? 'is' : 'are'} followed again from ` +
-      `where they are, and the step gets a fresh ${dur(gate?.deadlineMs || 0)} progress deadline. If more fail than the ` +
+      `where ${failed.length === 1 ? 'it is' : 'they are'}, and the step gets a fresh ${dur(gate?.deadlineMs || 0)} progress deadline. If more fail than the ` +
       `step tolerates, the failure policy (${r.failurePolicy}) applies again.`;
   }
   if (verb === 'resume') {
