@@ -912,7 +912,7 @@ function stepHtml(r, gate, ts, n) {
   const gates = gate ? `maxUpdate ${esc(gate.maxUpdate)} · bake ${dur(gate.bakeMs)} · deadline ${dur(gate.deadlineMs)} · tolerates ${esc(gate.maxFailures)} failed` : '';
   const shown = ts.slice(0, 200);
   return `<section class="step-card${current ? ' current' : ''}" data-step="${gate ? gate.step : 0}" aria-label="${gate ? `step ${gate.step} of ${n}` : 'no step'}">
-    <header><h3>${gate ? `Step ${gate.step} of ${n}` : 'No step'}</h3><span class="step-state">${current && active ? '▶ ' : ''}${state}</span>
+    <header><h3>${gate ? `Step ${gate.step} of ${n}` : 'No step'}</h3><span class="step-state">${current && active ? '<span aria-hidden="true">▶ </span>' : ''}${state}</span>
       <span class="muted">${plural(ts.length, 'cluster')}${gates ? ` · ${gates}` : ''}</span></header>
     ${current && active ? `<p class="timers">${stepTimers(r, gate, ts) || 'no timer running'}</p>
       <p class="waits"><b>Waits for</b> ${stepWaits(r, gate, ts)}</p>` : ''}
