@@ -156,9 +156,13 @@ def run(b):
     enter_token(b, ADMIN)
     b.wait("[...document.querySelectorAll('button[data-verb]')].map(x => x.dataset.verb).join() === "
            "'pause,promote,abort'", what="a Progressing rollout to offer pause, promote and abort")
-    verb(b, "pause")
-    b.wait("document.getElementById('confirm-dialog').open")
-    b.eval("document.getElementById('confirm-cancel').click()")  # cancel does nothing
+    # From the keyboard: Enter on the focused button asks, Escape cancels, and nothing happens.
+    b.eval("document.querySelector('button[data-verb=\"pause\"]').focus()")
+    b.key("Enter", text="\r")
+    b.wait("document.getElementById('confirm-dialog').open", what="Enter on Pause to ask for confirmation")
+    check(b.eval("document.activeElement.id") == "confirm-cancel", "the confirmation does not focus Cancel")
+    b.key("Escape")
+    b.wait("!document.getElementById('confirm-dialog').open", what="Escape to close the confirmation")
     time.sleep(0.5)
     check(b.eval("document.getElementById('toast').hidden"), "a cancelled pause did something")
     check(hub("/api/v1/rollouts/web")["phase"] == "Progressing", "a cancelled pause paused")
