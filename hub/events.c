@@ -120,7 +120,7 @@ static int pending(const hub_events *ev)
            json_object_size(ev->rollouts) > 0;
 }
 
-/* Wait for notes, let more gather for one window, send one event. A quiet
+/* Wait for notes, let more gather for one window, send the events. A quiet
  * feed still wakes every KEEPALIVE_S to write a comment: that is how a
  * subscriber who left is noticed and released. */
 static void *feed_main(void *arg)
