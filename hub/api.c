@@ -609,6 +609,17 @@ static void handle_ui_app(struct call *c, const char *app)
         reply_json(c, 200, doc);
 }
 
+static void handle_ui_rollouts(struct call *c, const char *appset)
+{
+    json_t *doc = NULL;
+    int error = appset ? hub_ui_rollout(c->api->h, appset, &doc) : hub_ui_rollouts(c->api->h, &doc);
+
+    if (error < 0)
+        reply_error(c, error);
+    else
+        reply_json(c, 200, doc);
+}
+
 static void handle_events(struct call *c, const char *unused)
 {
     int error = hub_events_subscribe(hub_get_events(c->api->h), c->http);
@@ -817,6 +828,8 @@ static const struct route {
     {"GET", "/api/v1/events", handle_events},
     {"GET", "/api/v1/ui/fleet", handle_ui_fleet},
     {"GET", "/api/v1/ui/apps/", handle_ui_app},
+    {"GET", "/api/v1/ui/rollouts", handle_ui_rollouts},
+    {"GET", "/api/v1/ui/rollouts/", handle_ui_rollouts},
     {"GET", "/api/v1/recipients", handle_recipients},
     {"GET", "/api/v1/recipients/", handle_recipients},
     {"POST", "/api/v1/key-rotations/", handle_rotate_key},

@@ -1,5 +1,5 @@
-/* events.c -- the hub's change feed for the dashboard: reports and sync passes, as server-sent
- * events */
+/* events.c -- the hub's change feed for the dashboard: reports, sync passes and rollouts, as
+ * server-sent events */
 #include "events.h"
 
 #include "gitfleet/error.h"
@@ -15,7 +15,7 @@
 #include <time.h>
 
 #define MAX_SUBSCRIBERS 1024
-#define MAX_NAMES       256 /* changed clusters listed in one event; past it: "all" */
+#define MAX_NAMES       256 /* changed clusters (or rollouts) listed in one event; past it: "all" */
 #define KEEPALIVE_S     15
 
 struct subscriber {
@@ -33,16 +33,19 @@ struct hub_events {
     /* what changed since the last event */
     json_t *names; /* object used as a set */
     int all, pass_changed;
+    json_t *rollouts; /* ApplicationSets whose rollout changed (a set) */
+    int rollouts_all;
     char revision[41];
     char error[512];
     unsigned long long seq;
 };
 
-static json_t *event_doc(hub_events *ev, json_t *clusters, int all)
+/* An event's data: `list` (new reference, NULL for []) under `member`. */
+static json_t *event_doc(hub_events *ev, const char *member, json_t *list, int all)
 {
-    return json_pack("{s:I, s:o, s:b, s:s, s:s}", "seq", (json_int_t)ev->seq, "clusters",
-                     clusters ? clusters : json_array(), "all", all, "revision", ev->revision,
-                     "error", ev->error);
+    return json_pack("{s:I, s:o, s:b, s:s, s:s}", "seq", (json_int_t)ev->seq, member,
+                     list ? list : json_array(), "all", all, "revision", ev->revision, "error",
+                     ev->error);
 }
 
 /* Send `text` as event `name` to every subscriber; forget those gone. Called
@@ -66,25 +69,38 @@ static void broadcast(hub_events *ev, const char *name, const char *text)
     }
 }
 
-/* One coalesced event for what the notes since the last one say. */
-static void flush(hub_events *ev)
+/* Send one event `name` listing the keys of `set` (or "all"), then empty it. */
+static void send_names(hub_events *ev, const char *name, const char *member, json_t *set, int all)
 {
-    json_t *clusters = json_array();
+    json_t *list = json_array();
     const char *key;
     json_t *value;
 
-    if (!ev->all)
-        json_object_foreach(ev->names, key, value)
-            json_array_append_new(clusters, json_string(key));
+    if (!all) {
+        json_object_foreach(set, key, value)
+        {
+            json_array_append_new(list, json_string(key));
+        }
+    }
     ev->seq++;
-    json_t *doc = event_doc(ev, clusters, ev->all);
+    json_t *doc = event_doc(ev, member, list, all);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     if (text)
-        broadcast(ev, "change", text);
+        broadcast(ev, name, text);
     free(text);
     json_decref(doc);
-    json_object_clear(ev->names);
-    ev->all = ev->pass_changed = 0;
+    json_object_clear(set);
+}
+
+/* The coalesced events for what the notes since the last ones say: a
+ * change (clusters, a pass), a rollout, or both. */
+static void flush(hub_events *ev)
+{
+    if (ev->all || ev->pass_changed || json_object_size(ev->names) > 0)
+        send_names(ev, "change", "clusters", ev->names, ev->all);
+    if (ev->rollouts_all || json_object_size(ev->rollouts) > 0)
+        send_names(ev, "rollout", "rollouts", ev->rollouts, ev->rollouts_all);
+    ev->all = ev->pass_changed = ev->rollouts_all = 0;
 }
 
 static void deadline_in(struct timespec *t, long ms)
@@ -100,10 +116,11 @@ static void deadline_in(struct timespec *t, long ms)
 
 static int pending(const hub_events *ev)
 {
-    return ev->all || ev->pass_changed || json_object_size(ev->names) > 0;
+    return ev->all || ev->pass_changed || json_object_size(ev->names) > 0 || ev->rollouts_all ||
+           json_object_size(ev->rollouts) > 0;
 }
 
-/* Wait for notes, let more gather for one window, send one event. A quiet
+/* Wait for notes, let more gather for one window, send the events. A quiet
  * feed still wakes every KEEPALIVE_S to write a comment: that is how a
  * subscriber who left is noticed and released. */
 static void *feed_main(void *arg)
@@ -134,7 +151,10 @@ int hub_events_new(hub_events **out)
     hub_events *ev = calloc(1, sizeof(*ev));
 
     *out = NULL;
-    if (ev == NULL || (ev->names = json_object()) == NULL) {
+    if (ev == NULL || (ev->names = json_object()) == NULL ||
+        (ev->rollouts = json_object()) == NULL) {
+        if (ev)
+            json_decref(ev->names);
         free(ev);
         return gf_error_set(GF_ENOMEM, "out of memory");
     }
@@ -142,6 +162,7 @@ int hub_events_new(hub_events **out)
     pthread_cond_init(&ev->wake, NULL);
     if (pthread_create(&ev->thread, NULL, feed_main, ev) != 0) {
         json_decref(ev->names);
+        json_decref(ev->rollouts);
         pthread_cond_destroy(&ev->wake);
         pthread_mutex_destroy(&ev->lock);
         free(ev);
@@ -167,9 +188,21 @@ void hub_events_free(hub_events *ev)
         free(s);
     }
     json_decref(ev->names);
+    json_decref(ev->rollouts);
     pthread_cond_destroy(&ev->wake);
     pthread_mutex_destroy(&ev->lock);
     free(ev);
+}
+
+/* Note `name` in `set`, or give up listing past MAX_NAMES (*all). Lock held. */
+static void note_name(json_t *set, int *all, const char *name)
+{
+    if (!*all && json_object_size(set) >= MAX_NAMES) {
+        *all = 1;
+        json_object_clear(set);
+    }
+    if (!*all)
+        json_object_set_new(set, name, json_true());
 }
 
 void hub_events_cluster(hub_events *ev, const char *cluster)
@@ -177,12 +210,17 @@ void hub_events_cluster(hub_events *ev, const char *cluster)
     if (ev == NULL || cluster == NULL)
         return;
     pthread_mutex_lock(&ev->lock);
-    if (!ev->all && json_object_size(ev->names) >= MAX_NAMES) {
-        ev->all = 1;
-        json_object_clear(ev->names);
-    }
-    if (!ev->all)
-        json_object_set_new(ev->names, cluster, json_true());
+    note_name(ev->names, &ev->all, cluster);
+    pthread_cond_signal(&ev->wake);
+    pthread_mutex_unlock(&ev->lock);
+}
+
+void hub_events_rollout(hub_events *ev, const char *appset)
+{
+    if (ev == NULL || appset == NULL)
+        return;
+    pthread_mutex_lock(&ev->lock);
+    note_name(ev->rollouts, &ev->rollouts_all, appset);
     pthread_cond_signal(&ev->wake);
     pthread_mutex_unlock(&ev->lock);
 }
@@ -240,7 +278,7 @@ int hub_events_subscribe(hub_events *ev, hub_http_call *c)
         free(s);
         return error;
     }
-    json_t *doc = event_doc(ev, NULL, 0);
+    json_t *doc = event_doc(ev, "clusters", NULL, 0);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     /* reconnecting EventSource clients wait 3 s, not the browser's default */
     hub_http_stream_write(s->stream, "retry: 3000\n\n", 13);

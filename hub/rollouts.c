@@ -5,6 +5,7 @@
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
 #include "appstate.h"
+#include "events.h"
 #include "gitfleet/wire.h"
 #include "hub.h"
 #include "opreq.h"
@@ -60,6 +61,8 @@ static int store_rollout(hub_rollouts *rs, hub_rollout *r, int64_t now)
     error =
         hub_store_rollout_put(rs->env.store, hub_rollout_id(r), hub_rollout_active(r), text, now);
     free(text);
+    if (error == 0 && rs->own_env != NULL) /* the dashboard's feed: every change is stored here */
+        hub_events_rollout(hub_get_events(rs->own_env->h), hub_rollout_appset(r));
     return error;
 }
 

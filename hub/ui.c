@@ -3,8 +3,10 @@
 #include "ui.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/wire.h"
 #include "http.h"
 #include "hub.h"
+#include "rollouts.h"
 #include "status.h"
 
 #include <stdio.h>
@@ -238,6 +240,26 @@ int hub_ui_fleet(struct hub *h, const char *names, json_t **out)
     return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
 }
 
+/* "appset" (and "rolling" when it rolls out step by step): the
+ * ApplicationSet that generates `app`, so the app view can link its
+ * rollout. Nothing for an app no ApplicationSet makes. */
+static void add_appset_of(json_t *doc, struct hub *h, const char *app)
+{
+    struct hub_view v;
+
+    hub_view_get(h, &v);
+    for (size_t i = 0; v.fleet && i < v.fleet->n_apps; i++) {
+        const struct hub_app *a = &v.fleet->apps[i];
+        if (a->appset == NULL || strcmp(a->name, app) != 0)
+            continue;
+        const struct hub_fleet_appset *set = hub_fleet_appset(v.fleet, a->appset);
+        json_object_set_new(doc, "appset", json_string(a->appset));
+        json_object_set_new(doc, "rolling", json_boolean(set && set->strategy.rolling));
+        break;
+    }
+    hub_view_put(&v);
+}
+
 int hub_ui_app(struct hub *h, const char *app, json_t **out)
 {
     json_t *status = NULL, *rows = json_array(), *row, *a;
@@ -275,5 +297,90 @@ int hub_ui_app(struct hub *h, const char *app, json_t **out)
     *out = json_pack("{s:s, s:O, s:o}", "app", app, "revision", json_object_get(status, "revision"),
                      "clusters", rows);
     json_decref(status);
+    if (*out)
+        add_appset_of(*out, h, app);
+    return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
+/* ---- rollouts ---- */
+
+static void count_state(json_t *counts, const char *state)
+{
+    json_object_set_new(counts, state,
+                        json_integer(json_integer_value(json_object_get(counts, state)) + 1));
+}
+
+/* A rollout's row for the list: all but its targets, which become counts
+ * by state, over all and over the current step, and when the current
+ * step's bake ends (a rollout of 10,000 clusters stays a few hundred
+ * bytes). */
+static json_t *rollout_row(const json_t *doc)
+{
+    json_t *row = json_deep_copy(doc), *states = json_object(), *step = json_object(), *t;
+    json_int_t current = json_integer_value(json_object_get(doc, "step")), bake_ends = 0;
+    const json_t *gate = json_array_get(json_object_get(doc, "stepGates"), (size_t)current - 1);
+    json_int_t bake = json_integer_value(json_object_get(gate, "bakeMs"));
+    size_t i;
+
+    if (row == NULL || states == NULL || step == NULL) {
+        json_decref(row);
+        json_decref(states);
+        json_decref(step);
+        return NULL;
+    }
+    json_array_foreach(json_object_get(doc, "targets"), i, t)
+    {
+        const char *state = json_string_value(json_object_get(t, "state"));
+        if (state == NULL)
+            continue;
+        count_state(states, state);
+        if (json_integer_value(json_object_get(t, "step")) != current)
+            continue;
+        count_state(step, state);
+        json_int_t since = json_integer_value(json_object_get(t, "healthySinceMs"));
+        if (strcmp(state, "Baking") == 0 && since + bake > bake_ends)
+            bake_ends = since + bake;
+    }
+    json_object_set_new(row, "targetCount",
+                        json_integer((json_int_t)json_array_size(json_object_get(doc, "targets"))));
+    json_object_set_new(row, "targetStates", states);
+    json_object_set_new(row, "stepStates", step);
+    if (json_is_true(json_object_get(doc, "promoted")))
+        bake_ends = 0; /* the step's bake is skipped */
+    json_object_set_new(row, "stepBakeEndsMs", json_integer(bake_ends));
+    json_object_del(row, "targets");
+    return row;
+}
+
+int hub_ui_rollouts(struct hub *h, json_t **out)
+{
+    int64_t now = gf_wire_now_ms();
+    json_t *list = NULL, *rows, *doc;
+    size_t i;
+    int error;
+
+    *out = NULL;
+    if ((error = hub_rollouts_list_json(hub_get_rollouts(h), &list, now)) < 0)
+        return error;
+    rows = json_array();
+    json_array_foreach(list, i, doc)
+    {
+        json_array_append_new(rows, rollout_row(doc));
+    }
+    json_decref(list);
+    *out = json_pack("{s:I, s:o}", "nowMs", (json_int_t)now, "rollouts", rows);
+    return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+}
+
+int hub_ui_rollout(struct hub *h, const char *appset, json_t **out)
+{
+    int64_t now = gf_wire_now_ms();
+    json_t *doc = NULL;
+    int error;
+
+    *out = NULL;
+    if ((error = hub_rollouts_get_json(hub_get_rollouts(h), appset, &doc, now)) < 0)
+        return error;
+    *out = json_pack("{s:I, s:o}", "nowMs", (json_int_t)now, "rollout", doc);
     return *out ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
 }

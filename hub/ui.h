@@ -45,4 +45,18 @@ int hub_ui_fleet(struct hub *h, const char *names, json_t **out);
  * GF_ENOTFOUND when no cluster has it. */
 int hub_ui_app(struct hub *h, const char *app, json_t **out);
 
+/* The rollouts view: {"nowMs", "rollouts":[...]}, the rollouts of
+ * GET /api/v1/rollouts (active first, then the newest ended), each without
+ * "targets" but with "targetCount", "targetStates" ({"Done":3,...}) and
+ * "stepStates" (the same, for the targets of the current step) and
+ * "stepBakeEndsMs" (when the last of its baking targets is done, 0 when
+ * none bakes);
+ * "nowMs" is the hub's clock, so the page's countdowns do not depend on the
+ * browser's. */
+int hub_ui_rollouts(struct hub *h, json_t **out);
+
+/* One ApplicationSet's newest rollout, as GET /api/v1/rollouts/APPSET:
+ * {"nowMs", "rollout":{...}}; GF_ENOTFOUND when it never had one. */
+int hub_ui_rollout(struct hub *h, const char *appset, json_t **out);
+
 #endif

@@ -1,5 +1,5 @@
-// app.js -- the gitfleet dashboard: fleet, cluster, app and history views over the hub's API,
-// kept live by /api/v1/events. Plain ES module, no dependencies, no build step.
+// app.js -- the gitfleet dashboard: fleet, cluster, app, history and rollouts views over the hub's
+// API, kept live by /api/v1/events. Plain ES module, no dependencies, no build step.
 
 const HEALTH_ORDER = ['Degraded', 'Missing', 'Unknown', 'Progressing', 'Suspended', 'Healthy'];
 const HEALTH_ICON = { Healthy: '✓', Progressing: '↻', Degraded: '✕', Missing: '!', Suspended: '‖', Unknown: '?' };
@@ -107,6 +107,14 @@ function readFailed(err) {
   return `<p class="muted">Could not load: ${esc(err.message)}</p>`;
 }
 
+// A view's first read failed: say so where its data would be (unless the view is gone,
+// e.g. the reader navigated away before the answer came).
+function showFailure(view, selector, err) {
+  if (view.abort.signal.aborted) return;
+  const el = main.querySelector(selector);
+  if (el) el.innerHTML = readFailed(err);
+}
+
 // ---- confirmation and actions ----
 
 function confirmAction(title, text, okLabel) {
@@ -121,15 +129,18 @@ function confirmAction(title, text, okLabel) {
 }
 
 // Every action: a token, a confirmation saying what will happen, one call, its answer shown.
+// True when the hub did it.
 async function act({ title, text, ok, method = 'POST', path, body, done }) {
-  if (!token.get()) { askToken('Actions need an admin token'); return; }
-  if (!(await confirmAction(title, text, ok))) return;
+  if (!token.get()) { askToken('Actions need an admin token'); return false; }
+  if (!(await confirmAction(title, text, ok))) return false;
   try {
     const doc = await api(path, { method, body });
     toast(done(doc));
+    return true;
   } catch (err) {
     const refused = err.status === 401 || err.status === 403;
     toast(`${refused ? 'Refused' : 'Failed'}: ${err.message}`, true);
+    return false;
   }
 }
 
@@ -174,6 +185,8 @@ function route() {
   if ((m = p.match(/^\/ui\/cluster\/([^/]+)$/))) return { view: 'cluster', name: decodeURIComponent(m[1]), q };
   if ((m = p.match(/^\/ui\/app\/([^/]+)$/))) return { view: 'app', name: decodeURIComponent(m[1]), q };
   if (p === '/ui/history') return { view: 'history', q };
+  if ((m = p.match(/^\/ui\/rollouts\/([^/]+)$/))) return { view: 'rollout', nav: 'rollouts', name: decodeURIComponent(m[1]), q };
+  if (p === '/ui/rollouts') return { view: 'rollouts', q };
   return { view: 'fleet', q };
 }
 function navigate(url, replace = false) {
@@ -198,10 +211,11 @@ function render() {
   const abort = new AbortController();
   current = { view: r.view, abort };
   for (const a of document.querySelectorAll('.top nav a')) {
-    if (a.dataset.view === r.view) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    if (a.dataset.view === (r.nav || r.view)) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   banner('');
-  const views = { fleet: fleetView, cluster: clusterView, app: appView, history: historyView };
+  const views = { fleet: fleetView, cluster: clusterView, app: appView, history: historyView,
+    rollouts: rolloutsView, rollout: rolloutView };
   views[r.view](r, current);
 }
 
@@ -216,7 +230,9 @@ function reloader(view, load) {
     if (document.hidden) { hiddenDirty = true; return; }
     running = true;
     const t0 = performance.now();
-    try { await load(); } catch (err) { if (err.name !== 'AbortError') toast(`Update failed: ${err.message}`, true); }
+    try { await load(); } catch (err) {
+      if (err.name !== 'AbortError' && !view.abort.signal.aborted) toast(`Update failed: ${err.message}`, true);
+    }
     lastMs = performance.now() - t0;
     lastEnd = performance.now();
     running = false;
@@ -565,7 +581,7 @@ function fleetView(r, view) {
     else for (const n of ev.clusters) pending.add(n);
     reload();
   };
-  load().catch((err) => { main.querySelector('#grid').innerHTML = readFailed(err); });
+  load().catch((err) => showFailure(view, '#grid', err));
 }
 
 // ---- the cluster view ----
@@ -638,7 +654,7 @@ function clusterView(r, view) {
   const minute = setInterval(reload, 60000); // "last seen" moves with time alone
   view.dispose = () => { prevDispose(); clearInterval(minute); main.removeEventListener('click', onClick); };
   view.onChange = (ev) => { if (ev.all || ev.passChanged || ev.clusters.includes(name)) reload(); };
-  load().catch((err) => { main.querySelector('#cluster').innerHTML = readFailed(err); });
+  load().catch((err) => showFailure(view, '#cluster', err));
 }
 
 // ---- one app across the fleet ----
@@ -658,6 +674,9 @@ function appView(r, view) {
     const html = `
       <p>Git is at commit <code>${esc(short(doc.revision))}</code>. ${rows.length} cluster${rows.length === 1 ? '' : 's'} run ${esc(name)}:
         ${count('sync', 'OutOfSync')} OutOfSync, ${count('health', 'Degraded')} Degraded, ${count('health', 'Progressing')} Progressing.</p>
+      ${doc.appset ? `<p id="app-appset">Generated by ApplicationSet <b>${esc(doc.appset)}</b>${doc.rolling
+        ? `, which rolls out step by step: <a href="/ui/rollouts/${enc(doc.appset)}">rollout of ${esc(doc.appset)}</a>`
+        : ' (all clusters at once)'}.</p>` : ''}
       <h2>Revisions</h2>
       <ul>${[...byRev].sort((a, b) => b[1] - a[1]).map(([rev, n]) =>
         `<li><code>${esc(short(rev)) || '(none applied)'}</code>${rev === doc.revision ? ' (Git now)' : ''}: ${n} cluster${n === 1 ? '' : 's'}</li>`).join('')}</ul>
@@ -675,7 +694,7 @@ function appView(r, view) {
   }
   const reload = reloader(view, load);
   view.onChange = () => reload();
-  load().catch((err) => { main.querySelector('#app').innerHTML = readFailed(err); });
+  load().catch((err) => showFailure(view, '#app', err));
 }
 
 // ---- history ----
@@ -709,7 +728,302 @@ function historyView(r, view) {
   }
   const reload = reloader(view, load);
   view.onChange = (ev) => { if (ev.all || ev.clusters.length) reload(); };
-  load().catch((err) => { main.querySelector('#history').innerHTML = readFailed(err); });
+  load().catch((err) => showFailure(view, '#history', err));
+}
+
+// ---- rollouts (docs/rollouts.md): the list, one rollout's steps, and its actions ----
+
+const PHASE_LOOK = { // phase: [colour class, icon]
+  Progressing: ['Progressing', '↻'], Paused: ['Suspended', '‖'], Halted: ['Degraded', '✕'],
+  Completed: ['Healthy', '✓'], RolledBack: ['Missing', '⟲'], Aborted: ['Unknown', '■'], Superseded: ['Unknown', '»'],
+};
+// A target's engine state, as a person reads it: [word, colour class, icon].
+const TARGET_LOOK = {
+  Waiting: ['waiting', 'Unknown', '○'], Pending: ['waiting', 'Unknown', '○'], Manual: ['waiting', 'Missing', '!'],
+  Updating: ['syncing', 'Progressing', '↻'], Baking: ['healthy', 'Healthy', '✓'], Done: ['healthy', 'Healthy', '✓'],
+  Failed: ['failed', 'Degraded', '✕'], RolledBack: ['rolled back', 'Suspended', '⟲'],
+};
+const RELEASED = ['Updating', 'Baking', 'Done', 'Failed'];
+const ACTIVE_PHASES = ['Progressing', 'Paused', 'Halted'];
+
+function phaseBadge(p) {
+  const [cls, icon] = PHASE_LOOK[p] || ['Unknown', '?'];
+  return `<span class="badge h-${cls}">${icon} ${esc(p)}</span>`;
+}
+function targetBadge(state) {
+  const [word, cls, icon] = TARGET_LOOK[state] || ['unknown', 'Unknown', '?'];
+  return `<span class="badge h-${cls}" title="${esc(state)}">${icon} ${word}</span>`;
+}
+function dur(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor(s / 3600) % 24}h`;
+}
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+function someNames(list, max = 5) {
+  return list.length <= max ? list.join(', ') : `${list.slice(0, max).join(', ')} and ${list.length - max} more`;
+}
+
+// The hub's clock, as the last answer gave it (countdowns do not trust the browser's clock).
+let clockSkew = 0;
+const hubNow = () => Date.now() + clockSkew;
+function learnClock(doc) { if (Number.isFinite(doc.nowMs)) clockSkew = doc.nowMs - Date.now(); }
+
+// A live timer: counts down to data-until ("4m 12s left", then `done`), or up from
+// data-since; ticked once a second by the view (no request: the hub sends an event when the
+// rollout moves).
+const countdownText = (left, done) => (left > 0 ? `${dur(left)} left` : done);
+const countdown = (until, done) =>
+  `<span class="timer" data-until="${until}" data-done="${esc(done)}">${esc(countdownText(until - hubNow(), done))}</span>`;
+const countup = (since) => `<span class="timer" data-since="${since}">${dur(hubNow() - since)}</span>`;
+const agoLive = (ms) => `<span data-ago="${ms}" title="${esc(timeText(ms))}">${esc(ago(ms - clockSkew))}</span>`;
+function tickTimers() {
+  const now = hubNow();
+  for (const t of main.querySelectorAll('.timer')) {
+    if (t.dataset.until) {
+      t.textContent = countdownText(Number(t.dataset.until) - now, t.dataset.done);
+    } else if (t.dataset.since) {
+      t.textContent = dur(now - Number(t.dataset.since));
+    }
+  }
+  for (const t of main.querySelectorAll('[data-ago]')) t.textContent = ago(Number(t.dataset.ago) - clockSkew);
+}
+function ticking(view) {
+  const timer = setInterval(tickTimers, 1000);
+  const before = view.dispose;
+  view.dispose = () => { before?.(); clearInterval(timer); };
+}
+
+// The current step's progress deadline: a countdown, frozen while paused (the hub shifts it
+// by the pause on resume).
+function deadlineHtml(r, gate) {
+  if (!gate || gate.deadlineMs <= 0) return '';
+  const end = r.stepStartedMs + gate.deadlineMs;
+  if (r.phase === 'Paused') return `${dur(end - r.pausedMs)} left, stopped while paused`;
+  if (r.phase !== 'Progressing') return '';
+  return countdown(end, 'passed');
+}
+
+// The rollout's one-line state for the list (no targets there, the step's counts).
+function rolloutLine(r) {
+  if (r.phase === 'Paused') return `${esc(r.message)} · paused for ${countup(r.pausedMs)}`;
+  if (r.phase !== 'Progressing') {
+    return `${esc(r.message)}${r.finishedMs ? ` · ${r.phase === 'Halted' ? 'halted' : 'ended'} ${agoLive(r.finishedMs)}` : ''}`;
+  }
+  const g = r.stepGates?.[r.step - 1];
+  if (!g) return esc(r.waitingFor);
+  const n = (...states) => states.reduce((sum, s) => sum + (r.stepStates?.[s] || 0), 0);
+  const parts = [`${n('Done')} of ${g.targets} done`];
+  if (n('Updating')) parts.push(`${n('Updating')} syncing`);
+  if (n('Baking')) parts.push(`${n('Baking')} baking`);
+  if (n('Waiting', 'Pending', 'Manual')) parts.push(`${n('Waiting', 'Pending', 'Manual')} waiting`);
+  if (n('Failed')) parts.push(`${n('Failed')} failed`);
+  const deadline = n('Updating', 'Waiting', 'Pending') ? deadlineHtml(r, g) : '';
+  return `step ${r.step}: ${parts.join(', ')}${r.stepBakeEndsMs ? ` · bake: ${countdown(r.stepBakeEndsMs, 'ending')}` : ''}` +
+    `${deadline ? ` · deadline: ${deadline}` : ''}`;
+}
+
+function rolloutsView(r, view) {
+  main.innerHTML = `<h1>Rollouts</h1>
+    <p class="muted">Progressive rollouts of RollingSync ApplicationSets: active first, then the newest ended.</p>
+    <div id="rollouts" class="tablewrap">Loading…</div>`;
+  async function load() {
+    const doc = await api('/api/v1/ui/rollouts', { signal: view.abort.signal });
+    learnClock(doc);
+    const rows = doc.rollouts;
+    const seen = new Set(); // the first row of a set is its newest rollout, the one /ui/rollouts/APPSET shows
+    const nameCell = (x) => (seen.has(x.appset) ? `${esc(x.appset)} <span class="muted">(earlier)</span>`
+      : (seen.add(x.appset), `<a href="/ui/rollouts/${enc(x.appset)}">${esc(x.appset)}</a>`));
+    const html = rows.length ? `<table><thead><tr><th>ApplicationSet</th><th>Phase</th><th>Step</th>
+      <th class="hide-narrow">Clusters</th><th class="hide-narrow">Revision</th><th class="hide-narrow">Started</th><th>State</th></tr></thead><tbody>
+      ${rows.map((x) => `<tr data-appset="${esc(x.appset)}"><td>${nameCell(x)}</td>
+        <td>${phaseBadge(x.phase)}</td><td>${x.step} of ${x.steps}</td>
+        <td class="hide-narrow">${x.targetStates.Done || 0} of ${x.targetCount} done${x.targetStates.Failed ? `, ${x.targetStates.Failed} failed` : ''}</td>
+        <td class="hide-narrow"><code>${esc(short(x.revision))}</code></td>
+        <td class="hide-narrow">${agoLive(x.startedMs)}</td><td class="state">${rolloutLine(x)}</td></tr>`).join('')}
+      </tbody></table>` : '<p class="muted">No rollout yet. A change to the apps of an ApplicationSet whose ' +
+      '<code>spec.strategy.type</code> is <code>RollingSync</code> starts one.</p>';
+    keepFocus(() => { main.querySelector('#rollouts').innerHTML = html; });
+  }
+  const reload = reloader(view, load);
+  ticking(view);
+  view.onRollout = () => reload();
+  view.onChange = (ev) => { if (ev.all) reload(); };
+  load().catch((err) => showFailure(view, '#rollouts', err));
+}
+
+// ---- one rollout ----
+
+// What the current step waits for, in words, with its live timers.
+function stepWaits(r, gate, ts) {
+  const by = (...states) => ts.filter((t) => states.includes(t.state));
+  const clusters = (list) => `${plural(list.length, 'cluster')} (${esc(someNames(list.map((t) => t.cluster)))})`;
+  const parts = [];
+  if (r.phase === 'Paused') parts.push(`an operator to resume it (paused for ${countup(r.pausedMs)})`);
+  if (r.phase === 'Halted') parts.push('an operator: Resume follows the failed clusters again, Abort holds everything back');
+  const manual = by('Manual'), updating = by('Updating'), pending = by('Pending', 'Waiting'), baking = by('Baking');
+  if (updating.length) parts.push(`${clusters(updating)} to be Synced and Healthy at the new revision`);
+  if (pending.length) parts.push(`a free slot for ${clusters(pending)} (at most ${esc(gate.maxUpdate)} syncing at once)`);
+  if (manual.length) parts.push(`an operator to sync ${clusters(manual)} (maxUpdate ${esc(gate.maxUpdate)})`);
+  if (baking.length) parts.push(`${clusters(baking)} to finish the ${dur(gate.bakeMs)} bake`);
+  return parts.length ? parts.join('; ') : 'nothing: the hub moves on at its next tick';
+}
+
+// The step's timers: the bake still to go (its longest) and the progress deadline.
+function stepTimers(r, gate, ts) {
+  const out = [];
+  const baking = ts.filter((t) => t.state === 'Baking' && t.healthySinceMs);
+  if (r.promoted) out.push('bake: skipped (promoted)');
+  else if (baking.length) out.push(`bake: ${countdown(Math.max(...baking.map((t) => t.healthySinceMs + gate.bakeMs)), 'ending')}`);
+  if (ts.some((t) => ['Updating', 'Pending', 'Waiting'].includes(t.state))) {
+    const d = deadlineHtml(r, gate);
+    if (d) out.push(`progress deadline: ${d}`);
+  }
+  return out.join(' · ');
+}
+
+function targetDetail(r, t, gate) {
+  const ended = !ACTIVE_PHASES.includes(r.phase);
+  if (ended && ['Waiting', 'Pending', 'Manual'].includes(t.state)) return 'never released: kept its old state';
+  if (ended && t.state === 'Baking') return 'Synced and Healthy; the rollout ended before its bake did';
+  if (ended && t.state === 'Updating') return 'released; the rollout ended before it was Synced and Healthy';
+  switch (t.state) {
+    case 'Baking': return r.promoted ? 'bake skipped (promoted)' : `baking: ${countdown(t.healthySinceMs + (gate?.bakeMs || 0), 'ending')}`;
+    case 'Updating': return `released ${agoLive(t.releasedMs)}${t.message ? `: ${esc(t.message)}` : ''}`;
+    case 'Done': return 'done: Synced, Healthy and baked at the new revision';
+    case 'Waiting': return t.step > 0 ? `held until step ${t.step} starts` : 'held';
+    case 'Pending': return 'its step runs: waits for a free slot';
+    case 'Manual': return `waits for an operator: <code>gitfleet sync ${esc(t.app)} --cluster ${esc(t.cluster)}</code>`;
+    case 'RolledBack': return 'held at its state from before the rollout';
+    default: return esc(t.message);
+  }
+}
+
+// One step: gates, state, timers, what it waits for, and its clusters.
+function stepHtml(r, gate, ts, n) {
+  const active = ACTIVE_PHASES.includes(r.phase);
+  const current = gate && gate.step === r.step && r.phase !== 'Completed';
+  const heldBack = ts.some((t) => t.state === 'RolledBack');
+  const state = !gate ? 'no step selects these: they wait for a manual sync and never block the rollout'
+    : r.phase === 'Completed' || gate.step < r.step ? (heldBack ? 'complete, then held back' : 'complete')
+      : current ? (active ? 'current step' : `stopped here (${esc(r.phase)})`) : active ? `after step ${gate.step - 1}` : 'not reached';
+  const gates = gate ? `maxUpdate ${esc(gate.maxUpdate)} · bake ${dur(gate.bakeMs)} · deadline ${dur(gate.deadlineMs)} · tolerates ${esc(gate.maxFailures)} failed` : '';
+  const shown = ts.slice(0, 200);
+  return `<section class="step-card${current ? ' current' : ''}" data-step="${gate ? gate.step : 0}" aria-label="${gate ? `step ${gate.step} of ${n}` : 'no step'}">
+    <header><h3>${gate ? `Step ${gate.step} of ${n}` : 'No step'}</h3><span class="step-state">${current && active ? '<span aria-hidden="true">▶ </span>' : ''}${state}</span>
+      <span class="muted">${plural(ts.length, 'cluster')}${gates ? ` · ${gates}` : ''}</span></header>
+    ${current && active ? `<p class="timers">${stepTimers(r, gate, ts) || 'no timer running'}</p>
+      <p class="waits"><b>Waits for</b> ${stepWaits(r, gate, ts)}</p>` : ''}
+    ${ts.length ? `<div class="tablewrap"><table><thead><tr><th>Cluster</th><th class="hide-narrow">App</th><th>State</th><th>Detail</th></tr></thead><tbody>
+      ${shown.map((t) => `<tr data-cluster="${esc(t.cluster)}" data-state="${esc(t.state)}"><td><a href="/ui/cluster/${enc(t.cluster)}">${esc(t.cluster)}</a></td>
+        <td class="hide-narrow"><a href="/ui/app/${enc(t.app)}">${esc(t.app)}</a></td><td>${targetBadge(t.state)} <span class="muted">${esc(t.state)}</span></td>
+        <td class="msg">${targetDetail(r, t, gate)}</td></tr>`).join('')}
+      </tbody></table></div>${ts.length > shown.length ? `<p class="muted">and ${ts.length - shown.length} more clusters</p>` : ''}`
+      : '<p class="muted">No cluster changed in this step.</p>'}
+  </section>`;
+}
+
+// The confirmations: what each verb will do to this rollout, in its own numbers (docs/rollouts.md).
+function rolloutConfirm(verb, r) {
+  const a = r.appset, at = `step ${r.step} of ${r.steps}`, gate = r.stepGates[r.step - 1];
+  const ts = r.targets;
+  const released = ts.filter((t) => RELEASED.includes(t.state) && t.step > 0);
+  const list = (xs) => `${plural(xs.length, 'cluster')}${xs.length ? ` (${someNames(xs.map((t) => t.cluster))})` : ''}`;
+  const deadlineLeft = gate ? r.stepStartedMs + gate.deadlineMs - (r.phase === 'Paused' ? r.pausedMs : hubNow()) : 0;
+  if (verb === 'pause') {
+    return `Pause the rollout of ${a} (commit ${short(r.revision)}) at ${at}: the hub releases no more clusters and ` +
+      `the step's progress deadline stops (${dur(deadlineLeft)} left, kept for the resume). The ${list(released)} ` +
+      `already released ${released.length === 1 ? 'keeps' : 'keep'} the new revision and ${released.length === 1 ? 'goes' : 'go'} ` +
+      'on syncing and baking; nothing is rolled back. Resume goes on from here.';
+  }
+  if (verb === 'resume' && r.phase === 'Halted') {
+    const failed = ts.filter((t) => t.state === 'Failed');
+    return `Resume the halted rollout of ${a} at ${at}: the ${list(failed)} that failed ${failed.length === 1 ? 'is' : 'are'} followed again from ` +
+      `where ${failed.length === 1 ? 'it is' : 'they are'}, and the step gets a fresh ${dur(gate?.deadlineMs || 0)} progress deadline. If more fail than the ` +
+      `step tolerates, the failure policy (${r.failurePolicy}) applies again.`;
+  }
+  if (verb === 'resume') {
+    return `Resume the rollout of ${a} at ${at}: the hub releases the step's waiting clusters again (at most ` +
+      `${gate?.maxUpdate} syncing at once) and goes on through the remaining steps as their gates allow; the progress ` +
+      `deadline counts on from ${dur(deadlineLeft)} left.`;
+  }
+  if (verb === 'promote') {
+    const mine = ts.filter((t) => t.step === r.step);
+    const next = ts.filter((t) => t.step === r.step + 1);
+    const then = r.step < r.steps ? `then step ${r.step + 1} (${list(next)}) starts` : 'then the rollout completes';
+    return `Promote ${at} of ${a}: its ${list(mine)} skip the rest of the ${dur(gate?.bakeMs || 0)} bake and count as ` +
+      `done as soon as Synced and Healthy at commit ${short(r.revision)}; ${then}` +
+      `${r.phase === 'Paused' ? ' once the rollout is resumed (it stays paused)' : ''}. Nothing is rolled back.`;
+  }
+  const held = ts.length - released.length - ts.filter((t) => t.state === 'RolledBack').length;
+  return `Abort the rollout of ${a} to commit ${short(r.revision)}: ` +
+    (released.length ? `the ${list(released)} already released to it are held back at the state each had before ` +
+      'this rollout, and their agents go back to it' : 'no cluster has been released yet, so nothing is rolled back') +
+    `; the ${plural(held, 'other cluster')} ${held === 1 ? 'keeps its' : 'keep their'} old state. The rollout ends as Aborted and cannot be resumed; ` +
+    'its clusters stay held until Git changes the app again (a new rollout starts) or someone syncs one by hand.';
+}
+
+const ROLLOUT_VERBS = { // verb: [button label, phases that allow it]
+  pause: ['Pause', ['Progressing']], resume: ['Resume', ['Paused', 'Halted']],
+  promote: ['Promote step', ['Progressing', 'Paused']], abort: ['Abort', ['Progressing', 'Paused', 'Halted']],
+};
+
+function rolloutAction(verb, r) {
+  return act({
+    title: `${ROLLOUT_VERBS[verb][0]}: rollout of ${r.appset}`,
+    text: rolloutConfirm(verb, r),
+    ok: ROLLOUT_VERBS[verb][0],
+    path: `/api/v1/rollouts/${enc(r.appset)}/${verb}`,
+    done: (d) => `Rollout of ${r.appset}: ${d.phase}, step ${d.step} of ${d.steps}`,
+  });
+}
+
+function rolloutView(r, view) {
+  const name = r.name;
+  main.innerHTML = `<h1>Rollout of ${esc(name)}</h1><div id="rollout">Loading…</div>`;
+  let ro = null;
+  async function load() {
+    const doc = await api(`/api/v1/ui/rollouts/${enc(name)}`, { signal: view.abort.signal });
+    learnClock(doc);
+    ro = doc.rollout;
+    const active = ACTIVE_PHASES.includes(ro.phase);
+    const verbs = token.get() ? Object.entries(ROLLOUT_VERBS).filter(([, [, phases]]) => phases.includes(ro.phase)) : [];
+    const byStep = new Map();
+    for (const t of ro.targets) { if (!byStep.has(t.step)) byStep.set(t.step, []); byStep.get(t.step).push(t); }
+    const html = `
+      <dl class="kv">
+        <dt>Phase</dt><dd id="rollout-phase">${phaseBadge(ro.phase)}</dd>
+        <dt>Step</dt><dd id="rollout-step">${ro.step} of ${ro.steps}</dd>
+        <dt>Revision</dt><dd>commit <code>${esc(short(ro.revision))}</code></dd>
+        <dt>Started</dt><dd>${esc(timeText(ro.startedMs))} (${agoLive(ro.startedMs)})</dd>
+        ${ro.finishedMs && !active ? `<dt>Ended</dt><dd>${esc(timeText(ro.finishedMs))} (${agoLive(ro.finishedMs)})</dd>` : ''}
+        <dt>On failure</dt><dd>${ro.failurePolicy === 'rollback' ? 'roll back the failed step and the earlier ones' : 'halt (released clusters keep the new revision)'}</dd>
+        ${ro.message ? `<dt>Message</dt><dd id="rollout-message">${esc(ro.message)}</dd>` : ''}
+        <dt>Links</dt><dd><a href="/ui/rollouts">every rollout</a></dd>
+      </dl>
+      ${verbs.length ? `<p class="actions" id="rollout-actions">${verbs.map(([v, [label]]) =>
+        `<button type="button" data-verb="${v}" data-key="verb-${v}">${label}</button>`).join(' ')}</p>`
+        : token.get() || !active ? '' : '<p class="muted">Read-only: enter an admin token to pause, resume, promote or abort this rollout.</p>'}
+      <h2>Steps</h2>
+      ${ro.stepGates.map((g) => stepHtml(ro, g, byStep.get(g.step) || [], ro.steps)).join('')}
+      ${byStep.has(0) ? stepHtml(ro, null, byStep.get(0), ro.steps) : ''}`;
+    keepFocus(() => { main.querySelector('#rollout').innerHTML = html; });
+  }
+  async function onClick(e) {
+    const b = e.target.closest('button[data-verb]');
+    if (!b || !ro) return;
+    if (await rolloutAction(b.dataset.verb, ro)) reload();
+  }
+  main.addEventListener('click', onClick);
+  const reload = reloader(view, load);
+  ticking(view);
+  const before = view.dispose;
+  view.dispose = () => { before(); main.removeEventListener('click', onClick); };
+  view.onRollout = (ev) => { if (ev.all || ev.appsets.includes(name)) reload(); };
+  view.onChange = (ev) => { if (ev.all) reload(); };
+  load().catch((err) => showFailure(view, '#rollout', err));
 }
 
 // ---- live updates: /api/v1/events (server-sent events over fetch, so the token goes in a header) ----
@@ -722,6 +1036,11 @@ const events = (() => {
   function dispatch(name, data) {
     let doc;
     try { doc = JSON.parse(data); } catch { return; }
+    if (name === 'rollout') { // ApplicationSets whose rollout changed; views that show none ignore it
+      window.gitfleetEvents = (window.gitfleetEvents || 0) + 1;
+      current?.onRollout?.({ appsets: doc.rollouts || [], all: !!doc.all });
+      return;
+    }
     const passChanged = revision !== null && doc.revision !== revision;
     const first = revision === null;
     revision = doc.revision;

@@ -53,7 +53,7 @@ wait_for 60 cluster_is dev-1 health Healthy || fail "dev-1 never Healthy"
 echo "fleet ready after ${SECONDS}s"
 
 shots="${GF_BUILD_DIR:-$T}/dashboard-screenshots"
-mkdir -p "$shots" && rm -f "$shots"/*.png
+mkdir -p "$shots" && find "$shots" -maxdepth 1 -name '*.png' ! -name 'rollout*' -delete  # rollout*: dashboard_rollout_test's
 GF_HUB="$GITFLEET_HUB" GF_ADMIN_TOKEN=$(cat "$T/hub/admin.token") GF_VIEWER_TOKEN="$viewer" \
   GF_REPO="$T/repo" GF_SHOTS="$shots" GF_CLI="$GF_BIN_DIR/gitfleet" \
   "$PY" "$here/dashboard_browser.py" || fail "the browser test failed"

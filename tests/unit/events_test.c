@@ -1,5 +1,5 @@
 /* events_test.c -- the dashboard's change feed over a real HTTP server: hello, coalesced changes,
- * the "all" overflow, subscribers that leave */
+ * rollout events, the "all" overflow, subscribers that leave */
 #include "harness.h"
 
 #include "events.h"
@@ -97,6 +97,45 @@ static void test_events__hello_then_one_coalesced_change(void)
     GF_ASSERT(strstr(buf, "\"clusters\":[\"dev-1\",\"prod-1\"],\"all\":false,"
                           "\"revision\":\"abcdefabcdefabcdefabcdefabcdefabcdefabcd\","
                           "\"error\":\"fetch failed\"}") != NULL);
+    close(fd);
+    hub_http_stop(server);
+    hub_events_free(ev);
+}
+
+/* Rollout notes are their own event kind, coalesced like changes; a window
+ * with rollout notes only sends no change event. */
+static void test_events__rollouts_are_their_own_kind(void)
+{
+    hub_events *ev = NULL;
+    char buf[8192] = "";
+
+    GF_ASSERT_INT(hub_events_new(&ev), 0);
+    hub_http *server = start(ev);
+    int fd = subscribe(server);
+    GF_ASSERT(read_until(fd, buf, sizeof(buf), "event: hello\n"));
+    GF_ASSERT(read_until(fd, buf, sizeof(buf), "}\n\n"));
+    buf[0] = '\0';
+    hub_events_rollout(ev, "web");
+    hub_events_rollout(ev, "api");
+    hub_events_rollout(ev, "web");
+    GF_ASSERT(read_until(fd, buf, sizeof(buf), "}\n\n"));
+    usleep((HUB_EVENTS_WINDOW_MS + 300) * 1000);
+    struct timeval tv = {.tv_usec = 100000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    read_until(fd, buf, sizeof(buf), "never");
+    GF_ASSERT_INT(count(buf, "event: rollout\n"), 1);
+    GF_ASSERT_INT(count(buf, "event: change\n"), 0);
+    GF_ASSERT(strstr(buf, "\"rollouts\":[\"web\",\"api\"],\"all\":false") != NULL);
+    /* A cluster and a rollout in one window: one of each. */
+    buf[0] = '\0';
+    hub_events_cluster(ev, "dev-1");
+    hub_events_rollout(ev, "web");
+    tv.tv_sec = 5;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    GF_ASSERT(read_until(fd, buf, sizeof(buf), "\"rollouts\":[\"web\"]"));
+    GF_ASSERT_INT(count(buf, "event: change\n"), 1);
+    GF_ASSERT(strstr(buf, "\"clusters\":[\"dev-1\"]") != NULL);
+    hub_events_rollout(NULL, "web"); /* no feed: nothing */
     close(fd);
     hub_http_stop(server);
     hub_events_free(ev);
@@ -201,6 +240,7 @@ static void test_events__free_with_subscribers(void)
 }
 
 GF_TESTS(GF_TEST(test_events__hello_then_one_coalesced_change),
+         GF_TEST(test_events__rollouts_are_their_own_kind),
          GF_TEST(test_events__many_clusters_say_all),
          GF_TEST(test_events__gone_subscribers_are_released),
          GF_TEST(test_events__repeated_reports_are_quiet),
