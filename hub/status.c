@@ -253,6 +253,34 @@ static void say_rolled_back(json_t *row, const struct hub_pin *pin, const struct
                      (unsigned long long)pin->generation, pin->revision, pin->app));
 }
 
+/* A rollout holds the app at the state its cluster had (docs/rollouts.md):
+ * it is behind Git until its step releases it, as in Argo CD. */
+static void say_held_by_rollout(json_t *row, const struct hub_pin *pin, const struct hub_app *app,
+                                const struct cluster_ctx *x)
+{
+    const char *git = json_string_value(json_object_get(json_object_get(x->git, pin->app), "hash"));
+    const char *set = app->appset ? app->appset : "?";
+
+    if (strcmp(pin->holder, "rollout") != 0 || (git && strcmp(git, pin->hash) == 0))
+        return;
+    json_object_set_new(row, "sync", json_string("OutOfSync"));
+    json_object_set_new(row, "message",
+                        json_sprintf("held at generation %llu (revision %.12s) by the rollout of "
+                                     "ApplicationSet %s until its step releases this cluster "
+                                     "(gitfleet rollout status %s)",
+                                     (unsigned long long)pin->generation, pin->revision, set, set));
+}
+
+/* An app of a RollingSync set that its cluster's agent does not report
+ * yet, while it reports others: the rollout keeps it off until its step. */
+static int held_off(const struct hub_view *v, const struct hub_app *app, const json_t *report)
+{
+    const struct hub_fleet_appset *set =
+        app->appset && v->fleet ? hub_fleet_appset(v->fleet, app->appset) : NULL;
+
+    return set && set->strategy.rolling && report != NULL;
+}
+
 /* One app row: Git's view (it targets this cluster) merged with the agent's. */
 static json_t *app_row(const struct hub_view *v, const char *cluster, const struct hub_app *app,
                        const json_t *report, const struct cluster_ctx *x, int detail)
@@ -279,10 +307,18 @@ static json_t *app_row(const struct hub_view *v, const char *cluster, const stru
             if (rev && rev[0])
                 json_object_set_new(row, "revision", json_string(rev));
         }
-        if (pin)
+        if (pin) {
             say_rolled_back(row, pin, x);
+            say_held_by_rollout(row, pin, app, x);
+        }
         if (detail)
             json_object_set(row, "resources", json_object_get(reported, "resources"));
+    } else if (held_off(v, app, report)) {
+        json_object_set_new(row, "sync", json_string("OutOfSync"));
+        json_object_set_new(row, "message",
+                            json_sprintf("not on this cluster yet: the rollout of ApplicationSet "
+                                         "%s releases it at its step (gitfleet rollout status %s)",
+                                         app->appset, app->appset));
     }
     add_operation_members(row, reported, app->name, x, pin);
     if (error) {

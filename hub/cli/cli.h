@@ -5,11 +5,16 @@
 /* Exit codes of every command: 0 ok, 1 failure, 2 usage error. */
 enum { GF_CLI_OK = 0, GF_CLI_FAIL = 1, GF_CLI_USAGE = 2 };
 
+/* The shared hub flags a command may take besides --hub, --token-file, -o. */
+#define GF_CLI_TAKES_CLUSTER 0x1u /* --cluster C */
+#define GF_CLI_TAKES_LIMIT   0x2u /* --limit N */
+
 struct gf_cli_command {
     const char *name;
     const char *usage;                 /* "fmt [-w] [FILE...]" */
     const char *summary;               /* one line for `gitfleet help` */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    unsigned hub_flags;                /* GF_CLI_TAKES_*, for gf_cli_hubapi_flags() */
 };
 
 /* Print "gitfleet: <message>" to stderr; returns `code` for `return`. */

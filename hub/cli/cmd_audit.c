@@ -24,7 +24,7 @@ static int run_audit(int argc, char **argv)
     json_t *doc = NULL, *row;
     size_t i;
 
-    if (gf_cli_hubapi_flags(&flags, argc, argv) != argc || flags.cluster || flags.allow_prune)
+    if (gf_cli_hubapi_flags(&gf_cmd_audit, &flags, argc, argv) != argc)
         return gf_cli_usage(&gf_cmd_audit);
     if (flags.limit && strspn(flags.limit, "0123456789") != strlen(flags.limit))
         return gf_cli_error(GF_CLI_USAGE, "--limit: expected a number");
@@ -61,4 +61,5 @@ const struct gf_cli_command gf_cmd_audit = {
     .summary = "the hub's audit log, newest first: who (the token's name) called what, when, "
                "and the result (admin token needed)",
     .run = run_audit,
+    .hub_flags = GF_CLI_TAKES_LIMIT,
 };

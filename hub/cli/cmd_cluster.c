@@ -23,7 +23,7 @@ static int run_clusters(int argc, char **argv)
     json_t *doc = NULL, *c;
     size_t i;
 
-    if (gf_cli_hubapi_flags(&flags, argc, argv) != argc)
+    if (gf_cli_hubapi_flags(&gf_cmd_clusters, &flags, argc, argv) != argc)
         return gf_cli_usage(&gf_cmd_clusters);
     if (gf_cli_hubapi_init(&api, flags.hub, flags.token_file) < 0 ||
         gf_cli_hubapi_call(&api, "GET", "/api/v1/clusters", NULL, &doc) < 0)
@@ -129,7 +129,7 @@ static int run_cluster(int argc, char **argv)
     struct gf_cli_hubapi api;
     char path[300];
     const char *grace = take_grace(&argc, argv);
-    int first = gf_cli_hubapi_flags(&flags, argc, argv);
+    int first = gf_cli_hubapi_flags(&gf_cmd_cluster, &flags, argc, argv);
     static const char *const verbs[] = {"add", "remove", "key", "rotate-key", NULL};
     int known = 0;
 

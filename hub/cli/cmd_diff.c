@@ -52,7 +52,7 @@ static int run_diff(int argc, char **argv)
     char path[300];
     json_t *status = NULL, *app, *res;
     size_t i, j, drifted = 0;
-    int first = gf_cli_hubapi_flags(&flags, argc, argv);
+    int first = gf_cli_hubapi_flags(&gf_cmd_diff, &flags, argc, argv);
 
     if (first < 0 || argc - first < 1 || argc - first > 2)
         return gf_cli_usage(&gf_cmd_diff);

@@ -100,7 +100,7 @@ static int run_history(int argc, char **argv)
     struct gf_cli_hubapi api;
     char path[1024] = "/api/v1/history";
     json_t *doc = NULL;
-    int first = gf_cli_hubapi_flags(&flags, argc, argv);
+    int first = gf_cli_hubapi_flags(&gf_cmd_history, &flags, argc, argv);
 
     if (first < 0 || argc - first > 1)
         return gf_cli_usage(&gf_cmd_history);
@@ -147,4 +147,5 @@ const struct gf_cli_command gf_cmd_history = {
     .summary = "sync results per app and cluster, newest first; with APP, first the states of "
                "the app one may roll back to (gitfleet rollback)",
     .run = run_history,
+    .hub_flags = GF_CLI_TAKES_CLUSTER | GF_CLI_TAKES_LIMIT,
 };

@@ -133,15 +133,13 @@ int gf_cli_hubapi_call(struct gf_cli_hubapi *api, const char *method, const char
     return error;
 }
 
-int gf_cli_hubapi_flags(struct gf_cli_hub_flags *flags, int argc, char **argv)
+int gf_cli_hubapi_flags(const struct gf_cli_command *cmd, struct gf_cli_hub_flags *flags, int argc,
+                        char **argv)
 {
-    static const struct option longopts[] = {{"hub", required_argument, NULL, 'H'},
-                                             {"token-file", required_argument, NULL, 't'},
-                                             {"output", required_argument, NULL, 'o'},
-                                             {"cluster", required_argument, NULL, 'c'},
-                                             {"limit", required_argument, NULL, 'l'},
-                                             {"allow-prune", required_argument, NULL, 'a'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"hub", required_argument, NULL, 'H'},    {"token-file", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'}, {"cluster", required_argument, NULL, 'c'},
+        {"limit", required_argument, NULL, 'l'},  {NULL, 0, NULL, 0}};
     int c;
 
     memset(flags, 0, sizeof(*flags));
@@ -160,13 +158,14 @@ int gf_cli_hubapi_flags(struct gf_cli_hub_flags *flags, int argc, char **argv)
             flags->output = optarg;
             break;
         case 'c':
+            if (!(cmd->hub_flags & GF_CLI_TAKES_CLUSTER))
+                return -1;
             flags->cluster = optarg;
             break;
         case 'l':
+            if (!(cmd->hub_flags & GF_CLI_TAKES_LIMIT))
+                return -1;
             flags->limit = optarg;
-            break;
-        case 'a':
-            flags->allow_prune = optarg;
             break;
         default:
             return -1;

@@ -2,6 +2,8 @@
 #ifndef GF_CLI_HUBAPI_H
 #define GF_CLI_HUBAPI_H
 
+#include "cli.h"
+
 #include <jansson.h>
 
 struct gf_cli_hubapi {
@@ -22,12 +24,15 @@ int gf_cli_hubapi_call(struct gf_cli_hubapi *api, const char *method, const char
                        const json_t *body, json_t **out);
 
 /* Shared option parsing of the hub commands: --hub URL, --token-file F,
- * -o/--output FORMAT. Returns the index of the first positional argument,
- * or -1 on a usage error. `output` defaults to "table". */
+ * -o/--output FORMAT, and the flags the command's table entry declares in
+ * `hub_flags` (GF_CLI_TAKES_*): any other is a usage error. Returns the
+ * index of the first positional argument, or -1 on a usage error. `output`
+ * defaults to "table". */
 struct gf_cli_hub_flags {
-    const char *hub, *token_file, *output, *cluster, *limit, *allow_prune;
+    const char *hub, *token_file, *output, *cluster, *limit;
 };
-int gf_cli_hubapi_flags(struct gf_cli_hub_flags *flags, int argc, char **argv);
+int gf_cli_hubapi_flags(const struct gf_cli_command *cmd, struct gf_cli_hub_flags *flags, int argc,
+                        char **argv);
 
 /* Print a JSON document for -o json / -o yaml; 0, or GF_CLI_USAGE for an
  * unknown format. Releases `doc`. */

@@ -154,6 +154,11 @@ assert a["rolledBack"] is None and a["pendingOperations"] == []' || fail "status
 [ "$(code gitfleet wait nosuch --timeout 2s)" = 1 ] || fail "wait on an unknown app: $(cat "$T/out")"
 [ "$(code gitfleet sync web --bogus)" = 2 ] || fail "a flag sync does not take is not a usage error"
 [ "$(code gitfleet rollback web)" = 2 ] || fail "rollback without --cluster is not a usage error"
+# The shared hub flags are taken only by the commands that declare them.
+[ "$(code gitfleet clusters --limit 3)" = 2 ] || fail "clusters accepts --limit"
+[ "$(code gitfleet diff c1 --cluster c2)" = 2 ] || fail "diff accepts --cluster"
+[ "$(code gitfleet audit --cluster c1)" = 2 ] || fail "audit accepts --cluster"
+[ "$(code gitfleet history --cluster c1 --limit 1)" = 0 ] || fail "history refuses its own flags: $(cat "$T/out")"
 pass "status JSON has operationState, pendingOperations, rolledBack, ...; usage errors exit 2"
 
 # 9. Who may operate: a viewer may not; a project token only for its projects' apps.

@@ -116,6 +116,9 @@ push "web: a broken image"
 wait_for 60 phase_is RolledBack || fail "broken image not rolled back: $(gitfleet rollout status web)"
 wait_for 30 runs c1 2.0 || fail "c1 not back on 2.0: $(image_of c1)"
 for c in c2 c3 c4 c5; do runs "$c" 2.0 || fail "$c saw the broken image: $(image_of "$c")"; done
+held_said() { app_field c3 web-c3 message | grep -q "by the rollout of ApplicationSet web"; }
+wait_for 10 held_said || fail "status does not say c3's app is held: $(app_field c3 web-c3 message)"
+[ "$(app_field c3 web-c3 sync)" = OutOfSync ] || fail "a held app is $(app_field c3 web-c3 sync), not OutOfSync"
 rollout_field message | grep -q 'step 1: 1 of 1 failed' || fail "message: $(rollout_field message)"
 gitfleet rollout list | grep -q RolledBack || fail "rollout list does not show it"
 curl -sf -H "Authorization: Bearer $(cat "$T/hub/admin.token")" "$GITFLEET_HUB/metrics" | grep -q 'gitfleet_rollouts_ended_total{phase="RolledBack"} 1' ||
