@@ -97,6 +97,7 @@ hub = http.client.HTTPConnection("127.0.0.1", api, timeout=10)
 kc = yaml.safe_load(open(d + "/c001.kubeconfig"))
 server = kc["clusters"][0]["cluster"]["server"].split("//")[1]
 ktoken = kc["users"][0]["user"]["token"]
+HAUTH = {"Authorization": "Bearer " + open(d + "/hub/admin.token").read().strip()}  # reads need a token
 kube = http.client.HTTPConnection(server.split(":")[0], int(server.split(":")[1]), timeout=10)
 POLL = 0.01  # seconds between polls, or twice the last status call if longer: the poller
              # must not eat the hub's CPU (a status of 100 clusters takes ~40 ms here)
@@ -110,7 +111,7 @@ calls = []  # seconds each status poll took: the resolution of the measurement
 
 def revisions():
     t = time.monotonic()
-    status, body = get(hub, "/api/v1/status")
+    status, body = get(hub, "/api/v1/status", HAUTH)
     calls.append(time.monotonic() - t)
     return {c["name"]: c["revision"] for c in json.loads(body)["clusters"]}
 
