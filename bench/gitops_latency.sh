@@ -32,11 +32,9 @@ while [ $# -gt 0 ]; do
 done
 case $kubesim in own | shared) ;; *) echo "--kubesim is own or shared, not '$kubesim'" >&2; exit 2 ;; esac
 bin=$build/bin
-for p in gitfleet-hub gitfleet-agent gitfleet kubesim; do
-    [ -x "$bin/$p" ] || { echo "build first: ./scripts/build.sh $build" >&2; exit 1; }
-done
 export GF_BIN_DIR=$bin
-source "$here/tests/integration/lib/fleet.sh" # $T, start, start_hub, join_cluster, cleanup on exit
+# checks the programs are built; $T, start, start_hub, join_cluster; stops all and cleans up on exit
+source "$here/tests/integration/lib/fleet.sh"
 trap 'exit 130' INT TERM
 
 hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }

@@ -27,11 +27,9 @@ while [ $# -gt 0 ]; do
 done
 [ "$n" -ge 4 ] || { echo "--clusters: at least 4 (one per ring)" >&2; exit 2; }
 bin=$build/bin
-for p in gitfleet-hub gitfleet-agent gitfleet kubesim; do
-    [ -x "$bin/$p" ] || { echo "build first: ./scripts/build.sh $build" >&2; exit 1; }
-done
 export GF_BIN_DIR=$bin
-source "$here/tests/integration/lib/fleet.sh" # $T, start, start_hub, join_cluster, cleanup on exit
+# checks the programs are built; $T, start, start_hub, join_cluster; stops all and cleans up on exit
+source "$here/tests/integration/lib/fleet.sh"
 trap 'exit 130' INT TERM
 
 make_repo

@@ -3,6 +3,9 @@
 
 set -euo pipefail
 : "${GF_BIN_DIR:?GF_BIN_DIR must point at the built programs}"
+for p in gitfleet-hub gitfleet-agent gitfleet kubesim; do
+  [ -x "$GF_BIN_DIR/$p" ] || { echo "no $p in $GF_BIN_DIR: build first (./scripts/build.sh DIR)" >&2; exit 1; }
+done
 T=$(mktemp -d /tmp/gfit.XXXXXX)
 PIDS=()
 
