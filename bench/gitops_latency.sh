@@ -88,15 +88,13 @@ run_count() {
             --log-level warn
     done
     echo "N=$n: $n agents joined and started in $(( ($(date +%s%N) - t_join) / 1000000 )) ms" >&2
-    python3 - "$T" "$n" "$rounds" "$API_PORT" <<'PY' >>"$T/results.$n"
-import hashlib, hmac, http.client, json, subprocess, sys, time, yaml
+    PYTHONPATH="$here/bench${PYTHONPATH:+:$PYTHONPATH}" python3 - "$T" "$n" "$rounds" "$API_PORT" <<'PY' >>"$T/results.$n"
+import http.client, json, subprocess, sys, time
+from benchlib import kube_connection, webhook
 d, n, rounds, api = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 hub = http.client.HTTPConnection("127.0.0.1", api, timeout=10)
-kc = yaml.safe_load(open(d + "/c001.kubeconfig"))
-server = kc["clusters"][0]["cluster"]["server"].split("//")[1]
-ktoken = kc["users"][0]["user"]["token"]
+kube, KAUTH = kube_connection(d + "/c001.kubeconfig")  # c001's kubesim
 HAUTH = {"Authorization": "Bearer " + open(d + "/hub/admin.token").read().strip()}  # reads need a token
-kube = http.client.HTTPConnection(server.split(":")[0], int(server.split(":")[1]), timeout=10)
 POLL = 0.01  # seconds between polls, or twice the last status call if longer: the poller
              # must not eat the hub's CPU (a status of 100 clusters takes ~40 ms here)
 
@@ -114,8 +112,7 @@ def revisions():
     return {c["name"]: c["revision"] for c in json.loads(body)["clusters"]}
 
 def sample_value():
-    status, body = get(kube, "/api/v1/namespaces/c001/configmaps/bench-config",
-                       {"Authorization": "Bearer " + ktoken})
+    status, body = get(kube, "/api/v1/namespaces/c001/configmaps/bench-config", KAUTH)
     return json.loads(body).get("data", {}).get("round") if status == 200 else None
 
 def head():
@@ -147,13 +144,7 @@ for r in range(1, rounds + 1):
     subprocess.run(["git", "-C", d + "/repo", "commit", "-qam", f"round {r}"], check=True)
     t0 = time.monotonic()
     rev = head()
-    body = json.dumps({"ref": "refs/heads/main", "after": rev}).encode()
-    sig = "sha256=" + hmac.new(b"bench-secret", body, hashlib.sha256).hexdigest()
-    hub.request("POST", "/api/v1/webhook/git", body=body, headers={
-        "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": sig})
-    resp = hub.getresponse(); resp.read()
-    if resp.status != 202:
-        raise SystemExit(f"webhook answered {resp.status}")
+    webhook(hub, rev)
     seen, sample = wait_all(rev, t0, 30, str(r))
     lat += seen.values(); last.append(max(seen.values())); samples.append(sample)
     time.sleep(0.3)  # let report traffic settle before the next commit

@@ -76,15 +76,13 @@ for i in $(seq -f %03g 1 "$n"); do
         --kubeconfig "$T/kubesim.kubeconfig" --log-level warn
 done
 
-python3 - "$T" "$n" "$rounds" "$API_PORT" <<'PY'
-import hashlib, hmac, http.client, json, subprocess, sys, time, yaml
+PYTHONPATH="$here/bench${PYTHONPATH:+:$PYTHONPATH}" python3 - "$T" "$n" "$rounds" "$API_PORT" <<'PY'
+import http.client, json, subprocess, sys, time
+from benchlib import kube_connection, webhook
 tmp, n, rounds, api = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 repo = tmp + "/repo"
 hub = http.client.HTTPConnection("127.0.0.1", api, timeout=10)
-kc = yaml.safe_load(open(tmp + "/kubesim.kubeconfig"))
-server = kc["clusters"][0]["cluster"]["server"].split("//")[1]
-kube = http.client.HTTPConnection(server.split(":")[0], int(server.split(":")[1]), timeout=10)
-KAUTH = {"Authorization": "Bearer " + kc["users"][0]["user"]["token"]}
+kube, KAUTH = kube_connection(tmp + "/kubesim.kubeconfig")
 ring = lambda i: (i - 1) * 4 // n  # 0..3, as the Cluster labels say
 
 def values():  # namespace -> round, for every cluster's ConfigMap
@@ -96,13 +94,7 @@ def push(message):
     subprocess.run(["git", "-C", repo, "commit", "-qam", message], check=True)
     rev = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], check=True,
                          capture_output=True, text=True).stdout.strip()
-    body = json.dumps({"ref": "refs/heads/main", "after": rev}).encode()
-    sig = "sha256=" + hmac.new(b"bench-secret", body, hashlib.sha256).hexdigest()
-    hub.request("POST", "/api/v1/webhook/git", body=body, headers={
-        "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": sig})
-    resp = hub.getresponse(); resp.read()
-    if resp.status != 202:
-        raise SystemExit(f"webhook answered {resp.status}")
+    webhook(hub, rev)
 
 def arrivals(value, t0, timeout=180):
     seen = {}
