@@ -32,44 +32,26 @@ while [ $# -gt 0 ]; do
 done
 case $kubesim in own | shared) ;; *) echo "--kubesim is own or shared, not '$kubesim'" >&2; exit 2 ;; esac
 bin=$build/bin
-for p in gitfleet-hub gitfleet-agent kubesim; do
-    [ -x "$bin/$p" ] || { echo "build first: ./scripts/build.sh $build" >&2; exit 1; }
-done
-
-tmp=$(mktemp -d /tmp/gflat.XXXXXX)
-pids=()
-stop_all() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    pids=()
-}
-trap 'stop_all; rm -rf "$tmp"' EXIT
+export GF_BIN_DIR=$bin
+# checks the programs are built; $T, start, start_hub, join_cluster; stops all and cleans up on exit
+source "$here/tests/integration/lib/fleet.sh"
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_file() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
 hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 
-# start_kubesim KUBECONFIG: a kubesim on a free port writing KUBECONFIG.
-start_kubesim() {
-    "$bin/kubesim" --listen 127.0.0.1:0 --token bench --kubeconfig-out "$1" >"$1.log" 2>&1 &
-    pids+=($!)
-    wait_file "$1" || { echo "kubesim did not start" >&2; return 1; }
-}
+# bench_kubesim CLUSTER: a kubesim at $T/CLUSTER.kubeconfig, with kubesim's default delay.
+bench_kubesim() { start_kubesim "$1" --token bench --controller-delay 1000; }
 
-# make_repo DIR N: a fleet repo with N clusters and one ApplicationSet over all of them.
-make_repo() {
-    local d=$1 n=$2 i
-    mkdir -p "$d/clusters" "$d/argocd" "$d/apps/bench"
-    git -C "$d" init -q -b main
-    git -C "$d" config user.email bench@example.com
-    git -C "$d" config user.name bench
+# make_fleet N: a fleet repo in $T/repo with N clusters and one ApplicationSet over all of them.
+make_fleet() {
+    local n=$1 i
+    make_repo
+    mkdir -p "$T/repo/clusters" "$T/repo/argocd" "$T/repo/apps/bench"
     for i in $(seq -f %03g 1 "$n"); do
         printf 'apiVersion: gitfleet.io/v1\nkind: Cluster\nmetadata: {name: c%s, labels: {bench: "yes"}}\n' \
-            "$i" >"$d/clusters/c$i.yaml"
+            "$i" >"$T/repo/clusters/c$i.yaml"
     done
-    cat >"$d/argocd/bench.yaml" <<'Y'
+    cat >"$T/repo/argocd/bench.yaml" <<'Y'
 apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet
 metadata: {name: bench}
@@ -85,46 +67,34 @@ spec:
       syncPolicy: {automated: {}, syncOptions: [CreateNamespace=true]}
 Y
     printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bench-config}\ndata: {round: "0"}\n' \
-        >"$d/apps/bench/cm.yaml"
-    git -C "$d" add -A && git -C "$d" commit -qm "bench fleet"
+        >"$T/repo/apps/bench/cm.yaml"
+    commit "bench fleet"
 }
 
-# run_count N: one full measurement; appends a result line to $tmp/results.
+# run_count N: one full measurement; appends two result lines to $T/results.N.
 run_count() {
-    local n=$1 d=$tmp/n$1 port api hub_pid agent1_pid i token
-    mkdir -p "$d"
-    make_repo "$d/repo" "$n"
-    port=$(free_port); api=$(free_port)
-    start_kubesim "$d/kubeconfig" # c001's, and with --kubesim shared everyone's
-    "$bin/gitfleet-hub" --repo "$d/repo" --data-dir "$d/hub" --listen "tcp://127.0.0.1:$port" \
-        --api-listen "http://127.0.0.1:$api" --poll-interval 1h --webhook-secret bench-secret \
-        --log-level warn >"$d/hub.log" 2>&1 &
-    hub_pid=$!
-    pids+=($hub_pid)
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$api/healthz" >/dev/null && break; sleep 0.1; done
-    local auth="Authorization: Bearer $(cat "$d/hub/admin.token")"
+    local n=$1 i kc
+    rm -rf "$T/repo" "$T/hub" "$T"/c[0-9]* "$T"/agent-c* "$T"/join-c* # the last count's
+    HUB_PORT=""
+    make_fleet "$n"
+    bench_kubesim c001 # c001's, and with --kubesim shared everyone's
+    start_hub --webhook-secret bench-secret --log-level warn
     local t_join=$(date +%s%N)
     for i in $(seq -f %03g 1 "$n"); do
-        token=$(curl -sf -H "$auth" -d "{\"name\":\"c$i\"}" "http://127.0.0.1:$api/api/v1/clusters" |
-            sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-        "$bin/gitfleet-agent" join --hub "tcp://127.0.0.1:$port" --token "$token" \
-            --state-dir "$d/agent-c$i" --log-level warn >>"$d/join.log" 2>&1
-        local kc=$d/kubeconfig
-        if [ "$kubesim" = own ] && [ "$i" != 001 ]; then kc=$d/kubeconfig-c$i; start_kubesim "$kc"; fi
-        "$bin/gitfleet-agent" run --state-dir "$d/agent-c$i" --kubeconfig "$kc" \
-            --log-level warn >"$d/agent-c$i.log" 2>&1 &
-        pids+=($!)
-        [ "$i" = 001 ] && agent1_pid=$!
+        join_cluster "c$i"
+        kc=$T/c001.kubeconfig
+        if [ "$kubesim" = own ] && [ "$i" != 001 ]; then kc=$T/c$i.kubeconfig; bench_kubesim "c$i"; fi
+        start "agent-c$i" "$bin/gitfleet-agent" run --state-dir "$T/agent-c$i" --kubeconfig "$kc" \
+            --log-level warn
     done
     echo "N=$n: $n agents joined and started in $(( ($(date +%s%N) - t_join) / 1000000 )) ms" >&2
-    python3 - "$d" "$n" "$rounds" "$api" <<'PY' >>"$tmp/results.$n"
-import hashlib, hmac, http.client, json, subprocess, sys, time, yaml
+    PYTHONPATH="$here/bench${PYTHONPATH:+:$PYTHONPATH}" python3 - "$T" "$n" "$rounds" "$API_PORT" <<'PY' >>"$T/results.$n"
+import http.client, json, subprocess, sys, time
+from benchlib import kube_connection, webhook
 d, n, rounds, api = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 hub = http.client.HTTPConnection("127.0.0.1", api, timeout=10)
-kc = yaml.safe_load(open(d + "/kubeconfig"))
-server = kc["clusters"][0]["cluster"]["server"].split("//")[1]
-ktoken = kc["users"][0]["user"]["token"]
-kube = http.client.HTTPConnection(server.split(":")[0], int(server.split(":")[1]), timeout=10)
+kube, KAUTH = kube_connection(d + "/c001.kubeconfig")  # c001's kubesim
+HAUTH = {"Authorization": "Bearer " + open(d + "/hub/admin.token").read().strip()}  # reads need a token
 POLL = 0.01  # seconds between polls, or twice the last status call if longer: the poller
              # must not eat the hub's CPU (a status of 100 clusters takes ~40 ms here)
 
@@ -137,13 +107,12 @@ calls = []  # seconds each status poll took: the resolution of the measurement
 
 def revisions():
     t = time.monotonic()
-    status, body = get(hub, "/api/v1/status")
+    status, body = get(hub, "/api/v1/status", HAUTH)
     calls.append(time.monotonic() - t)
     return {c["name"]: c["revision"] for c in json.loads(body)["clusters"]}
 
 def sample_value():
-    status, body = get(kube, "/api/v1/namespaces/c001/configmaps/bench-config",
-                       {"Authorization": "Bearer " + ktoken})
+    status, body = get(kube, "/api/v1/namespaces/c001/configmaps/bench-config", KAUTH)
     return json.loads(body).get("data", {}).get("round") if status == 200 else None
 
 def head():
@@ -175,13 +144,7 @@ for r in range(1, rounds + 1):
     subprocess.run(["git", "-C", d + "/repo", "commit", "-qam", f"round {r}"], check=True)
     t0 = time.monotonic()
     rev = head()
-    body = json.dumps({"ref": "refs/heads/main", "after": rev}).encode()
-    sig = "sha256=" + hmac.new(b"bench-secret", body, hashlib.sha256).hexdigest()
-    hub.request("POST", "/api/v1/webhook/git", body=body, headers={
-        "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": sig})
-    resp = hub.getresponse(); resp.read()
-    if resp.status != 202:
-        raise SystemExit(f"webhook answered {resp.status}")
+    webhook(hub, rev)
     seen, sample = wait_all(rev, t0, 30, str(r))
     lat += seen.values(); last.append(max(seen.values())); samples.append(sample)
     time.sleep(0.3)  # let report traffic settle before the next commit
@@ -193,11 +156,11 @@ print(f"{n} {len(lat)} {pct(lat, 50):.0f} {pct(lat, 99):.0f} {pct(last, 50):.0f}
       f"{pct(samples, 50):.0f} {pct(samples, 99):.0f} {sum(calls) / len(calls) * 1000:.0f}")
 PY
     local agent_max=0 p h
-    for p in "${pids[@]}"; do
+    for p in "${PIDS[@]}"; do
         [ "$(cat /proc/$p/comm 2>/dev/null)" = gitfleet-agent ] || continue
         h=$(hwm_kib "$p"); [ "$h" -gt "$agent_max" ] && agent_max=$h
     done
-    echo "$(hwm_kib "$hub_pid") $(hwm_kib "$agent1_pid") $agent_max" >>"$tmp/results.$n"
+    echo "$(hwm_kib "$PID_hub") $(hwm_kib "$PID_agent_c001") $agent_max" >>"$T/results.$n"
     stop_all
 }
 
@@ -207,8 +170,8 @@ echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is 
 printf '\n| agents | samples | applied p50 | applied p99 | all clusters p50 | all clusters p99 | in kubesim (c001) p50 | p99 | status call | hub VmHWM | agent c001 VmHWM | largest agent VmHWM |\n'
 printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for n in $counts; do
-    read -r a s p50 p99 l50 l99 k50 k99 call <<<"$(sed -n 1p "$tmp/results.$n")"
-    read -r hub agent amax <<<"$(sed -n 2p "$tmp/results.$n")"
+    read -r a s p50 p99 l50 l99 k50 k99 call <<<"$(sed -n 1p "$T/results.$n")"
+    read -r hub agent amax <<<"$(sed -n 2p "$T/results.$n")"
     printf '| %s | %s | %s ms | %s ms | %s ms | %s ms | %s ms | %s ms | %s ms | %.1f MiB | %.1f MiB | %.1f MiB |\n' \
         "$a" "$s" "$p50" "$p99" "$l50" "$l99" "$k50" "$k99" "$call" \
         "$(echo "$hub/1024" | bc -l)" "$(echo "$agent/1024" | bc -l)" "$(echo "$amax/1024" | bc -l)"

@@ -27,26 +27,14 @@ while [ $# -gt 0 ]; do
 done
 [ "$n" -ge 4 ] || { echo "--clusters: at least 4 (one per ring)" >&2; exit 2; }
 bin=$build/bin
-for p in gitfleet-hub gitfleet-agent kubesim; do
-    [ -x "$bin/$p" ] || { echo "build first: ./scripts/build.sh $build" >&2; exit 1; }
-done
-
-tmp=$(mktemp -d /tmp/gfroll.XXXXXX)
-pids=()
-stop_all() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap 'stop_all; [ -n "${GF_KEEP:-}" ] || rm -rf "$tmp"' EXIT
+export GF_BIN_DIR=$bin
+# checks the programs are built; $T, start, start_hub, join_cluster; stops all and cleans up on exit
+source "$here/tests/integration/lib/fleet.sh"
 trap 'exit 130' INT TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-repo=$tmp/repo
+make_repo
+repo=$T/repo
 mkdir -p "$repo/clusters" "$repo/argocd" "$repo/apps/bench"
-git -C "$repo" init -q -b main
-git -C "$repo" config user.email bench@example.com
-git -C "$repo" config user.name bench
 for i in $(seq -f %03g 1 "$n"); do
     printf 'apiVersion: gitfleet.io/v1\nkind: Cluster\nmetadata: {name: c%s, labels: {ring: r%d}}\n' \
         "$i" $(( (10#$i - 1) * 4 / n + 1 )) >"$repo/clusters/c$i.yaml"
@@ -78,38 +66,23 @@ Y
 appset AllAtOnce
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bench-config}\ndata: {round: "0"}\n' \
     >"$repo/apps/bench/cm.yaml"
-git -C "$repo" add -A && git -C "$repo" commit -qm "bench fleet"
+commit "bench fleet"
 
-port=$(free_port); api=$(free_port)
-"$bin/kubesim" --listen 127.0.0.1:0 --token bench --kubeconfig-out "$tmp/kubeconfig" \
-    >"$tmp/kubesim.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$tmp/kubeconfig" ] && break; sleep 0.1; done
-"$bin/gitfleet-hub" --repo "$repo" --data-dir "$tmp/hub" --listen "tcp://127.0.0.1:$port" \
-    --api-listen "http://127.0.0.1:$api" --poll-interval 1h --webhook-secret bench-secret \
-    --log-level "${HUB_LOG_LEVEL:-warn}" >"$tmp/hub.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$api/healthz" >/dev/null && break; sleep 0.1; done
-auth="Authorization: Bearer $(cat "$tmp/hub/admin.token")"
+start_kubesim kubesim --token bench --controller-delay 1000 # one for all, kubesim's default delay
+start_hub --webhook-secret bench-secret --log-level "${HUB_LOG_LEVEL:-warn}"
 for i in $(seq -f %03g 1 "$n"); do
-    token=$(curl -sf -H "$auth" -d "{\"name\":\"c$i\"}" "http://127.0.0.1:$api/api/v1/clusters" |
-        sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-    "$bin/gitfleet-agent" join --hub "tcp://127.0.0.1:$port" --token "$token" \
-        --state-dir "$tmp/agent-c$i" --log-level warn >>"$tmp/join.log" 2>&1
-    "$bin/gitfleet-agent" run --state-dir "$tmp/agent-c$i" --kubeconfig "$tmp/kubeconfig" \
-        --log-level warn >"$tmp/agent-c$i.log" 2>&1 &
-    pids+=($!)
+    join_cluster "c$i"
+    start "agent-c$i" "$bin/gitfleet-agent" run --state-dir "$T/agent-c$i" \
+        --kubeconfig "$T/kubesim.kubeconfig" --log-level warn
 done
 
-python3 - "$tmp" "$n" "$rounds" "$api" <<'PY'
-import hashlib, hmac, http.client, json, subprocess, sys, time, yaml
+PYTHONPATH="$here/bench${PYTHONPATH:+:$PYTHONPATH}" python3 - "$T" "$n" "$rounds" "$API_PORT" <<'PY'
+import http.client, json, subprocess, sys, time
+from benchlib import kube_connection, webhook
 tmp, n, rounds, api = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 repo = tmp + "/repo"
 hub = http.client.HTTPConnection("127.0.0.1", api, timeout=10)
-kc = yaml.safe_load(open(tmp + "/kubeconfig"))
-server = kc["clusters"][0]["cluster"]["server"].split("//")[1]
-kube = http.client.HTTPConnection(server.split(":")[0], int(server.split(":")[1]), timeout=10)
-KAUTH = {"Authorization": "Bearer " + kc["users"][0]["user"]["token"]}
+kube, KAUTH = kube_connection(tmp + "/kubesim.kubeconfig")
 ring = lambda i: (i - 1) * 4 // n  # 0..3, as the Cluster labels say
 
 def values():  # namespace -> round, for every cluster's ConfigMap
@@ -121,13 +94,7 @@ def push(message):
     subprocess.run(["git", "-C", repo, "commit", "-qam", message], check=True)
     rev = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], check=True,
                          capture_output=True, text=True).stdout.strip()
-    body = json.dumps({"ref": "refs/heads/main", "after": rev}).encode()
-    sig = "sha256=" + hmac.new(b"bench-secret", body, hashlib.sha256).hexdigest()
-    hub.request("POST", "/api/v1/webhook/git", body=body, headers={
-        "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": sig})
-    resp = hub.getresponse(); resp.read()
-    if resp.status != 202:
-        raise SystemExit(f"webhook answered {resp.status}")
+    webhook(hub, rev)
 
 def arrivals(value, t0, timeout=180):
     seen = {}

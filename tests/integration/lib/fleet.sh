@@ -3,12 +3,15 @@
 
 set -euo pipefail
 : "${GF_BIN_DIR:?GF_BIN_DIR must point at the built programs}"
+for p in gitfleet-hub gitfleet-agent gitfleet kubesim; do
+  [ -x "$GF_BIN_DIR/$p" ] || { echo "no $p in $GF_BIN_DIR: build first (./scripts/build.sh DIR)" >&2; exit 1; }
+done
 T=$(mktemp -d /tmp/gfit.XXXXXX)
 PIDS=()
 
-cleanup() {
-  local rc=$?
-  if [ -n "${GF_KEEP:-}" ]; then echo "GF_KEEP: processes and $T left running"; return; fi
+# stop_all: stop every process started so far (SIGTERM, all at once) and forget them.
+stop_all() {
+  local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   # A process that does not stop within 20 s of SIGTERM is reported and killed, so that
   # a hang at shutdown shows in the output instead of eating ctest's whole timeout.
@@ -21,6 +24,13 @@ cleanup() {
     fi
     wait "$p" 2>/dev/null || true
   done
+  PIDS=()
+}
+
+cleanup() {
+  local rc=$?
+  if [ -n "${GF_KEEP:-}" ]; then echo "GF_KEEP: processes and $T left running"; return; fi
+  stop_all
   if [ $rc -ne 0 ]; then
     echo "---- logs in $T (kept) ----"
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -25 "$f"; }; done
@@ -59,12 +69,14 @@ stop() {
   wait "${!var}" 2>/dev/null || true
 }
 
-# start_kubesim NAME: a kubesim with a kubeconfig at $T/NAME.kubeconfig.
+# start_kubesim NAME [FLAGS...]: a kubesim with a kubeconfig at $T/NAME.kubeconfig. FLAGS go
+# after the defaults, so that they win (e.g. --controller-delay 1000, kubesim's own default).
 start_kubesim() {
-  local port; port=$(free_port)
-  start "$1" "$GF_BIN_DIR/kubesim" --listen "127.0.0.1:$port" --kubeconfig-out "$T/$1.kubeconfig" \
-    --controller-delay 100
-  wait_for 10 test -s "$T/$1.kubeconfig" || fail "kubesim $1 did not start"
+  local name=$1 port; shift
+  port=$(free_port)
+  start "$name" "$GF_BIN_DIR/kubesim" --listen "127.0.0.1:$port" \
+    --kubeconfig-out "$T/$name.kubeconfig" --controller-delay 100 "$@"
+  wait_for 10 test -s "$T/$name.kubeconfig" || fail "kubesim $name did not start"
 }
 
 k() { local c=$1; shift; kubectl --kubeconfig "$T/$c.kubeconfig" --cache-dir "$T/kcache-$c" "$@"; }
@@ -89,12 +101,17 @@ start_hub() {
 
 gitfleet() { "$GF_BIN_DIR/gitfleet" "$@"; }
 
-# join_agent CLUSTER: token from the hub, join, run against kubesim CLUSTER.
-join_agent() {
+# join_cluster CLUSTER: token from the hub, join (state in $T/agent-CLUSTER); no agent runs yet.
+join_cluster() {
   local token
   token=$(gitfleet cluster add "$1" | tail -n 1)
   "$GF_BIN_DIR/gitfleet-agent" join --hub "tcp://127.0.0.1:$HUB_PORT" --token "$token" \
     --state-dir "$T/agent-$1" >"$T/join-$1.log" 2>&1 || fail "join of $1 failed"
+}
+
+# join_agent CLUSTER: token from the hub, join, run against kubesim CLUSTER.
+join_agent() {
+  join_cluster "$1"
   start_agent "$1"
 }
 
