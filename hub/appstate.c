@@ -298,9 +298,9 @@ int hub_appstate_mark_synced(hub_store *store, const char *cluster, const char *
         if ((error = hub_store_step_done(store, stmt, "mark synced")) == 0)
             *known_out = hub_store_changes(store) > 0;
     }
+    /* No trim here: marking adds no state (publish adds them, and trims),
+     * and this runs for every report. */
     hub_store_release(store, stmt);
-    if (error == 0 && *known_out)
-        error = trim(store, cluster, app);
     hub_store_unlock(store);
     return error;
 }

@@ -21,7 +21,9 @@
  * pinned app can be given back its rendered state without a render.
  *
  * Bounded: per (cluster, app) the newest HUB_APPSTATE_KEEP synced states
- * and HUB_APPSTATE_KEEP states never synced; contents nobody names go.
+ * and HUB_APPSTATE_KEEP states never synced, trimmed at each publish (a
+ * state marked synced since may make one more synced until the next);
+ * contents nobody names go.
  */
 #define HUB_APPSTATE_KEEP 10
 

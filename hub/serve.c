@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How stale a cluster's stored last-seen time may get before a request
+ * writes it again. */
+#define SERVE_TOUCH_MS    1000
 #define SERVE_MAX_WORKERS 64
 #define SERVE_WORK_BATCH  32 /* requests a worker handles in one store transaction */
 
@@ -285,7 +288,11 @@ static int authenticate(hub_serve *serve, const struct gf_wire_request *req)
         return gf_error_set(GF_EPERM, "request for cluster '%s' is not signed by its key", cluster);
     if ((error = check_freshness(serve, cluster, req->body)) < 0)
         return error;
-    hub_store_cluster_touch(serve->store, cluster, gf_wire_now_ms());
+    /* Last seen to the second is all status shows: an agent's report right
+     * after its long-poll (every commit) need not write it again. */
+    int64_t now = gf_wire_now_ms();
+    if (now - c.last_seen_ms >= SERVE_TOUCH_MS)
+        hub_store_cluster_touch(serve->store, cluster, now);
     return 0;
 }
 
