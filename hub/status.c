@@ -144,22 +144,30 @@ struct cluster_ctx {
     uint64_t desired, applied;
 };
 
-static void cluster_ctx_load(struct cluster_ctx *x, hub *h, const struct fleet_ctx *f,
-                             const char *cluster, uint64_t desired, uint64_t applied)
+/* The pins of `cluster` in the fleet's list (sorted by cluster), and how many. */
+static const struct hub_pin *pins_of(const struct fleet_ctx *f, const char *cluster,
+                                     size_t *count_out)
 {
-    size_t lo = 0, hi = f->n_pins;
+    size_t lo = 0, hi = f->n_pins, n = 0;
 
-    memset(x, 0, sizeof(*x));
-    while (lo < hi) { /* the first pin of `cluster` */
+    while (lo < hi) { /* the first pin of `cluster`, or where it would be */
         size_t mid = lo + (hi - lo) / 2;
         if (strcmp(f->pins[mid].cluster, cluster) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    x->pins = f->pins + lo;
-    while (lo + x->n_pins < f->n_pins && strcmp(f->pins[lo + x->n_pins].cluster, cluster) == 0)
-        x->n_pins++;
+    while (lo + n < f->n_pins && strcmp(f->pins[lo + n].cluster, cluster) == 0)
+        n++;
+    *count_out = n;
+    return f->pins + lo;
+}
+
+static void cluster_ctx_load(struct cluster_ctx *x, hub *h, const struct fleet_ctx *f,
+                             const char *cluster, uint64_t desired, uint64_t applied)
+{
+    memset(x, 0, sizeof(*x));
+    x->pins = pins_of(f, cluster, &x->n_pins);
     x->open = json_object_get(f->open, cluster);
     x->desired = desired;
     x->applied = applied;
@@ -177,19 +185,10 @@ static void cluster_ctx_clear(struct cluster_ctx *x)
 
 static int has_pins(const struct fleet_ctx *f, const char *cluster)
 {
-    size_t lo = 0, hi = f->n_pins;
+    size_t n;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->pins[mid].cluster, cluster);
-        if (c == 0)
-            return 1;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
+    pins_of(f, cluster, &n);
+    return n > 0;
 }
 
 /* The issue-10 members of an app row, with their defaults. */

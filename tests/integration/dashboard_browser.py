@@ -1,62 +1,18 @@
 # dashboard_browser.py -- the browser half of dashboard_test.sh: headless chromium on the hub's
 # dashboard, asserting what a person would see. Environment: GF_HUB, GF_ADMIN_TOKEN,
 # GF_VIEWER_TOKEN, GF_REPO, GF_SHOTS, GF_CLI.
-import json
 import os
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from cdp import Browser, CdpError  # noqa: E402
+from dashboard_page import (check, confirm, enter_token, hide_toast, js, main,  # noqa: E402
+                            no_script_errors, ok, toast)
 
 HUB = os.environ["GF_HUB"]
 SHOTS = os.environ["GF_SHOTS"]
 REPO = os.environ["GF_REPO"]
-
-
-T0 = time.time()
-
-
-def ok(what):
-    print(f"ok   {what} [{time.time() - T0:.1f}s]", flush=True)
-
-
-def check(cond, what):
-    if not cond:
-        raise CdpError(what)
-
-
-def js(s):
-    return json.dumps(s)
-
-
-def enter_token(b, value):
-    b.eval("document.getElementById('token-button').click()")
-    b.wait("document.getElementById('token-dialog').open")
-    b.eval("document.getElementById('token-input').focus()")
-    b.type(value)
-    b.eval("document.getElementById('token-save').click()")
-    b.wait("!document.getElementById('token-dialog').open")
-    b.wait("document.getElementById('toast').textContent === 'Token kept for this tab'")
-    hide_toast(b)
-
-
-def confirm(b, expect):
-    b.wait("document.getElementById('confirm-dialog').open", what="the confirmation")
-    text = b.eval("document.getElementById('confirm-text').textContent")
-    check(expect in text, f"the confirmation does not say what happens: {text!r}")
-    b.eval("document.getElementById('confirm-ok').click()")
-    return text
-
-
-def toast(b, timeout=30):
-    return b.wait("(t => !t.hidden && t.textContent)(document.getElementById('toast'))", timeout,
-                  "a result message")
-
-
-def hide_toast(b):
-    b.eval("document.getElementById('toast').hidden = true")
 
 
 def run(b):
@@ -194,24 +150,7 @@ def run(b):
     b.wait("document.querySelector('[data-app=\"canary\"]')")
     b.screenshot(f"{SHOTS}/cluster-narrow.png")
     ok("narrow window (390 px): no horizontal overflow")
-    errors = [c for c in b.console if c.startswith("EXCEPTION")]
-    check(not errors, f"script errors: {errors}")
+    no_script_errors(b)
 
 
-def main():
-    b = Browser()
-    try:
-        run(b)
-    except CdpError as e:
-        try:
-            b.screenshot(f"{SHOTS}/failure.png")
-        except Exception:
-            pass
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    finally:
-        b.close()
-    return 0
-
-
-sys.exit(main())
+sys.exit(main(run, f"{SHOTS}/failure.png"))

@@ -10,26 +10,14 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from cdp import Browser, CdpError  # noqa: E402
+from cdp import CdpError  # noqa: E402
+from dashboard_page import (check, confirm, enter_token, hide_toast, js, main,  # noqa: E402
+                            no_script_errors, ok, toast)
 
 HUB = os.environ["GF_HUB"]
 SHOTS = os.environ["GF_SHOTS"]
 REPO = os.environ["GF_REPO"]
 ADMIN = os.environ["GF_ADMIN_TOKEN"]
-T0 = time.time()
-
-
-def ok(what):
-    print(f"ok   {what} [{time.time() - T0:.1f}s]", flush=True)
-
-
-def check(cond, what):
-    if not cond:
-        raise CdpError(what)
-
-
-def js(s):
-    return json.dumps(s)
 
 
 def hub(path, method="GET", body=None):
@@ -50,35 +38,6 @@ def hub_wait(cond, timeout, what):
             return r
         time.sleep(0.3)
     raise CdpError(f"timed out waiting for the hub: {what} (last: {r['phase']} step {r['step']}: {r['waitingFor']})")
-
-
-def enter_token(b, value):
-    b.eval("document.getElementById('token-button').click()")
-    b.wait("document.getElementById('token-dialog').open")
-    b.eval("document.getElementById('token-input').focus()")
-    b.type(value)
-    b.eval("document.getElementById('token-save').click()")
-    b.wait("!document.getElementById('token-dialog').open")
-    b.wait("document.getElementById('toast').textContent === 'Token kept for this tab'")
-    hide_toast(b)
-
-
-def confirm(b, *expect):
-    b.wait("document.getElementById('confirm-dialog').open", what="the confirmation")
-    text = b.eval("document.getElementById('confirm-text').textContent")
-    for e in expect:
-        check(e in text, f"the confirmation does not say {e!r}: {text!r}")
-    b.eval("document.getElementById('confirm-ok').click()")
-    return text
-
-
-def toast(b, timeout=30):
-    return b.wait("(t => !t.hidden && t.textContent)(document.getElementById('toast'))", timeout,
-                  "a result message")
-
-
-def hide_toast(b):
-    b.eval("document.getElementById('toast').hidden = true")
 
 
 def verb(b, name):
@@ -273,24 +232,7 @@ def run(b):
         check(wide <= 390, f"{path} overflows a narrow window ({wide}px): {over}")
         b.screenshot(f"{SHOTS}/{shot}")
     ok("narrow window (390 px): no horizontal overflow")
-    errors = [c for c in b.console if c.startswith("EXCEPTION")]
-    check(not errors, f"script errors: {errors}")
+    no_script_errors(b)
 
 
-def main():
-    b = Browser()
-    try:
-        run(b)
-    except CdpError as e:
-        try:
-            b.screenshot(f"{SHOTS}/rollout-failure.png")
-        except Exception:
-            pass
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    finally:
-        b.close()
-    return 0
-
-
-sys.exit(main())
+sys.exit(main(run, f"{SHOTS}/rollout-failure.png"))
