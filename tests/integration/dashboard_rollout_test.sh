@@ -9,13 +9,7 @@
 # $GF_BUILD_DIR/dashboard-screenshots/rollout*.png.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/fleet.sh"
-command -v kubectl >/dev/null || { echo "SKIP: kubectl is not installed"; exit 77; }
-command -v chromium >/dev/null || { echo "SKIP: chromium is not installed (scripts/deps.sh)"; exit 77; }
-PY=""
-for p in /usr/bin/python3 python3; do
-  if command -v "$p" >/dev/null && "$p" -c 'import websocket' 2>/dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || { echo "SKIP: python3-websocket is not installed (scripts/deps.sh)"; exit 77; }
+need_browser
 
 CLUSTERS="c1 c2 c3"
 ring() { case $1 in c1) echo canary ;; *) echo late ;; esac; }

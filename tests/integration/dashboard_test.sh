@@ -7,13 +7,7 @@
 # narrow window. Screenshots of every view: $GF_BUILD_DIR/dashboard-screenshots/.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/fleet.sh"
-command -v kubectl >/dev/null || { echo "SKIP: kubectl is not installed"; exit 77; }
-command -v chromium >/dev/null || { echo "SKIP: chromium is not installed (scripts/deps.sh)"; exit 77; }
-PY=""
-for p in /usr/bin/python3 python3; do
-  if command -v "$p" >/dev/null && "$p" -c 'import websocket' 2>/dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || { echo "SKIP: python3-websocket is not installed (scripts/deps.sh)"; exit 77; }
+need_browser
 
 make_repo
 cp -r "$GF_SOURCE_DIR/deploy/examples/fleet/." "$T/repo/"

@@ -148,3 +148,15 @@ cm_is() { [ "$(k "$1" get cm -n "$2" "$3" -o jsonpath="{.data.$4}" 2>/dev/null)"
 obj_field() { k "$1" get "$2" -n "$3" "$4" -o jsonpath="$5" 2>/dev/null || true; }
 exists() { k "$1" get "$2" -n "$3" "$4" >/dev/null 2>&1; }
 absent() { ! exists "$@"; }
+
+# need_browser: the dashboard's browser tests need kubectl, Debian's chromium and a python3
+# with websocket (scripts/deps.sh); sets PY to that python, or skips the test (exit 77).
+need_browser() {
+  command -v kubectl >/dev/null || { echo "SKIP: kubectl is not installed"; exit 77; }
+  command -v chromium >/dev/null || { echo "SKIP: chromium is not installed (scripts/deps.sh)"; exit 77; }
+  PY=""
+  for p in /usr/bin/python3 python3; do
+    if command -v "$p" >/dev/null && "$p" -c 'import websocket' 2>/dev/null; then PY=$p; break; fi
+  done
+  [ -n "$PY" ] || { echo "SKIP: python3-websocket is not installed (scripts/deps.sh)"; exit 77; }
+}
