@@ -470,7 +470,10 @@ static void do_job(struct serve_ctx *sc)
         handle_message(sc, nng_msg_body(msg), nng_msg_len(msg));
         nng_msg_free(msg);
     } else if (sc->job == JOB_CLOSE_PIPE) {
-        nng_pipe_close(sc->pipe);
+        int rv = nng_pipe_close(sc->pipe);
+        if (rv != 0) /* so that a close that fails is seen */
+            gf_log_error("HUB-AGENT-CLOSE-FAIL", "pipe=%u error=\"%s\"",
+                         (unsigned)nng_pipe_id(sc->pipe), nng_strerror(rv));
         ctx_done(sc);
     } else {
         answer_poll(sc, sc->job);
