@@ -56,6 +56,7 @@ struct pipe_count {
     struct pipe_count *next;
     uint32_t id;
     int held;
+    int closing; /* a worker was asked to close it: once is enough */
 };
 
 struct hub_serve {
@@ -531,11 +532,16 @@ static void ctx_callback(void *arg)
         if (rv == NNG_ETIMEDOUT) {
             /* Its replies pile up unread: the connection goes, and with it
              * every context it holds, not the fleet's. Closing a pipe may
-             * wait on nng's own threads: a worker does it. */
+             * wait on nng's own threads: a worker does it, once per pipe
+             * (every context of a flooder times out together). */
+            struct pipe_count *pc = *pipe_link(serve, nng_pipe_id(sc->pipe));
             serve->stats.send_timeouts++;
-            queue_work(serve, sc, JOB_CLOSE_PIPE);
-            pthread_mutex_unlock(&serve->lock);
-            return;
+            if (pc != NULL && !pc->closing) {
+                pc->closing = 1;
+                queue_work(serve, sc, JOB_CLOSE_PIPE);
+                pthread_mutex_unlock(&serve->lock);
+                return;
+            }
         }
         pipe_release(serve, sc->pipe);
         sc->state = CTX_RECV;
