@@ -61,7 +61,7 @@ static int run_app(int argc, char **argv)
                                              {"output", required_argument, NULL, 'o'},
                                              {"cluster", required_argument, NULL, 'c'},
                                              {NULL, 0, NULL, 0}};
-    const char *hub = NULL, *token_file = NULL, *output = "table", *cluster = NULL;
+    struct gf_cli_hub_flags flags = {.output = "table"};
     struct gf_cli_hubapi api;
     char path[800];
     json_t *doc = NULL, *row;
@@ -71,38 +71,23 @@ static int run_app(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'H':
-            hub = optarg;
-            break;
-        case 't':
-            token_file = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'c':
-            cluster = optarg;
-            break;
-        default:
+        if (!gf_cli_hub_flag(&flags, c, optarg))
             return gf_cli_usage(&gf_cmd_app);
-        }
     }
     if (argc - optind != 2 || strcmp(argv[optind], "get") != 0 ||
-        (strcmp(output, "table") != 0 && strcmp(output, "json") != 0 &&
-         strcmp(output, "yaml") != 0))
+        !gf_cli_output_known(flags.output))
         return gf_cli_usage(&gf_cmd_app);
     char *app = curl_easy_escape(NULL, argv[optind + 1], 0);
-    char *cl = cluster ? curl_easy_escape(NULL, cluster, 0) : NULL;
+    char *cl = flags.cluster ? curl_easy_escape(NULL, flags.cluster, 0) : NULL;
     snprintf(path, sizeof(path), "/api/v1/apps/%s%s%s", app ? app : "", cl ? "?cluster=" : "",
              cl ? cl : "");
     curl_free(app);
     curl_free(cl);
-    if (gf_cli_hubapi_init(&api, hub, token_file) < 0 ||
+    if (gf_cli_hubapi_init(&api, flags.hub, flags.token_file) < 0 ||
         gf_cli_hubapi_call(&api, "GET", path, NULL, &doc) < 0)
         return gf_cli_error(GF_CLI_FAIL, "%s", gf_error_last());
-    if (strcmp(output, "table") != 0)
-        return gf_cli_hubapi_print(doc, output);
+    if (strcmp(flags.output, "table") != 0)
+        return gf_cli_hubapi_print(doc, flags.output);
     printf("app %s\n", str(doc, "app"));
     json_array_foreach(json_object_get(doc, "clusters"), i, row) print_row(row);
     json_decref(doc);

@@ -21,8 +21,8 @@ static int run_rollback(int argc, char **argv)
                                              {"wait", no_argument, NULL, 'w'},
                                              {"timeout", required_argument, NULL, 'T'},
                                              {NULL, 0, NULL, 0}};
-    const char *hub = NULL, *token_file = NULL, *output = "table", *cluster = NULL, *to = NULL,
-               *timeout = NULL;
+    struct gf_cli_hub_flags flags = {.output = "table"};
+    const char *to = NULL, *timeout = NULL;
     struct gf_cli_hubapi api;
     int prune = 0, wait = 0, c, rc;
     char path[600];
@@ -32,18 +32,6 @@ static int run_rollback(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'H':
-            hub = optarg;
-            break;
-        case 't':
-            token_file = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'c':
-            cluster = optarg;
-            break;
         case 'r':
             to = optarg;
             break;
@@ -57,12 +45,12 @@ static int run_rollback(int argc, char **argv)
             timeout = optarg;
             break;
         default:
-            return gf_cli_usage(&gf_cmd_rollback);
+            if (!gf_cli_hub_flag(&flags, c, optarg))
+                return gf_cli_usage(&gf_cmd_rollback);
         }
     }
-    if (argc - optind != 1 || cluster == NULL ||
-        (strcmp(output, "table") != 0 && strcmp(output, "json") != 0 &&
-         strcmp(output, "yaml") != 0))
+    const char *cluster = flags.cluster, *output = flags.output;
+    if (argc - optind != 1 || cluster == NULL || !gf_cli_output_known(output))
         return gf_cli_usage(&gf_cmd_rollback);
     const char *app = argv[optind];
     int64_t timeout_ms = gf_cli_wait_timeout(timeout);
@@ -75,7 +63,7 @@ static int run_rollback(int argc, char **argv)
     char *escaped = curl_easy_escape(NULL, app, 0);
     snprintf(path, sizeof(path), "/api/v1/apps/%s/rollback", escaped ? escaped : app);
     curl_free(escaped);
-    rc = gf_cli_hubapi_init(&api, hub, token_file);
+    rc = gf_cli_hubapi_init(&api, flags.hub, flags.token_file);
     if (rc == 0)
         rc = gf_cli_hubapi_call(&api, "POST", path, body, &doc);
     json_decref(body);

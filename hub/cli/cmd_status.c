@@ -160,7 +160,8 @@ static int run_status(int argc, char **argv)
         {"hub", required_argument, NULL, 'H'},      {"token-file", required_argument, NULL, 't'},
         {"output", required_argument, NULL, 'o'},   {"exit-code", no_argument, NULL, 'e'},
         {"selector", required_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
-    const char *hub = NULL, *token_file = NULL, *output = "table", *selector = NULL;
+    struct gf_cli_hub_flags flags = {.output = "table"};
+    const char *selector = NULL;
     struct gf_cli_hubapi api;
     char path[8300];
     json_t *status = NULL;
@@ -170,15 +171,6 @@ static int run_status(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'H':
-            hub = optarg;
-            break;
-        case 't':
-            token_file = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
         case 'e':
             exit_code = 1;
             break;
@@ -186,12 +178,13 @@ static int run_status(int argc, char **argv)
             selector = optarg;
             break;
         default:
-            return gf_cli_usage(&gf_cmd_status);
+            if (!gf_cli_hub_flag(&flags, c, optarg))
+                return gf_cli_usage(&gf_cmd_status);
         }
     }
     int first = optind;
-    if (argc - first > 1 || (strcmp(output, "table") != 0 && strcmp(output, "json") != 0 &&
-                             strcmp(output, "yaml") != 0))
+    const char *output = flags.output;
+    if (argc - first > 1 || !gf_cli_output_known(output))
         return gf_cli_usage(&gf_cmd_status);
     if (argc - first == 1 && selector)
         return gf_cli_error(GF_CLI_USAGE, "--selector filters the fleet: give it or a CLUSTER");
@@ -203,7 +196,7 @@ static int run_status(int argc, char **argv)
         curl_free(escaped);
     } else
         snprintf(path, sizeof(path), "/api/v1/status");
-    if (gf_cli_hubapi_init(&api, hub, token_file) < 0 ||
+    if (gf_cli_hubapi_init(&api, flags.hub, flags.token_file) < 0 ||
         gf_cli_hubapi_call(&api, "GET", path, NULL, &status) < 0)
         return gf_cli_error(GF_CLI_FAIL, "%s", gf_error_last());
     int good = all_good(status);

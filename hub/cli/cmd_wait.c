@@ -22,22 +22,14 @@ static int run_wait(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     struct gf_cli_wait w = {0};
     struct gf_cli_hubapi api;
-    const char *hub = NULL, *token_file = NULL, *timeout = NULL;
+    struct gf_cli_hub_flags flags = {0};
+    const char *timeout = NULL;
     int all = 0, c;
 
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'H':
-            hub = optarg;
-            break;
-        case 't':
-            token_file = optarg;
-            break;
-        case 'c':
-            w.cluster = optarg;
-            break;
         case 'a':
             all = 1;
             break;
@@ -54,16 +46,18 @@ static int run_wait(int argc, char **argv)
             timeout = optarg;
             break;
         default:
-            return gf_cli_usage(&gf_cmd_wait);
+            if (!gf_cli_hub_flag(&flags, c, optarg))
+                return gf_cli_usage(&gf_cmd_wait);
         }
     }
     if (all == (argc - optind == 1) || argc - optind > 1)
         return gf_cli_usage(&gf_cmd_wait);
     w.app = all ? NULL : argv[optind];
+    w.cluster = flags.cluster;
     if ((w.timeout_ms = gf_cli_wait_timeout(timeout)) < 0)
         return gf_cli_error(GF_CLI_USAGE, "--timeout %s: expected a duration such as 90s or 5m",
                             timeout);
-    if (gf_cli_hubapi_init(&api, hub, token_file) < 0)
+    if (gf_cli_hubapi_init(&api, flags.hub, flags.token_file) < 0)
         return gf_cli_error(GF_CLI_FAIL, "%s", gf_error_last());
     return gf_cli_wait_apps(&api, &w, NULL);
 }

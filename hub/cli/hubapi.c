@@ -133,6 +133,35 @@ int gf_cli_hubapi_call(struct gf_cli_hubapi *api, const char *method, const char
     return error;
 }
 
+int gf_cli_hub_flag(struct gf_cli_hub_flags *flags, int c, const char *arg)
+{
+    switch (c) {
+    case 'H':
+        flags->hub = arg;
+        return 1;
+    case 't':
+        flags->token_file = arg;
+        return 1;
+    case 'o':
+        flags->output = arg;
+        return 1;
+    case 'c':
+        flags->cluster = arg;
+        return 1;
+    case 'l':
+        flags->limit = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int gf_cli_output_known(const char *output)
+{
+    return strcmp(output, "table") == 0 || strcmp(output, "json") == 0 ||
+           strcmp(output, "yaml") == 0;
+}
+
 int gf_cli_hubapi_flags(const struct gf_cli_command *cmd, struct gf_cli_hub_flags *flags, int argc,
                         char **argv)
 {
@@ -147,34 +176,12 @@ int gf_cli_hubapi_flags(const struct gf_cli_command *cmd, struct gf_cli_hub_flag
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'H':
-            flags->hub = optarg;
-            break;
-        case 't':
-            flags->token_file = optarg;
-            break;
-        case 'o':
-            flags->output = optarg;
-            break;
-        case 'c':
-            if (!(cmd->hub_flags & GF_CLI_TAKES_CLUSTER))
-                return -1;
-            flags->cluster = optarg;
-            break;
-        case 'l':
-            if (!(cmd->hub_flags & GF_CLI_TAKES_LIMIT))
-                return -1;
-            flags->limit = optarg;
-            break;
-        default:
+        if ((c == 'c' && !(cmd->hub_flags & GF_CLI_TAKES_CLUSTER)) ||
+            (c == 'l' && !(cmd->hub_flags & GF_CLI_TAKES_LIMIT)) ||
+            !gf_cli_hub_flag(flags, c, optarg))
             return -1;
-        }
     }
-    if (strcmp(flags->output, "table") != 0 && strcmp(flags->output, "json") != 0 &&
-        strcmp(flags->output, "yaml") != 0)
-        return -1;
-    return optind;
+    return gf_cli_output_known(flags->output) ? optind : -1;
 }
 
 int gf_cli_hubapi_print(json_t *doc, const char *output)

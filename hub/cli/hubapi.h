@@ -34,6 +34,14 @@ struct gf_cli_hub_flags {
 int gf_cli_hubapi_flags(const struct gf_cli_command *cmd, struct gf_cli_hub_flags *flags, int argc,
                         char **argv);
 
+/* For commands with options of their own: store one of the shared hub
+ * flags getopt returned ('H', 't', 'o', 'c', 'l') with its `arg`; 0 when
+ * `c` is none of them (the command's own, or a usage error). */
+int gf_cli_hub_flag(struct gf_cli_hub_flags *flags, int c, const char *arg);
+
+/* -o's value is one the hub commands print: table, json or yaml. */
+int gf_cli_output_known(const char *output);
+
 /* Print a JSON document for -o json / -o yaml; 0, or GF_CLI_USAGE for an
  * unknown format. Releases `doc`. */
 int gf_cli_hubapi_print(json_t *doc, const char *output);
