@@ -43,7 +43,7 @@ rev0=$(git -C "$dir/repo" rev-parse HEAD)
 t_start=$(now_ms)
 "$bin/gitfleet-fleetsim" --hub "tcp://127.0.0.1:$hub_port" --api "$api" --token-file "$dir/hub/admin.token" \
   --clusters "$n" --out "$dir/t.csv" --poll-wait 25000 2>"$dir/sim.log" &
-pids+=($!)
+sim=$!; pids+=($sim)
 until grep -q "joined=$n " "$dir/sim.log" 2>/dev/null; do
   grep -q "failed=[1-9]" "$dir/sim.log" 2>/dev/null && { tail -3 "$dir/sim.log"; exit 1; }
   sleep 0.2
@@ -58,13 +58,14 @@ for k in $(seq 1 "$commits"); do
   sed -i "s/^data: .*/data: {mode: v$k}/" "$dir/repo/apps/web/base/deploy.yaml"
   git -C "$dir/repo" -c user.name=b -c user.email=b@b commit -qam "v$k"
   rev=$(git -C "$dir/repo" rev-parse HEAD)
-  c0=$(cpu_s $hub); t_commit=$(now_ms)
+  c0=$(cpu_s $hub); s0=$(cpu_s $sim); t_commit=$(now_ms)
   curl -sf -XPOST -H 'Content-Type: application/json' -d '{"ref":"refs/heads/main"}' \
     "$api/api/v1/webhook/git" >/dev/null
   wait_rows "$rev" "$n" 600
-  t_done=$(now_ms); c1=$(cpu_s $hub)
-  echo "$rev,$t_commit,$t_done,$c0,$c1" >>"$dir/commits.csv"
-  echo "commit $k: all $n clusters applied in $(( t_done - t_commit )) ms, hub CPU $(echo "$c1 - $c0" | bc) s"
+  t_done=$(now_ms); c1=$(cpu_s $hub); s1=$(cpu_s $sim)
+  echo "$rev,$t_commit,$t_done,$c0,$c1,$s0,$s1" >>"$dir/commits.csv"
+  echo "commit $k: all $n clusters applied in $(( t_done - t_commit )) ms, hub CPU $(echo "$c1 - $c0" | bc) s," \
+    "simulator CPU $(echo "$s1 - $s0" | bc) s"
 done
 
 status_ms=$(for _ in 1 2 3 4 5; do
@@ -73,7 +74,7 @@ done | sort -n | sed -n 3p | awk '{printf "%.0f", $1*1000}')
 summary_ms=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $tok" "$api/api/v1/summary" | awk '{printf "%.0f", $1*1000}')
 rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$hub/status")
 db=$(du -cb "$dir"/hub/hub.db* | tail -1 | awk '{printf "%.1f", $1/1048576}')
-sim_rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/${pids[1]}/status")
+sim_rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$sim/status")
 
 python3 - "$dir/t.csv" "$dir/commits.csv" "$n" "$commits" "$rss" "$status_ms" "$summary_ms" "$db" "$sim_rss" <<'PY'
 import csv, sys
@@ -82,18 +83,19 @@ commits = [l.strip().split(",") for l in open(cfile) if l.strip()]
 rows = list(csv.DictReader(open(tfile)))
 def pct(v, p):
     v = sorted(v); return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
-lat, fleet, verify, report, cpu = [], [], [], [], []
-for rev, t_commit, t_done, c0, c1 in commits:
+lat, fleet, verify, report, cpu, sim_cpu = [], [], [], [], [], []
+for rev, t_commit, t_done, c0, c1, s0, s1 in commits:
     t_commit = int(t_commit)
     mine = [r for r in rows if r["revision"] == rev]
     l = [int(r["applied_ms"]) - t_commit for r in mine]
-    lat += l; fleet.append(max(l)); cpu.append(float(c1) - float(c0))
+    lat += l; fleet.append(max(l)); cpu.append(float(c1) - float(c0)); sim_cpu.append(float(s1) - float(s0))
     verify += [int(r["verified_ms"]) - int(r["arrived_ms"]) for r in mine]
     report += [int(r["reported_ms"]) - int(r["applied_ms"]) for r in mine]
 print(f"commit -> applied per cluster: p50 {pct(lat,50)} ms, p99 {pct(lat,99)} ms, max {max(lat)} ms")
 print(f"whole fleet (slowest cluster of each commit): p50 {pct(fleet,50)} ms, p99 {pct(fleet,99)} ms")
 print(f"arrival -> verified p99 {pct(verify,99)} ms; applied -> report stored p99 {pct(report,99)} ms")
-print(f"hub CPU per commit: {sum(cpu)/len(cpu):.2f} s (max {max(cpu):.2f}); hub peak RSS {rss} MiB; "
+print(f"hub CPU per commit: {sum(cpu)/len(cpu):.2f} s (max {max(cpu):.2f}); simulator CPU per commit: "
+      f"{sum(sim_cpu)/len(sim_cpu):.2f} s; hub peak RSS {rss} MiB; "
       f"simulator peak RSS {sim_rss} MiB; SQLite {db} MiB; GET /api/v1/status {status_ms} ms, "
       f"/api/v1/summary {summary_ms} ms")
 print(f"clusters={n} commits={k} p50_ms={pct(lat,50)} p99_ms={pct(lat,99)} fleet_p99_ms={pct(fleet,99)} "

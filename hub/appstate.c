@@ -126,13 +126,36 @@ static int delete_states(hub_store *store, const char *sql, const char *what,
     return error;
 }
 
+/* How many states (cluster, app) has. */
+static int64_t count_states(hub_store *store, const char *cluster, const char *app)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t n = -1;
+
+    if (hub_store_prepare(store, &stmt,
+                          "SELECT COUNT(*) FROM app_states WHERE cluster = ?1 AND app = ?2") == 0) {
+        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            n = sqlite3_column_int64(stmt, 0);
+    }
+    hub_store_release(store, stmt);
+    return n;
+}
+
 /* Keep the newest HUB_APPSTATE_KEEP synced and unsynced states of (cluster,
- * app), never Git's own; drop contents no state names any more. */
+ * app), never Git's own; drop contents no state names any more. Only once
+ * HUB_APPSTATE_SLACK states more than that have piled up: the two deletes
+ * cost as much for one state as for several, and at fleet scale they were
+ * the dearest part of a publish when they ran every time. */
 static int trim(hub_store *store, const char *cluster, const char *app)
 {
     const char *args[] = {cluster, app};
+    int64_t n = count_states(store, cluster, app);
     int error;
 
+    if (n >= 0 && n <= 2 * HUB_APPSTATE_KEEP + HUB_APPSTATE_SLACK)
+        return 0;
     if ((error = delete_states(
              store,
              "DELETE FROM app_states WHERE cluster = ?1 AND app = ?2 AND synced_ms > 0 AND "
@@ -342,10 +365,10 @@ int hub_appstate_synced(hub_store *store, const char *cluster, const char *app,
     if ((error = hub_store_prepare(store, &stmt,
                                    "SELECT " REF_COLUMNS " FROM app_states WHERE cluster = ?1 AND "
                                    "app = ?2 AND synced_ms > 0 ORDER BY synced_ms DESC, "
-                                   "synced_generation DESC LIMIT 11")) == 0) {
+                                   "synced_generation DESC LIMIT 10")) == 0) {
         sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
-        while (n <= HUB_APPSTATE_KEEP && sqlite3_step(stmt) == SQLITE_ROW)
+        while (n < HUB_APPSTATE_KEEP && sqlite3_step(stmt) == SQLITE_ROW)
             read_ref(stmt, &list[n++]);
     }
     hub_store_release(store, stmt);

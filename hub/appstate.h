@@ -21,11 +21,12 @@
  * pinned app can be given back its rendered state without a render.
  *
  * Bounded: per (cluster, app) the newest HUB_APPSTATE_KEEP synced states
- * and HUB_APPSTATE_KEEP states never synced, trimmed at each publish (a
- * state marked synced since may make one more synced until the next);
- * contents nobody names go.
+ * and HUB_APPSTATE_KEEP states never synced are kept; a publish that finds
+ * more than HUB_APPSTATE_SLACK states beyond those trims back to them (so at
+ * most 2 * KEEP + SLACK + 1 states exist); contents nobody names go.
  */
-#define HUB_APPSTATE_KEEP 10
+#define HUB_APPSTATE_KEEP  10
+#define HUB_APPSTATE_SLACK 8
 
 struct hub_appstate_ref {
     char hash[65];
@@ -62,7 +63,8 @@ int hub_appstate_mark_synced(hub_store *store, const char *cluster, const char *
  * revision and content_hash are not set. GF_ENOTFOUND when not kept. */
 int hub_appstate_load(Gitfleet__App **out, hub_store *store, const char *hash);
 
-/* The synced states of (cluster, app), newest sync first; *out malloc'd. */
+/* The newest HUB_APPSTATE_KEEP synced states of (cluster, app), newest sync
+ * first; *out malloc'd. */
 int hub_appstate_synced(hub_store *store, const char *cluster, const char *app,
                         struct hub_appstate_ref **out, size_t *count_out);
 

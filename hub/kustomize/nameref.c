@@ -299,15 +299,6 @@ static int at_leaf(json_t *parent, const char *key, json_t *value, void *ctx)
     return 0;
 }
 
-static int fs_selects_org(const struct kz_fieldspec *fs, const struct kz_res *r)
-{
-    struct kz_id org = {0};
-    kz_res_org_id(&org, r);
-    int ok = gvk_selected(&org, fs->group, fs->version, fs->kind);
-    kz_id_clear(&org);
-    return ok;
-}
-
 /* kustomize reads a RoleBinding's ServiceAccount subjects' namespaces as
  * strings to pick candidates, and fails on one that is present but not a
  * string (`namespace:` left blank is null): getNamespacesForRoleBinding. */
@@ -346,15 +337,23 @@ int kz_nameref_fix(struct kz_resmap *m, const struct kz_tconfig *tc)
         if ((error = check_binding_subjects(c.referrer)) < 0)
             break;
         candidates_for(&c);
+        /* The referrer's original id, once: the default configuration has
+         * hundreds of field specs to test it against. */
+        struct kz_id org = {0};
+        if ((error = kz_res_org_id(&org, c.referrer)) < 0) {
+            free(c.cands);
+            break;
+        }
         for (size_t t = 0; t < tc->nnameref && error == 0; t++) {
             c.target = &tc->nameref[t];
             for (size_t f = 0; f < c.target->specs.len && error == 0; f++) {
                 c.fs = &c.target->specs.items[f];
-                if (!fs_selects_org(c.fs, c.referrer))
+                if (!gvk_selected(&org, c.fs->group, c.fs->version, c.fs->kind))
                     continue;
                 error = kz_fieldspec_apply(c.referrer->obj, c.fs, 0, at_leaf, &c);
             }
         }
+        kz_id_clear(&org);
         free(c.cands);
     }
     return error;

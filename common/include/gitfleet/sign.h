@@ -1,4 +1,4 @@
-/* sign.h -- Ed25519 keys, key ids, signatures (OpenSSL 3) */
+/* sign.h -- Ed25519 keys, key ids, signatures (keys in OpenSSL 3, signatures in libsodium) */
 #ifndef GITFLEET_SIGN_H
 #define GITFLEET_SIGN_H
 
