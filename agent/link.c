@@ -18,6 +18,25 @@ struct agent_link {
     volatile int closed;
     char secret_recipient[128];                  /* sent at join */
     Gitfleet__SignedSecretKeyRotation *rotation; /* from the last report's answer */
+    struct link_call *call;                      /* the asynchronous request, once used */
+};
+
+/* One asynchronous request at a time per link (agent_link_*_start): its own
+ * context and aio, kept for the next. */
+enum call_phase { CALL_IDLE, CALL_SEND, CALL_RECV };
+
+struct link_call {
+    agent_link *link;
+    nng_ctx ctx;
+    nng_aio *aio;
+    enum call_phase phase;
+    int64_t wait_ms;
+    uint64_t after; /* a fetch's generation */
+    agent_link_done_fn done;
+    void *arg;
+    int error;                   /* the outcome, with message: */
+    char message[512];           /* errors are per thread, the outcome is read on another */
+    Gitfleet__HubResponse *resp; /* the answer, until taken */
 };
 
 /* The reason a connection attempt failed, in words an operator can act on. */
@@ -146,9 +165,65 @@ void agent_link_close(agent_link *link)
     if (link == NULL)
         return;
     agent_link_interrupt(link);
+    if (link->call) { /* nng_aio_free waits for a callback that is running */
+        nng_aio_free(link->call->aio);
+        if (link->call->resp)
+            gitfleet__hub_response__free_unpacked(link->call->resp, NULL);
+        free(link->call);
+    }
     if (link->rotation)
         gitfleet__signed_secret_key_rotation__free_unpacked(link->rotation, NULL);
     free(link);
+}
+
+/* Stamp `body` with the cluster, the time and a fresh nonce, and sign it. */
+static int seal_request(agent_link *link, Gitfleet__AgentRequestBody *body, unsigned char nonce[16],
+                        unsigned char **bytes, size_t *len)
+{
+    int error;
+
+    body->cluster = link->cluster;
+    body->has_time_unix_ms = 1;
+    body->time_unix_ms = gf_wire_now_ms();
+    if ((error = gf_wire_random(nonce, 16)) < 0)
+        return error;
+    body->has_nonce = 1;
+    body->nonce.data = nonce;
+    body->nonce.len = 16;
+    return gf_wire_request_seal(bytes, len, body, link->key);
+}
+
+/* The hub's answer in `msg`, or its refusal as an error. */
+static int parse_response(nng_msg *msg, Gitfleet__HubResponse **resp_out)
+{
+    Gitfleet__HubResponse *resp =
+        gitfleet__hub_response__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+    int error = 0;
+
+    *resp_out = NULL;
+    if (resp == NULL)
+        return gf_error_set(GF_EINVAL, "malformed response from the hub");
+    if (resp->has_code && resp->code < 0) {
+        error = gf_error_set(resp->code, "hub refused: %s",
+                             resp->message ? resp->message : "no reason given");
+        gitfleet__hub_response__free_unpacked(resp, NULL);
+        return error;
+    }
+    *resp_out = resp;
+    return 0;
+}
+
+static int message_of(nng_msg **out, const unsigned char *bytes, size_t len)
+{
+    int rv;
+
+    if ((rv = nng_msg_alloc(out, 0)) != 0 || (rv = nng_msg_append(*out, bytes, len)) != 0) {
+        if (*out)
+            nng_msg_free(*out);
+        *out = NULL;
+        return gf_error_set(GF_ENOMEM, "nng: %s", nng_strerror(rv));
+    }
+    return 0;
 }
 
 /* Send one signed request and wait for the hub's response (new reference). */
@@ -163,25 +238,18 @@ static int roundtrip(agent_link *link, Gitfleet__AgentRequestBody *body, int64_t
     int rv, error;
 
     *resp_out = NULL;
-    body->cluster = link->cluster;
-    body->has_time_unix_ms = 1;
-    body->time_unix_ms = gf_wire_now_ms();
-    if ((error = gf_wire_random(nonce, sizeof(nonce))) < 0)
-        return error;
-    body->has_nonce = 1;
-    body->nonce.data = nonce;
-    body->nonce.len = sizeof(nonce);
-    if ((error = gf_wire_request_seal(&bytes, &len, body, link->key)) < 0)
+    if ((error = seal_request(link, body, nonce, &bytes, &len)) < 0)
         return error;
     if ((rv = nng_ctx_open(&ctx, link->sock)) != 0) {
         free(bytes);
         return gf_error_set(GF_ERROR, "nng: %s", nng_strerror(rv));
     }
-    if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 || (rv = nng_msg_alloc(&msg, 0)) != 0 ||
-        (rv = nng_msg_append(msg, bytes, len)) != 0) {
+    if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
         error = gf_error_set(GF_ENOMEM, "nng: %s", nng_strerror(rv));
         goto out;
     }
+    if ((error = message_of(&msg, bytes, len)) < 0)
+        goto out;
     nng_aio_set_timeout(aio, (nng_duration)link->timeout_ms);
     nng_aio_set_msg(aio, msg);
     nng_ctx_send(ctx, aio);
@@ -203,20 +271,12 @@ static int roundtrip(agent_link *link, Gitfleet__AgentRequestBody *body, int64_t
         goto out;
     }
     msg = nng_aio_get_msg(aio);
-    *resp_out = gitfleet__hub_response__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
-    if (*resp_out == NULL)
-        error = gf_error_set(GF_EINVAL, "malformed response from the hub");
-    else if ((*resp_out)->has_code && (*resp_out)->code < 0)
-        error = gf_error_set((*resp_out)->code, "hub refused: %s",
-                             (*resp_out)->message ? (*resp_out)->message : "no reason given");
+    error = parse_response(msg, resp_out);
 out:
     if (msg)
         nng_msg_free(msg);
-    if (error < 0 && *resp_out) {
-        gitfleet__hub_response__free_unpacked(*resp_out, NULL);
-        *resp_out = NULL;
-    }
-    nng_aio_free(aio);
+    if (aio)
+        nng_aio_free(aio);
     nng_ctx_close(ctx);
     free(bytes);
     return error;
@@ -255,22 +315,22 @@ int agent_link_join(agent_link *link, const char *token, char *cluster_out, size
     return error;
 }
 
-int agent_link_fetch(agent_link *link, uint64_t after, int64_t wait_ms, unsigned char **out,
-                     size_t *len_out)
+static void fetch_body(Gitfleet__AgentRequestBody *body, Gitfleet__BundleRequest *br,
+                       uint64_t after, int64_t wait_ms)
 {
-    Gitfleet__AgentRequestBody body = GITFLEET__AGENT_REQUEST_BODY__INIT;
-    Gitfleet__BundleRequest br = GITFLEET__BUNDLE_REQUEST__INIT;
-    Gitfleet__HubResponse *resp = NULL;
-    int error;
+    br->has_after_generation = br->has_wait_ms = 1;
+    br->after_generation = after;
+    br->wait_ms = wait_ms;
+    body->request_case = GITFLEET__AGENT_REQUEST_BODY__REQUEST_BUNDLE;
+    body->bundle = br;
+}
 
-    *out = NULL;
-    br.has_after_generation = br.has_wait_ms = 1;
-    br.after_generation = after;
-    br.wait_ms = wait_ms;
-    body.request_case = GITFLEET__AGENT_REQUEST_BODY__REQUEST_BUNDLE;
-    body.bundle = &br;
-    if ((error = roundtrip(link, &body, wait_ms, &resp)) < 0)
-        return error;
+/* The bundle in a fetch's answer (`resp` is freed). */
+static int fetch_answer(Gitfleet__HubResponse *resp, uint64_t after, unsigned char **out,
+                        size_t *len_out)
+{
+    int error = 0;
+
     if (resp->response_case == GITFLEET__HUB_RESPONSE__RESPONSE_BUNDLE) {
         if ((*out = malloc(resp->bundle.len ? resp->bundle.len : 1)) == NULL) {
             error = gf_error_set(GF_ENOMEM, "out of memory");
@@ -286,6 +346,34 @@ int agent_link_fetch(agent_link *link, uint64_t after, int64_t wait_ms, unsigned
     return error;
 }
 
+/* Keep a report's key rotation request for agent_link_take_rotation()
+ * (`resp` is freed). */
+static void report_answer(agent_link *link, Gitfleet__HubResponse *resp)
+{
+    if (resp->secret_key_rotation != NULL) {
+        if (link->rotation)
+            gitfleet__signed_secret_key_rotation__free_unpacked(link->rotation, NULL);
+        link->rotation = resp->secret_key_rotation;
+        resp->secret_key_rotation = NULL;
+    }
+    gitfleet__hub_response__free_unpacked(resp, NULL);
+}
+
+int agent_link_fetch(agent_link *link, uint64_t after, int64_t wait_ms, unsigned char **out,
+                     size_t *len_out)
+{
+    Gitfleet__AgentRequestBody body = GITFLEET__AGENT_REQUEST_BODY__INIT;
+    Gitfleet__BundleRequest br = GITFLEET__BUNDLE_REQUEST__INIT;
+    Gitfleet__HubResponse *resp = NULL;
+    int error;
+
+    *out = NULL;
+    fetch_body(&body, &br, after, wait_ms);
+    if ((error = roundtrip(link, &body, wait_ms, &resp)) < 0)
+        return error;
+    return fetch_answer(resp, after, out, len_out);
+}
+
 int agent_link_report(agent_link *link, const Gitfleet__Report *report)
 {
     Gitfleet__AgentRequestBody body = GITFLEET__AGENT_REQUEST_BODY__INIT;
@@ -296,13 +384,173 @@ int agent_link_report(agent_link *link, const Gitfleet__Report *report)
     body.report = (Gitfleet__Report *)report;
     if ((error = roundtrip(link, &body, 0, &resp)) < 0)
         return error;
-    if (resp->secret_key_rotation != NULL) { /* keep it for agent_link_take_rotation() */
-        if (link->rotation)
-            gitfleet__signed_secret_key_rotation__free_unpacked(link->rotation, NULL);
-        link->rotation = resp->secret_key_rotation;
-        resp->secret_key_rotation = NULL;
+    report_answer(link, resp);
+    return 0;
+}
+
+/* ---- asynchronous requests ---- */
+
+/* The outcome is kept, with its message, for the *_finish call on the
+ * caller's thread; then the caller is told. */
+static void call_end(struct link_call *c, int error, Gitfleet__HubResponse *resp)
+{
+    c->error = error;
+    snprintf(c->message, sizeof(c->message), "%s", error < 0 ? gf_error_last() : "");
+    c->resp = resp;
+    c->phase = CALL_IDLE;
+    c->done(c->arg);
+}
+
+/* On an nng thread: the send went out (then wait for the answer), or the
+ * answer came. Never blocks. */
+static void call_callback(void *arg)
+{
+    struct link_call *c = arg;
+    Gitfleet__HubResponse *resp = NULL;
+    int rv = nng_aio_result(c->aio), error;
+
+    if (c->phase == CALL_SEND) {
+        if (rv != 0) {
+            nng_msg_free(nng_aio_get_msg(c->aio));
+            call_end(c,
+                     gf_error_set(rv == NNG_ETIMEDOUT ? GF_ETIMEDOUT : GF_EIO,
+                                  "sending to the hub: %s", nng_strerror(rv)),
+                     NULL);
+            return;
+        }
+        c->phase = CALL_RECV;
+        nng_aio_set_timeout(c->aio, (nng_duration)(c->link->timeout_ms + c->wait_ms));
+        nng_ctx_recv(c->ctx, c->aio);
+        return;
     }
-    gitfleet__hub_response__free_unpacked(resp, NULL);
+    if (rv != 0) {
+        call_end(c,
+                 gf_error_set(rv == NNG_ETIMEDOUT ? GF_ETIMEDOUT : GF_EIO,
+                              "waiting for the hub: %s", nng_strerror(rv)),
+                 NULL);
+        return;
+    }
+    nng_msg *msg = nng_aio_get_msg(c->aio);
+    error = parse_response(msg, &resp);
+    nng_msg_free(msg);
+    call_end(c, error, resp);
+}
+
+static int call_open(agent_link *link)
+{
+    struct link_call *c;
+    int rv;
+
+    if (link->call != NULL)
+        return 0;
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    c->link = link;
+    if ((rv = nng_ctx_open(&c->ctx, link->sock)) != 0) {
+        free(c);
+        return gf_error_set(GF_ERROR, "nng: %s", nng_strerror(rv));
+    }
+    if ((rv = nng_aio_alloc(&c->aio, call_callback, c)) != 0) {
+        nng_ctx_close(c->ctx);
+        free(c);
+        return gf_error_set(GF_ENOMEM, "nng: %s", nng_strerror(rv));
+    }
+    link->call = c;
+    return 0;
+}
+
+static int call_start(agent_link *link, Gitfleet__AgentRequestBody *body, int64_t wait_ms,
+                      agent_link_done_fn done, void *arg)
+{
+    unsigned char nonce[16], *bytes = NULL;
+    size_t len = 0;
+    nng_msg *msg = NULL;
+    int error;
+
+    if (link->closed)
+        return gf_error_set(GF_EIO, "the link to the hub is closed");
+    if ((error = call_open(link)) < 0)
+        return error;
+    struct link_call *c = link->call;
+    if (c->phase != CALL_IDLE || c->resp != NULL)
+        return gf_error_set(GF_EINVAL, "a request is already in flight on this link");
+    if ((error = seal_request(link, body, nonce, &bytes, &len)) < 0 ||
+        (error = message_of(&msg, bytes, len)) < 0) {
+        free(bytes);
+        return error;
+    }
+    free(bytes);
+    c->wait_ms = wait_ms;
+    c->done = done;
+    c->arg = arg;
+    c->phase = CALL_SEND;
+    nng_aio_set_timeout(c->aio, (nng_duration)link->timeout_ms);
+    nng_aio_set_msg(c->aio, msg);
+    nng_ctx_send(c->ctx, c->aio);
+    return 0;
+}
+
+/* The finished call's response, or its error again on this thread. */
+static int call_take(agent_link *link, Gitfleet__HubResponse **resp_out)
+{
+    struct link_call *c = link->call;
+
+    *resp_out = NULL;
+    if (c == NULL || c->phase != CALL_IDLE)
+        return gf_error_set(GF_EINVAL, "no finished request on this link");
+    if (c->error < 0) {
+        int error = gf_error_set(c->error, "%s", c->message);
+        c->error = 0;
+        return error;
+    }
+    if (c->resp == NULL)
+        return gf_error_set(GF_EINVAL, "no finished request on this link");
+    *resp_out = c->resp;
+    c->resp = NULL;
+    return 0;
+}
+
+int agent_link_fetch_start(agent_link *link, uint64_t after, int64_t wait_ms,
+                           agent_link_done_fn done, void *arg)
+{
+    Gitfleet__AgentRequestBody body = GITFLEET__AGENT_REQUEST_BODY__INIT;
+    Gitfleet__BundleRequest br = GITFLEET__BUNDLE_REQUEST__INIT;
+
+    fetch_body(&body, &br, after, wait_ms);
+    if (call_open(link) == 0)
+        link->call->after = after;
+    return call_start(link, &body, wait_ms, done, arg);
+}
+
+int agent_link_fetch_finish(agent_link *link, unsigned char **out, size_t *len_out)
+{
+    Gitfleet__HubResponse *resp = NULL;
+    int error;
+
+    *out = NULL;
+    if ((error = call_take(link, &resp)) < 0)
+        return error;
+    return fetch_answer(resp, link->call->after, out, len_out);
+}
+
+int agent_link_report_start(agent_link *link, const Gitfleet__Report *report,
+                            agent_link_done_fn done, void *arg)
+{
+    Gitfleet__AgentRequestBody body = GITFLEET__AGENT_REQUEST_BODY__INIT;
+
+    body.request_case = GITFLEET__AGENT_REQUEST_BODY__REQUEST_REPORT;
+    body.report = (Gitfleet__Report *)report;
+    return call_start(link, &body, 0, done, arg);
+}
+
+int agent_link_report_finish(agent_link *link)
+{
+    Gitfleet__HubResponse *resp = NULL;
+    int error;
+
+    if ((error = call_take(link, &resp)) < 0)
+        return error;
+    report_answer(link, resp);
     return 0;
 }
 

@@ -45,6 +45,22 @@ int agent_link_fetch(agent_link *link, uint64_t after, int64_t wait_ms, unsigned
 /* Send a report; 0 when the hub stored it. */
 int agent_link_report(agent_link *link, const Gitfleet__Report *report);
 
+/*
+ * Asynchronous requests, for a caller that drives many links from a few
+ * threads (the fleet simulator): the same signed requests, one in flight per
+ * link. `done` runs on an nng thread when the answer (or a failure) is in and
+ * must not block; the caller then reads the outcome with the matching
+ * *_finish, on any thread, as agent_link_fetch / agent_link_report return it.
+ */
+typedef void (*agent_link_done_fn)(void *arg);
+
+int agent_link_fetch_start(agent_link *link, uint64_t after, int64_t wait_ms,
+                           agent_link_done_fn done, void *arg);
+int agent_link_fetch_finish(agent_link *link, unsigned char **out, size_t *len_out);
+int agent_link_report_start(agent_link *link, const Gitfleet__Report *report,
+                            agent_link_done_fn done, void *arg);
+int agent_link_report_finish(agent_link *link);
+
 /* The key rotation request the hub attached to the last report's answer
  * (NULL when none); the caller frees it with
  * gitfleet__signed_secret_key_rotation__free_unpacked(). */

@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <sodium.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 #define GF_SIGN_KEY_FILE_MAX 65536
 
 struct gf_sign_key {
-    EVP_PKEY *pkey;
+    EVP_PKEY *pkey; /* NULL for a key made from raw public bytes: made when PEM is asked for */
     int has_private;
     unsigned char public_raw[crypto_sign_PUBLICKEYBYTES];
     unsigned char secret[crypto_sign_SECRETKEYBYTES]; /* libsodium's: seed + public key */
@@ -44,6 +45,21 @@ static const char *ossl_reason(char *buf, size_t size)
     return buf;
 }
 
+static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+static int sodium_ready;
+
+static void sodium_start(void)
+{
+    sodium_ready = sodium_init() >= 0;
+}
+
+/* libsodium set up once: sodium_init() takes a global lock on every call. */
+static int sodium_check(void)
+{
+    pthread_once(&sodium_once, sodium_start);
+    return sodium_ready ? 0 : gf_error_set(GF_ERROR, "libsodium cannot start");
+}
+
 /* The raw halves libsodium works with, taken from OpenSSL's key. */
 static int key_raw(gf_sign_key *key)
 {
@@ -52,8 +68,8 @@ static int key_raw(gf_sign_key *key)
     char why[256];
     int error = 0;
 
-    if (sodium_init() < 0)
-        return gf_error_set(GF_ERROR, "libsodium cannot start");
+    if ((error = sodium_check()) < 0)
+        return error;
     if (EVP_PKEY_get_raw_public_key(key->pkey, key->public_raw, &len) != 1 ||
         len != sizeof(key->public_raw))
         return gf_error_set(GF_ERROR, "reading the raw public key: %s",
@@ -170,12 +186,20 @@ static int pem_bio(BIO **out, const gf_sign_key *key, int private_half)
         gf_sign_key_id(id, key);
         return gf_error_set(GF_EINVAL, "key %s has no private half", id);
     }
-    if ((bio = BIO_new(BIO_s_secmem())) == NULL)
+    EVP_PKEY *pkey = key->pkey, *made = NULL;
+    if (pkey == NULL &&
+        (pkey = made = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key->public_raw,
+                                                   sizeof(key->public_raw))) == NULL)
+        return gf_error_set(GF_ERROR, "making the public key: %s", ossl_reason(why, sizeof(why)));
+    if ((bio = BIO_new(BIO_s_secmem())) == NULL) {
+        EVP_PKEY_free(made);
         return gf_error_set(GF_ENOMEM, "out of memory");
+    }
     if (private_half)
-        ok = PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL);
+        ok = PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL);
     else
-        ok = PEM_write_bio_PUBKEY(bio, key->pkey);
+        ok = PEM_write_bio_PUBKEY(bio, pkey);
+    EVP_PKEY_free(made);
     if (ok != 1) {
         BIO_free(bio);
         return gf_error_set(GF_ERROR, "encoding the key as PEM: %s", ossl_reason(why, sizeof(why)));
@@ -230,17 +254,23 @@ int gf_sign_key_public_pem(char **out, const gf_sign_key *key)
     return error;
 }
 
+/* No OpenSSL key here: the hub makes one per agent request, and
+ * EVP_PKEY_new_raw_public_key contends on OpenSSL's provider locks. Any 32
+ * bytes are accepted, as OpenSSL accepts them; a key that is no curve point
+ * verifies nothing. */
 int gf_sign_key_from_public(gf_sign_key **out, const unsigned char raw[GF_SIGN_PUBLIC_KEY_LEN])
 {
-    char why[256];
-    EVP_PKEY *pkey =
-        EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, GF_SIGN_PUBLIC_KEY_LEN);
+    gf_sign_key *key;
+    int error;
 
     *out = NULL;
-    if (pkey == NULL)
-        return gf_error_set(GF_EINVAL, "not an Ed25519 public key: %s",
-                            ossl_reason(why, sizeof(why)));
-    return key_wrap(out, pkey, 0);
+    if ((error = sodium_check()) < 0)
+        return error;
+    if ((key = calloc(1, sizeof(*key))) == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    memcpy(key->public_raw, raw, sizeof(key->public_raw));
+    *out = key;
+    return 0;
 }
 
 int gf_sign_key_public_raw(unsigned char out[GF_SIGN_PUBLIC_KEY_LEN], const gf_sign_key *key)

@@ -8,9 +8,17 @@
  * a higher generation), orders the objects with the agent's sync planner
  * (agent/plan.c) and walks that plan, and sends signed reports built with
  * common/report.c. Only the Kubernetes API is stood in for: "applying" an
- * object stores it in memory, and its health is Healthy `--healthy-after`
- * ms after the apply (Progressing before), Degraded when a container image
- * is tagged `fail`. One thread per cluster, mostly asleep in a long-poll.
+ * object stores it in memory; it is Healthy at once, Degraded when a
+ * container image is tagged `fail`; the cluster reports `--healthy-after` ms
+ * after the apply (the plan's waves do not wait for that delay).
+ *
+ * Threads: the joins run on their own threads, SIM_JOIN_PARALLEL at a time.
+ * A joined cluster then costs no thread: its long-poll and its report are
+ * the agent's signed requests sent asynchronously (agent_link_*_start), and
+ * each answer puts the cluster on a queue that a few workers (one per CPU)
+ * take from: verify, apply, report, long-poll again. A thread per cluster
+ * waiting in the agent's blocking calls cost more CPU in the kernel's
+ * scheduler at 10,000 clusters than the hub did for the whole fleet.
  *
  * Every bundle a cluster takes is a line of --out (CSV): cluster,
  * generation, revision, and the unix ms when it arrived, was verified, was
@@ -32,25 +40,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SIM_STACK         (256 * 1024)
 #define SIM_JOIN_PARALLEL 16
+#define SIM_MAX_WORKERS   16
+#define SIM_REPORT_TRIES  20
 
 struct options {
     const char *hub, *api, *token_file, *out, *prefix;
     int clusters, first, healthy_after_ms, poll_wait_ms;
 };
 
+struct cluster;
+
 struct sim {
     struct options o;
     char token[256];
     FILE *out;
-    pthread_mutex_t lock; /* out, the counters */
+    pthread_mutex_t lock; /* out, the counters, the queue */
     pthread_cond_t join_slot;
+    pthread_cond_t work;
     int joining;
     int joined, failed;
     uint64_t bundles;
-    volatile sig_atomic_t stop;
+    struct cluster *queue_head, *queue_tail; /* clusters whose request or timer finished */
+    int quit;                                /* workers: stop */
+};
+
+/* What a cluster waits for; the worker that takes it from the queue acts on it. */
+enum cluster_step {
+    STEP_FETCH,        /* its long-poll */
+    STEP_FETCH_PAUSE,  /* a pause after a failed long-poll */
+    STEP_HEALTH_DELAY, /* the --healthy-after delay after an apply */
+    STEP_REPORT,       /* the hub's answer to its report */
+    STEP_REPORT_PAUSE, /* a pause after a failed report */
 };
 
 struct cluster {
@@ -65,6 +89,13 @@ struct cluster {
     const char *health; /* of the last applied bundle */
     json_t *live;       /* the in-memory "cluster": "kind/ns/name" -> applied object */
     int64_t applied_at; /* unix ms of the last apply, for the health delay */
+    enum cluster_step step;
+    nng_aio *timer;           /* pauses and the health delay */
+    Gitfleet__Bundle *bundle; /* being applied and reported */
+    char *message;            /* its apply's failure, NULL when none */
+    int64_t t[4];             /* arrived, verified, applied, report acknowledged (unix ms) */
+    int report_tries;
+    struct cluster *next; /* on the queue */
 };
 
 static volatile sig_atomic_t stopping;
@@ -193,8 +224,6 @@ static int sim_health(void *ctx, const struct agent_plan_item *item, struct agen
         out->status = AGENT_HEALTH_MISSING;
     else if (image_fails(obj))
         out->status = AGENT_HEALTH_DEGRADED;
-    else if (gf_wire_now_ms() - c->applied_at < c->sim->o.healthy_after_ms)
-        out->status = AGENT_HEALTH_PROGRESSING;
     else
         out->status = AGENT_HEALTH_HEALTHY;
     return 0;
@@ -251,15 +280,12 @@ static const char *apply_bundle(struct cluster *c, const Gitfleet__Bundle *b, ch
         health = "Degraded";
     }
     /* The app's health once applied: Degraded with a failing image, else
-     * Healthy when the configured delay has passed (waited for here). */
+     * Healthy (reported when the configured delay has passed). */
     for (size_t i = 0; *message == NULL && i < in.n_apply; i++)
         if (image_fails(apply[i])) {
             *message = strdup("a container image is tagged 'fail'");
             health = "Degraded";
         }
-    int64_t wait = c->applied_at + c->sim->o.healthy_after_ms - gf_wire_now_ms();
-    if (*message == NULL && wait > 0)
-        sleep_ms(wait);
     agent_plan_result_clear(&res);
     agent_plan_free(plan);
     free(apply);
@@ -267,7 +293,7 @@ static const char *apply_bundle(struct cluster *c, const Gitfleet__Bundle *b, ch
     return health;
 }
 
-/* ---- one cluster's loop ---- */
+/* ---- one cluster's report ---- */
 
 static const char *or_empty(const char *s)
 {
@@ -320,64 +346,177 @@ static json_t *app_entry(const struct cluster *c, const Gitfleet__App *app, cons
                      "initiatedBy", "automated", "kind", "sync", "results", results);
 }
 
-static int send_report(struct cluster *c, const Gitfleet__Bundle *b, const char *message)
-{
-    json_t *apps = json_array();
-    Gitfleet__Report proto = GITFLEET__REPORT__INIT;
-    int error;
-
-    for (size_t i = 0; b && i < b->n_apps; i++)
-        json_array_append_new(apps, app_entry(c, b->apps[i], message));
-    json_t *report = json_pack("{s:s, s:I, s:s, s:I, s:s, s:o}", "cluster", c->name, "generation",
-                               (json_int_t)c->applied, "revision", c->revision, "time",
-                               (json_int_t)gf_wire_now_ms(), "error", "", "apps", apps);
-    if ((error = gf_report_to_proto(&proto, report)) == 0)
-        error = agent_link_report(c->link, &proto);
-    gf_report_proto_clear(&proto);
-    json_decref(report);
-    return error;
-}
-
-static void record(struct cluster *c, const int64_t t[4])
+static void record(struct cluster *c)
 {
     struct sim *s = c->sim;
 
     pthread_mutex_lock(&s->lock);
     fprintf(s->out, "%s,%llu,%s,%lld,%lld,%lld,%lld\n", c->name, (unsigned long long)c->applied,
-            c->revision, (long long)t[0], (long long)t[1], (long long)t[2], (long long)t[3]);
+            c->revision, (long long)c->t[0], (long long)c->t[1], (long long)c->t[2],
+            (long long)c->t[3]);
     fflush(s->out);
     s->bundles++;
     pthread_mutex_unlock(&s->lock);
 }
 
-/* A bundle came: verify it as the agent does, apply, report, record. */
-static void take_bundle(struct cluster *c, const unsigned char *bytes, size_t len, int64_t arrived)
-{
-    Gitfleet__Bundle *b = NULL;
-    int64_t t[4] = {arrived, 0, 0, 0};
-    char *message = NULL;
+/* ---- one cluster's steps: on nng threads, only a push onto the queue ---- */
 
-    if (agent_verify_bundle(&b, bytes, len, c->hub_key, c->name, c->applied) < 0) {
-        fprintf(stderr, "fleetsim: %s: bundle refused: %s\n", c->name, gf_error_last());
-        return;
-    }
-    t[1] = gf_wire_now_ms();
-    c->health = apply_bundle(c, b, &message);
-    t[2] = gf_wire_now_ms();
-    c->applied = b->generation;
-    snprintf(c->revision, sizeof(c->revision), "%s", b->revision ? b->revision : "");
-    for (int attempt = 0; attempt < 20 && !stopping; attempt++) {
-        if (send_report(c, b, message) == 0)
-            break;
-        sleep_ms(500);
-    }
-    t[3] = gf_wire_now_ms();
-    record(c, t);
-    free(message);
-    gitfleet__bundle__free_unpacked(b, NULL);
+static void enqueue(struct cluster *c)
+{
+    struct sim *s = c->sim;
+
+    if (c->step == STEP_FETCH)
+        c->t[0] = gf_wire_now_ms(); /* when the answer arrived, not when a worker got to it */
+    else if (c->step == STEP_REPORT)
+        c->t[3] = gf_wire_now_ms();
+    pthread_mutex_lock(&s->lock);
+    c->next = NULL;
+    if (s->queue_tail)
+        s->queue_tail->next = c;
+    else
+        s->queue_head = c;
+    s->queue_tail = c;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->lock);
 }
 
-static void *cluster_main(void *arg)
+static void answered(void *arg)
+{
+    enqueue(arg);
+}
+
+static void pause_then(struct cluster *c, enum cluster_step step, int64_t ms)
+{
+    c->step = step;
+    nng_sleep_aio((nng_duration)ms, c->timer);
+}
+
+/* ---- one cluster's steps: on a worker ---- */
+
+static void fetch(struct cluster *c)
+{
+    c->step = STEP_FETCH;
+    if (agent_link_fetch_start(c->link, c->applied, c->sim->o.poll_wait_ms, answered, c) < 0 &&
+        !stopping)
+        pause_then(c, STEP_FETCH_PAUSE, 1000);
+}
+
+static void report(struct cluster *c)
+{
+    json_t *apps = json_array();
+    Gitfleet__Report proto = GITFLEET__REPORT__INIT;
+    const Gitfleet__Bundle *b = c->bundle;
+    int error;
+
+    for (size_t i = 0; b && i < b->n_apps; i++)
+        json_array_append_new(apps, app_entry(c, b->apps[i], c->message));
+    json_t *doc = json_pack("{s:s, s:I, s:s, s:I, s:s, s:o}", "cluster", c->name, "generation",
+                            (json_int_t)c->applied, "revision", c->revision, "time",
+                            (json_int_t)gf_wire_now_ms(), "error", "", "apps", apps);
+    c->step = STEP_REPORT;
+    if ((error = gf_report_to_proto(&proto, doc)) == 0)
+        error = agent_link_report_start(c->link, &proto, answered, c);
+    gf_report_proto_clear(&proto);
+    json_decref(doc);
+    if (error < 0 && !stopping)
+        pause_then(c, STEP_REPORT_PAUSE, 500);
+}
+
+/* The report is in, or was given up on: record the bundle, long-poll again. */
+static void finish_bundle(struct cluster *c)
+{
+    record(c);
+    free(c->message);
+    c->message = NULL;
+    gitfleet__bundle__free_unpacked(c->bundle, NULL);
+    c->bundle = NULL;
+    fetch(c);
+}
+
+/* A bundle came: verify it as the agent does, apply, then report. */
+static void take_bundle(struct cluster *c, const unsigned char *bytes, size_t len)
+{
+    if (agent_verify_bundle(&c->bundle, bytes, len, c->hub_key, c->name, c->applied) < 0) {
+        fprintf(stderr, "fleetsim: %s: bundle refused: %s\n", c->name, gf_error_last());
+        fetch(c);
+        return;
+    }
+    c->t[1] = gf_wire_now_ms();
+    c->health = apply_bundle(c, c->bundle, &c->message);
+    c->applied = c->bundle->generation;
+    snprintf(c->revision, sizeof(c->revision), "%s",
+             c->bundle->revision ? c->bundle->revision : "");
+    c->report_tries = 0;
+    /* Healthy once the configured delay has passed: waited for on a timer. */
+    int64_t wait = c->applied_at + c->sim->o.healthy_after_ms - gf_wire_now_ms();
+    if (c->message == NULL && wait > 0) {
+        pause_then(c, STEP_HEALTH_DELAY, wait);
+        return;
+    }
+    c->t[2] = gf_wire_now_ms();
+    report(c);
+}
+
+static void step(struct cluster *c)
+{
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    int error;
+
+    if (stopping)
+        return;
+    switch (c->step) {
+    case STEP_FETCH:
+        error = agent_link_fetch_finish(c->link, &bytes, &len);
+        if (error == 0)
+            take_bundle(c, bytes, len);
+        else if (error == GF_ENOTFOUND)
+            fetch(c);
+        else /* the hub is away or refused: as the agent, try again */
+            pause_then(c, STEP_FETCH_PAUSE, 1000);
+        free(bytes);
+        break;
+    case STEP_FETCH_PAUSE:
+        fetch(c);
+        break;
+    case STEP_HEALTH_DELAY:
+        c->t[2] = gf_wire_now_ms();
+        report(c);
+        break;
+    case STEP_REPORT:
+        if (agent_link_report_finish(c->link) == 0 || ++c->report_tries >= SIM_REPORT_TRIES)
+            finish_bundle(c);
+        else
+            pause_then(c, STEP_REPORT_PAUSE, 500);
+        break;
+    case STEP_REPORT_PAUSE:
+        c->t[3] = 0;
+        report(c);
+        break;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct sim *s = arg;
+
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (s->queue_head == NULL && !s->quit)
+            pthread_cond_wait(&s->work, &s->lock);
+        if (s->quit) {
+            pthread_mutex_unlock(&s->lock);
+            return NULL;
+        }
+        struct cluster *c = s->queue_head;
+        if ((s->queue_head = c->next) == NULL)
+            s->queue_tail = NULL;
+        pthread_mutex_unlock(&s->lock);
+        step(c);
+    }
+}
+
+static void *join_main(void *arg)
 {
     struct cluster *c = arg;
     struct sim *s = c->sim;
@@ -401,16 +540,7 @@ static void *cluster_main(void *arg)
         fprintf(stderr, "fleetsim: %s: join failed: %s\n", c->name, gf_error_last());
         return NULL;
     }
-    while (!stopping) {
-        unsigned char *bytes = NULL;
-        size_t len = 0;
-        error = agent_link_fetch(c->link, c->applied, s->o.poll_wait_ms, &bytes, &len);
-        if (error == 0)
-            take_bundle(c, bytes, len, gf_wire_now_ms());
-        else if (error != GF_ENOTFOUND && !stopping)
-            sleep_ms(1000); /* the hub is away or refused: as the agent, try again */
-        free(bytes);
-    }
+    fetch(c); /* from here the workers drive it */
     return NULL;
 }
 
@@ -504,6 +634,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.join_slot, NULL);
+    pthread_cond_init(&s.work, NULL);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -513,13 +644,19 @@ int main(int argc, char **argv)
     pthread_attr_setstacksize(&attr, SIM_STACK);
     fprintf(s.out, "cluster,generation,revision,arrived_ms,verified_ms,applied_ms,reported_ms\n");
     fflush(s.out);
-    int started = 0;
+    pthread_t workers[SIM_MAX_WORKERS];
+    int n_workers = 0, started = 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    for (int i = 0; i < (cpus < 1 ? 1 : cpus > SIM_MAX_WORKERS ? SIM_MAX_WORKERS : cpus); i++)
+        if (pthread_create(&workers[n_workers], NULL, worker_main, &s) == 0)
+            n_workers++;
     for (int i = 0; i < s.o.clusters; i++) {
         cs[i].sim = &s;
         cs[i].live = json_object();
         cs[i].health = "Unknown";
         snprintf(cs[i].name, sizeof(cs[i].name), "%s%d", s.o.prefix, s.o.first + i);
-        if (pthread_create(&tids[i], &attr, cluster_main, &cs[i]) != 0) {
+        if (nng_aio_alloc(&cs[i].timer, answered, &cs[i]) != 0 ||
+            pthread_create(&tids[i], &attr, join_main, &cs[i]) != 0) {
             fprintf(stderr, "fleetsim: cannot start cluster %d\n", i);
             break;
         }
@@ -532,16 +669,30 @@ int main(int argc, char **argv)
                 (unsigned long long)s.bundles);
         pthread_mutex_unlock(&s.lock);
     }
-    for (int i = 0; i < started; i++)
-        if (cs[i].link)
-            agent_link_interrupt(cs[i].link);
+    /* Joins end first (their links are the clusters' own), then every
+     * request and timer is stopped, then the workers, then the links go. */
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     for (int i = 0; i < started; i++) {
+        if (cs[i].link)
+            agent_link_interrupt(cs[i].link);
+        nng_aio_stop(cs[i].timer);
+    }
+    pthread_mutex_lock(&s.lock);
+    s.quit = 1;
+    pthread_cond_broadcast(&s.work);
+    pthread_mutex_unlock(&s.lock);
+    for (int i = 0; i < n_workers; i++)
+        pthread_join(workers[i], NULL);
+    for (int i = 0; i < s.o.clusters; i++) {
         agent_link_close(cs[i].link);
+        nng_aio_free(cs[i].timer);
         gf_sign_key_free(cs[i].key);
         gf_sign_key_free(cs[i].hub_key);
         json_decref(cs[i].live);
+        free(cs[i].message);
+        if (cs[i].bundle)
+            gitfleet__bundle__free_unpacked(cs[i].bundle, NULL);
     }
     free(cs);
     free(tids);
