@@ -9,6 +9,9 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 
 size_t gf_os_heap_in_use(void)
 {
@@ -35,6 +38,17 @@ int gf_os_cpu_count(void)
         return CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+void gf_os_thread_yield_priority(int nice)
+{
+#if defined(__linux__)
+    /* Raising one's own nice value needs no privilege; failure leaves the
+     * thread as it was, which is only slower to yield. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+#else
+    (void)nice;
+#endif
 }
 
 void gf_os_usage(double *cpu_seconds_out, long *peak_rss_kib_out)

@@ -19,6 +19,7 @@
 #define SERVE_TOUCH_MS    1000
 #define SERVE_MAX_WORKERS 64
 #define SERVE_WORK_BATCH  32 /* requests a worker handles in one store transaction */
+#define SERVE_WORKER_NICE 10 /* below the render threads: see worker_main */
 
 /*
  * A context's life: RECV (waiting for a request) -> WORK (queued for, or on,
@@ -488,6 +489,12 @@ static void *worker_main(void *arg)
     hub_serve *serve = arg;
     struct serve_ctx *batch[SERVE_WORK_BATCH];
 
+    /* Below the sync pass's render threads: when a commit changes every
+     * cluster on a saturated hub, the fleet gets its new bundles first and
+     * the reports of the last one wait (10,000 simulated clusters on 2 cores:
+     * commit -> applied p99 10.8 s -> 8.5 s). Nice 10 still gets a tenth of a
+     * CPU against a busy pass: reports wait, they are not starved. */
+    gf_os_thread_yield_priority(SERVE_WORKER_NICE);
     for (;;) {
         int n = 0;
         pthread_mutex_lock(&serve->lock);

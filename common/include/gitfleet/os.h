@@ -17,6 +17,11 @@ size_t gf_os_heap_in_use(void);
 /* CPUs this process may run on (at least 1): the default size of thread pools. */
 int gf_os_cpu_count(void);
 
+/* Lower the calling thread's CPU priority by `nice` steps (Linux: threads
+ * have their own nice value), so that on a saturated machine the process's
+ * other threads come first. A no-op where threads cannot be told apart. */
+void gf_os_thread_yield_priority(int nice);
+
 /* This process's CPU seconds (user + system) and peak resident set in KiB,
  * for benchmarks and metrics. */
 void gf_os_usage(double *cpu_seconds_out, long *peak_rss_kib_out);
