@@ -59,9 +59,10 @@ struct hub_render_cache {
     pthread_mutex_t lock; /* everything below: renders run on many threads */
     struct cache_entry *buckets[CACHE_BUCKETS];
     unsigned long hits, misses;
-    /* Built kustomize bases shared by the renders of one pass (many
-     * overlays of one base), one session per concurrent render (a session
-     * is single-threaded); dropped at each sweep, which bounds them. */
+    /* Parsed files and built kustomize bases (many overlays of one base),
+     * one session per concurrent render (a session is single-threaded);
+     * swept at the end of each pass, which keeps what that pass used (the
+     * next commit's unchanged overlays parse once, not once per commit). */
     struct idle_session *sessions;
     struct pinned_tree *pinned;
     size_t n_pinned;
@@ -92,15 +93,12 @@ void hub_render_cache_stats(const struct hub_render_cache *cache, unsigned long 
     *misses_out = cache ? cache->misses : 0;
 }
 
-/* Drop what lives for one pass: sessions and trees at other revisions. */
+/* Drop what lives for one pass: sessions' unused entries, trees at other
+ * revisions. */
 static void cache_end_pass(struct hub_render_cache *cache)
 {
-    while (cache->sessions) {
-        struct idle_session *s = cache->sessions;
-        cache->sessions = s->next;
-        hub_kustomize_session_free(s->session);
-        free(s);
-    }
+    for (struct idle_session *s = cache->sessions; s != NULL; s = s->next)
+        hub_kustomize_session_sweep(s->session);
     while (cache->pinned) {
         struct pinned_tree *p = cache->pinned;
         cache->pinned = p->next;
@@ -178,6 +176,12 @@ void hub_render_cache_free(struct hub_render_cache *cache)
         }
     if (cache != NULL) {
         cache_end_pass(cache);
+        while (cache->sessions) {
+            struct idle_session *s = cache->sessions;
+            cache->sessions = s->next;
+            hub_kustomize_session_free(s->session);
+            free(s);
+        }
         pthread_cond_destroy(&cache->rendered);
         pthread_mutex_destroy(&cache->lock);
     }

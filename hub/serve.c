@@ -19,7 +19,7 @@
 #define SERVE_TOUCH_MS    1000
 #define SERVE_MAX_WORKERS 64
 #define SERVE_WORK_BATCH  32 /* requests a worker handles in one store transaction */
-#define SERVE_WORKER_NICE 10 /* below the render threads: see worker_main */
+#define SERVE_WORKER_NICE 10 /* request workers below the render threads: see worker_main */
 
 /*
  * A context's life: RECV (waiting for a request) -> WORK (queued for, or on,
@@ -69,9 +69,17 @@ struct hub_serve {
     nng_listener listener;
     struct serve_ctx *ctxs;
     int n_ctxs;
-    pthread_mutex_t lock; /* everything below, and ctx states */
-    pthread_cond_t work_ready;
-    struct serve_ctx *work_head, *work_tail;
+    pthread_mutex_t lock;        /* everything below, and ctx states */
+    pthread_cond_t work_ready;   /* requests or answers queued */
+    pthread_cond_t answer_ready; /* answers queued */
+    /* Two queues: requests (verify, store) and answers (a held long-poll's
+     * bundle, a pipe to close), which go first and have a thread of their
+     * own at normal priority. */
+    struct work_queue {
+        struct serve_ctx *head, *tail;
+    } requests, answers;
+    pthread_t answerer;
+    int has_answerer;
     struct serve_ctx **waiting; /* cluster -> its one held long-poll */
     size_t n_waiting_buckets;
     struct pipe_count **pipes;
@@ -142,15 +150,31 @@ static void pipe_release(hub_serve *serve, nng_pipe pipe)
 
 static void queue_work(hub_serve *serve, struct serve_ctx *sc, enum ctx_job job)
 {
+    struct work_queue *q = job == JOB_REQUEST ? &serve->requests : &serve->answers;
+
     sc->state = CTX_WORK;
     sc->job = job;
     sc->next_work = NULL;
-    if (serve->work_tail)
-        serve->work_tail->next_work = sc;
+    if (q->tail)
+        q->tail->next_work = sc;
     else
-        serve->work_head = sc;
-    serve->work_tail = sc;
+        q->head = sc;
+    q->tail = sc;
+    if (job != JOB_REQUEST)
+        pthread_cond_signal(&serve->answer_ready);
     pthread_cond_signal(&serve->work_ready);
+}
+
+/* Up to SERVE_WORK_BATCH jobs off `q` into batch[n...]; the new n. */
+static int take_work(struct work_queue *q, struct serve_ctx **batch, int n)
+{
+    while (q->head && n < SERVE_WORK_BATCH) {
+        batch[n++] = q->head;
+        q->head = q->head->next_work;
+    }
+    if (q->head == NULL)
+        q->tail = NULL;
+    return n;
 }
 
 /* ---- replies ---- */
@@ -484,6 +508,16 @@ static void do_job(struct serve_ctx *sc)
 
 /* Workers take queued contexts in batches; each batch's store writes
  * (nonces, last-seen times, reports) commit in one transaction. */
+/* Run a batch of jobs in one store transaction. */
+static void run_batch(hub_serve *serve, struct serve_ctx **batch, int n)
+{
+    hub_store_batch_begin(serve->store);
+    for (int i = 0; i < n; i++)
+        do_job(batch[i]);
+    hub_store_batch_end(serve->store);
+}
+
+/* Request workers: answers first when there are any, then requests. */
 static void *worker_main(void *arg)
 {
     hub_serve *serve = arg;
@@ -496,28 +530,39 @@ static void *worker_main(void *arg)
      * CPU against a busy pass: reports wait, they are not starved. */
     gf_os_thread_yield_priority(SERVE_WORKER_NICE);
     for (;;) {
-        int n = 0;
         pthread_mutex_lock(&serve->lock);
-        while (!serve->stopping && serve->work_head == NULL)
+        while (!serve->stopping && serve->answers.head == NULL && serve->requests.head == NULL)
             pthread_cond_wait(&serve->work_ready, &serve->lock);
-        while (!serve->stopping && serve->work_head && n < SERVE_WORK_BATCH) {
-            batch[n++] = serve->work_head;
-            serve->work_head = serve->work_head->next_work;
-        }
-        if (serve->work_head == NULL)
-            serve->work_tail = NULL;
-        int stopping = serve->stopping;
+        int stopping = serve->stopping, n = 0;
+        if (!stopping)
+            n = take_work(&serve->requests, batch, take_work(&serve->answers, batch, 0));
         pthread_mutex_unlock(&serve->lock);
         if (stopping)
             return NULL;
-        hub_store_batch_begin(serve->store);
-        for (int i = 0; i < n; i++)
-            do_job(batch[i]);
-        hub_store_batch_end(serve->store);
+        run_batch(serve, batch, n);
     }
 }
 
-/* ---- nng callbacks: state changes and queueing only ---- */
+/* The answerer: held long-polls whose bundle came (and pipes to close), at
+ * the priority of the pass that published the bundles, so that a new bundle
+ * reaches its agent while the workers are still behind on reports. */
+static void *answerer_main(void *arg)
+{
+    hub_serve *serve = arg;
+    struct serve_ctx *batch[SERVE_WORK_BATCH];
+
+    for (;;) {
+        pthread_mutex_lock(&serve->lock);
+        while (!serve->stopping && serve->answers.head == NULL)
+            pthread_cond_wait(&serve->answer_ready, &serve->lock);
+        int stopping = serve->stopping;
+        int n = stopping ? 0 : take_work(&serve->answers, batch, 0);
+        pthread_mutex_unlock(&serve->lock);
+        if (stopping)
+            return NULL;
+        run_batch(serve, batch, n);
+    }
+}
 
 static void ctx_callback(void *arg)
 {
@@ -721,6 +766,9 @@ static int open_contexts(hub_serve *serve)
 
 static int start_workers(hub_serve *serve)
 {
+    if (pthread_create(&serve->answerer, NULL, answerer_main, serve) != 0)
+        return gf_error_set(GF_ERROR, "cannot start the agent endpoint's answerer");
+    serve->has_answerer = 1;
     for (int i = 0; i < serve->config.workers; i++) {
         if (pthread_create(&serve->workers[i], NULL, worker_main, serve) != 0)
             return gf_error_set(GF_ERROR, "cannot start the agent endpoint's workers");
@@ -744,6 +792,7 @@ int hub_serve_start(hub_serve **out, const struct hub_serve_config *config, hub_
     serve->hub_key = hub_key;
     pthread_mutex_init(&serve->lock, NULL);
     pthread_cond_init(&serve->work_ready, NULL);
+    pthread_cond_init(&serve->answer_ready, NULL);
     if ((error = gf_sign_key_public_raw(serve->hub_public, hub_key)) < 0 ||
         (error = open_tables(serve)) < 0 || (error = start_workers(serve)) < 0 ||
         (error = open_socket(serve)) < 0 || (error = open_contexts(serve)) < 0)
@@ -764,9 +813,12 @@ void hub_serve_stop(hub_serve *serve)
     pthread_mutex_lock(&serve->lock);
     serve->stopping = 1;
     pthread_cond_broadcast(&serve->work_ready);
+    pthread_cond_broadcast(&serve->answer_ready);
     pthread_mutex_unlock(&serve->lock);
     for (int i = 0; i < serve->n_workers; i++)
         pthread_join(serve->workers[i], NULL);
+    if (serve->has_answerer)
+        pthread_join(serve->answerer, NULL);
     nng_close(serve->sock);
     for (int i = 0; i < serve->n_ctxs; i++) {
         struct serve_ctx *sc = &serve->ctxs[i];
@@ -787,6 +839,7 @@ void hub_serve_stop(hub_serve *serve)
     free(serve->waiting);
     free(serve->ctxs);
     pthread_cond_destroy(&serve->work_ready);
+    pthread_cond_destroy(&serve->answer_ready);
     pthread_mutex_destroy(&serve->lock);
     free(serve);
 }

@@ -79,7 +79,8 @@ static char *cache_key(struct kz_build *b, const char *tag, const char *path)
     if (hub_filesrc_content_id(b->src, path, cid) == 0)
         return kz_printf("%s:%s:%s", tag, path, cid);
     gf_error_clear();
-    return kz_printf("%s:%p:%s", tag, (void *)b->src, path);
+    /* '@': good only while this source lives (hub_kustomize_session_sweep) */
+    return kz_printf("@%s:%p:%s", tag, (void *)b->src, path);
 }
 
 static int read_yaml_at(struct kz_build *b, const char *joined, json_t **out, int flags)

@@ -22,6 +22,10 @@ typedef struct hub_kustomize_session hub_kustomize_session;
 
 int hub_kustomize_session_new(hub_kustomize_session **out);
 void hub_kustomize_session_free(hub_kustomize_session *s);
+/* Keep for later builds only what the builds since the last sweep used, and
+ * only entries keyed by content: a session kept from one hub pass to the
+ * next serves the unchanged overlays of the fleet and holds nothing else. */
+void hub_kustomize_session_sweep(hub_kustomize_session *s);
 
 /* What a session's caches did so far (for benchmarks and tests). */
 struct hub_kustomize_stats {

@@ -3,22 +3,25 @@
 
 #include "gitfleet/error.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct file_entry {
     char *key;
     json_t *docs;
+    uint64_t used; /* the session's epoch when last read or written */
     struct file_entry *next;
 };
 
 struct base_entry {
     char *key;
     struct kz_base *base;
+    uint64_t used;
     struct base_entry *next;
 };
 
-#define SESSION_BUCKETS 1024
+#define SESSION_BUCKETS 8192 /* the hub's sessions hold one file per cluster overlay */
 /* A long-lived session (the hub's) is flushed whole when it holds this many
  * entries, which bounds its memory without bookkeeping per entry. */
 #define SESSION_MAX_FILES 200000
@@ -29,6 +32,7 @@ struct hub_kustomize_session {
     struct base_entry *bases[SESSION_BUCKETS];
     struct hub_kustomize_stats stats;
     size_t nfiles, nbases;
+    uint64_t epoch; /* advanced by each sweep */
 };
 
 void hub_kustomize_session_stats(const hub_kustomize_session *s, struct hub_kustomize_stats *out)
@@ -99,6 +103,7 @@ json_t *kz_session_file_get(hub_kustomize_session *s, const char *key)
     for (struct file_entry *e = s->files[bucket(key)]; e != NULL; e = e->next)
         if (strcmp(e->key, key) == 0) {
             s->stats.file_hits++;
+            e->used = s->epoch;
             return json_incref(e->docs);
         }
     s->stats.file_misses++;
@@ -115,6 +120,7 @@ void kz_session_file_put(hub_kustomize_session *s, const char *key, json_t *docs
         return;
     e->key = strdup(key);
     e->docs = json_incref(docs);
+    e->used = s->epoch;
     size_t b = bucket(key);
     e->next = s->files[b];
     s->files[b] = e;
@@ -123,8 +129,10 @@ void kz_session_file_put(hub_kustomize_session *s, const char *key, json_t *docs
 const struct kz_base *kz_session_base_get(hub_kustomize_session *s, const char *key)
 {
     for (struct base_entry *e = s->bases[bucket(key)]; e != NULL; e = e->next)
-        if (strcmp(e->key, key) == 0)
+        if (strcmp(e->key, key) == 0) {
+            e->used = s->epoch;
             return e->base;
+        }
     return NULL;
 }
 
@@ -148,7 +156,45 @@ void kz_session_base_put(hub_kustomize_session *s, const char *key, struct kz_ba
     }
     e->key = strdup(key);
     e->base = base;
+    e->used = s->epoch;
     size_t b = bucket(key);
     e->next = s->bases[b];
     s->bases[b] = e;
+}
+
+/* An entry a sweep keeps: used since the last sweep, and keyed by content
+ * (keys of sources without content ids start with '@' and hold only while
+ * their source lives). */
+static int keep(const char *key, uint64_t used, uint64_t epoch)
+{
+    return used == epoch && key[0] != '@';
+}
+
+void hub_kustomize_session_sweep(hub_kustomize_session *s)
+{
+    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+        for (struct file_entry **link = &s->files[i], *e; (e = *link) != NULL;) {
+            if (keep(e->key, e->used, s->epoch)) {
+                link = &e->next;
+                continue;
+            }
+            *link = e->next;
+            free(e->key);
+            json_decref(e->docs);
+            free(e);
+            s->nfiles--;
+        }
+        for (struct base_entry **link = &s->bases[i], *e; (e = *link) != NULL;) {
+            if (keep(e->key, e->used, s->epoch)) {
+                link = &e->next;
+                continue;
+            }
+            *link = e->next;
+            free(e->key);
+            kz_base_free(e->base);
+            free(e);
+            s->nbases--;
+        }
+    }
+    s->epoch++;
 }

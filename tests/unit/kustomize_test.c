@@ -255,6 +255,51 @@ static void test_kustomize__session_across_commits(void)
     hub_source_free(git);
 }
 
+/* A sweep keeps what was used since the last one, keyed by content: the
+ * hub's sessions live from one pass to the next. */
+static void test_kustomize__session_sweep(void)
+{
+    const char *root = gf_test_tmpdir();
+    hub_source *git = NULL;
+    hub_filesrc *dir = NULL;
+    hub_kustomize_session *s = NULL;
+    struct hub_kustomize_stats st;
+
+    fleet(root);
+    GF_ASSERT_INT(gf_test_sh("cd '%s' && git init -q . && git add -A && git -c user.name=t -c "
+                             "user.email=t@t commit -qm one",
+                             root),
+                  0);
+    GF_ASSERT_INT(hub_source_open(&git, root, NULL), 0);
+    GF_ASSERT_INT(hub_kustomize_session_new(&s), 0);
+    char *first = build_at(git, "HEAD", s, "a");
+    hub_kustomize_session_sweep(s); /* used since: kept */
+    char *again = build_at(git, "HEAD", s, "a");
+    GF_ASSERT_STR(again, first);
+    hub_kustomize_session_stats(s, &st);
+    GF_ASSERT_INT(st.base_builds, 1);
+    GF_ASSERT_INT(st.base_hits, 1);
+    hub_kustomize_session_sweep(s);
+    hub_kustomize_session_sweep(s); /* a pass that did not use it: dropped */
+    free(again);
+    again = build_at(git, "HEAD", s, "a");
+    GF_ASSERT_STR(again, first);
+    hub_kustomize_session_stats(s, &st);
+    GF_ASSERT_INT(st.base_builds, 2);
+    /* A directory on disk has no content ids: its entries never outlive a sweep. */
+    GF_ASSERT_INT(hub_filesrc_open_dir(&dir, root, 0), 0);
+    free(build_yaml(dir, s, "a"));
+    hub_kustomize_session_sweep(s);
+    free(build_yaml(dir, s, "a"));
+    hub_kustomize_session_stats(s, &st);
+    GF_ASSERT_INT(st.base_builds, 4);
+    free(first);
+    free(again);
+    hub_kustomize_session_free(s);
+    hub_filesrc_free(dir);
+    hub_source_free(git);
+}
+
 static void assert_refused(const char *root, const char *dir, int code, const char *msg)
 {
     hub_filesrc *src = NULL;
@@ -300,4 +345,5 @@ GF_TESTS(GF_TEST(test_kustomize__hash_matches_kubectl), GF_TEST(test_kustomize__
          GF_TEST(test_kustomize__smp_keyed_duplicates_collapse),
          GF_TEST(test_kustomize__smp_directives), GF_TEST(test_kustomize__json6902),
          GF_TEST(test_kustomize__overlays_share_base),
-         GF_TEST(test_kustomize__session_across_commits), GF_TEST(test_kustomize__refusals));
+         GF_TEST(test_kustomize__session_across_commits), GF_TEST(test_kustomize__session_sweep),
+         GF_TEST(test_kustomize__refusals));
