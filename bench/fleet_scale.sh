@@ -25,7 +25,7 @@ cpu_s() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$1/stat"; }
 hub_port=$(free_port); api_port=$(free_port); api="http://127.0.0.1:$api_port"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 "$bin/gitfleet-hub" --repo "$dir/repo" --data-dir "$dir/hub" --listen "tcp://127.0.0.1:$hub_port" \
-  --api-listen "$api" --poll-interval 1h --max-wait 30s --log-level "${HUB_LOG_LEVEL:-warn}" >"$dir/hub.log" 2>&1 &
+  --api-listen "$api" --poll-interval 1h --max-wait 30s --log-level "${HUB_LOG_LEVEL:-warn}" ${HUB_EXTRA_ARGS:-} >"$dir/hub.log" 2>&1 &
 hub=$!; pids+=($hub)
 for _ in $(seq 1 300); do curl -sf "$api/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 tok=$(cat "$dir/hub/admin.token")

@@ -99,6 +99,10 @@ static void cache_end_pass(struct hub_render_cache *cache)
 {
     for (struct idle_session *s = cache->sessions; s != NULL; s = s->next)
         hub_kustomize_session_sweep(s->session);
+    for (struct idle_session *s = cache->sessions; s != NULL; s = s->next)
+        for (struct idle_session *t = cache->sessions; t != NULL; t = t->next)
+            if (t != s)
+                hub_kustomize_session_share_files(s->session, t->session);
     while (cache->pinned) {
         struct pinned_tree *p = cache->pinned;
         cache->pinned = p->next;

@@ -890,7 +890,11 @@ int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub
     release(store, stmt);
     stmt = NULL;
     /* Old generations are history, not state: Git keeps the content, the
-     * history table the outcomes. Keep the last HUB_STORE_KEEP_BUNDLES. */
+     * history table the outcomes. Keep the last HUB_STORE_KEEP_BUNDLES,
+     * trimmed every HUB_STORE_TRIM_EVERY generations: a delete per publish
+     * was a tenth of the hub's publish cost at fleet scale. */
+    if (b->generation % HUB_STORE_TRIM_EVERY != 0)
+        goto out;
     if ((error = prepare(store, &stmt,
                          "DELETE FROM bundles WHERE cluster = ?1 AND generation <= ?2")) < 0)
         goto out;

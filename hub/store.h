@@ -17,8 +17,10 @@ typedef struct hub_store hub_store;
 
 #define HUB_STORE_NAME_MAX 64
 
-/* Bundles kept per cluster; older generations are deleted as new ones come. */
+/* Bundles kept per cluster; older generations are deleted as new ones come,
+ * every HUB_STORE_TRIM_EVERY generations (so up to KEEP + TRIM_EVERY - 1). */
 #define HUB_STORE_KEEP_BUNDLES 20
+#define HUB_STORE_TRIM_EVERY   8
 /* Sync results kept in the history, fleet-wide. */
 #define HUB_STORE_KEEP_HISTORY 100000
 

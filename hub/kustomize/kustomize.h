@@ -26,6 +26,12 @@ void hub_kustomize_session_free(hub_kustomize_session *s);
  * only entries keyed by content: a session kept from one hub pass to the
  * next serves the unchanged overlays of the fleet and holds nothing else. */
 void hub_kustomize_session_sweep(hub_kustomize_session *s);
+/* Give `dst` the parsed files `src` holds and it lacks (shared, not copied:
+ * cached documents are never changed). Renders on many threads each take
+ * whichever session is free, so without this a file parsed by one thread's
+ * session is parsed again by another's. Neither session may be in use. */
+void hub_kustomize_session_share_files(hub_kustomize_session *dst,
+                                       const hub_kustomize_session *src);
 
 /* What a session's caches did so far (for benchmarks and tests). */
 struct hub_kustomize_stats {

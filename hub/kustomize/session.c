@@ -198,3 +198,26 @@ void hub_kustomize_session_sweep(hub_kustomize_session *s)
     }
     s->epoch++;
 }
+
+/* Has `s` a file entry under `key`? (No counting, no epoch.) */
+static int has_file(const hub_kustomize_session *s, const char *key)
+{
+    for (const struct file_entry *e = s->files[bucket(key)]; e != NULL; e = e->next)
+        if (strcmp(e->key, key) == 0)
+            return 1;
+    return 0;
+}
+
+void hub_kustomize_session_share_files(hub_kustomize_session *dst, const hub_kustomize_session *src)
+{
+    for (size_t i = 0; i < SESSION_BUCKETS; i++)
+        for (const struct file_entry *e = src->files[i]; e != NULL; e = e->next)
+            if (!has_file(dst, e->key)) {
+                kz_session_file_put(dst, e->key, e->docs);
+                /* Not used in this epoch yet: the next sweep drops the copy
+                 * unless a build reads it (else copies would keep each other). */
+                struct file_entry *copy = dst->files[bucket(e->key)];
+                if (copy != NULL && strcmp(copy->key, e->key) == 0)
+                    copy->used = dst->epoch - 1;
+            }
+}

@@ -129,13 +129,18 @@ static void test_store__old_generations_are_dropped(void)
     struct hub_store_bundle b;
     uint64_t max;
 
-    for (uint64_t g = 1; g <= HUB_STORE_KEEP_BUNDLES + 5; g++)
+    /* A trim at generation 3 * TRIM_EVERY keeps the last KEEP of them. */
+    uint64_t last = 3 * HUB_STORE_TRIM_EVERY + HUB_STORE_KEEP_BUNDLES;
+    last -= last % HUB_STORE_TRIM_EVERY;
+    for (uint64_t g = 1; g <= last; g++)
         put_bundle(store, g, 0);
-    GF_ASSERT_INT(hub_store_bundle_get(store, "dev-1", 5, &b), GF_ENOTFOUND);
-    GF_ASSERT_INT(hub_store_bundle_get(store, "dev-1", 6, &b), 0);
+    GF_ASSERT_INT(hub_store_bundle_get(store, "dev-1", last - HUB_STORE_KEEP_BUNDLES, &b),
+                  GF_ENOTFOUND);
+    GF_ASSERT_INT(hub_store_bundle_get(store, "dev-1", 1, &b), GF_ENOTFOUND);
+    GF_ASSERT_INT(hub_store_bundle_get(store, "dev-1", last - HUB_STORE_KEEP_BUNDLES + 1, &b), 0);
     hub_store_bundle_clear(&b);
     GF_ASSERT_INT(hub_store_bundle_max_generation(store, "dev-1", &max), 0);
-    GF_ASSERT_INT(max, HUB_STORE_KEEP_BUNDLES + 5);
+    GF_ASSERT_INT(max, last);
     put_bundle(store, 3, GF_ECONFLICT); /* still never backwards */
     hub_store_close(store);
 }
@@ -208,11 +213,12 @@ static void test_store__compact_gives_space_back(void)
     GF_ASSERT_INT(hub_store_open(&store, path), 0);
     for (size_t i = 0; i < (1 << 20); i++)
         blob[i] = (unsigned char)(i * 7919 >> 3); /* no page compresses away */
-    for (uint64_t g = 1; g <= 45; g++) {
+    /* past the trim that drops the last big one (it waits up to TRIM_EVERY) */
+    for (uint64_t g = 1; g <= 25 + HUB_STORE_KEEP_BUNDLES + HUB_STORE_TRIM_EVERY; g++) {
         b.generation = g;
         snprintf(b.content_hash, sizeof(b.content_hash), "h%llu", (unsigned long long)g);
         b.signed_bytes = blob;
-        b.signed_len = g <= 25 ? (size_t)1 << 20 : 1000; /* the last 20 push the big ones out */
+        b.signed_len = g <= 25 ? (size_t)1 << 20 : 1000; /* the small ones push the big ones out */
         GF_ASSERT_INT(hub_store_bundle_put(store, "dev-1", &b), 0);
     }
     GF_ASSERT_INT(hub_store_compact(store, &freed), 0);
