@@ -20,6 +20,7 @@ trap cleanup EXIT
 now_ms() { date +%s%3N; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_s() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$1/stat"; }
+ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s + 0}'; }
 
 "$here/make-scale-fleet.sh" "$dir/repo" "$n"
 hub_port=$(free_port); api_port=$(free_port); api="http://127.0.0.1:$api_port"
@@ -61,14 +62,14 @@ for k in $(seq 1 "$commits"); do
   sed -i "s/^data: .*/data: {mode: v$k}/" "$dir/repo/apps/web/base/deploy.yaml"
   git -C "$dir/repo" -c user.name=b -c user.email=b@b commit -qam "v$k"
   rev=$(git -C "$dir/repo" rev-parse HEAD)
-  from=$(size); c0=$(cpu_s $hub); s0=$(cpu_s $sim); t_commit=$(now_ms)
+  from=$(size); c0=$(cpu_s $hub); s0=$(cpu_s $sim); x0=$(ctxsw $hub); t_commit=$(now_ms)
   curl -sf -XPOST -H 'Content-Type: application/json' -d '{"ref":"refs/heads/main"}' \
     "$api/api/v1/webhook/git" >/dev/null
   wait_rows "$rev" "$n" 600 "$from"
-  t_done=$(now_ms); c1=$(cpu_s $hub); s1=$(cpu_s $sim)
+  t_done=$(now_ms); c1=$(cpu_s $hub); s1=$(cpu_s $sim); x1=$(ctxsw $hub)
   echo "$rev,$t_commit,$t_done,$c0,$c1,$s0,$s1" >>"$dir/commits.csv"
   echo "commit $k: all $n clusters applied in $(( t_done - t_commit )) ms, hub CPU $(echo "$c1 - $c0" | bc) s," \
-    "simulator CPU $(echo "$s1 - $s0" | bc) s"
+    "simulator CPU $(echo "$s1 - $s0" | bc) s, hub context switches $(( x1 - x0 ))"
 done
 
 status_median() { # GET /api/v1/status, the median of 5 calls, in ms
