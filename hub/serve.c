@@ -508,7 +508,6 @@ static void do_job(struct serve_ctx *sc)
 
 /* Workers take queued contexts in batches; each batch's store writes
  * (nonces, last-seen times, reports) commit in one transaction. */
-/* Run a batch of jobs in one store transaction. */
 static void run_batch(hub_serve *serve, struct serve_ctx **batch, int n)
 {
     hub_store_batch_begin(serve->store);
@@ -563,6 +562,8 @@ static void *answerer_main(void *arg)
         run_batch(serve, batch, n);
     }
 }
+
+/* ---- nng callbacks: state changes and queueing only ---- */
 
 static void ctx_callback(void *arg)
 {

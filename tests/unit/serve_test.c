@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct fixture {
     hub_store *store;
@@ -129,6 +130,76 @@ static void test_serve__join_then_fetch_and_report(void)
     GF_ASSERT_INT(f.reports, 1);
     report.cluster = "prod-1";
     GF_ASSERT_INT(agent_link_report(link, &report), GF_EPERM);
+    GF_ASSERT_HAS(gf_error_last(), "may not report for cluster 'prod-1'");
+    agent_link_close(link);
+    stop(&f);
+}
+
+/* The asynchronous calls (the fleet simulator's): the same answers, told
+ * through the callback, read on the caller's thread. */
+struct async_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+};
+
+static void async_done(void *arg)
+{
+    struct async_wait *w = arg;
+
+    pthread_mutex_lock(&w->lock);
+    w->done = 1;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void async_wait_for(struct async_wait *w)
+{
+    pthread_mutex_lock(&w->lock);
+    while (!w->done)
+        pthread_cond_wait(&w->cond, &w->lock);
+    w->done = 0;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void test_serve__async_fetch_and_report(void)
+{
+    struct fixture f;
+    struct async_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    Gitfleet__Bundle *bundle = NULL;
+    Gitfleet__Report report = GITFLEET__REPORT__INIT;
+
+    start(&f);
+    add_token(&f, "dev-1", "tok-1", 60000);
+    agent_link *link = link_as(&f, "", f.agent_key);
+    join(&f, link, "tok-1");
+    /* Held by the hub until a bundle is published; one call at a time. */
+    GF_ASSERT_INT(agent_link_fetch_start(link, 0, 5000, async_done, &w), 0);
+    GF_ASSERT_INT(agent_link_report_start(link, &report, async_done, &w), GF_EINVAL);
+    usleep(100 * 1000);
+    publish(&f, "dev-1", 1);
+    async_wait_for(&w);
+    GF_ASSERT_INT(agent_link_fetch_finish(link, &bytes, &len), 0);
+    GF_ASSERT_INT(gf_wire_bundle_open(&bundle, bytes, len, f.hub_key), 0);
+    GF_ASSERT_INT(bundle->generation, 1);
+    gitfleet__bundle__free_unpacked(bundle, NULL);
+    free(bytes);
+    /* Nothing newer and no wait: not found. */
+    GF_ASSERT_INT(agent_link_fetch_start(link, 1, 0, async_done, &w), 0);
+    async_wait_for(&w);
+    GF_ASSERT_INT(agent_link_fetch_finish(link, &bytes, &len), GF_ENOTFOUND);
+    report.cluster = "dev-1";
+    GF_ASSERT_INT(agent_link_report_start(link, &report, async_done, &w), 0);
+    async_wait_for(&w);
+    GF_ASSERT_INT(agent_link_report_finish(link), 0);
+    GF_ASSERT_INT(f.reports, 1);
+    /* The hub's refusal reaches the finishing thread with its message. */
+    report.cluster = "prod-1";
+    GF_ASSERT_INT(agent_link_report_start(link, &report, async_done, &w), 0);
+    async_wait_for(&w);
+    GF_ASSERT_INT(agent_link_report_finish(link), GF_EPERM);
     GF_ASSERT_HAS(gf_error_last(), "may not report for cluster 'prod-1'");
     agent_link_close(link);
     stop(&f);
@@ -399,4 +470,5 @@ GF_TESTS(GF_TEST(test_serve__join_then_fetch_and_report), GF_TEST(test_serve__to
          GF_TEST(test_serve__long_poll_times_out_not_modified),
          GF_TEST(test_serve__garbage_gets_an_error_not_a_crash),
          GF_TEST(test_serve__new_long_poll_replaces_the_old),
-         GF_TEST(test_serve__revoked_cluster_waiting_poll_gets_no_bundle));
+         GF_TEST(test_serve__revoked_cluster_waiting_poll_gets_no_bundle),
+         GF_TEST(test_serve__async_fetch_and_report));
