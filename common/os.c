@@ -2,6 +2,7 @@
 #include "gitfleet/os.h"
 
 #include <sched.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -13,8 +14,26 @@
 #include <sys/syscall.h>
 #endif
 
+/* jemalloc's control interface, present when the program links jemalloc
+ * (the hub does, outside sanitizer builds): then malloc is jemalloc's, and
+ * glibc's statistics and trimming see none of it. */
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
+
+static size_t jemalloc_allocated(void)
+{
+    uint64_t epoch = 1;
+    size_t allocated = 0, len = sizeof(epoch);
+
+    mallctl("epoch", &epoch, &len, &epoch, len); /* refresh the statistics */
+    len = sizeof(allocated);
+    return mallctl("stats.allocated", &allocated, &len, NULL, 0) == 0 ? allocated : 0;
+}
+
 size_t gf_os_heap_in_use(void)
 {
+    if (mallctl != NULL)
+        return jemalloc_allocated();
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
     struct mallinfo2 mi = mallinfo2();
     return mi.uordblks + mi.hblkhd;
@@ -25,6 +44,11 @@ size_t gf_os_heap_in_use(void)
 
 void gf_os_release_memory(void)
 {
+    /* jemalloc gives unused pages back by itself, a few seconds after they
+     * were freed (its dirty-page decay); purging here as well made the next
+     * pass fault them in again. */
+    if (mallctl != NULL)
+        return;
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif

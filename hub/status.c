@@ -856,7 +856,7 @@ char *hub_status_metrics(hub *h)
     metric(&sb, "gitfleet_git_object_cache_bytes", "gauge",
            "Parsed Git objects libgit2 keeps in memory (bounded).", (unsigned long long)git_used);
     metric(&sb, "gitfleet_heap_in_use_bytes", "gauge",
-           "Memory the hub has allocated and not freed (glibc mallinfo2).",
+           "Memory the hub has allocated and not freed (its allocator's count).",
            (unsigned long long)gf_os_heap_in_use());
     metric(&sb, "gitfleet_sqlite_memory_bytes", "gauge",
            "Memory SQLite holds: page caches and statements (bounded).",

@@ -10,6 +10,7 @@ packages+=(openssh-server openssh-client)  # issue 17: fleet repositories over s
 packages+=(libluajit-5.1-dev luajit lua5.1)  # issue 16: LuaJIT (Lua 5.1 + goto, as gopher-lua) runs Argo CD health scripts; luajit/lua5.1 for bench/health_lua_vm.lua
 packages+=(chromium python3-websocket)  # issue 14: the dashboard tests drive headless chromium over the DevTools protocol
 packages+=(libsodium-dev)  # issue 12: Ed25519 signatures (hub: two verifications and a signature per cluster and commit) in 41 us, OpenSSL 3 in 100
+packages+=(libjemalloc-dev)  # issue 12: the hub's malloc (glibc's slowed down with every commit at fleet scale)
 packages+=(age)  # issue 15: interoperability tests of sealed values with the standard age tool
 
 missing=()

@@ -6,11 +6,13 @@
 
 /* Give freed heap memory back to the system; glibc keeps it otherwise, in
  * every thread's arena. For daemons that handle bursts (a relist of
- * thousands of objects) and then rest. A no-op elsewhere. */
+ * thousands of objects) and then rest. A no-op elsewhere, and where the
+ * program links jemalloc, which gives it back by itself. */
 void gf_os_release_memory(void);
 
-/* Bytes the C library's allocator has handed out and not got back (glibc's
- * mallinfo2; 0 where unknown). RSS minus this is memory the allocator keeps
+/* Bytes the allocator has handed out and not got back (jemalloc's
+ * stats.allocated when the program links jemalloc, else glibc's mallinfo2; 0
+ * where unknown). RSS minus this is memory the allocator keeps
  * for reuse: growth here is data, growth only in RSS is fragmentation. */
 size_t gf_os_heap_in_use(void);
 
