@@ -460,7 +460,7 @@ static int call_open(agent_link *link)
 }
 
 static int call_start(agent_link *link, Gitfleet__AgentRequestBody *body, int64_t wait_ms,
-                      agent_link_done_fn done, void *arg)
+                      uint64_t after, agent_link_done_fn done, void *arg)
 {
     unsigned char nonce[16], *bytes = NULL;
     size_t len = 0;
@@ -481,6 +481,7 @@ static int call_start(agent_link *link, Gitfleet__AgentRequestBody *body, int64_
     }
     free(bytes);
     c->wait_ms = wait_ms;
+    c->after = after;
     c->done = done;
     c->arg = arg;
     c->phase = CALL_SEND;
@@ -517,9 +518,7 @@ int agent_link_fetch_start(agent_link *link, uint64_t after, int64_t wait_ms,
     Gitfleet__BundleRequest br = GITFLEET__BUNDLE_REQUEST__INIT;
 
     fetch_body(&body, &br, after, wait_ms);
-    if (call_open(link) == 0)
-        link->call->after = after;
-    return call_start(link, &body, wait_ms, done, arg);
+    return call_start(link, &body, wait_ms, after, done, arg);
 }
 
 int agent_link_fetch_finish(agent_link *link, unsigned char **out, size_t *len_out)
@@ -540,7 +539,7 @@ int agent_link_report_start(agent_link *link, const Gitfleet__Report *report,
 
     body.request_case = GITFLEET__AGENT_REQUEST_BODY__REQUEST_REPORT;
     body.report = (Gitfleet__Report *)report;
-    return call_start(link, &body, 0, done, arg);
+    return call_start(link, &body, 0, 0, done, arg);
 }
 
 int agent_link_report_finish(agent_link *link)

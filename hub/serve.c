@@ -70,7 +70,7 @@ struct hub_serve {
     struct serve_ctx *ctxs;
     int n_ctxs;
     pthread_mutex_t lock;        /* everything below, and ctx states */
-    pthread_cond_t work_ready;   /* requests or answers queued */
+    pthread_cond_t work_ready;   /* requests queued */
     pthread_cond_t answer_ready; /* answers queued */
     /* Two queues: requests (verify, store) and answers (a held long-poll's
      * bundle, a pipe to close), which go first and have a thread of their
@@ -160,9 +160,9 @@ static void queue_work(hub_serve *serve, struct serve_ctx *sc, enum ctx_job job)
     else
         q->head = sc;
     q->tail = sc;
-    if (job != JOB_REQUEST)
-        pthread_cond_signal(&serve->answer_ready);
-    pthread_cond_signal(&serve->work_ready);
+    /* An answer wakes the answerer only (workers take answers when they
+     * wake for requests): waking both cost a context switch for nothing. */
+    pthread_cond_signal(job == JOB_REQUEST ? &serve->work_ready : &serve->answer_ready);
 }
 
 /* Up to SERVE_WORK_BATCH jobs off `q` into batch[n...]; the new n. */

@@ -110,20 +110,27 @@ json_t *kz_session_file_get(hub_kustomize_session *s, const char *key)
     return NULL;
 }
 
-void kz_session_file_put(hub_kustomize_session *s, const char *key, json_t *docs)
+/* Cache `docs` under `key`, marked used in epoch `used` (out of memory: not cached). */
+static void file_insert(hub_kustomize_session *s, const char *key, json_t *docs, uint64_t used)
 {
     if (s->nfiles >= SESSION_MAX_FILES || s->nbases >= SESSION_MAX_BASES)
         flush(s);
-    s->nfiles++;
     struct file_entry *e = calloc(1, sizeof(*e));
-    if (e == NULL)
+    if (e == NULL || (e->key = strdup(key)) == NULL) {
+        free(e);
         return;
-    e->key = strdup(key);
+    }
     e->docs = json_incref(docs);
-    e->used = s->epoch;
+    e->used = used;
     size_t b = bucket(key);
     e->next = s->files[b];
     s->files[b] = e;
+    s->nfiles++;
+}
+
+void kz_session_file_put(hub_kustomize_session *s, const char *key, json_t *docs)
+{
+    file_insert(s, key, docs, s->epoch);
 }
 
 const struct kz_base *kz_session_base_get(hub_kustomize_session *s, const char *key)
@@ -210,14 +217,10 @@ static int has_file(const hub_kustomize_session *s, const char *key)
 
 void hub_kustomize_session_share_files(hub_kustomize_session *dst, const hub_kustomize_session *src)
 {
+    /* A copy counts as not used in this epoch yet: the next sweep drops it
+     * unless a build reads it (else copies would keep each other alive). */
     for (size_t i = 0; i < SESSION_BUCKETS; i++)
         for (const struct file_entry *e = src->files[i]; e != NULL; e = e->next)
-            if (!has_file(dst, e->key)) {
-                kz_session_file_put(dst, e->key, e->docs);
-                /* Not used in this epoch yet: the next sweep drops the copy
-                 * unless a build reads it (else copies would keep each other). */
-                struct file_entry *copy = dst->files[bucket(e->key)];
-                if (copy != NULL && strcmp(copy->key, e->key) == 0)
-                    copy->used = dst->epoch - 1;
-            }
+            if (!has_file(dst, e->key))
+                file_insert(dst, e->key, e->docs, dst->epoch - 1);
 }

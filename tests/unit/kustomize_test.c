@@ -217,6 +217,16 @@ static char *build_at(hub_source *git, const char *rev, hub_kustomize_session *s
     return out;
 }
 
+/* The fleet of fleet() as a Git repository: one commit, tagged `one`. */
+static void fleet_commit(const char *root)
+{
+    fleet(root);
+    GF_ASSERT_INT(gf_test_sh("cd '%s' && git init -q . && git add -A && git -c user.name=t -c "
+                             "user.email=t@t commit -qm one && git tag one",
+                             root),
+                  0);
+}
+
 /* With a Git tree (content ids), a session keeps built bases across commits
  * and rebuilds exactly those whose files changed. */
 static void test_kustomize__session_across_commits(void)
@@ -226,11 +236,7 @@ static void test_kustomize__session_across_commits(void)
     hub_kustomize_session *s = NULL;
     struct hub_kustomize_stats st;
 
-    fleet(root);
-    GF_ASSERT_INT(gf_test_sh("cd '%s' && git init -q . && git add -A && git -c user.name=t -c "
-                             "user.email=t@t commit -qm one && git tag one",
-                             root),
-                  0);
+    fleet_commit(root);
     put_file(root, "base/kustomization.yaml",
              "resources: [deploy.yaml]\nconfigMapGenerator:\n- name: app-config\n  literals: "
              "[FOO=baz]\n");
@@ -265,11 +271,7 @@ static void test_kustomize__session_sweep(void)
     hub_kustomize_session *s = NULL;
     struct hub_kustomize_stats st;
 
-    fleet(root);
-    GF_ASSERT_INT(gf_test_sh("cd '%s' && git init -q . && git add -A && git -c user.name=t -c "
-                             "user.email=t@t commit -qm one",
-                             root),
-                  0);
+    fleet_commit(root);
     GF_ASSERT_INT(hub_source_open(&git, root, NULL), 0);
     GF_ASSERT_INT(hub_kustomize_session_new(&s), 0);
     char *first = build_at(git, "HEAD", s, "a");

@@ -104,6 +104,15 @@ static void join(struct fixture *f, agent_link *link, const char *token)
     GF_ASSERT(memcmp(hub_pub, want, 32) == 0);
 }
 
+/* A link of cluster dev-1, joined with a fresh one-time token. */
+static agent_link *joined_dev1(struct fixture *f)
+{
+    add_token(f, "dev-1", "tok-1", 60000);
+    agent_link *link = link_as(f, "", f->agent_key);
+    join(f, link, "tok-1");
+    return link;
+}
+
 static void test_serve__join_then_fetch_and_report(void)
 {
     struct fixture f;
@@ -113,9 +122,7 @@ static void test_serve__join_then_fetch_and_report(void)
     Gitfleet__Report report = GITFLEET__REPORT__INIT;
 
     start(&f);
-    add_token(&f, "dev-1", "tok-1", 60000);
-    agent_link *link = link_as(&f, "", f.agent_key);
-    join(&f, link, "tok-1");
+    agent_link *link = joined_dev1(&f);
     GF_ASSERT_INT(agent_link_fetch(link, 0, 0, &bytes, &len), GF_ENOTFOUND);
     publish(&f, "dev-1", 1);
     GF_ASSERT_INT(agent_link_fetch(link, 0, 0, &bytes, &len), 0);
@@ -172,9 +179,7 @@ static void test_serve__async_fetch_and_report(void)
     Gitfleet__Report report = GITFLEET__REPORT__INIT;
 
     start(&f);
-    add_token(&f, "dev-1", "tok-1", 60000);
-    agent_link *link = link_as(&f, "", f.agent_key);
-    join(&f, link, "tok-1");
+    agent_link *link = joined_dev1(&f);
     /* Held by the hub until a bundle is published; one call at a time. */
     GF_ASSERT_INT(agent_link_fetch_start(link, 0, 5000, async_done, &w), 0);
     GF_ASSERT_INT(agent_link_report_start(link, &report, async_done, &w), GF_EINVAL);
@@ -233,9 +238,7 @@ static void test_serve__unknown_and_foreign_keys_are_refused(void)
     size_t len;
 
     start(&f);
-    add_token(&f, "dev-1", "tok-1", 60000);
-    agent_link *link = link_as(&f, "", f.agent_key);
-    join(&f, link, "tok-1");
+    agent_link *link = joined_dev1(&f);
     publish(&f, "dev-1", 1);
     /* Another key claiming to be dev-1, and a cluster that never joined. */
     GF_ASSERT_INT(gf_sign_key_generate(&other), 0);
@@ -327,9 +330,7 @@ static void test_serve__long_poll_times_out_not_modified(void)
     size_t len;
 
     start(&f);
-    add_token(&f, "dev-1", "tok-1", 60000);
-    agent_link *link = link_as(&f, "", f.agent_key);
-    join(&f, link, "tok-1");
+    agent_link *link = joined_dev1(&f);
     int64_t t0 = gf_wire_now_ms();
     GF_ASSERT_INT(agent_link_fetch(link, 0, 300, &bytes, &len), GF_ENOTFOUND);
     int64_t took = gf_wire_now_ms() - t0;
@@ -414,9 +415,7 @@ static void test_serve__new_long_poll_replaces_the_old(void)
     pthread_t t1, t2;
 
     start(&f);
-    add_token(&f, "dev-1", "tok-1", 60000);
-    agent_link *joiner = link_as(&f, "", f.agent_key);
-    join(&f, joiner, "tok-1");
+    agent_link *joiner = joined_dev1(&f);
     agent_link_close(joiner);
     publish(&f, "dev-1", 1);
     old.link = link_quick(&f, "dev-1");
@@ -446,9 +445,7 @@ static void test_serve__revoked_cluster_waiting_poll_gets_no_bundle(void)
     pthread_t t;
 
     start(&f);
-    add_token(&f, "dev-1", "tok-1", 60000);
-    agent_link *joiner = link_as(&f, "", f.agent_key);
-    join(&f, joiner, "tok-1");
+    agent_link *joiner = joined_dev1(&f);
     agent_link_close(joiner);
     publish(&f, "dev-1", 1);
     poll.link = link_quick(&f, "dev-1");
