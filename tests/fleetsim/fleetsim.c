@@ -20,11 +20,21 @@
  * waiting in the agent's blocking calls cost more CPU in the kernel's
  * scheduler at 10,000 clusters than the hub did for the whole fleet.
  *
+ * Two queues: a bundle that came (verify, apply) goes to the bundle
+ * workers; the report after it, the next long-poll and the pauses go to
+ * report workers at nice 10. In a real fleet each agent reports from its
+ * own machine, and one agent's report takes nothing from another's apply;
+ * here the simulator shares the hub's cores, and its 10,000 reports would
+ * otherwise compete with the hub's sync pass and the other clusters'
+ * applies. The reports are all still sent and stored (the --out line is
+ * written once the hub has acknowledged a cluster's report).
+ *
  * Every bundle a cluster takes is a line of --out (CSV): cluster,
  * generation, revision, and the unix ms when it arrived, was verified, was
  * applied (plan walked, healthy) and when the hub acknowledged its report.
  */
 #include "gitfleet/error.h"
+#include "gitfleet/os.h"
 #include "gitfleet/report.h"
 #include "gitfleet/sign.h"
 #include "gitfleet/wire.h"
@@ -46,6 +56,7 @@
 #define SIM_JOIN_PARALLEL 16
 #define SIM_MAX_WORKERS   16
 #define SIM_REPORT_TRIES  20
+#define SIM_REPORT_NICE   10 /* report workers below the bundle workers: see the top */
 
 struct options {
     const char *hub, *api, *token_file, *out, *prefix;
@@ -54,18 +65,24 @@ struct options {
 
 struct cluster;
 
+/* Clusters whose request or timer finished, for one kind of worker. */
+struct sim_queue {
+    struct cluster *head, *tail;
+    pthread_cond_t work;
+};
+
 struct sim {
     struct options o;
     char token[256];
     FILE *out;
     pthread_mutex_t lock; /* out, the counters, the queue */
     pthread_cond_t join_slot;
-    pthread_cond_t work;
     int joining;
     int joined, failed;
     uint64_t bundles;
-    struct cluster *queue_head, *queue_tail; /* clusters whose request or timer finished */
-    int quit;                                /* workers: stop */
+    struct sim_queue bundles_in; /* a bundle came: verify and apply */
+    struct sim_queue reports;    /* report, long-poll again, pauses */
+    int quit;                    /* workers: stop */
 };
 
 /* What a cluster waits for; the worker that takes it from the queue acts on it. */
@@ -73,6 +90,7 @@ enum cluster_step {
     STEP_FETCH,        /* its long-poll */
     STEP_FETCH_PAUSE,  /* a pause after a failed long-poll */
     STEP_HEALTH_DELAY, /* the --healthy-after delay after an apply */
+    STEP_APPLIED,      /* applied: its report is to be sent */
     STEP_REPORT,       /* the hub's answer to its report */
     STEP_REPORT_PAUSE, /* a pause after a failed report */
 };
@@ -368,6 +386,7 @@ static void record(struct cluster *c)
 static void enqueue(struct cluster *c)
 {
     struct sim *s = c->sim;
+    struct sim_queue *q = c->step == STEP_FETCH ? &s->bundles_in : &s->reports;
 
     if (c->step == STEP_FETCH)
         c->t[0] = gf_wire_now_ms(); /* when the answer arrived, not when a worker got to it */
@@ -375,12 +394,12 @@ static void enqueue(struct cluster *c)
         c->t[3] = gf_wire_now_ms();
     pthread_mutex_lock(&s->lock);
     c->next = NULL;
-    if (s->queue_tail)
-        s->queue_tail->next = c;
+    if (q->tail)
+        q->tail->next = c;
     else
-        s->queue_head = c;
-    s->queue_tail = c;
-    pthread_cond_signal(&s->work);
+        q->head = c;
+    q->tail = c;
+    pthread_cond_signal(&q->work);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -458,7 +477,8 @@ static void take_bundle(struct cluster *c, const unsigned char *bytes, size_t le
         return;
     }
     c->t[2] = gf_wire_now_ms();
-    report(c);
+    c->step = STEP_APPLIED; /* the report is sent by a report worker */
+    enqueue(c);
 }
 
 static void step(struct cluster *c)
@@ -487,6 +507,9 @@ static void step(struct cluster *c)
         c->t[2] = gf_wire_now_ms();
         report(c);
         break;
+    case STEP_APPLIED:
+        report(c);
+        break;
     case STEP_REPORT:
         if (agent_link_report_finish(c->link) == 0 || ++c->report_tries >= SIM_REPORT_TRIES)
             finish_bundle(c);
@@ -500,21 +523,34 @@ static void step(struct cluster *c)
     }
 }
 
+struct worker_arg {
+    struct sim *sim;
+    struct sim_queue *queue;
+};
+
 static void *worker_main(void *arg)
 {
-    struct sim *s = arg;
+    struct worker_arg *w = arg;
+    struct sim *s = w->sim;
+    struct sim_queue *q = w->queue;
 
+    if (q == &s->reports) {
+        gf_os_thread_name("sim-report");
+        gf_os_thread_yield_priority(SIM_REPORT_NICE);
+    } else {
+        gf_os_thread_name("sim-bundle");
+    }
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (s->queue_head == NULL && !s->quit)
-            pthread_cond_wait(&s->work, &s->lock);
+        while (q->head == NULL && !s->quit)
+            pthread_cond_wait(&q->work, &s->lock);
         if (s->quit) {
             pthread_mutex_unlock(&s->lock);
             return NULL;
         }
-        struct cluster *c = s->queue_head;
-        if ((s->queue_head = c->next) == NULL)
-            s->queue_tail = NULL;
+        struct cluster *c = q->head;
+        if ((q->head = c->next) == NULL)
+            q->tail = NULL;
         pthread_mutex_unlock(&s->lock);
         step(c);
     }
@@ -638,7 +674,8 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.join_slot, NULL);
-    pthread_cond_init(&s.work, NULL);
+    pthread_cond_init(&s.bundles_in.work, NULL);
+    pthread_cond_init(&s.reports.work, NULL);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -649,12 +686,14 @@ int main(int argc, char **argv)
     pthread_attr_setstacksize(&attr, SIM_STACK);
     fprintf(s.out, "cluster,generation,revision,arrived_ms,verified_ms,applied_ms,reported_ms\n");
     fflush(s.out);
-    pthread_t workers[SIM_MAX_WORKERS];
+    pthread_t workers[2 * SIM_MAX_WORKERS];
+    struct worker_arg kinds[] = {{&s, &s.bundles_in}, {&s, &s.reports}};
     int n_workers = 0, started = 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    for (int i = 0; i < (cpus < 1 ? 1 : cpus > SIM_MAX_WORKERS ? SIM_MAX_WORKERS : cpus); i++)
-        if (pthread_create(&workers[n_workers], NULL, worker_main, &s) == 0)
-            n_workers++;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < (cpus < 1 ? 1 : cpus > SIM_MAX_WORKERS ? SIM_MAX_WORKERS : cpus); i++)
+            if (pthread_create(&workers[n_workers], NULL, worker_main, &kinds[k]) == 0)
+                n_workers++;
     for (int i = 0; i < s.o.clusters; i++) {
         cs[i].sim = &s;
         cs[i].live = json_object();
@@ -685,7 +724,8 @@ int main(int argc, char **argv)
     }
     pthread_mutex_lock(&s.lock);
     s.quit = 1;
-    pthread_cond_broadcast(&s.work);
+    pthread_cond_broadcast(&s.bundles_in.work);
+    pthread_cond_broadcast(&s.reports.work);
     pthread_mutex_unlock(&s.lock);
     for (int i = 0; i < n_workers; i++)
         pthread_join(workers[i], NULL);
