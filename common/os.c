@@ -1,7 +1,9 @@
 /* os.c -- the few operating-system specifics, behind one header */
 #include "gitfleet/os.h"
 
+#include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -72,6 +74,18 @@ void gf_os_thread_yield_priority(int nice)
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 #else
     (void)nice;
+#endif
+}
+
+void gf_os_thread_name(const char *name)
+{
+#if defined(__linux__)
+    char shown[16];
+
+    snprintf(shown, sizeof(shown), "%s", name); /* the kernel keeps 15 and a NUL */
+    (void)pthread_setname_np(pthread_self(), shown);
+#else
+    (void)name;
 #endif
 }
 

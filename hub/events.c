@@ -4,6 +4,7 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
+#include "gitfleet/os.h"
 #include "http.h"
 
 #include <jansson.h>
@@ -128,6 +129,7 @@ static void *feed_main(void *arg)
     hub_events *ev = arg;
     struct timespec until;
 
+    gf_os_thread_name("gf-events");
     pthread_mutex_lock(&ev->lock);
     while (!ev->stopping) {
         if (!pending(ev)) {

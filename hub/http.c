@@ -702,6 +702,7 @@ static void *ticker(void *arg)
 {
     hub_http *s = arg;
 
+    gf_os_thread_name("gf-http-tick");
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         struct timespec until;

@@ -388,8 +388,13 @@ static void on_rendered(void *arg, const char *cluster, struct hub_bundle *bundl
     bundle->health = pr->health;
     struct rollout_hold_ctx hc = {.pr = pr, .bundle = bundle};
     struct hub_publish_hooks hooks = {.governs = rollout_governs, .hold = rollout_hold, .arg = &hc};
+    /* Within the pass's batch: its end commits the transaction when it has
+     * been open 200 ms, here on a render thread (the agent endpoint's
+     * workers, at a low priority, leave that to the pass). */
+    hub_store_batch_begin(h->store);
     int failed =
         hub_publish_bundle(h->store, h->key, bundle, allowed, &hooks, &generation, &published);
+    hub_store_batch_end(h->store);
     if (failed < 0)
         publish_failed(pr, cluster, list);
     add_errors(pr, cluster, list);
@@ -651,8 +656,9 @@ static void tick_rollouts(hub *h)
 static void *sync_main(void *arg)
 {
     hub *h = arg;
-
     int64_t last_trim_ms = 0;
+
+    gf_os_thread_name("gf-sync");
 
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {

@@ -1169,6 +1169,13 @@ static void *render_worker(void *p)
     return NULL;
 }
 
+/* A render thread of its own (named for top -H and perf). */
+static void *render_thread(void *p)
+{
+    gf_os_thread_name("gf-render");
+    return render_worker(p);
+}
+
 int hub_render_fleet(const struct hub_render_ctx *ctx, const struct hub_fleet *fleet, int threads,
                      hub_render_done_fn done, void *arg)
 {
@@ -1184,7 +1191,7 @@ int hub_render_fleet(const struct hub_render_ctx *ctx, const struct hub_fleet *f
         threads = fleet->n_clusters ? (int)fleet->n_clusters : 1;
     /* The calling thread is one of the workers. */
     for (int t = 1; t < threads; t++)
-        if (pthread_create(&tids[started], NULL, render_worker, &job) == 0)
+        if (pthread_create(&tids[started], NULL, render_thread, &job) == 0)
             started++;
     render_worker(&job);
     for (int t = 0; t < started; t++)

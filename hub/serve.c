@@ -5,6 +5,7 @@
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
 #include "gitfleet/os.h"
+#include "deadlines.h"
 #include "seckeys.h"
 
 #include <arpa/inet.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* How stale a cluster's stored last-seen time may get before a request
  * writes it again. */
@@ -24,14 +26,13 @@
 /*
  * A context's life: RECV (waiting for a request) -> WORK (queued for, or on,
  * a worker) -> SEND (the answer on its way) -> RECV; or WORK -> WAIT (a
- * held long-poll, its deadline on the `sleep` aio) -> WORK (answer it) ->
- * SEND. nng callbacks only move contexts between these states and queue
- * work: verification and the store run on the workers.
+ * held long-poll) -> WORK (answer it) -> SEND. nng callbacks only move
+ * contexts between these states and queue work: verification and the store
+ * run on the workers. A held long-poll's deadline is in serve->deadlines,
+ * which the answerer sleeps on, not on an nng aio (see deadlines.h); a
+ * notify queues its answer directly.
  */
 enum ctx_state { CTX_RECV, CTX_WORK, CTX_WAIT, CTX_SEND };
-
-/* Why a held long-poll stops waiting (WAKE_NONE: its deadline passed). */
-enum ctx_wake { WAKE_NONE, WAKE_NOTIFY, WAKE_REPLACED, WAKE_REVOKED };
 
 /* What a worker is to do with a context. */
 enum ctx_job { JOB_REQUEST, JOB_ANSWER_POLL, JOB_REFUSE_REVOKED, JOB_CLOSE_PIPE };
@@ -39,11 +40,9 @@ enum ctx_job { JOB_REQUEST, JOB_ANSWER_POLL, JOB_REFUSE_REVOKED, JOB_CLOSE_PIPE 
 struct serve_ctx {
     hub_serve *serve;
     nng_ctx ctx;
-    nng_aio *aio;   /* receive, then send */
-    nng_aio *sleep; /* CTX_WAIT: the long-poll's deadline */
+    nng_aio *aio; /* receive, then send */
     enum ctx_state state;
     enum ctx_job job;
-    enum ctx_wake wake;
     nng_msg *msg;                     /* CTX_WORK with JOB_REQUEST: the request */
     nng_pipe pipe;                    /* the connection the request came on */
     char cluster[HUB_STORE_NAME_MAX]; /* CTX_WAIT: whose bundle it waits for */
@@ -82,6 +81,7 @@ struct hub_serve {
     int has_answerer;
     struct serve_ctx **waiting; /* cluster -> its one held long-poll */
     size_t n_waiting_buckets;
+    hub_deadlines *deadlines; /* held long-polls' deadlines, by context index */
     struct pipe_count **pipes;
     size_t n_pipe_buckets;
     pthread_t workers[SERVE_MAX_WORKERS];
@@ -91,7 +91,16 @@ struct hub_serve {
 };
 
 static void ctx_callback(void *arg);
-static void sleep_callback(void *arg);
+
+/* Deadlines are on the monotonic clock: a wall-clock step must not expire
+ * the fleet's long-polls at once, nor hold them for an hour. */
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- tables (caller holds serve->lock) ---- */
 
@@ -391,6 +400,18 @@ static int handle_report(struct serve_ctx *sc, const struct gf_wire_request *req
     return 0;
 }
 
+/* Take a held long-poll out of the waiting table and the deadlines. */
+static void unwait(hub_serve *serve, struct serve_ctx *sc)
+{
+    struct serve_ctx **link = waiting_link(serve, sc->cluster);
+
+    if (*link == sc)
+        *link = sc->next_wait;
+    sc->next_wait = NULL;
+    hub_deadlines_clear(serve->deadlines, (size_t)(sc - serve->ctxs));
+    serve->stats.waiting--;
+}
+
 /* Hold the context until a newer bundle of its cluster, its deadline, or a
  * newer long-poll of the same cluster (which replaces this one: an agent
  * has one bundle request at a time, so the older is abandoned). */
@@ -399,30 +420,38 @@ static void hold(struct serve_ctx *sc, int64_t wait_ms)
     hub_serve *serve = sc->serve;
     char cluster[HUB_STORE_NAME_MAX];
     uint64_t max = 0;
+    size_t first_slot;
+    int64_t first, when = monotonic_ms() + wait_ms;
 
     pthread_mutex_lock(&serve->lock);
-    struct serve_ctx **link = waiting_link(serve, sc->cluster), *old = *link;
-    if (old != NULL) {
-        *link = old->next_wait;
-        old->next_wait = NULL;
-        old->wake = WAKE_REPLACED;
-        nng_aio_cancel(old->sleep);
+    struct serve_ctx *old = *waiting_link(serve, sc->cluster);
+    if (old != NULL) { /* receiving again abandons the old request unanswered */
+        unwait(serve, old);
+        pipe_release(serve, old->pipe);
+        old->state = CTX_RECV;
         serve->stats.replaced++;
     }
     sc->state = CTX_WAIT;
-    sc->wake = WAKE_NONE;
     sc->next_wait = serve->waiting[hash_name(sc->cluster, serve->n_waiting_buckets)];
     serve->waiting[hash_name(sc->cluster, serve->n_waiting_buckets)] = sc;
     serve->stats.waiting++;
-    nng_sleep_aio((nng_duration)wait_ms, sc->sleep);
+    /* The answerer sleeps until the earliest deadline: tell it of an earlier one. */
+    if (!hub_deadlines_first(serve->deadlines, &first_slot, &first) || when < first)
+        pthread_cond_signal(&serve->answer_ready);
+    hub_deadlines_set(serve->deadlines, (size_t)(sc - serve->ctxs), when);
     /* From here the context may be answered and reused at any time. */
     snprintf(cluster, sizeof(cluster), "%s", sc->cluster);
     uint64_t after = sc->after;
     pthread_mutex_unlock(&serve->lock);
-    /* A bundle stored between the caller's look and now found nobody
-     * waiting: look again, now that this request can be found. */
-    hub_store_bundle_max_generation(serve->store, cluster, &max);
-    if (max > after)
+    if (old != NULL)
+        arm_recv(old);
+    /* A bundle stored, or the cluster removed, between the caller's look and
+     * now found nobody waiting: look again, now that this request can be
+     * found (either wakes it; a removal after this is hub_serve_revoke's). */
+    struct hub_store_cluster c;
+    if (hub_store_cluster_get(serve->store, cluster, &c) < 0 || !c.joined)
+        hub_serve_revoke(serve, cluster);
+    else if (hub_store_bundle_max_generation(serve->store, cluster, &max) == 0 && max > after)
         hub_serve_notify(serve, cluster);
 }
 
@@ -472,14 +501,14 @@ refuse:
     send_error(sc, error);
 }
 
-/* A held long-poll's turn to be answered. The cluster may have been removed
- * after the request was verified: then it gets no bundle. */
+/* A held long-poll's turn to be answered, from the newest bundle kept in
+ * memory (latest.h): the answerer takes no store lock. A cluster removed
+ * after its request was verified gets no bundle: hub_serve_revoke() wakes
+ * it, hold() looks once it can be found, and the removal is seen here when
+ * a bundle stored after it woke the long-poll first. */
 static void answer_poll(struct serve_ctx *sc, enum ctx_job job)
 {
-    struct hub_store_cluster c;
-
-    if (job == JOB_REFUSE_REVOKED || hub_store_cluster_get(sc->serve->store, sc->cluster, &c) < 0 ||
-        !c.joined) {
+    if (job == JOB_REFUSE_REVOKED || hub_store_cluster_removed(sc->serve->store, sc->cluster)) {
         count(sc->serve, &sc->serve->stats.refused);
         send_error(sc,
                    gf_error_set(GF_EPERM, "cluster '%s' was removed from the hub", sc->cluster));
@@ -507,13 +536,15 @@ static void do_job(struct serve_ctx *sc)
 }
 
 /* Workers take queued contexts in batches; each batch's store writes
- * (nonces, last-seen times, reports) commit in one transaction. */
+ * (nonces, last-seen times, reports) commit in one transaction. They run at
+ * a low priority: they leave the periodic commit of a long batch (a sync
+ * pass's) to the pass, and their writes commit with it. */
 static void run_batch(hub_serve *serve, struct serve_ctx **batch, int n)
 {
     hub_store_batch_begin(serve->store);
     for (int i = 0; i < n; i++)
         do_job(batch[i]);
-    hub_store_batch_end(serve->store);
+    hub_store_batch_end_lazy(serve->store);
 }
 
 /* Request workers: answers first when there are any, then requests. */
@@ -522,6 +553,7 @@ static void *worker_main(void *arg)
     hub_serve *serve = arg;
     struct serve_ctx *batch[SERVE_WORK_BATCH];
 
+    gf_os_thread_name("gf-serve-work");
     /* Below the sync pass's render threads: when a commit changes every
      * cluster on a saturated hub, the fleet gets its new bundles first and
      * the reports of the last one wait (10,000 simulated clusters on 2 cores:
@@ -542,24 +574,70 @@ static void *worker_main(void *arg)
     }
 }
 
-/* The answerer: held long-polls whose bundle came (and pipes to close), at
- * the priority of the pass that published the bundles, so that a new bundle
- * reaches its agent while the workers are still behind on reports. */
+/* Queue the answer ("not modified") of every held long-poll whose deadline
+ * has passed; the milliseconds until the next one, -1 when none is held.
+ * Caller holds serve->lock. */
+static int64_t expire_due(hub_serve *serve)
+{
+    size_t slot;
+    int64_t when, now = monotonic_ms();
+
+    while (hub_deadlines_first(serve->deadlines, &slot, &when)) {
+        if (when > now)
+            return when - now;
+        struct serve_ctx *sc = &serve->ctxs[slot];
+        unwait(serve, sc);
+        queue_work(serve, sc, JOB_ANSWER_POLL);
+    }
+    return -1;
+}
+
+/* Sleep on answer_ready for up to `ms` (-1: until signalled). */
+static void wait_answers(hub_serve *serve, int64_t ms)
+{
+    struct timespec at;
+
+    if (ms < 0) {
+        pthread_cond_wait(&serve->answer_ready, &serve->lock);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_sec += (time_t)(ms / 1000);
+    at.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (at.tv_nsec >= 1000000000L) {
+        at.tv_sec++;
+        at.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&serve->answer_ready, &serve->lock, &at);
+}
+
+/* The answerer: held long-polls whose bundle came or whose deadline passed
+ * (and pipes to close), at the priority of the pass that published the
+ * bundles, so that a new bundle reaches its agent while the workers are
+ * still behind on reports. */
 static void *answerer_main(void *arg)
 {
     hub_serve *serve = arg;
     struct serve_ctx *batch[SERVE_WORK_BATCH];
 
+    gf_os_thread_name("gf-serve-answer");
     for (;;) {
         pthread_mutex_lock(&serve->lock);
-        while (!serve->stopping && serve->answers.head == NULL)
-            pthread_cond_wait(&serve->answer_ready, &serve->lock);
+        for (;;) {
+            int64_t next_ms = expire_due(serve);
+            if (serve->stopping || serve->answers.head != NULL)
+                break;
+            wait_answers(serve, next_ms);
+        }
         int stopping = serve->stopping;
         int n = stopping ? 0 : take_work(&serve->answers, batch, 0);
         pthread_mutex_unlock(&serve->lock);
         if (stopping)
             return NULL;
-        run_batch(serve, batch, n);
+        /* Answers write nothing: no batch (the store's lock is the sync
+         * pass's; the periodic commit is the pass's business). */
+        for (int i = 0; i < n; i++)
+            do_job(batch[i]);
     }
 }
 
@@ -623,57 +701,28 @@ static void ctx_callback(void *arg)
     pthread_mutex_unlock(&serve->lock);
 }
 
-/* A held long-poll's deadline passed, or its sleep was cancelled by a notify,
- * a newer long-poll of its cluster, or the cluster's removal. */
-static void sleep_callback(void *arg)
-{
-    struct serve_ctx *sc = arg;
-    hub_serve *serve = sc->serve;
-
-    pthread_mutex_lock(&serve->lock);
-    if (serve->stopping || sc->state != CTX_WAIT) {
-        pthread_mutex_unlock(&serve->lock);
-        return;
-    }
-    struct serve_ctx **link = waiting_link(serve, sc->cluster);
-    if (*link == sc)
-        *link = sc->next_wait;
-    sc->next_wait = NULL;
-    serve->stats.waiting--;
-    if (sc->wake == WAKE_REPLACED) {
-        /* Receiving again abandons the old request unanswered. */
-        pipe_release(serve, sc->pipe);
-        sc->state = CTX_RECV;
-        pthread_mutex_unlock(&serve->lock);
-        arm_recv(sc);
-        return;
-    }
-    queue_work(serve, sc, sc->wake == WAKE_REVOKED ? JOB_REFUSE_REVOKED : JOB_ANSWER_POLL);
-    pthread_mutex_unlock(&serve->lock);
-}
-
-/* Wake the held long-poll of `cluster`, if any. */
-static void wake_cluster(hub_serve *serve, const char *cluster, enum ctx_wake why)
+/* Answer the held long-poll of `cluster`, if any, with `job`. */
+static void wake_cluster(hub_serve *serve, const char *cluster, enum ctx_job job)
 {
     if (serve == NULL)
         return;
     pthread_mutex_lock(&serve->lock);
     struct serve_ctx *sc = *waiting_link(serve, cluster);
-    if (sc != NULL && (sc->wake == WAKE_NONE || why == WAKE_REVOKED)) {
-        sc->wake = why;
-        nng_aio_cancel(sc->sleep);
+    if (sc != NULL) {
+        unwait(serve, sc);
+        queue_work(serve, sc, job);
     }
     pthread_mutex_unlock(&serve->lock);
 }
 
 void hub_serve_notify(hub_serve *serve, const char *cluster)
 {
-    wake_cluster(serve, cluster, WAKE_NOTIFY);
+    wake_cluster(serve, cluster, JOB_ANSWER_POLL);
 }
 
 void hub_serve_revoke(hub_serve *serve, const char *cluster)
 {
-    wake_cluster(serve, cluster, WAKE_REVOKED);
+    wake_cluster(serve, cluster, JOB_REFUSE_REVOKED);
 }
 
 void hub_serve_stats(hub_serve *serve, struct hub_serve_stats *out)
@@ -740,7 +789,9 @@ static int open_tables(hub_serve *serve)
     serve->n_pipe_buckets = (size_t)serve->config.contexts;
     serve->waiting = calloc(serve->n_waiting_buckets, sizeof(*serve->waiting));
     serve->pipes = calloc(serve->n_pipe_buckets, sizeof(*serve->pipes));
-    return serve->waiting && serve->pipes ? 0 : gf_error_set(GF_ENOMEM, "out of memory");
+    if (serve->waiting == NULL || serve->pipes == NULL)
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    return hub_deadlines_new(&serve->deadlines, (size_t)serve->config.contexts);
 }
 
 static int open_contexts(hub_serve *serve)
@@ -753,8 +804,7 @@ static int open_contexts(hub_serve *serve)
         struct serve_ctx *sc = &serve->ctxs[i];
         sc->serve = serve;
         if (nng_ctx_open(&sc->ctx, serve->sock) != 0 ||
-            nng_aio_alloc(&sc->aio, ctx_callback, sc) != 0 ||
-            nng_aio_alloc(&sc->sleep, sleep_callback, sc) != 0)
+            nng_aio_alloc(&sc->aio, ctx_callback, sc) != 0)
             return gf_error_set(GF_ENOMEM, "cannot open nng context %d", i);
         serve->n_ctxs = i + 1;
     }
@@ -793,7 +843,11 @@ int hub_serve_start(hub_serve **out, const struct hub_serve_config *config, hub_
     serve->hub_key = hub_key;
     pthread_mutex_init(&serve->lock, NULL);
     pthread_cond_init(&serve->work_ready, NULL);
-    pthread_cond_init(&serve->answer_ready, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&serve->answer_ready, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     if ((error = gf_sign_key_public_raw(serve->hub_public, hub_key)) < 0 ||
         (error = open_tables(serve)) < 0 || (error = start_workers(serve)) < 0 ||
         (error = open_socket(serve)) < 0 || (error = open_contexts(serve)) < 0)
@@ -823,9 +877,7 @@ void hub_serve_stop(hub_serve *serve)
     nng_close(serve->sock);
     for (int i = 0; i < serve->n_ctxs; i++) {
         struct serve_ctx *sc = &serve->ctxs[i];
-        nng_aio_stop(sc->sleep);
         nng_aio_stop(sc->aio);
-        nng_aio_free(sc->sleep);
         nng_aio_free(sc->aio);
         if (sc->msg)
             nng_msg_free(sc->msg);
@@ -838,6 +890,7 @@ void hub_serve_stop(hub_serve *serve)
         }
     free(serve->pipes);
     free(serve->waiting);
+    hub_deadlines_free(serve->deadlines);
     free(serve->ctxs);
     pthread_cond_destroy(&serve->work_ready);
     pthread_cond_destroy(&serve->answer_ready);

@@ -3,6 +3,7 @@
 
 #include "gitfleet/error.h"
 #include "gitfleet/wire.h"
+#include "latest.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -13,6 +14,8 @@
     96                         /* prepared statements kept (the store and the modules with         \
                                 * tables of their own have fewer) */
 #define STORE_BATCH_MAX_MS 200 /* a batch transaction commits at least this often */
+#define STORE_BATCH_LAZY_MAX_MS 1000 /* ... or this often when only lazy ends come */
+#define STORE_LATEST_BUDGET (256u << 20) /* newest bundles kept in memory (latest.h) */
 
 /* A statement prepared once and reused: preparing costs more than running
  * most of our statements. */
@@ -31,6 +34,7 @@ struct hub_store {
     int batch_depth;         /* callers inside hub_store_batch_begin/end */
     int64_t batch_opened_ms; /* when the open transaction began, 0: none */
     int batch_failed;        /* a commit of the batch failed: batch_end says so */
+    hub_latest *latest;      /* each cluster's newest bundle, as written (own lock) */
 };
 
 /* Pages freed by deletes (old bundles, removed clusters) go back to the
@@ -119,6 +123,10 @@ int hub_store_open(hub_store **out, const char *path)
     if ((store = calloc(1, sizeof(*store))) == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     pthread_mutex_init(&store->lock, NULL);
+    if (hub_latest_new(&store->latest, STORE_LATEST_BUDGET) < 0) {
+        hub_store_close(store);
+        return gf_error_set(GF_ENOMEM, "out of memory");
+    }
     if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         int error = gf_error_set(GF_EIO, "store: cannot open %s: %s", path,
@@ -178,6 +186,7 @@ void hub_store_close(hub_store *store)
         free(store->stmts[i].sql);
     }
     sqlite3_close(store->db);
+    hub_latest_free(store->latest);
     pthread_mutex_destroy(&store->lock);
     free(store);
 }
@@ -262,6 +271,14 @@ int hub_store_changes(hub_store *store)
 
 /* ---- batches ---- */
 
+/* Roll the open transaction back: the newest bundles kept in memory may be
+ * among what it took back, so they are read from the database again. */
+static void rollback(hub_store *store)
+{
+    sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    hub_latest_clear(store->latest);
+}
+
 int hub_store_batch_begin(hub_store *store)
 {
     int error = 0;
@@ -277,7 +294,7 @@ int hub_store_batch_begin(hub_store *store)
     return error;
 }
 
-int hub_store_batch_end(hub_store *store)
+static int batch_end(hub_store *store, int64_t max_open_ms)
 {
     int error = 0;
 
@@ -291,11 +308,11 @@ int hub_store_batch_end(hub_store *store)
      * that the transaction would never end; then go on in a new one. */
     if (store->batch_opened_ms != 0 &&
         (store->batch_depth == 0 ||
-         gf_wire_now_ms() - store->batch_opened_ms >= STORE_BATCH_MAX_MS)) {
+         gf_wire_now_ms() - store->batch_opened_ms >= max_open_ms)) {
         store->batch_opened_ms = 0;
         if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             error = db_error(store, "commit");
-            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+            rollback(store);
         }
         if (store->batch_depth > 0 &&
             sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
@@ -303,6 +320,16 @@ int hub_store_batch_end(hub_store *store)
     }
     pthread_mutex_unlock(&store->lock);
     return error;
+}
+
+int hub_store_batch_end(hub_store *store)
+{
+    return batch_end(store, STORE_BATCH_MAX_MS);
+}
+
+int hub_store_batch_end_lazy(hub_store *store)
+{
+    return batch_end(store, STORE_BATCH_LAZY_MAX_MS);
 }
 
 /*
@@ -317,7 +344,7 @@ static int own_begin(hub_store *store)
         store->batch_opened_ms = 0;
         if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             store->batch_failed = 1;
-            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+            rollback(store);
         }
     }
     if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -330,7 +357,7 @@ static int own_end(hub_store *store, int error)
     if (error == 0 && sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         error = db_error(store, "commit");
     if (error < 0)
-        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+        rollback(store);
     if (store->batch_depth > 0 &&
         sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
         store->batch_opened_ms = gf_wire_now_ms();
@@ -459,6 +486,8 @@ int hub_store_cluster_set_key(hub_store *store, const char *cluster,
     sqlite3_bind_int64(stmt, 3, now_ms);
     if ((error = step_done(store, stmt, "set key")) == 0 && sqlite3_changes(store->db) == 0)
         error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
+    if (error == 0)
+        hub_latest_rejoin(store->latest, cluster);
 out:
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);
@@ -565,6 +594,8 @@ int hub_store_cluster_remove(hub_store *store, const char *cluster)
                       store, "DELETE FROM secret_recipients WHERE cluster = ?1", cluster)) == 0)
             error =
                 exec_for_cluster(store, "DELETE FROM secret_rotations WHERE cluster = ?1", cluster);
+        if (error == 0)
+            hub_latest_remove(store->latest, cluster);
     }
     pthread_mutex_unlock(&store->lock);
     return error;
@@ -801,12 +832,24 @@ out:
 
 #define BUNDLE_COLUMNS "generation, content_hash, revision, created_ms, signed"
 
+int hub_store_cluster_removed(hub_store *store, const char *cluster)
+{
+    return hub_latest_removed(store->latest, cluster);
+}
+
 int hub_store_bundle_latest(hub_store *store, const char *cluster, struct hub_store_bundle *out)
 {
-    return select_bundle(store,
-                         "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE cluster = ?1 "
-                         "ORDER BY generation DESC LIMIT 1",
-                         cluster, 0, out);
+    int error;
+
+    if (hub_latest_get(store->latest, cluster, out, 1) == 0)
+        return 0;
+    error = select_bundle(store,
+                          "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE cluster = ?1 "
+                          "ORDER BY generation DESC LIMIT 1",
+                          cluster, 0, out);
+    if (error == 0) /* e.g. the first read since the hub started */
+        hub_latest_put(store->latest, cluster, out);
+    return error;
 }
 
 int hub_store_bundle_latest_hash(hub_store *store, const char *cluster, char out[65])
@@ -815,6 +858,11 @@ int hub_store_bundle_latest_hash(hub_store *store, const char *cluster, char out
     int error;
 
     out[0] = '\0';
+    struct hub_store_bundle kept;
+    if (hub_latest_get(store->latest, cluster, &kept, 0) == 0) {
+        memcpy(out, kept.content_hash, 65);
+        return 0;
+    }
     pthread_mutex_lock(&store->lock);
     if ((error = prepare(store, &stmt,
                          "SELECT content_hash FROM bundles WHERE cluster = ?1 "
@@ -846,6 +894,11 @@ int hub_store_bundle_max_generation(hub_store *store, const char *cluster, uint6
     int error;
 
     *out = 0;
+    struct hub_store_bundle kept;
+    if (hub_latest_get(store->latest, cluster, &kept, 0) == 0) {
+        *out = kept.generation;
+        return 0;
+    }
     pthread_mutex_lock(&store->lock);
     if ((error = prepare(store, &stmt,
                          "SELECT COALESCE(MAX(generation), 0) FROM bundles WHERE cluster = ?1")) ==
@@ -887,6 +940,7 @@ int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub
                              (unsigned long long)b->generation, cluster);
     if (error < 0)
         goto out;
+    hub_latest_put(store->latest, cluster, b);
     release(store, stmt);
     stmt = NULL;
     /* Old generations are history, not state: Git keeps the content, the

@@ -64,6 +64,12 @@ int hub_store_compact(hub_store *store, int64_t *freed_pages_out);
  */
 int hub_store_batch_begin(hub_store *store);
 int hub_store_batch_end(hub_store *store);
+/* End a batch, leaving the 200 ms commit to others: the transaction commits
+ * here when this was the last batch open, or when it has been open for a
+ * second (no one else ended a batch). For threads at a low CPU priority:
+ * preempted in a commit (and the checkpoint it may run), they would hold
+ * the store from the sync pass for tens of milliseconds. */
+int hub_store_batch_end_lazy(hub_store *store);
 
 /*
  * Modules that keep tables of their own in the hub's database (pin.c,
@@ -103,6 +109,9 @@ int hub_store_cluster_get(hub_store *store, const char *cluster, struct hub_stor
 int hub_store_cluster_list(hub_store *store, struct hub_store_cluster **out, size_t *count_out);
 /* Revoke: forget the key and tokens; reports and history stay for the audit. */
 int hub_store_cluster_remove(hub_store *store, const char *cluster);
+/* 1 when the cluster was removed since the hub started and has not joined
+ * again: read from memory, without the store's lock (latest.h). */
+int hub_store_cluster_removed(hub_store *store, const char *cluster);
 int hub_store_cluster_touch(hub_store *store, const char *cluster, int64_t now_ms);
 
 /* ---- sealed-secret recipients and key rotations (issue 15) ---- */

@@ -24,6 +24,10 @@ int gf_os_cpu_count(void);
  * other threads come first. A no-op where threads cannot be told apart. */
 void gf_os_thread_yield_priority(int nice);
 
+/* Name the calling thread (Linux: 15 characters shown by top -H, ps -L and
+ * perf), so that a busy hub's time can be told apart per thread kind. */
+void gf_os_thread_name(const char *name);
+
 /* This process's CPU seconds (user + system) and peak resident set in KiB,
  * for benchmarks and metrics. */
 void gf_os_usage(double *cpu_seconds_out, long *peak_rss_kib_out);
