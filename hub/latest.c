@@ -111,7 +111,7 @@ void hub_latest_put(hub_latest *latest, const char *cluster, const struct hub_st
     pthread_mutex_lock(&latest->lock);
     struct entry **link = find(latest, cluster), *old = *link;
     if (old != NULL && (old->removed || old->bundle.generation >= b->generation))
-        goto out; /* removed, or a newer one got here first */
+        goto out;      /* removed, or a newer one got here first */
     if (old != NULL) { /* replaced, or dropped when the new one does not fit */
         *link = old->next;
         entry_free(latest, old);

@@ -14,8 +14,9 @@
  * fleet scale those reads, each a statement under the store's one lock,
  * queued the sync pass behind the agent endpoint's workers. The store
  * keeps the newest bundle of each cluster here as it writes it (write
- * through; the database stays the durable copy) and answers those reads
- * without its lock. Entries are copies; a budget of bytes bounds the
+ * through; the database stays the durable copy; a write by another process
+ * is noticed through SQLite's data_version, see store.c) and answers those
+ * reads without its lock. Entries are copies; a budget of bytes bounds the
  * whole (past it, bundles are read from the database as before).
  * Thread-safe.
  */

@@ -11,11 +11,12 @@
 #include <string.h>
 
 #define STORE_STMT_CACHE                                                                           \
-    96                         /* prepared statements kept (the store and the modules with         \
-                                * tables of their own have fewer) */
-#define STORE_BATCH_MAX_MS 200 /* a batch transaction commits at least this often */
+    96                               /* prepared statements kept (the store and the modules with   \
+                                      * tables of their own have fewer) */
+#define STORE_BATCH_MAX_MS      200  /* a batch transaction commits at least this often */
 #define STORE_BATCH_LAZY_MAX_MS 1000 /* ... or this often when only lazy ends come */
-#define STORE_LATEST_BUDGET (256u << 20) /* newest bundles kept in memory (latest.h) */
+#define STORE_LATEST_BUDGET     (256u << 20) /* newest bundles kept in memory (latest.h) */
+#define STORE_EXTERNAL_CHECK_MS 250          /* how often to look for another process's writes */
 
 /* A statement prepared once and reused: preparing costs more than running
  * most of our statements. */
@@ -31,10 +32,12 @@ struct hub_store {
     int64_t nonces_purged_ms; /* when expired nonces were last deleted */
     struct cached_stmt stmts[STORE_STMT_CACHE];
     int n_stmts;
-    int batch_depth;         /* callers inside hub_store_batch_begin/end */
-    int64_t batch_opened_ms; /* when the open transaction began, 0: none */
-    int batch_failed;        /* a commit of the batch failed: batch_end says so */
-    hub_latest *latest;      /* each cluster's newest bundle, as written (own lock) */
+    int batch_depth;             /* callers inside hub_store_batch_begin/end */
+    int64_t batch_opened_ms;     /* when the open transaction began, 0: none */
+    int batch_failed;            /* a commit of the batch failed: batch_end says so */
+    hub_latest *latest;          /* each cluster's newest bundle, as written (own lock) */
+    int64_t data_version;        /* SQLite's count of other connections' commits */
+    int64_t external_checked_ms; /* when it was last read (atomic) */
 };
 
 /* Pages freed by deletes (old bundles, removed clusters) go back to the
@@ -307,8 +310,7 @@ static int batch_end(hub_store *store, int64_t max_open_ms)
     /* Commit when the last batch ends, or when batches overlap for so long
      * that the transaction would never end; then go on in a new one. */
     if (store->batch_opened_ms != 0 &&
-        (store->batch_depth == 0 ||
-         gf_wire_now_ms() - store->batch_opened_ms >= max_open_ms)) {
+        (store->batch_depth == 0 || gf_wire_now_ms() - store->batch_opened_ms >= max_open_ms)) {
         store->batch_opened_ms = 0;
         if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             error = db_error(store, "commit");
@@ -832,6 +834,28 @@ out:
 
 #define BUNDLE_COLUMNS "generation, content_hash, revision, created_ms, signed"
 
+/* The newest bundles in memory mirror this connection's writes. Another
+ * process may write the database too (an operator's sqlite3, a test that
+ * plays a lying hub): at most every STORE_EXTERNAL_CHECK_MS, SQLite's
+ * data_version tells, and then they are read from the database again. */
+static void notice_external_writes(hub_store *store)
+{
+    int64_t now = gf_wire_now_ms();
+
+    if (now - __atomic_load_n(&store->external_checked_ms, __ATOMIC_RELAXED) <
+        STORE_EXTERNAL_CHECK_MS)
+        return;
+    pthread_mutex_lock(&store->lock);
+    if (now - store->external_checked_ms >= STORE_EXTERNAL_CHECK_MS) {
+        __atomic_store_n(&store->external_checked_ms, now, __ATOMIC_RELAXED);
+        int64_t version = pragma_int(store, "PRAGMA data_version");
+        if (version != store->data_version)
+            hub_latest_clear(store->latest);
+        store->data_version = version;
+    }
+    pthread_mutex_unlock(&store->lock);
+}
+
 int hub_store_cluster_removed(hub_store *store, const char *cluster)
 {
     return hub_latest_removed(store->latest, cluster);
@@ -841,6 +865,7 @@ int hub_store_bundle_latest(hub_store *store, const char *cluster, struct hub_st
 {
     int error;
 
+    notice_external_writes(store);
     if (hub_latest_get(store->latest, cluster, out, 1) == 0)
         return 0;
     error = select_bundle(store,
@@ -858,6 +883,7 @@ int hub_store_bundle_latest_hash(hub_store *store, const char *cluster, char out
     int error;
 
     out[0] = '\0';
+    notice_external_writes(store);
     struct hub_store_bundle kept;
     if (hub_latest_get(store->latest, cluster, &kept, 0) == 0) {
         memcpy(out, kept.content_hash, 65);
@@ -894,6 +920,7 @@ int hub_store_bundle_max_generation(hub_store *store, const char *cluster, uint6
     int error;
 
     *out = 0;
+    notice_external_writes(store);
     struct hub_store_bundle kept;
     if (hub_latest_get(store->latest, cluster, &kept, 0) == 0) {
         *out = kept.generation;

@@ -26,8 +26,8 @@ static void test_deadlines__earliest_first(void)
     GF_ASSERT_INT(hub_deadlines_first(d, &slot, &when), 1);
     GF_ASSERT_INT(slot, 1);
     hub_deadlines_clear(d, 1);
-    hub_deadlines_clear(d, 1); /* twice is nothing */
-    hub_deadlines_clear(d, 7); /* never set */
+    hub_deadlines_clear(d, 1);   /* twice is nothing */
+    hub_deadlines_clear(d, 7);   /* never set */
     hub_deadlines_set(d, 99, 1); /* out of range: ignored */
     GF_ASSERT_INT(hub_deadlines_count(d), 2);
     GF_ASSERT_INT(hub_deadlines_first(d, &slot, &when), 1);

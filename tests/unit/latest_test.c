@@ -1,4 +1,5 @@
-/* latest_test.c -- the newest bundle of each cluster in memory: newer wins, budget, removal marks */
+/* latest_test.c -- the newest bundle of each cluster in memory: newer wins, budget, removal marks
+ */
 #include "harness.h"
 
 #include "gitfleet/error.h"
@@ -97,5 +98,6 @@ static void test_latest__removed_until_rejoined(void)
     hub_latest_free(l);
 }
 
-GF_TESTS(GF_TEST(test_latest__newest_generation_wins), GF_TEST(test_latest__budget_and_many_clusters),
+GF_TESTS(GF_TEST(test_latest__newest_generation_wins),
+         GF_TEST(test_latest__budget_and_many_clusters),
          GF_TEST(test_latest__removed_until_rejoined));
