@@ -17,6 +17,8 @@
 #define STORE_BATCH_LAZY_MAX_MS 1000 /* ... or this often when only lazy ends come */
 #define STORE_LATEST_BUDGET     (256u << 20) /* newest bundles kept in memory (latest.h) */
 #define STORE_EXTERNAL_CHECK_MS 250          /* how often to look for another process's writes */
+#define STORE_CHECKPOINT_FRAMES 1000  /* WAL pages that make a checkpoint due (SQLite's default) */
+#define STORE_CHECKPOINT_FORCE  65536 /* ... due even inside a batch (256 MiB of 4 KiB pages) */
 
 /* A statement prepared once and reused: preparing costs more than running
  * most of our statements. */
@@ -117,6 +119,25 @@ static int64_t pragma_int(hub_store *store, const char *sql)
     return v;
 }
 
+/*
+ * SQLite's own automatic checkpoint runs inside the commit that finds the
+ * WAL over 1,000 pages: under our lock, with two fsyncs (~16 ms here).
+ * During a sync pass, whose render threads commit every 200 ms, that held
+ * the pass and the agent endpoint's workers several times a second. This
+ * hook replaces it: the checkpoint waits for a commit that leaves no batch
+ * open (a pass keeps its batch open throughout, so: after the pass), unless
+ * the WAL has grown past STORE_CHECKPOINT_FORCE pages.
+ */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    hub_store *store = arg;
+
+    if (frames >= STORE_CHECKPOINT_FORCE ||
+        (frames >= STORE_CHECKPOINT_FRAMES && store->batch_depth == 0))
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 int hub_store_open(hub_store **out, const char *path)
 {
     hub_store *store;
@@ -138,6 +159,7 @@ int hub_store_open(hub_store **out, const char *path)
         return error;
     }
     sqlite3_busy_timeout(store->db, 5000);
+    sqlite3_wal_hook(store->db, wal_hook, store);
     if (sqlite3_exec(store->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         int error = gf_error_set(GF_EIO, "store: %s: %s", path, msg ? msg : "schema failed");
         sqlite3_free(msg);

@@ -232,7 +232,51 @@ static void test_store__compact_gives_space_back(void)
     free(blob);
 }
 
+static off_t file_size(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* A checkpoint (two fsyncs, under the store's lock) waits while a batch is
+ * open, as a sync pass keeps one throughout; the commit that leaves no
+ * batch open runs it: the database file then holds the pages. */
+static void test_store__checkpoint_waits_for_the_batch(void)
+{
+    char path[1024];
+    hub_store *store = NULL;
+    struct hub_store_bundle b = {0};
+    unsigned char *blob = calloc(1, 64 << 10);
+
+    snprintf(path, sizeof(path), "%s/checkpoint.db", gf_test_tmpdir());
+    GF_ASSERT_INT(hub_store_open(&store, path), 0);
+    off_t empty = file_size(path);
+    GF_ASSERT_INT(hub_store_batch_begin(store), 0);
+    for (int i = 0; i < 100; i++) { /* 6.4 MB: over 1,000 pages of WAL */
+        char cluster[32];
+        snprintf(cluster, sizeof(cluster), "c%d", i);
+        b.generation = 1;
+        snprintf(b.content_hash, sizeof(b.content_hash), "h%d", i);
+        blob[0] = (unsigned char)i;
+        b.signed_bytes = blob;
+        b.signed_len = 64 << 10;
+        GF_ASSERT_INT(hub_store_bundle_put(store, cluster, &b), 0);
+    }
+    /* A token is its own transaction: the batch so far commits first, with
+     * the batch still open. */
+    GF_ASSERT_INT(hub_store_token_add(store, "dev-2", "hash-t", 1000), 0);
+    GF_ASSERT(file_size(path) < empty + (1 << 20));
+    b.generation = 2; /* the batch's last write: its commit is the one */
+    GF_ASSERT_INT(hub_store_bundle_put(store, "c0", &b), 0);
+    GF_ASSERT_INT(hub_store_batch_end(store), 0);
+    GF_ASSERT(file_size(path) > empty + (1 << 20)); /* checkpointed now */
+    hub_store_close(store);
+    free(blob);
+}
+
 GF_TESTS(GF_TEST(test_store__token_is_one_time_and_expires),
+         GF_TEST(test_store__checkpoint_waits_for_the_batch),
          GF_TEST(test_store__newer_token_replaces_older),
          GF_TEST(test_store__compact_gives_space_back),
          GF_TEST(test_store__join_binds_key_and_remove_revokes),
