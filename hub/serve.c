@@ -22,6 +22,11 @@
 #define SERVE_MAX_WORKERS 64
 #define SERVE_WORK_BATCH  32 /* requests a worker handles in one store transaction */
 #define SERVE_WORKER_NICE 10 /* request workers below the render threads: see worker_main */
+/* Answerers: two, because nng_ctx_send can block its caller — in nng's
+ * locks, and in glibc's pthread_cond_signal, which waits for a waiter it
+ * woke earlier (one of nng's task threads) to get a CPU: on a saturated hub
+ * that was most of the time a lone answerer spent off the CPU in a pass. */
+#define SERVE_ANSWERERS 2
 
 /*
  * A context's life: RECV (waiting for a request) -> WORK (queued for, or on,
@@ -77,8 +82,8 @@ struct hub_serve {
     struct work_queue {
         struct serve_ctx *head, *tail;
     } requests, answers;
-    pthread_t answerer;
-    int has_answerer;
+    pthread_t answerers[SERVE_ANSWERERS];
+    int n_answerers;
     struct serve_ctx **waiting; /* cluster -> its one held long-poll */
     size_t n_waiting_buckets;
     hub_deadlines *deadlines; /* held long-polls' deadlines, by context index */
@@ -611,7 +616,7 @@ static void wait_answers(hub_serve *serve, int64_t ms)
     pthread_cond_timedwait(&serve->answer_ready, &serve->lock, &at);
 }
 
-/* The answerer: held long-polls whose bundle came or whose deadline passed
+/* An answerer: held long-polls whose bundle came or whose deadline passed
  * (and pipes to close), at the priority of the pass that published the
  * bundles, so that a new bundle reaches its agent while the workers are
  * still behind on reports. */
@@ -817,9 +822,11 @@ static int open_contexts(hub_serve *serve)
 
 static int start_workers(hub_serve *serve)
 {
-    if (pthread_create(&serve->answerer, NULL, answerer_main, serve) != 0)
-        return gf_error_set(GF_ERROR, "cannot start the agent endpoint's answerer");
-    serve->has_answerer = 1;
+    for (int i = 0; i < SERVE_ANSWERERS; i++) {
+        if (pthread_create(&serve->answerers[i], NULL, answerer_main, serve) != 0)
+            return gf_error_set(GF_ERROR, "cannot start the agent endpoint's answerers");
+        serve->n_answerers = i + 1;
+    }
     for (int i = 0; i < serve->config.workers; i++) {
         if (pthread_create(&serve->workers[i], NULL, worker_main, serve) != 0)
             return gf_error_set(GF_ERROR, "cannot start the agent endpoint's workers");
@@ -872,8 +879,8 @@ void hub_serve_stop(hub_serve *serve)
     pthread_mutex_unlock(&serve->lock);
     for (int i = 0; i < serve->n_workers; i++)
         pthread_join(serve->workers[i], NULL);
-    if (serve->has_answerer)
-        pthread_join(serve->answerer, NULL);
+    for (int i = 0; i < serve->n_answerers; i++)
+        pthread_join(serve->answerers[i], NULL);
     nng_close(serve->sock);
     for (int i = 0; i < serve->n_ctxs; i++) {
         struct serve_ctx *sc = &serve->ctxs[i];

@@ -867,7 +867,10 @@ static void notice_external_writes(hub_store *store)
     if (now - __atomic_load_n(&store->external_checked_ms, __ATOMIC_RELAXED) <
         STORE_EXTERNAL_CHECK_MS)
         return;
-    pthread_mutex_lock(&store->lock);
+    /* Never wait for the lock here: the answerer reads the newest bundles
+     * so as not to (a compact or a worker may hold it); the next call looks. */
+    if (pthread_mutex_trylock(&store->lock) != 0)
+        return;
     if (now - store->external_checked_ms >= STORE_EXTERNAL_CHECK_MS) {
         __atomic_store_n(&store->external_checked_ms, now, __ATOMIC_RELAXED);
         int64_t version = pragma_int(store, "PRAGMA data_version");
