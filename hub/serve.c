@@ -34,7 +34,7 @@
  * held long-poll) -> WORK (answer it) -> SEND. nng callbacks only move
  * contexts between these states and queue work: verification and the store
  * run on the workers. A held long-poll's deadline is in serve->deadlines,
- * which the answerer sleeps on, not on an nng aio (see deadlines.h); a
+ * which the answerers sleep on, not on an nng aio (see deadlines.h); a
  * notify queues its answer directly.
  */
 enum ctx_state { CTX_RECV, CTX_WORK, CTX_WAIT, CTX_SEND };
@@ -174,7 +174,7 @@ static void queue_work(hub_serve *serve, struct serve_ctx *sc, enum ctx_job job)
     else
         q->head = sc;
     q->tail = sc;
-    /* An answer wakes the answerer only (workers take answers when they
+    /* An answer wakes an answerer only (workers take answers when they
      * wake for requests): waking both cost a context switch for nothing. */
     pthread_cond_signal(job == JOB_REQUEST ? &serve->work_ready : &serve->answer_ready);
 }
@@ -440,7 +440,7 @@ static void hold(struct serve_ctx *sc, int64_t wait_ms)
     sc->next_wait = serve->waiting[hash_name(sc->cluster, serve->n_waiting_buckets)];
     serve->waiting[hash_name(sc->cluster, serve->n_waiting_buckets)] = sc;
     serve->stats.waiting++;
-    /* The answerer sleeps until the earliest deadline: tell it of an earlier one. */
+    /* Answerers sleep until the earliest deadline: tell one of an earlier one. */
     if (!hub_deadlines_first(serve->deadlines, &first_slot, &first) || when < first)
         pthread_cond_signal(&serve->answer_ready);
     hub_deadlines_set(serve->deadlines, (size_t)(sc - serve->ctxs), when);
@@ -507,7 +507,7 @@ refuse:
 }
 
 /* A held long-poll's turn to be answered, from the newest bundle kept in
- * memory (latest.h): the answerer takes no store lock. A cluster removed
+ * memory (latest.h): answerers take no store lock. A cluster removed
  * after its request was verified gets no bundle: hub_serve_revoke() wakes
  * it, hold() looks once it can be found, and the removal is seen here when
  * a bundle stored after it woke the long-poll first. */

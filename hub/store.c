@@ -867,7 +867,7 @@ static void notice_external_writes(hub_store *store)
     if (now - __atomic_load_n(&store->external_checked_ms, __ATOMIC_RELAXED) <
         STORE_EXTERNAL_CHECK_MS)
         return;
-    /* Never wait for the lock here: the answerer reads the newest bundles
+    /* Never wait for the lock here: answerers read the newest bundles
      * so as not to (a compact or a worker may hold it); the next call looks. */
     if (pthread_mutex_trylock(&store->lock) != 0)
         return;
