@@ -2,6 +2,7 @@
  */
 #include "healthlua.h"
 #include "gitfleet/error.h"
+#include "gitfleet/hash.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -74,15 +75,6 @@ static long long now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
 }
 
 /* --- the budget --------------------------------------------------------- */
@@ -365,7 +357,7 @@ static void evict_oldest(agent_healthlua *rt)
 static int lookup(struct script **out, agent_healthlua *rt, const char *text, size_t len,
                   int open_libs)
 {
-    uint64_t hash = fnv1a(text, len);
+    uint64_t hash = gf_hash_bytes(text, len);
     struct script *s;
     int error;
 

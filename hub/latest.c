@@ -2,6 +2,7 @@
 #include "latest.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/hash.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,15 +21,6 @@ struct hub_latest {
     size_t n_buckets, count;
     size_t bytes, budget; /* signed bytes held, and the most to hold */
 };
-
-static size_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return (size_t)h;
-}
 
 int hub_latest_new(hub_latest **out, size_t budget_bytes)
 {
@@ -76,7 +68,7 @@ void hub_latest_free(hub_latest *latest)
 
 static struct entry **find(hub_latest *l, const char *cluster)
 {
-    struct entry **link = &l->buckets[hash_name(cluster) % l->n_buckets];
+    struct entry **link = &l->buckets[gf_hash_string(cluster) % l->n_buckets];
 
     while (*link && strcmp((*link)->cluster, cluster) != 0)
         link = &(*link)->next;
@@ -96,8 +88,8 @@ static void grow(hub_latest *l)
         while (l->buckets[i]) {
             struct entry *e = l->buckets[i];
             l->buckets[i] = e->next;
-            e->next = buckets[hash_name(e->cluster) % n];
-            buckets[hash_name(e->cluster) % n] = e;
+            e->next = buckets[gf_hash_string(e->cluster) % n];
+            buckets[gf_hash_string(e->cluster) % n] = e;
         }
     free(l->buckets);
     l->buckets = buckets;

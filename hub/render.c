@@ -3,6 +3,7 @@
 #include "render.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/hash.h"
 #include "gitfleet/limits.h"
 #include "gitfleet/k8s_schema.h"
 #include "gitfleet/os.h"
@@ -194,11 +195,7 @@ void hub_render_cache_free(struct hub_render_cache *cache)
 
 static size_t bucket_of(const char *key)
 {
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *key; key++)
-        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
-    return (size_t)(h % CACHE_BUCKETS);
+    return (size_t)(gf_hash_string(key) % CACHE_BUCKETS);
 }
 
 /* The content id of `path` in `tree`, "-" when it does not exist. */

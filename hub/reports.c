@@ -2,6 +2,7 @@
 #include "reports.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/hash.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -70,11 +71,7 @@ void hub_reports_free(hub_reports *r)
 
 static size_t hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return (size_t)(h % n);
+    return (size_t)(gf_hash_string(s) % n);
 }
 
 static void grow(hub_reports *r)

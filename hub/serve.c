@@ -3,6 +3,7 @@
 
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
+#include "gitfleet/hash.h"
 #include "gitfleet/log.h"
 #include "gitfleet/os.h"
 #include "deadlines.h"
@@ -111,11 +112,7 @@ static int64_t monotonic_ms(void)
 
 static size_t hash_name(const char *s, size_t buckets)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return (size_t)(h % buckets);
+    return (size_t)(gf_hash_string(s) % buckets);
 }
 
 static struct serve_ctx **waiting_link(hub_serve *serve, const char *cluster)

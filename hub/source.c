@@ -4,6 +4,7 @@
 #include "creds.h"
 #include "gitfleet/error.h"
 #include "gitfleet/fsutil.h"
+#include "gitfleet/hash.h"
 #include "gitfleet/redact.h"
 
 #include <git2.h>
@@ -56,12 +57,10 @@ static int git_fail(int code, const char *what)
 static void cache_path(char *buf, size_t len, const char *cache_dir, const char *given)
 {
     char name[64], url[4096];
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     size_t n = 0;
 
     gf_redact_url_strip(url, sizeof(url), given);
     for (const char *p = url; *p; p++) {
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
         if (n < sizeof(name) - 1)
             name[n++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                          (*p >= '0' && *p <= '9') || *p == '.' || *p == '-')
@@ -69,7 +68,8 @@ static void cache_path(char *buf, size_t len, const char *cache_dir, const char 
                             : '_';
     }
     name[n] = '\0';
-    snprintf(buf, len, "%s/%s-%016llx.git", cache_dir, name, (unsigned long long)h);
+    snprintf(buf, len, "%s/%s-%016llx.git", cache_dir, name,
+             (unsigned long long)gf_hash_string(url));
 }
 
 static void source_rele(hub_source *src)
@@ -316,15 +316,6 @@ struct tree_source {
     size_t n_dirs, n_buckets;
 };
 
-static uint64_t hash_path(const char *p, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
-}
-
 static void dirs_grow(struct tree_source *ts)
 {
     size_t n = ts->n_buckets ? ts->n_buckets * 2 : 256;
@@ -336,7 +327,7 @@ static void dirs_grow(struct tree_source *ts)
         while (ts->dirs[i]) {
             struct dir_entry *e = ts->dirs[i];
             ts->dirs[i] = e->next;
-            size_t k = hash_path(e->path, strlen(e->path)) % n;
+            size_t k = gf_hash_bytes(e->path, strlen(e->path)) % n;
             e->next = b[k];
             b[k] = e;
         }
@@ -351,7 +342,7 @@ static git_tree *dir_tree(struct tree_source *ts, const char *path, size_t len, 
 {
     if (ts->n_dirs >= ts->n_buckets)
         dirs_grow(ts);
-    size_t k = hash_path(path, len) % ts->n_buckets;
+    size_t k = gf_hash_bytes(path, len) % ts->n_buckets;
     for (struct dir_entry *e = ts->dirs[k]; e; e = e->next)
         if (strncmp(e->path, path, len) == 0 && e->path[len] == '\0')
             return e->tree;
