@@ -1,7 +1,7 @@
 /* hash.c -- FNV-1a (64-bit) */
 #include "gitfleet/hash.h"
 
-#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_OFFSET 1469598103934665603ULL /* see hash.h */
 #define FNV_PRIME  1099511628211ULL
 
 uint64_t gf_hash_bytes(const void *data, size_t len)
