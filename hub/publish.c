@@ -508,11 +508,10 @@ static int seal_if_changed(hub_store *store, const gf_sign_key *key, const char 
     *published_out = 0;
     *generation_out = 0;
     if ((error = content_hash(stored.content_hash, b)) < 0 ||
-        (error = hub_store_bundle_max_generation(store, cluster, &max)) < 0)
+        (error = hub_store_bundle_head(store, cluster, &max, latest_hash)) < 0)
         return error;
     *generation_out = max;
-    if (hub_store_bundle_latest_hash(store, cluster, latest_hash) == 0 &&
-        strcmp(latest_hash, stored.content_hash) == 0)
+    if (strcmp(latest_hash, stored.content_hash) == 0)
         return 0; /* unchanged: no signature, no write */
     b->has_generation = b->has_created_unix_ms = 1;
     b->generation = max + 1;

@@ -902,27 +902,33 @@ int hub_store_bundle_latest(hub_store *store, const char *cluster, struct hub_st
     return error;
 }
 
-int hub_store_bundle_latest_hash(hub_store *store, const char *cluster, char out[65])
+int hub_store_bundle_head(hub_store *store, const char *cluster, uint64_t *generation_out,
+                          char hash_out[65])
 {
     sqlite3_stmt *stmt = NULL;
+    struct hub_store_bundle kept;
     int error;
 
-    out[0] = '\0';
+    *generation_out = 0;
+    hash_out[0] = '\0';
     notice_external_writes(store);
-    struct hub_store_bundle kept;
     if (hub_latest_get(store->latest, cluster, &kept, 0) == 0) {
-        memcpy(out, kept.content_hash, 65);
+        *generation_out = kept.generation;
+        memcpy(hash_out, kept.content_hash, 65);
         return 0;
     }
     pthread_mutex_lock(&store->lock);
     if ((error = prepare(store, &stmt,
-                         "SELECT content_hash FROM bundles WHERE cluster = ?1 "
+                         "SELECT generation, content_hash FROM bundles WHERE cluster = ?1 "
                          "ORDER BY generation DESC LIMIT 1")) == 0) {
         sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW)
-            copy_text(out, 65, column_text(stmt, 0));
-        else
-            error = gf_error_set(GF_ENOTFOUND, "no bundle for cluster '%s'", cluster);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            *generation_out = (uint64_t)sqlite3_column_int64(stmt, 0);
+            copy_text(hash_out, 65, column_text(stmt, 1));
+        } else if (rc != SQLITE_DONE) {
+            error = db_error(store, "newest bundle");
+        }
     }
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);
@@ -941,29 +947,9 @@ int hub_store_bundle_get(hub_store *store, const char *cluster, uint64_t generat
 
 int hub_store_bundle_max_generation(hub_store *store, const char *cluster, uint64_t *out)
 {
-    sqlite3_stmt *stmt = NULL;
-    int error;
+    char hash[65];
 
-    *out = 0;
-    notice_external_writes(store);
-    struct hub_store_bundle kept;
-    if (hub_latest_get(store->latest, cluster, &kept, 0) == 0) {
-        *out = kept.generation;
-        return 0;
-    }
-    pthread_mutex_lock(&store->lock);
-    if ((error = prepare(store, &stmt,
-                         "SELECT COALESCE(MAX(generation), 0) FROM bundles WHERE cluster = ?1")) ==
-        0) {
-        sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW)
-            *out = (uint64_t)sqlite3_column_int64(stmt, 0);
-        else
-            error = db_error(store, "max generation");
-    }
-    release(store, stmt);
-    pthread_mutex_unlock(&store->lock);
-    return error;
+    return hub_store_bundle_head(store, cluster, out, hash);
 }
 
 int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub_store_bundle *b)

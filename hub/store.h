@@ -150,8 +150,10 @@ int hub_store_nonce_use(hub_store *store, const char *cluster, const char *nonce
 /* The newest bundle of a cluster; GF_ENOTFOUND when none. Caller frees with
  * hub_store_bundle_clear(). */
 int hub_store_bundle_latest(hub_store *store, const char *cluster, struct hub_store_bundle *out);
-/* The newest bundle's content hash alone (no bytes read); GF_ENOTFOUND when none. */
-int hub_store_bundle_latest_hash(hub_store *store, const char *cluster, char out[65]);
+/* The newest bundle's generation and content hash, no bytes read (0 and ""
+ * when none): what a publish compares with, in one read. */
+int hub_store_bundle_head(hub_store *store, const char *cluster, uint64_t *generation_out,
+                          char hash_out[65]);
 int hub_store_bundle_get(hub_store *store, const char *cluster, uint64_t generation,
                          struct hub_store_bundle *out);
 /* Store a bundle; its generation must exceed every stored one for the
