@@ -113,12 +113,24 @@ static agent_link *joined_dev1(struct fixture *f)
     return link;
 }
 
+/* The fetched bytes are a bundle signed by the hub, for dev-1 at `generation`
+ * (the bytes are freed). */
+static void expect_bundle(struct fixture *f, unsigned char *bytes, size_t len, uint64_t generation)
+{
+    Gitfleet__Bundle *bundle = NULL;
+
+    GF_ASSERT_INT(gf_wire_bundle_open(&bundle, bytes, len, f->hub_key), 0);
+    GF_ASSERT_INT(bundle->generation, generation);
+    GF_ASSERT_STR(bundle->cluster, "dev-1");
+    gitfleet__bundle__free_unpacked(bundle, NULL);
+    free(bytes);
+}
+
 static void test_serve__join_then_fetch_and_report(void)
 {
     struct fixture f;
     unsigned char *bytes = NULL;
     size_t len = 0;
-    Gitfleet__Bundle *bundle = NULL;
     Gitfleet__Report report = GITFLEET__REPORT__INIT;
 
     start(&f);
@@ -126,11 +138,7 @@ static void test_serve__join_then_fetch_and_report(void)
     GF_ASSERT_INT(agent_link_fetch(link, 0, 0, &bytes, &len), GF_ENOTFOUND);
     publish(&f, "dev-1", 1);
     GF_ASSERT_INT(agent_link_fetch(link, 0, 0, &bytes, &len), 0);
-    GF_ASSERT_INT(gf_wire_bundle_open(&bundle, bytes, len, f.hub_key), 0);
-    GF_ASSERT_INT(bundle->generation, 1);
-    GF_ASSERT_STR(bundle->cluster, "dev-1");
-    gitfleet__bundle__free_unpacked(bundle, NULL);
-    free(bytes);
+    expect_bundle(&f, bytes, len, 1);
 
     report.cluster = "dev-1";
     GF_ASSERT_INT(agent_link_report(link, &report), 0);
@@ -175,7 +183,6 @@ static void test_serve__async_fetch_and_report(void)
     struct async_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     unsigned char *bytes = NULL;
     size_t len = 0;
-    Gitfleet__Bundle *bundle = NULL;
     Gitfleet__Report report = GITFLEET__REPORT__INIT;
 
     start(&f);
@@ -187,10 +194,7 @@ static void test_serve__async_fetch_and_report(void)
     publish(&f, "dev-1", 1);
     async_wait_for(&w);
     GF_ASSERT_INT(agent_link_fetch_finish(link, &bytes, &len), 0);
-    GF_ASSERT_INT(gf_wire_bundle_open(&bundle, bytes, len, f.hub_key), 0);
-    GF_ASSERT_INT(bundle->generation, 1);
-    gitfleet__bundle__free_unpacked(bundle, NULL);
-    free(bytes);
+    expect_bundle(&f, bytes, len, 1);
     /* Nothing newer and no wait: not found. */
     GF_ASSERT_INT(agent_link_fetch_start(link, 1, 0, async_done, &w), 0);
     async_wait_for(&w);
