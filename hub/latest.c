@@ -88,12 +88,25 @@ static void grow(hub_latest *l)
         while (l->buckets[i]) {
             struct entry *e = l->buckets[i];
             l->buckets[i] = e->next;
-            e->next = buckets[gf_hash_string(e->cluster) % n];
-            buckets[gf_hash_string(e->cluster) % n] = e;
+            size_t k = gf_hash_string(e->cluster) % n;
+            e->next = buckets[k];
+            buckets[k] = e;
         }
     free(l->buckets);
     l->buckets = buckets;
     l->n_buckets = n;
+}
+
+/* Put `e` (its cluster not in the table) in the table. */
+static void insert(hub_latest *l, struct entry *e)
+{
+    struct entry **link = find(l, e->cluster);
+
+    e->next = *link;
+    *link = e;
+    l->bytes += e->bundle.signed_len;
+    if (++l->count > l->n_buckets)
+        grow(l);
 }
 
 void hub_latest_put(hub_latest *latest, const char *cluster, const struct hub_store_bundle *b)
@@ -122,12 +135,7 @@ void hub_latest_put(hub_latest *latest, const char *cluster, const struct hub_st
     e->bundle = *b;
     memcpy(bytes, b->signed_bytes, b->signed_len);
     e->bundle.signed_bytes = bytes;
-    link = find(latest, cluster);
-    e->next = *link;
-    *link = e;
-    latest->bytes += b->signed_len;
-    if (++latest->count > latest->n_buckets)
-        grow(latest);
+    insert(latest, e);
 out:
     pthread_mutex_unlock(&latest->lock);
 }
@@ -181,11 +189,7 @@ void hub_latest_remove(hub_latest *latest, const char *cluster)
     if ((e = calloc(1, sizeof(*e) + name_len)) != NULL) {
         memcpy(e->cluster, cluster, name_len);
         e->removed = 1;
-        link = find(latest, cluster);
-        e->next = *link;
-        *link = e;
-        if (++latest->count > latest->n_buckets)
-            grow(latest);
+        insert(latest, e);
     }
     pthread_mutex_unlock(&latest->lock);
 }
