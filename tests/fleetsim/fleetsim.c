@@ -689,9 +689,9 @@ int main(int argc, char **argv)
     pthread_t workers[2 * SIM_MAX_WORKERS];
     struct worker_arg kinds[] = {{&s, &s.bundles_in}, {&s, &s.reports}};
     int n_workers = 0, started = 0;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int per_kind = gf_os_cpu_count() < SIM_MAX_WORKERS ? gf_os_cpu_count() : SIM_MAX_WORKERS;
     for (int k = 0; k < 2; k++)
-        for (int i = 0; i < (cpus < 1 ? 1 : cpus > SIM_MAX_WORKERS ? SIM_MAX_WORKERS : cpus); i++)
+        for (int i = 0; i < per_kind; i++)
             if (pthread_create(&workers[n_workers], NULL, worker_main, &kinds[k]) == 0)
                 n_workers++;
     for (int i = 0; i < s.o.clusters; i++) {
