@@ -32,6 +32,7 @@ int hub_opreq_init(hub_store *store)
     hub_store_lock(store);
     error = hub_store_exec(store, schema);
     hub_store_unlock(store);
+    hub_store_overrides_added(store); /* the table is there to be read now */
     return error;
 }
 
@@ -100,8 +101,10 @@ int hub_opreq_add(hub_store *store, struct hub_opreq *req)
         sqlite3_bind_int64(stmt, 9, req->requested_ms);
         sqlite3_bind_text(stmt, 10, req->requested_by, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 11, req->expires_ms);
-        if ((error = hub_store_step_done(store, stmt, "add operation")) == 0)
+        if ((error = hub_store_step_done(store, stmt, "add operation")) == 0) {
+            hub_store_overrides_added(store);
             error = trim(store, sqlite3_last_insert_rowid(sqlite3_db_handle(stmt)));
+        }
     }
     hub_store_release(store, stmt);
     hub_store_unlock(store);
@@ -204,6 +207,8 @@ int hub_opreq_pending_proto(hub_store *store, const char *cluster, int64_t now_m
 
     *out = NULL;
     *count_out = 0;
+    if (!hub_store_overrides_may_have(store, cluster))
+        return 0;
     hub_store_lock(store);
     if ((error = hub_store_prepare(store, &stmt,
                                    "SELECT " OP_COLUMNS " FROM app_operations WHERE cluster = ?1 "

@@ -27,6 +27,7 @@ int hub_pin_init(hub_store *store)
     hub_store_lock(store);
     error = hub_store_exec(store, schema);
     hub_store_unlock(store);
+    hub_store_overrides_added(store); /* the table is there to be read now */
     return error;
 }
 
@@ -76,7 +77,8 @@ int hub_pin_hold(hub_store *store, const struct hub_pin *pin)
         sqlite3_bind_int(stmt, 8, pin->suspend_auto_sync != 0);
         sqlite3_bind_int(stmt, 9, pin->release_on_change != 0);
         sqlite3_bind_int64(stmt, 10, pin->created_ms);
-        error = hub_store_step_done(store, stmt, "hold pin");
+        if ((error = hub_store_step_done(store, stmt, "hold pin")) == 0)
+            hub_store_overrides_added(store);
     }
     hub_store_release(store, stmt);
     hub_store_unlock(store);
@@ -139,6 +141,8 @@ int hub_pin_list(hub_store *store, const char *cluster, struct hub_pin **out, si
 
     *out = NULL;
     *count_out = 0;
+    if (cluster != NULL && !hub_store_overrides_may_have(store, cluster))
+        return 0;
     hub_store_lock(store);
     if ((error = hub_store_prepare(store, &stmt,
                                    "SELECT " PIN_COLUMNS " FROM pins WHERE ?1 IS NULL OR "

@@ -40,6 +40,15 @@ struct hub_store {
     hub_latest *latest;          /* each cluster's newest bundle, as written (own lock) */
     int64_t data_version;        /* SQLite's count of other connections' commits */
     int64_t external_checked_ms; /* when it was last read (atomic) */
+    /* Which clusters have pins, operations or prune allowances: see
+     * hub_store_overrides_may_have(). */
+    uint64_t overrides_version;     /* bumped after each write that adds one (atomic) */
+    pthread_mutex_t overrides_lock; /* the list below */
+    int overrides_known;            /* the list is that of version overrides_built */
+    uint64_t overrides_built;
+    int overrides_unreadable; /* the query failed: any cluster may have some */
+    char **override_clusters; /* sorted by strcmp */
+    size_t n_override_clusters;
 };
 
 /* Pages freed by deletes (old bundles, removed clusters) go back to the
@@ -150,6 +159,7 @@ int hub_store_open(hub_store **out, const char *path)
     if ((store = calloc(1, sizeof(*store))) == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
     pthread_mutex_init(&store->lock, NULL);
+    pthread_mutex_init(&store->overrides_lock, NULL);
     if (hub_latest_new(&store->latest, STORE_LATEST_BUDGET) < 0) {
         hub_store_close(store);
         return gf_error_set(GF_ENOMEM, "out of memory");
@@ -203,6 +213,13 @@ int hub_store_compact(hub_store *store, int64_t *freed_pages_out)
     return error;
 }
 
+static void free_names(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
 void hub_store_close(hub_store *store)
 {
     if (store == NULL)
@@ -215,6 +232,8 @@ void hub_store_close(hub_store *store)
     }
     sqlite3_close(store->db);
     hub_latest_free(store->latest);
+    free_names(store->override_clusters, store->n_override_clusters);
+    pthread_mutex_destroy(&store->overrides_lock);
     pthread_mutex_destroy(&store->lock);
     free(store);
 }
@@ -877,8 +896,10 @@ static void notice_external_writes(hub_store *store)
     if (now - store->external_checked_ms >= STORE_EXTERNAL_CHECK_MS) {
         __atomic_store_n(&store->external_checked_ms, now, __ATOMIC_RELAXED);
         int64_t version = pragma_int(store, "PRAGMA data_version");
-        if (version != store->data_version)
+        if (version != store->data_version) {
             hub_latest_clear(store->latest);
+            hub_store_overrides_added(store); /* perhaps: read them again */
+        }
         store->data_version = version;
     }
     pthread_mutex_unlock(&store->lock);
@@ -1149,7 +1170,8 @@ int hub_store_allow_prune(hub_store *store, const char *cluster, const char *app
         sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 2, app, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 3, expires_ms);
-        error = step_done(store, stmt, "allow prune");
+        if ((error = step_done(store, stmt, "allow prune")) == 0)
+            hub_store_overrides_added(store);
     }
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);
@@ -1162,6 +1184,8 @@ int hub_store_allowed_prunes(hub_store *store, const char *cluster, int64_t now_
     int error;
 
     *out = json_array();
+    if (!hub_store_overrides_may_have(store, cluster))
+        return 0;
     pthread_mutex_lock(&store->lock);
     if ((error = prepare(store, &stmt,
                          "SELECT app FROM allow_prune WHERE cluster = ?1 AND expires_ms > ?2 "
@@ -1174,6 +1198,93 @@ int hub_store_allowed_prunes(hub_store *store, const char *cluster, int64_t now_
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);
     return error;
+}
+
+/* ---- which clusters have pins, operations or prune allowances ---- */
+
+void hub_store_overrides_added(hub_store *store)
+{
+    __atomic_add_fetch(&store->overrides_version, 1, __ATOMIC_RELEASE);
+}
+
+/* The clusters with a row in any of the three tables, sorted (the lock held). */
+static int read_override_clusters(hub_store *store, char ***out, size_t *count_out)
+{
+    sqlite3_stmt *stmt = NULL;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int error, rc = SQLITE_DONE;
+
+    if ((error = prepare(store, &stmt,
+                         "SELECT cluster FROM pins UNION SELECT cluster FROM app_operations "
+                         "WHERE finished_ms = 0 UNION SELECT cluster FROM allow_prune "
+                         "ORDER BY 1")) < 0)
+        return error;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n == cap) {
+            char **grown = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
+            if (grown == NULL)
+                break;
+            names = grown;
+        }
+        if ((names[n] = strdup(column_text(stmt, 0))) == NULL)
+            break;
+        n++;
+    }
+    if (rc == SQLITE_ROW)
+        error = gf_error_set(GF_ENOMEM, "out of memory");
+    else if (rc != SQLITE_DONE)
+        error = db_error(store, "clusters with pins or operations");
+    release(store, stmt);
+    if (error < 0) {
+        free_names(names, n);
+        return error;
+    }
+    *out = names;
+    *count_out = n;
+    return 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Every publish looked up the cluster's pins, open operations and prune
+ * allowances: three statements under the store's lock, which the agent
+ * endpoint's low-priority workers hold much of the time during a pass (a
+ * third of the render threads' time went to waiting for it, at 10,000
+ * clusters). Nearly every cluster has none of them, so the store keeps the
+ * list of those that do, read again after any write that adds one (the
+ * version is bumped after the write, so a list read since has it).
+ */
+int hub_store_overrides_may_have(hub_store *store, const char *cluster)
+{
+    uint64_t version;
+    int may_have;
+
+    notice_external_writes(store);
+    version = __atomic_load_n(&store->overrides_version, __ATOMIC_ACQUIRE);
+    pthread_mutex_lock(&store->overrides_lock);
+    if (!store->overrides_known || store->overrides_built != version) {
+        char **names = NULL;
+        size_t n = 0;
+        pthread_mutex_lock(&store->lock);
+        int error = read_override_clusters(store, &names, &n);
+        pthread_mutex_unlock(&store->lock);
+        free_names(store->override_clusters, store->n_override_clusters);
+        store->override_clusters = names;
+        store->n_override_clusters = n;
+        store->overrides_unreadable = error < 0; /* then every lookup goes to the tables */
+        store->overrides_built = version;
+        store->overrides_known = 1;
+    }
+    may_have = store->overrides_unreadable ||
+               bsearch(&cluster, store->override_clusters, store->n_override_clusters,
+                       sizeof(char *), compare_names) != NULL;
+    pthread_mutex_unlock(&store->overrides_lock);
+    return may_have;
 }
 
 /* ---- rollouts ---- */

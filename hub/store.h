@@ -171,6 +171,21 @@ int hub_store_allow_prune(hub_store *store, const char *cluster, const char *app
 /* The apps allowed on `cluster` at `now_ms`: a JSON array of names, sorted. */
 int hub_store_allowed_prunes(hub_store *store, const char *cluster, int64_t now_ms, json_t **out);
 
+/* ---- which clusters have pins, operations or prune allowances ---- */
+
+/*
+ * hub_store_overrides_may_have: 0 when `cluster` certainly has no pin
+ * (hub/pin.h), open operation request (hub/opreq.h) or prune allowance, so
+ * that a publish need not look them up under the store's lock; 1 when it
+ * may. Read from a list of the clusters that have any, kept in memory and
+ * read again after hub_store_overrides_added(), which every write that
+ * adds one calls once the row is written (another process's writes are
+ * noticed as the newest bundles' are). Removals need no call: the list
+ * only ever says "may".
+ */
+int hub_store_overrides_may_have(hub_store *store, const char *cluster);
+void hub_store_overrides_added(hub_store *store);
+
 /* ---- reports and history ---- */
 
 /* Keep the report (JSON text) as the cluster's latest (only the latest is

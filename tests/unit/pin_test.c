@@ -1,12 +1,16 @@
-/* pin_test.c -- pins: hold, replace, lookup, release by holder, list, and a restart keeps them */
+/* pin_test.c -- pins: hold, replace, lookup, release by holder, list, a restart keeps them, and
+ * the store's list of clusters with pins, operations or prune allowances follows their writes */
 #include "harness.h"
 
 #include "gitfleet/error.h"
+#include "opreq.h"
 #include "pin.h"
 #include "store.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 static hub_store *open_store(void)
 {
@@ -118,5 +122,59 @@ static void test_pin__refuses_incomplete_pins(void)
     hub_store_close(store);
 }
 
+/* A publish skips the lookups for clusters the list leaves out: each write
+ * that adds a pin, an operation or a prune allowance must put its cluster
+ * in, and so must another process's write. */
+static void test_pin__overrides_list_follows_writes(void)
+{
+    hub_store *store = open_store();
+    struct hub_pin p = pin_of("dev-1", "web", 'a', "rollback"), *list = NULL;
+    struct hub_opreq op = {.kind = "sync", .requested_ms = 1000, .expires_ms = 60000};
+    Gitfleet__AppOperationRequest **ops = NULL;
+    json_t *allowed = NULL;
+    size_t n = 9;
+    char path[512];
+    sqlite3 *other = NULL;
+
+    GF_ASSERT_INT(hub_opreq_init(store), 0);
+    GF_ASSERT_INT(hub_store_overrides_may_have(store, "dev-1"), 0);
+    GF_ASSERT_INT(hub_pin_hold(store, &p), 0);
+    GF_ASSERT_INT(hub_store_overrides_may_have(store, "dev-1"), 1);
+    GF_ASSERT_INT(hub_store_overrides_may_have(store, "dev-2"), 0);
+    GF_ASSERT_INT(hub_pin_list(store, "dev-1", &list, &n), 0);
+    GF_ASSERT_INT(n, 1);
+    free(list);
+    GF_ASSERT_INT(hub_store_allow_prune(store, "dev-2", "web", 60000), 0);
+    GF_ASSERT_INT(hub_store_allowed_prunes(store, "dev-2", 1000, &allowed), 0);
+    GF_ASSERT_INT(json_array_size(allowed), 1);
+    json_decref(allowed);
+    snprintf(op.cluster, sizeof(op.cluster), "dev-3");
+    snprintf(op.app, sizeof(op.app), "web");
+    GF_ASSERT_INT(hub_store_overrides_may_have(store, "dev-3"), 0);
+    GF_ASSERT_INT(hub_opreq_add(store, &op), 0);
+    GF_ASSERT_INT(hub_opreq_pending_proto(store, "dev-3", 2000, &ops, &n), 0);
+    GF_ASSERT_INT(n, 1);
+    hub_opreq_proto_free(ops, n);
+    /* another process (a maintenance command) pins dev-4: seen within a
+     * few hundred milliseconds, as its bundles are */
+    snprintf(path, sizeof(path), "%s/hub.db", gf_test_tmpdir());
+    GF_ASSERT_INT(sqlite3_open(path, &other), SQLITE_OK);
+    GF_ASSERT_INT(sqlite3_exec(other,
+                               "INSERT INTO pins VALUES ('dev-4', 'web', 'rollback', 'x', 1, "
+                               "'', '', 1, 0, 1000)",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+    sqlite3_close(other);
+    struct timespec pause = {.tv_nsec = 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    GF_ASSERT_INT(hub_store_overrides_may_have(store, "dev-4"), 1);
+    GF_ASSERT_INT(hub_pin_list(store, "dev-4", &list, &n), 0);
+    GF_ASSERT_INT(n, 1);
+    free(list);
+    GF_ASSERT_INT(hub_store_overrides_may_have(store, "dev-5"), 0);
+    hub_store_close(store);
+}
+
 GF_TESTS(GF_TEST(test_pin__hold_lookup_replace), GF_TEST(test_pin__release_only_by_its_holder),
-         GF_TEST(test_pin__list_find_and_restart), GF_TEST(test_pin__refuses_incomplete_pins));
+         GF_TEST(test_pin__list_find_and_restart), GF_TEST(test_pin__refuses_incomplete_pins),
+         GF_TEST(test_pin__overrides_list_follows_writes));
