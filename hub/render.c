@@ -20,10 +20,10 @@
 
 #define RENDER_MAX_DEPTH       32 /* directory levels under an app's path */
 #define RENDER_MAX_DOCS        100000
-#define RENDER_MAX_GLOB        32  /* alternatives of one {a,b} pattern */
-#define RENDER_MAX_PINNED      32  /* distinct targetRevisions on one cluster */
-#define RENDER_MAX_PASS_PINNED 256 /* ... in one pass over the fleet */
-#define CACHE_BUCKETS          1024
+#define RENDER_MAX_GLOB        32    /* alternatives of one {a,b} pattern */
+#define RENDER_MAX_PINNED      32    /* distinct targetRevisions on one cluster */
+#define RENDER_MAX_PASS_PINNED 256   /* ... in one pass over the fleet */
+#define CACHE_BUCKETS          16384 /* a fleet of 10,000 overlays: chains of one or two */
 #define LABEL_APP              "gitfleet.io/app"
 #define ANNOTATION_TRACK       "gitfleet.io/tracking-id"
 #define ANNOTATION_WAVE        "argocd.argoproj.io/sync-wave"
@@ -34,9 +34,10 @@
 
 struct cache_entry {
     struct cache_entry *next;
-    char *key;    /* path and directory options */
-    json_t *deps; /* {path: content id or "-"} of everything the render read */
-    json_t *docs; /* the documents, before namespace and tracking */
+    char *key;     /* path and directory options */
+    uint64_t hash; /* of the key: compared before the key (keys share long prefixes) */
+    json_t *deps;  /* {path: content id or "-"} of everything the render read */
+    json_t *docs;  /* the documents, before namespace and tracking */
     int used;
 };
 
@@ -193,9 +194,9 @@ void hub_render_cache_free(struct hub_render_cache *cache)
     free(cache);
 }
 
-static size_t bucket_of(const char *key)
+static size_t bucket_of(uint64_t hash)
 {
-    return (size_t)(gf_hash_string(key) % CACHE_BUCKETS);
+    return (size_t)(hash % CACHE_BUCKETS);
 }
 
 /* The content id of `path` in `tree`, "-" when it does not exist. */
@@ -234,12 +235,13 @@ static json_t *cache_get(struct hub_render_cache *cache, const char *key, hub_fi
                          struct in_flight *mine)
 {
     json_t *docs = NULL;
+    uint64_t hash = gf_hash_string(key);
 
     pthread_mutex_lock(&cache->lock);
     while (is_in_flight(cache, key))
         pthread_cond_wait(&cache->rendered, &cache->lock);
-    for (struct cache_entry *e = cache->buckets[bucket_of(key)]; e && !docs; e = e->next)
-        if (strcmp(e->key, key) == 0 && deps_still_hold(e->deps, tree)) {
+    for (struct cache_entry *e = cache->buckets[bucket_of(hash)]; e && !docs; e = e->next)
+        if (e->hash == hash && strcmp(e->key, key) == 0 && deps_still_hold(e->deps, tree)) {
             e->used = 1;
             docs = json_incref(e->docs);
         }
@@ -271,11 +273,15 @@ static void cache_done(struct hub_render_cache *cache, struct in_flight *mine)
 static void cache_put(struct hub_render_cache *cache, const char *key, json_t *deps, json_t *docs)
 {
     struct cache_entry *e = calloc(1, sizeof(*e));
-    size_t b = bucket_of(key);
 
     if (e == NULL)
         return;
-    e->key = strdup(key);
+    e->hash = gf_hash_string(key);
+    size_t b = bucket_of(e->hash);
+    if ((e->key = strdup(key)) == NULL) {
+        free(e);
+        return; /* not cached: the next render of it renders again */
+    }
     e->deps = json_incref(deps);
     e->docs = json_incref(docs);
     e->used = 1;
