@@ -918,12 +918,11 @@ static int check_admin(void *arg, const char *token)
 static int open_access(struct hub_api *api)
 {
     const struct hub_settings *s = hub_get_settings(api->h);
-    char path[4096];
+    hub_store *store = hub_get_store(api->h);
     int error;
 
-    snprintf(path, sizeof(path), "%s/hub.db", s->data_dir);
-    if ((error = hub_auth_open(&api->auth, path, s->anonymous_read, check_admin, api->h)) < 0 ||
-        (error = hub_audit_open(&api->audit, path)) < 0)
+    if ((error = hub_auth_open(&api->auth, store, s->anonymous_read, check_admin, api->h)) < 0 ||
+        (error = hub_audit_open(&api->audit, store)) < 0)
         return error;
     return 0;
 }

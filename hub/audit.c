@@ -4,8 +4,8 @@
 #include "gitfleet/error.h"
 #include "gitfleet/redact.h"
 #include "gitfleet/wire.h"
+#include "store.h"
 
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +14,8 @@
 #define AUDIT_DETAIL_MAX 512
 
 struct hub_audit {
-    sqlite3 *db;
-    pthread_mutex_t lock;
-    unsigned writes; /* trim every so often, not on every row */
+    hub_store *store; /* its connection and lock: see hub_audit_open() */
+    unsigned writes;  /* trim every so often, not on every row (the store's lock) */
 };
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS audit ("
@@ -29,21 +28,20 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS audit ("
                              " status INTEGER NOT NULL,"
                              " message TEXT NOT NULL DEFAULT '');";
 
-int hub_audit_open(hub_audit **out, const char *db_path)
+int hub_audit_open(hub_audit **out, hub_store *store)
 {
     hub_audit *a = calloc(1, sizeof(*a));
+    int error;
 
     *out = NULL;
     if (a == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
-    pthread_mutex_init(&a->lock, NULL);
-    if (sqlite3_open_v2(db_path, &a->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        NULL) != SQLITE_OK ||
-        sqlite3_busy_timeout(a->db, 5000) != SQLITE_OK ||
-        sqlite3_exec(a->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-        int error = gf_error_set(GF_EIO, "audit log %s: %s", db_path, sqlite3_errmsg(a->db));
-        hub_audit_close(a);
+    a->store = store;
+    hub_store_lock(store);
+    error = hub_store_exec(store, schema);
+    hub_store_unlock(store);
+    if (error < 0) {
+        free(a);
         return error;
     }
     *out = a;
@@ -52,21 +50,17 @@ int hub_audit_open(hub_audit **out, const char *db_path)
 
 void hub_audit_close(hub_audit *a)
 {
-    if (a == NULL)
-        return;
-    sqlite3_close(a->db);
-    pthread_mutex_destroy(&a->lock);
     free(a);
 }
 
-/* Bound the table: keep the newest HUB_AUDIT_KEEP rows. */
+/* Bound the table: keep the newest HUB_AUDIT_KEEP rows (the lock held). */
 static void trim(hub_audit *a)
 {
     char sql[160];
 
     snprintf(sql, sizeof(sql), "DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - %d",
              HUB_AUDIT_KEEP);
-    sqlite3_exec(a->db, sql, NULL, NULL, NULL);
+    hub_store_exec(a->store, sql);
 }
 
 int hub_audit_record(hub_audit *a, const char *who, const char *method, const char *path,
@@ -79,13 +73,10 @@ int hub_audit_record(hub_audit *a, const char *who, const char *method, const ch
     /* what is stored is what anyone reading the log may see */
     gf_redact_text(clean_detail, AUDIT_DETAIL_MAX, detail ? detail : "");
     gf_redact_text(clean_msg, sizeof(clean_msg), message ? message : "");
-    pthread_mutex_lock(&a->lock);
-    if (sqlite3_prepare_v2(a->db,
-                           "INSERT INTO audit (time_ms, who, method, path, detail, status, "
-                           "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           -1, &st, NULL) != SQLITE_OK)
-        error = gf_error_set(GF_EIO, "audit log: %s", sqlite3_errmsg(a->db));
-    else {
+    hub_store_lock(a->store);
+    if ((error = hub_store_prepare(a->store, &st,
+                                   "INSERT INTO audit (time_ms, who, method, path, detail, "
+                                   "status, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) == 0) {
         sqlite3_bind_int64(st, 1, gf_wire_now_ms());
         sqlite3_bind_text(st, 2, who ? who : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, method ? method : "", -1, SQLITE_STATIC);
@@ -93,13 +84,12 @@ int hub_audit_record(hub_audit *a, const char *who, const char *method, const ch
         sqlite3_bind_text(st, 5, clean_detail, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 6, (int)status);
         sqlite3_bind_text(st, 7, clean_msg, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            error = gf_error_set(GF_EIO, "audit log: %s", sqlite3_errmsg(a->db));
+        error = hub_store_step_done(a->store, st, "audit log");
     }
-    sqlite3_finalize(st);
+    hub_store_release(a->store, st);
     if (error == 0 && ++a->writes % 1000 == 0)
         trim(a);
-    pthread_mutex_unlock(&a->lock);
+    hub_store_unlock(a->store);
     return error;
 }
 
@@ -109,13 +99,12 @@ int hub_audit_list(hub_audit *a, size_t limit, json_t **out)
     json_t *rows = json_array();
 
     *out = NULL;
-    pthread_mutex_lock(&a->lock);
-    if (sqlite3_prepare_v2(a->db,
-                           "SELECT time_ms, who, method, path, detail, status, message FROM audit "
-                           "ORDER BY id DESC LIMIT ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        int error = gf_error_set(GF_EIO, "audit log: %s", sqlite3_errmsg(a->db));
-        pthread_mutex_unlock(&a->lock);
+    hub_store_lock(a->store);
+    int error = hub_store_prepare(a->store, &st,
+                                  "SELECT time_ms, who, method, path, detail, status, message "
+                                  "FROM audit ORDER BY id DESC LIMIT ?1");
+    if (error < 0) {
+        hub_store_unlock(a->store);
         json_decref(rows);
         return error;
     }
@@ -128,8 +117,8 @@ int hub_audit_list(hub_audit *a, size_t limit, json_t **out)
                       "method", sqlite3_column_text(st, 2), "path", sqlite3_column_text(st, 3),
                       "detail", sqlite3_column_text(st, 4), "status", sqlite3_column_int(st, 5),
                       "message", sqlite3_column_text(st, 6)));
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&a->lock);
+    hub_store_release(a->store, st);
+    hub_store_unlock(a->store);
     *out = rows;
     return 0;
 }

@@ -2,6 +2,8 @@
 #ifndef HUB_AUDIT_H
 #define HUB_AUDIT_H
 
+#include "store.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,7 +13,10 @@ typedef struct hub_audit hub_audit;
 
 #define HUB_AUDIT_KEEP 100000
 
-int hub_audit_open(hub_audit **out, const char *db_path);
+/* The audit table lives in the store's database and is written through its
+ * one connection (hub/store.h: a second connection's writes waited for a
+ * sync pass's batch, and made the store drop what it keeps in memory). */
+int hub_audit_open(hub_audit **out, hub_store *store);
 void hub_audit_close(hub_audit *a);
 
 /* One call: `who` (a token's name, "admin", "webhook", "anonymous"), the

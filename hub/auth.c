@@ -4,10 +4,10 @@
 #include "gitfleet/doc.h"
 #include "gitfleet/error.h"
 #include "gitfleet/wire.h"
+#include "store.h"
 #include "ui.h"
 
 #include <openssl/crypto.h>
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +18,7 @@
 #define AUTH_NAME_MAX     63
 
 struct hub_auth {
-    sqlite3 *db;
-    pthread_mutex_t lock;
+    hub_store *store; /* its connection and lock: see hub_auth_open() */
     int anonymous_read;
     int (*is_admin)(void *arg, const char *token);
     void *arg;
@@ -35,30 +34,24 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS api_tokens ("
                              " last_used_ms INTEGER NOT NULL DEFAULT 0,"
                              " revoked_ms INTEGER NOT NULL DEFAULT 0);";
 
-static int db_fail(hub_auth *a, const char *what)
-{
-    return gf_error_set(GF_EIO, "tokens: %s: %s", what, sqlite3_errmsg(a->db));
-}
-
-int hub_auth_open(hub_auth **out, const char *db_path, int anonymous_read,
+int hub_auth_open(hub_auth **out, hub_store *store, int anonymous_read,
                   int (*is_admin)(void *arg, const char *token), void *arg)
 {
     hub_auth *a = calloc(1, sizeof(*a));
+    int error;
 
     *out = NULL;
     if (a == NULL)
         return gf_error_set(GF_ENOMEM, "out of memory");
-    pthread_mutex_init(&a->lock, NULL);
+    a->store = store;
     a->anonymous_read = anonymous_read;
     a->is_admin = is_admin;
     a->arg = arg;
-    if (sqlite3_open_v2(db_path, &a->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        NULL) != SQLITE_OK ||
-        sqlite3_busy_timeout(a->db, 5000) != SQLITE_OK ||
-        sqlite3_exec(a->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-        int error = db_fail(a, db_path);
-        hub_auth_close(a);
+    hub_store_lock(store);
+    error = hub_store_exec(store, schema);
+    hub_store_unlock(store);
+    if (error < 0) {
+        free(a);
         return error;
     }
     *out = a;
@@ -67,10 +60,6 @@ int hub_auth_open(hub_auth **out, const char *db_path, int anonymous_read,
 
 void hub_auth_close(hub_auth *a)
 {
-    if (a == NULL)
-        return;
-    sqlite3_close(a->db);
-    pthread_mutex_destroy(&a->lock);
     free(a);
 }
 
@@ -111,11 +100,10 @@ static int lookup(hub_auth *a, const char *secret, struct hub_principal *who)
     int found = 0;
 
     gf_sha256_hex(hash, secret, strlen(secret));
-    pthread_mutex_lock(&a->lock);
-    if (sqlite3_prepare_v2(a->db,
-                           "SELECT name, role, projects, hash FROM api_tokens WHERE hash = ?1 "
-                           "AND revoked_ms = 0 AND (expires_ms = 0 OR expires_ms > ?2)",
-                           -1, &st, NULL) == SQLITE_OK) {
+    hub_store_lock(a->store);
+    if (hub_store_prepare(a->store, &st,
+                          "SELECT name, role, projects, hash FROM api_tokens WHERE hash = ?1 "
+                          "AND revoked_ms = 0 AND (expires_ms = 0 OR expires_ms > ?2)") == 0) {
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now);
         if (sqlite3_step(st) == SQLITE_ROW &&
@@ -126,16 +114,18 @@ static int lookup(hub_auth *a, const char *secret, struct hub_principal *who)
             found = who->role != HUB_ROLE_NONE;
         }
     }
-    sqlite3_finalize(st);
+    hub_store_release(a->store, st);
+    st = NULL;
     if (found &&
-        sqlite3_prepare_v2(a->db, "UPDATE api_tokens SET last_used_ms = ?1 WHERE hash = ?2", -1,
-                           &st, NULL) == SQLITE_OK) {
+        hub_store_prepare(a->store, &st,
+                          "UPDATE api_tokens SET last_used_ms = ?1 WHERE hash = ?2") == 0) {
         sqlite3_bind_int64(st, 1, now);
         sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
+        hub_store_step_done(a->store, st,
+                            "token last used"); /* a lost time is no reason to refuse */
+        hub_store_release(a->store, st);
     }
-    pthread_mutex_unlock(&a->lock);
+    hub_store_unlock(a->store);
     return found;
 }
 
@@ -286,7 +276,7 @@ int hub_auth_token_create(hub_auth *a, const char *name, const char *role, const
     char secret[80], hash[65], list[512];
     sqlite3_stmt *st = NULL;
     enum hub_auth_role r = role_parse(role ? role : "");
-    int error, rc;
+    int error;
 
     *secret_out = NULL;
     if (!valid_token_name(name ? name : ""))
@@ -307,30 +297,23 @@ int hub_auth_token_create(hub_auth *a, const char *name, const char *role, const
     for (size_t i = 0; i < sizeof(raw); i++)
         n += snprintf(secret + n, sizeof(secret) - (size_t)n, "%02x", raw[i]);
     gf_sha256_hex(hash, secret, strlen(secret));
-    pthread_mutex_lock(&a->lock);
-    if (sqlite3_prepare_v2(a->db,
-                           "INSERT INTO api_tokens (name, role, projects, hash, created_ms, "
-                           "expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        error = db_fail(a, "insert");
-    } else {
+    hub_store_lock(a->store);
+    if ((error = hub_store_prepare(a->store, &st,
+                                   "INSERT INTO api_tokens (name, role, projects, hash, "
+                                   "created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) ==
+        0) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, hub_auth_role_name(r), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, list, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, gf_wire_now_ms());
         sqlite3_bind_int64(st, 6, expires_ms);
-        rc = sqlite3_step(st);
-        error = rc == SQLITE_DONE         ? 0
-                : rc == SQLITE_CONSTRAINT ? gf_error_set(GF_EEXISTS,
-                                                         "a token named '%s' exists "
-                                                         "(revoked tokens keep their "
-                                                         "name)",
-                                                         name)
-                                          : db_fail(a, "insert");
+        if ((error = hub_store_step_done(a->store, st, "new token")) == GF_ECONFLICT)
+            error = gf_error_set(
+                GF_EEXISTS, "a token named '%s' exists (revoked tokens keep their name)", name);
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&a->lock);
+    hub_store_release(a->store, st);
+    hub_store_unlock(a->store);
     OPENSSL_cleanse(raw, sizeof(raw));
     if (error == 0 && (*secret_out = strdup(secret)) == NULL)
         error = gf_error_set(GF_ENOMEM, "out of memory");
@@ -344,13 +327,12 @@ int hub_auth_token_list(hub_auth *a, json_t **out)
     json_t *rows = json_array();
 
     *out = NULL;
-    pthread_mutex_lock(&a->lock);
-    if (sqlite3_prepare_v2(a->db,
-                           "SELECT name, role, projects, created_ms, expires_ms, last_used_ms, "
-                           "revoked_ms FROM api_tokens ORDER BY name",
-                           -1, &st, NULL) != SQLITE_OK) {
-        int error = db_fail(a, "list");
-        pthread_mutex_unlock(&a->lock);
+    hub_store_lock(a->store);
+    int error = hub_store_prepare(a->store, &st,
+                                  "SELECT name, role, projects, created_ms, expires_ms, "
+                                  "last_used_ms, revoked_ms FROM api_tokens ORDER BY name");
+    if (error < 0) {
+        hub_store_unlock(a->store);
         json_decref(rows);
         return error;
     }
@@ -363,8 +345,8 @@ int hub_auth_token_list(hub_auth *a, json_t **out)
                       (json_int_t)sqlite3_column_int64(st, 4), "lastUsedUnixMs",
                       (json_int_t)sqlite3_column_int64(st, 5), "revokedUnixMs",
                       (json_int_t)sqlite3_column_int64(st, 6)));
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&a->lock);
+    hub_store_release(a->store, st);
+    hub_store_unlock(a->store);
     *out = rows;
     return 0;
 }
@@ -374,21 +356,17 @@ int hub_auth_token_revoke(hub_auth *a, const char *name)
     sqlite3_stmt *st = NULL;
     int error = 0;
 
-    pthread_mutex_lock(&a->lock);
-    if (sqlite3_prepare_v2(a->db,
-                           "UPDATE api_tokens SET revoked_ms = ?1 WHERE name = ?2 AND "
-                           "revoked_ms = 0",
-                           -1, &st, NULL) != SQLITE_OK)
-        error = db_fail(a, "revoke");
-    else {
+    hub_store_lock(a->store);
+    if ((error = hub_store_prepare(a->store, &st,
+                                   "UPDATE api_tokens SET revoked_ms = ?1 WHERE name = ?2 AND "
+                                   "revoked_ms = 0")) == 0) {
         sqlite3_bind_int64(st, 1, gf_wire_now_ms());
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            error = db_fail(a, "revoke");
-        else if (sqlite3_changes(a->db) == 0)
+        if ((error = hub_store_step_done(a->store, st, "revoke token")) == 0 &&
+            hub_store_changes(a->store) == 0)
             error = gf_error_set(GF_ENOTFOUND, "no active token named '%s'", name);
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&a->lock);
+    hub_store_release(a->store, st);
+    hub_store_unlock(a->store);
     return error;
 }

@@ -2,6 +2,8 @@
 #ifndef HUB_AUTH_H
 #define HUB_AUTH_H
 
+#include "store.h"
+
 #include <jansson.h>
 #include <stdint.h>
 
@@ -28,8 +30,10 @@ struct hub_principal {
     char projects[512];      /* project role: "a,b" */
 };
 
-/* `is_admin(arg, token)` checks the bootstrap admin token (constant time). */
-int hub_auth_open(hub_auth **out, const char *db_path, int anonymous_read,
+/* `is_admin(arg, token)` checks the bootstrap admin token (constant time).
+ * The tokens table lives in the store's database, written through its one
+ * connection (as the audit log: hub/audit.h). */
+int hub_auth_open(hub_auth **out, hub_store *store, int anonymous_read,
                   int (*is_admin)(void *arg, const char *token), void *arg);
 void hub_auth_close(hub_auth *a);
 

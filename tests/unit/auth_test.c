@@ -13,14 +13,24 @@ static int is_admin(void *arg, const char *token)
     return strcmp(token, (const char *)arg) == 0;
 }
 
+static hub_store *store; /* of the test's hub_auth: open_auth() to close_auth() */
+
 static hub_auth *open_auth(int anonymous)
 {
     char path[512];
     hub_auth *a = NULL;
 
     snprintf(path, sizeof(path), "%s/hub.db", gf_test_tmpdir());
-    GF_ASSERT_INT(hub_auth_open(&a, path, anonymous, is_admin, "the-admin"), 0);
+    GF_ASSERT_INT(hub_store_open(&store, path), 0);
+    GF_ASSERT_INT(hub_auth_open(&a, store, anonymous, is_admin, "the-admin"), 0);
     return a;
+}
+
+static void close_auth(hub_auth *a)
+{
+    hub_auth_close(a);
+    hub_store_close(store);
+    store = NULL;
 }
 
 /* The status the gate answers (0: allowed). */
@@ -61,7 +71,7 @@ static void test_auth__roles(void)
     GF_ASSERT_INT(gate(a, "GET", "/api/v1/status", viewer), 401);
     free(viewer);
     free(proj);
-    hub_auth_close(a);
+    close_auth(a);
 }
 
 static void test_auth__anonymous_read_and_expiry(void)
@@ -76,7 +86,7 @@ static void test_auth__anonymous_read_and_expiry(void)
     GF_ASSERT_INT(hub_auth_token_create(a, "old", "viewer", NULL, 1, &old), 0);
     GF_ASSERT_INT(gate(a, "GET", "/api/v1/status", old), 401);
     free(old);
-    hub_auth_close(a);
+    close_auth(a);
 }
 
 static void test_auth__may_operate(void)
@@ -106,7 +116,7 @@ static void test_auth__bad_tokens(void)
     GF_ASSERT_INT(hub_auth_token_create(a, "x", "project", "", 0, &s), GF_EINVAL);
     GF_ASSERT_INT(hub_auth_token_create(a, "x", "project", "sh op", 0, &s), GF_EINVAL);
     GF_ASSERT(s == NULL);
-    hub_auth_close(a);
+    close_auth(a);
 }
 
 GF_TESTS(GF_TEST(test_auth__roles), GF_TEST(test_auth__anonymous_read_and_expiry),
