@@ -192,27 +192,6 @@ int hub_store_open(hub_store **out, const char *path)
     return 0;
 }
 
-int hub_store_compact(hub_store *store, int64_t *freed_pages_out)
-{
-    int error = 0;
-    int64_t free_pages;
-
-    if (freed_pages_out)
-        *freed_pages_out = 0;
-    pthread_mutex_lock(&store->lock);
-    if (store->batch_opened_ms == 0 &&
-        (free_pages = pragma_int(store, "PRAGMA freelist_count")) >= STORE_COMPACT_PAGES) {
-        if (sqlite3_exec(store->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(store->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL) !=
-                SQLITE_OK)
-            error = db_error(store, "compact");
-        else if (freed_pages_out)
-            *freed_pages_out = free_pages;
-    }
-    pthread_mutex_unlock(&store->lock);
-    return error;
-}
-
 static void free_names(char **names, size_t count)
 {
     for (size_t i = 0; i < count; i++)
@@ -384,7 +363,8 @@ int hub_store_batch_end_lazy(hub_store *store)
  * open: the batch so far is committed first, then this runs in its own
  * transaction, then the batch goes on. The caller holds the lock.
  */
-static int own_begin(hub_store *store)
+/* Commit the open batch's transaction (a failure is reported at the batch's end). */
+static void commit_open_batch(hub_store *store)
 {
     if (store->batch_opened_ms != 0) {
         store->batch_opened_ms = 0;
@@ -393,6 +373,19 @@ static int own_begin(hub_store *store)
             rollback(store);
         }
     }
+}
+
+/* The batches still open go on in a new transaction. */
+static void reopen_batch(hub_store *store)
+{
+    if (store->batch_depth > 0 &&
+        sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+        store->batch_opened_ms = gf_wire_now_ms();
+}
+
+static int own_begin(hub_store *store)
+{
+    commit_open_batch(store);
     if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_error(store, "begin");
     return 0;
@@ -404,9 +397,39 @@ static int own_end(hub_store *store, int error)
         error = db_error(store, "commit");
     if (error < 0)
         rollback(store);
-    if (store->batch_depth > 0 &&
-        sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
-        store->batch_opened_ms = gf_wire_now_ms();
+    reopen_batch(store);
+    return error;
+}
+
+/*
+ * After a pass. The agent endpoint's workers may have a batch open (they
+ * end theirs lazily, and while reports keep coming one nearly always is):
+ * its transaction is committed here and goes on in a new one, so that the
+ * checkpoint writes the whole WAL back and the next pass starts it from
+ * its beginning. Waiting for a moment with no batch open put the
+ * checkpoint (0.1-0.6 s under the lock) into the next pass, or let the
+ * WAL grow until a checkpoint was forced in the middle of one.
+ */
+int hub_store_compact(hub_store *store, int64_t *freed_pages_out)
+{
+    int error = 0;
+    int64_t free_pages;
+
+    if (freed_pages_out)
+        *freed_pages_out = 0;
+    pthread_mutex_lock(&store->lock);
+    commit_open_batch(store);
+    if ((free_pages = pragma_int(store, "PRAGMA freelist_count")) >= STORE_COMPACT_PAGES) {
+        if (sqlite3_exec(store->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL) != SQLITE_OK)
+            error = db_error(store, "compact");
+        else if (freed_pages_out)
+            *freed_pages_out = free_pages;
+    }
+    if (error == 0 && sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                                NULL) != SQLITE_OK)
+        error = db_error(store, "checkpoint");
+    reopen_batch(store);
+    pthread_mutex_unlock(&store->lock);
     return error;
 }
 

@@ -49,10 +49,11 @@ struct hub_store_bundle {
 
 int hub_store_open(hub_store **out, const char *path);
 void hub_store_close(hub_store *store);
-/* Give pages that deletes freed back to the file system (incremental
- * vacuum, then a WAL checkpoint that truncates), when there are enough of
- * them to matter; a no-op inside a batch. *freed_pages_out (may be NULL):
- * how many. The sync thread calls it after each pass. */
+/* Commit any open batch (it goes on in a new transaction), give pages that
+ * deletes freed back to the file system (incremental vacuum) when there are
+ * enough of them to matter, and write the WAL back into the database (its
+ * file keeps its size: see store.c). *freed_pages_out (may be NULL): how
+ * many pages were given back. The sync thread calls it after each pass. */
 int hub_store_compact(hub_store *store, int64_t *freed_pages_out);
 
 /*
