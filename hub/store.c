@@ -54,9 +54,9 @@ struct hub_store {
 /* Pages freed by deletes (old bundles, removed clusters) go back to the
  * file system: incremental auto-vacuum (set before the first table), run by
  * hub_store_compact(). The WAL file is not cut back below 256 MiB (the most
- * a batch lets it grow): a pass at 10,000 clusters writes ~140 MiB to it, and
- * writing into a file cut to nothing allocated and zeroed every block again
- * (a quarter of the render threads' time). */
+ * a batch lets it grow): a pass at 10,000 clusters writes 120-170 MiB to it,
+ * and writing into a file cut to nothing allocated and zeroed every block
+ * again (a quarter of the render threads' time). */
 #define STORE_COMPACT_PAGES 256 /* free pages worth giving back (1 MiB of 4 KiB pages) */
 
 static const char schema[] =
@@ -137,8 +137,9 @@ static int64_t pragma_int(hub_store *store, const char *sql)
  * During a sync pass, whose render threads commit every 200 ms, that held
  * the pass and the agent endpoint's workers several times a second. This
  * hook replaces it: the checkpoint waits for a commit that leaves no batch
- * open (a pass keeps its batch open throughout, so: after the pass), unless
- * the WAL has grown past STORE_CHECKPOINT_FORCE pages.
+ * open (a pass keeps its batch open throughout; after the pass,
+ * hub_store_compact() does it), unless the WAL has grown past
+ * STORE_CHECKPOINT_FORCE pages.
  */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -357,12 +358,6 @@ int hub_store_batch_end_lazy(hub_store *store)
     return batch_end(store, STORE_BATCH_LAZY_MAX_MS);
 }
 
-/*
- * A change that must be durable when the call returns, whole or not at all
- * (a cluster row with its token), even while the sync thread's batch is
- * open: the batch so far is committed first, then this runs in its own
- * transaction, then the batch goes on. The caller holds the lock.
- */
 /* Commit the open batch's transaction (a failure is reported at the batch's end). */
 static void commit_open_batch(hub_store *store)
 {
@@ -383,6 +378,12 @@ static void reopen_batch(hub_store *store)
         store->batch_opened_ms = gf_wire_now_ms();
 }
 
+/*
+ * A change that must be durable when the call returns, whole or not at all
+ * (a cluster row with its token), even while the sync thread's batch is
+ * open: the batch so far is committed first, then this runs in its own
+ * transaction, then the batch goes on. The caller holds the lock.
+ */
 static int own_begin(hub_store *store)
 {
     commit_open_batch(store);
@@ -1304,8 +1305,9 @@ int hub_store_overrides_may_have(hub_store *store, const char *cluster)
         store->overrides_known = 1;
     }
     may_have = store->overrides_unreadable ||
-               bsearch(&cluster, store->override_clusters, store->n_override_clusters,
-                       sizeof(char *), compare_names) != NULL;
+               (store->n_override_clusters > 0 &&
+                bsearch(&cluster, store->override_clusters, store->n_override_clusters,
+                        sizeof(char *), compare_names) != NULL);
     pthread_mutex_unlock(&store->overrides_lock);
     return may_have;
 }
