@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include "gitfleet/error.h"
+#include "gitfleet/hash.h"
 #include "gitfleet/wire.h"
 #include "latest.h"
 
@@ -1032,8 +1033,11 @@ int hub_store_bundle_put(hub_store *store, const char *cluster, const struct hub
     /* Old generations are history, not state: Git keeps the content, the
      * history table the outcomes. Keep the last HUB_STORE_KEEP_BUNDLES,
      * trimmed every HUB_STORE_TRIM_EVERY generations: a delete per publish
-     * was a tenth of the hub's publish cost at fleet scale. */
-    if (b->generation % HUB_STORE_TRIM_EVERY != 0)
+     * was a tenth of the hub's publish cost at fleet scale. Each cluster
+     * trims at its own phase: a commit that changes the whole fleet moves
+     * every cluster's generation together, and all of them trimming in
+     * the same pass made that pass the slowest of four. */
+    if ((b->generation + gf_hash_string(cluster)) % HUB_STORE_TRIM_EVERY != 0)
         goto out;
     if ((error = prepare(store, &stmt,
                          "DELETE FROM bundles WHERE cluster = ?1 AND generation <= ?2")) < 0)

@@ -18,7 +18,8 @@ typedef struct hub_store hub_store;
 #define HUB_STORE_NAME_MAX 64
 
 /* Bundles kept per cluster; older generations are deleted as new ones come,
- * every HUB_STORE_TRIM_EVERY generations (so up to KEEP + TRIM_EVERY - 1).
+ * every HUB_STORE_TRIM_EVERY generations (so up to KEEP + TRIM_EVERY - 1),
+ * each cluster at its own phase.
  * Only the newest is ever served; a few more are kept to look at. At fleet
  * scale every kept generation costs: with 20 per cluster the store of 10,000
  * clusters passed 480 MB after 10 commits and each commit cost more hub CPU
