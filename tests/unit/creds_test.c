@@ -111,6 +111,10 @@ static void test_creds__known_hosts(void)
     const unsigned char key[] = "KEY-ONE-BLOB", other[] = "KEY-TWO-BLOB";
     char *b1 = NULL, *b2 = NULL, kh[2048];
 
+    /* A refused key is reported through git_error_set_str(), whose
+     * thread-local state only exists once libgit2 is initialized (the hub
+     * initializes it; without this the test crashed outside ASan builds). */
+    git_libgit2_init();
     GF_ASSERT_INT(gf_base64_encode(&b1, NULL, key, sizeof(key) - 1), 0);
     GF_ASSERT_INT(gf_base64_encode(&b2, NULL, other, sizeof(other) - 1), 0);
     snprintf(kh, sizeof(kh),
@@ -141,6 +145,7 @@ static void test_creds__known_hosts(void)
     free(bm);
     free(b1);
     free(b2);
+    git_libgit2_shutdown();
 }
 
 GF_TESTS(GF_TEST(test_creds__is_remote), GF_TEST(test_creds__file_errors),
