@@ -1,7 +1,6 @@
 /* store.c -- the hub's durable state in SQLite: clusters, join tokens, bundles, reports, history */
 #include "store.h"
 
-#include "clusterrows.h"
 #include "gitfleet/error.h"
 #include "gitfleet/hash.h"
 #include "gitfleet/wire.h"
@@ -40,7 +39,6 @@ struct hub_store {
     int64_t batch_opened_ms;     /* when the open transaction began, 0: none */
     int batch_failed;            /* a commit of the batch failed: batch_end says so */
     hub_latest *latest;          /* each cluster's newest bundle, as written (own lock) */
-    hub_cluster_rows *rows;      /* each cluster's row, as written (own lock) */
     int64_t data_version;        /* SQLite's count of other connections' commits */
     int64_t external_checked_ms; /* when it was last read (atomic) */
     /* Which clusters have pins, operations or prune allowances: see
@@ -164,8 +162,7 @@ int hub_store_open(hub_store **out, const char *path)
         return gf_error_set(GF_ENOMEM, "out of memory");
     pthread_mutex_init(&store->lock, NULL);
     pthread_mutex_init(&store->overrides_lock, NULL);
-    if (hub_latest_new(&store->latest, STORE_LATEST_BUDGET) < 0 ||
-        hub_cluster_rows_new(&store->rows) < 0) {
+    if (hub_latest_new(&store->latest, STORE_LATEST_BUDGET) < 0) {
         hub_store_close(store);
         return gf_error_set(GF_ENOMEM, "out of memory");
     }
@@ -216,7 +213,6 @@ void hub_store_close(hub_store *store)
     }
     sqlite3_close(store->db);
     hub_latest_free(store->latest);
-    hub_cluster_rows_free(store->rows);
     free_names(store->override_clusters, store->n_override_clusters);
     pthread_mutex_destroy(&store->overrides_lock);
     pthread_mutex_destroy(&store->lock);
@@ -279,7 +275,6 @@ void hub_store_release(hub_store *store, sqlite3_stmt *stmt)
 }
 
 static int step_done(hub_store *store, sqlite3_stmt *stmt, const char *what);
-static void notice_external_writes(hub_store *store);
 
 int hub_store_step_done(hub_store *store, sqlite3_stmt *stmt, const char *what)
 {
@@ -304,14 +299,12 @@ int hub_store_changes(hub_store *store)
 
 /* ---- batches ---- */
 
-/* Roll the open transaction back: the newest bundles and the cluster rows
- * kept in memory may be among what it took back, so they are read from the
- * database again. */
+/* Roll the open transaction back: the newest bundles kept in memory may be
+ * among what it took back, so they are read from the database again. */
 static void rollback(hub_store *store)
 {
     sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
     hub_latest_clear(store->latest);
-    hub_cluster_rows_invalidate(store->rows);
 }
 
 int hub_store_batch_begin(hub_store *store)
@@ -484,7 +477,6 @@ int hub_store_token_add(hub_store *store, const char *cluster, const char *token
     sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
     if ((error = step_done(store, stmt, "add cluster")) < 0)
         goto out;
-    hub_cluster_rows_add(store->rows, cluster);
     release(store, stmt);
     stmt = NULL;
     /* A new token replaces the cluster's unused ones: only the newest works. */
@@ -565,10 +557,8 @@ int hub_store_cluster_set_key(hub_store *store, const char *cluster,
     sqlite3_bind_int64(stmt, 3, now_ms);
     if ((error = step_done(store, stmt, "set key")) == 0 && sqlite3_changes(store->db) == 0)
         error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
-    if (error == 0) {
+    if (error == 0)
         hub_latest_rejoin(store->latest, cluster);
-        hub_cluster_rows_set_key(store->rows, cluster, public_key, now_ms);
-    }
 out:
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);
@@ -597,15 +587,6 @@ int hub_store_cluster_get(hub_store *store, const char *cluster, struct hub_stor
     sqlite3_stmt *stmt = NULL;
     int error;
 
-    notice_external_writes(store);
-    switch (hub_cluster_rows_get(store->rows, cluster, out)) {
-    case 1:
-        return 0;
-    case 0:
-        return gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
-    default: /* not loaded: from the database */
-        break;
-    }
     pthread_mutex_lock(&store->lock);
     if ((error =
              prepare(store, &stmt, "SELECT " CLUSTER_COLUMNS " FROM clusters WHERE name = ?1")) < 0)
@@ -630,10 +611,6 @@ int hub_store_cluster_list(hub_store *store, struct hub_store_cluster **out, siz
 
     *out = NULL;
     *count_out = 0;
-    notice_external_writes(store);
-    if ((error = hub_cluster_rows_list(store->rows, out, count_out)) != 0)
-        return error < 0 ? error : 0;
-    /* Not loaded: read them, and load them while no write can come between. */
     pthread_mutex_lock(&store->lock);
     if ((error = prepare(store, &stmt, "SELECT " CLUSTER_COLUMNS " FROM clusters ORDER BY name")) <
         0)
@@ -650,7 +627,6 @@ int hub_store_cluster_list(hub_store *store, struct hub_store_cluster **out, siz
         }
         read_cluster(stmt, &list[count++]);
     }
-    hub_cluster_rows_load(store->rows, list, count);
     *out = list;
     *count_out = count;
     list = NULL;
@@ -680,15 +656,13 @@ int hub_store_cluster_remove(hub_store *store, const char *cluster)
     int error;
 
     pthread_mutex_lock(&store->lock);
-    if ((error = exec_for_cluster(store, "DELETE FROM clusters WHERE name = ?1", cluster)) == 0 &&
-        sqlite3_changes(store->db) == 0)
-        error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
-    if (error == 0) {
-        hub_cluster_rows_remove(store->rows, cluster);
-        if ((error = exec_for_cluster(store, "DELETE FROM tokens WHERE cluster = ?1", cluster)) ==
-                0 &&
-            (error = exec_for_cluster(store, "DELETE FROM secret_recipients WHERE cluster = ?1",
-                                      cluster)) == 0)
+    if ((error = exec_for_cluster(store, "DELETE FROM clusters WHERE name = ?1", cluster)) == 0) {
+        if (sqlite3_changes(store->db) == 0)
+            error = gf_error_set(GF_ENOTFOUND, "cluster '%s' is not known", cluster);
+        else if ((error = exec_for_cluster(store, "DELETE FROM tokens WHERE cluster = ?1",
+                                           cluster)) == 0 &&
+                 (error = exec_for_cluster(
+                      store, "DELETE FROM secret_recipients WHERE cluster = ?1", cluster)) == 0)
             error =
                 exec_for_cluster(store, "DELETE FROM secret_rotations WHERE cluster = ?1", cluster);
         if (error == 0)
@@ -836,8 +810,7 @@ int hub_store_cluster_touch(hub_store *store, const char *cluster, int64_t now_m
         0) {
         sqlite3_bind_text(stmt, 1, cluster, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 2, now_ms);
-        if ((error = step_done(store, stmt, "touch cluster")) == 0)
-            hub_cluster_rows_seen(store->rows, cluster, now_ms);
+        error = step_done(store, stmt, "touch cluster");
     }
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);
@@ -950,7 +923,6 @@ static void notice_external_writes(hub_store *store)
         int64_t version = pragma_int(store, "PRAGMA data_version");
         if (version != store->data_version) {
             hub_latest_clear(store->latest);
-            hub_cluster_rows_invalidate(store->rows);
             hub_store_overrides_added(store); /* perhaps: read them again */
         }
         store->data_version = version;
@@ -1108,8 +1080,7 @@ int hub_store_report_put(hub_store *store, const char *cluster, int64_t time_ms,
     sqlite3_bind_int64(stmt, 2, time_ms);
     sqlite3_bind_int64(stmt, 3, (sqlite3_int64)generation);
     sqlite3_bind_text(stmt, 4, revision, -1, SQLITE_STATIC);
-    if ((error = step_done(store, stmt, "update cluster from report")) == 0)
-        hub_cluster_rows_applied(store->rows, cluster, time_ms, generation, revision);
+    error = step_done(store, stmt, "update cluster from report");
 out:
     release(store, stmt);
     pthread_mutex_unlock(&store->lock);

@@ -4,11 +4,9 @@
 #include "gitfleet/error.h"
 #include "store.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 
 static hub_store *open_store(void)
 {
@@ -311,70 +309,6 @@ static void test_store__checkpoint_waits_for_the_batch(void)
     free(blob);
 }
 
-/* The cluster rows the store keeps in memory (hub/clusterrows.h) say what
- * the database says after each kind of write, inside a batch and out, and
- * after another process's write. */
-static void expect_rows(hub_store *store, const char *names, int64_t seen_of_a, uint64_t applied_a)
-{
-    struct hub_store_cluster *list = NULL, one;
-    size_t n = 0;
-    char joined[128] = "";
-
-    GF_ASSERT_INT(hub_store_cluster_list(store, &list, &n), 0);
-    for (size_t i = 0; i < n; i++) {
-        strcat(joined, i ? "," : "");
-        strcat(joined, list[i].name);
-    }
-    GF_ASSERT_STR(joined, names);
-    free(list);
-    if (seen_of_a >= 0) {
-        GF_ASSERT_INT(hub_store_cluster_get(store, "a", &one), 0);
-        GF_ASSERT_INT(one.last_seen_ms, seen_of_a);
-        GF_ASSERT_INT(one.applied_generation, applied_a);
-        GF_ASSERT_INT(one.joined, 1);
-        GF_ASSERT(one.public_key[0] == 7);
-    }
-}
-
-static void test_store__cluster_rows_follow_writes(void)
-{
-    hub_store *store = open_store();
-    unsigned char key[32];
-    struct hub_store_cluster one;
-    char path[512];
-    sqlite3 *other = NULL;
-
-    memset(key, 7, sizeof(key));
-    expect_rows(store, "", -1, 0); /* loads the (empty) rows */
-    GF_ASSERT_INT(hub_store_token_add(store, "b", "hash-b", 1000), 0);
-    GF_ASSERT_INT(hub_store_token_add(store, "a", "hash-a", 1000), 0);
-    GF_ASSERT_INT(hub_store_cluster_set_key(store, "a", key, 50), 0);
-    expect_rows(store, "a,b", 0, 0);
-    GF_ASSERT_INT(hub_store_batch_begin(store), 0);
-    GF_ASSERT_INT(hub_store_cluster_touch(store, "a", 60), 0);
-    expect_rows(store, "a,b", 60, 0);
-    GF_ASSERT_INT(hub_store_report_put(store, "a", 70, 3, "rev3", "{}"), 0);
-    expect_rows(store, "a,b", 70, 3);
-    GF_ASSERT_INT(hub_store_cluster_remove(store, "b"), 0);
-    expect_rows(store, "a", 70, 3);
-    GF_ASSERT_INT(hub_store_batch_end(store), 0);
-    GF_ASSERT_INT(hub_store_cluster_get(store, "b", &one), GF_ENOTFOUND);
-    /* another process adds a cluster: seen within a few hundred ms */
-    snprintf(path, sizeof(path), "%s/hub.db", gf_test_tmpdir());
-    GF_ASSERT_INT(sqlite3_open(path, &other), SQLITE_OK);
-    GF_ASSERT_INT(sqlite3_exec(other, "INSERT INTO clusters (name) VALUES ('c')", NULL, NULL, NULL),
-                  SQLITE_OK);
-    sqlite3_close(other);
-    struct timespec pause = {.tv_nsec = 300 * 1000 * 1000};
-    nanosleep(&pause, NULL);
-    expect_rows(store, "a,c", 70, 3);
-    hub_store_close(store);
-    /* and what was kept in memory is what the database kept */
-    store = open_store();
-    expect_rows(store, "a,c", 70, 3);
-    hub_store_close(store);
-}
-
 GF_TESTS(GF_TEST(test_store__token_is_one_time_and_expires),
          GF_TEST(test_store__checkpoint_waits_for_the_batch),
          GF_TEST(test_store__newer_token_replaces_older),
@@ -383,5 +317,4 @@ GF_TESTS(GF_TEST(test_store__token_is_one_time_and_expires),
          GF_TEST(test_store__generations_never_go_backwards),
          GF_TEST(test_store__old_generations_are_dropped),
          GF_TEST(test_store__state_survives_reopen), GF_TEST(test_store__nonce_replay_is_refused),
-         GF_TEST(test_store__history_filters_newest_first),
-         GF_TEST(test_store__cluster_rows_follow_writes));
+         GF_TEST(test_store__history_filters_newest_first));
