@@ -666,7 +666,9 @@ static void *sync_main(void *arg)
         h->sync_requested = 0;
         h->sync_running = 1;
         pthread_mutex_unlock(&h->lock);
+        hub_serve_pass(h->serve, 1);
         int error = sync_pass(h, force);
+        hub_serve_pass(h->serve, 0);
         int64_t freed = 0;
         if (hub_store_compact(h->store, &freed) < 0)
             gf_log_warn("HUB-STORE-COMPACT-FAIL", "error=\"%s\"", gf_error_last());

@@ -59,6 +59,10 @@ struct hub_serve_stats {
 
 int hub_serve_start(hub_serve **out, const struct hub_serve_config *config, hub_store *store,
                     const gf_sign_key *hub_key);
+/* A sync pass runs (1) or ended (0): long-polls whose deadline passes
+ * meanwhile are held a little longer, once, for the bundle it may bring.
+ * Accepts NULL. */
+void hub_serve_pass(hub_serve *serve, int running);
 /* A newer bundle of `cluster` was stored: answer its held long-poll. */
 void hub_serve_notify(hub_serve *serve, const char *cluster);
 /* `cluster` was removed: its held long-poll is refused, never given a bundle. */

@@ -264,6 +264,7 @@ static void test_serve__unknown_and_foreign_keys_are_refused(void)
 
 struct poll_arg {
     agent_link *link;
+    int64_t wait_ms; /* 0: 5 s */
     int result;
     int64_t took_ms;
     uint64_t generation;
@@ -278,7 +279,7 @@ static void *long_poll(void *arg)
     Gitfleet__Bundle *bundle = NULL;
     int64_t start = gf_wire_now_ms();
 
-    p->result = agent_link_fetch(p->link, 1, 5000, &bytes, &len);
+    p->result = agent_link_fetch(p->link, 1, p->wait_ms ? p->wait_ms : 5000, &bytes, &len);
     p->took_ms = gf_wire_now_ms() - start;
     if (p->result == 0 && gf_wire_bundle_open(&bundle, bytes, len, p->hub_key) == 0) {
         p->generation = bundle->generation;
@@ -323,6 +324,36 @@ static void test_serve__long_poll_answers_on_notify(void)
     GF_ASSERT_INT(p.generation, 2);
     /* Held through both pauses, answered as soon as its bundle existed. */
     GF_ASSERT(p.took_ms >= 400 && p.took_ms < 4500);
+    agent_link_close(p.link);
+    stop(&f);
+}
+
+/* A long-poll whose deadline passes during a sync pass is held on for the
+ * bundle the pass is about to publish, instead of being sent away. */
+static void test_serve__deadline_in_a_pass_waits_for_its_bundle(void)
+{
+    struct fixture f;
+    struct poll_arg p = {.wait_ms = 300};
+    pthread_t thread;
+    struct hub_serve_stats stats;
+
+    start(&f);
+    add_token(&f, "dev-1", "tok-1", 60000);
+    p.link = link_as(&f, "", f.agent_key);
+    p.hub_key = f.hub_key;
+    join(&f, p.link, "tok-1");
+    publish(&f, "dev-1", 1);
+    hub_serve_pass(f.serve, 1);
+    pthread_create(&thread, NULL, long_poll, &p);
+    nanosleep(&(struct timespec){1, 0}, NULL); /* well past its 300 ms */
+    hub_serve_stats(f.serve, &stats);
+    GF_ASSERT_INT(stats.waiting, 1);
+    publish(&f, "dev-1", 2);
+    pthread_join(thread, NULL);
+    hub_serve_pass(f.serve, 0);
+    GF_ASSERT_INT(p.result, 0);
+    GF_ASSERT_INT(p.generation, 2);
+    GF_ASSERT(p.took_ms >= 900);
     agent_link_close(p.link);
     stop(&f);
 }
@@ -469,6 +500,7 @@ GF_TESTS(GF_TEST(test_serve__join_then_fetch_and_report), GF_TEST(test_serve__to
          GF_TEST(test_serve__unknown_and_foreign_keys_are_refused),
          GF_TEST(test_serve__long_poll_answers_on_notify),
          GF_TEST(test_serve__long_poll_times_out_not_modified),
+         GF_TEST(test_serve__deadline_in_a_pass_waits_for_its_bundle),
          GF_TEST(test_serve__garbage_gets_an_error_not_a_crash),
          GF_TEST(test_serve__new_long_poll_replaces_the_old),
          GF_TEST(test_serve__revoked_cluster_waiting_poll_gets_no_bundle),
