@@ -46,7 +46,7 @@ wait_rows() { # wait_rows REVISION COUNT TIMEOUT_S FROM_BYTE
 rev0=$(git -C "$dir/repo" rev-parse HEAD)
 t_start=$(now_ms)
 "$bin/gitfleet-fleetsim" --hub "tcp://127.0.0.1:$hub_port" --api "$api" --token-file "$dir/hub/admin.token" \
-  --clusters "$n" --out "$dir/t.csv" --poll-wait 25000 2>"$dir/sim.log" &
+  --clusters "$n" --out "$dir/t.csv" --poll-wait "${SIM_POLL_WAIT:-25000}" 2>"$dir/sim.log" &
 sim=$!; pids+=($sim)
 until grep -q "joined=$n " "$dir/sim.log" 2>/dev/null; do
   grep -q "failed=[1-9]" "$dir/sim.log" 2>/dev/null && { tail -3 "$dir/sim.log"; exit 1; }
