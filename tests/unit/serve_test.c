@@ -289,6 +289,26 @@ static void *long_poll(void *arg)
     return NULL;
 }
 
+/* A hub with dev-1 joined through p's link and given generation 1. */
+static void start_with_dev1(struct fixture *f, struct poll_arg *p)
+{
+    start(f);
+    add_token(f, "dev-1", "tok-1", 60000);
+    p->link = link_as(f, "", f->agent_key);
+    p->hub_key = f->hub_key;
+    join(f, p->link, "tok-1");
+    publish(f, "dev-1", 1);
+}
+
+/* Publish dev-1's generation 2: the long-poll on `thread` gets it. */
+static void publish_and_expect_2(struct fixture *f, struct poll_arg *p, pthread_t thread)
+{
+    publish(f, "dev-1", 2);
+    pthread_join(thread, NULL);
+    GF_ASSERT_INT(p->result, 0);
+    GF_ASSERT_INT(p->generation, 2);
+}
+
 static void test_serve__long_poll_answers_on_notify(void)
 {
     struct fixture f;
@@ -297,13 +317,8 @@ static void test_serve__long_poll_answers_on_notify(void)
     struct hub_serve_stats stats;
     struct timespec pause = {0, 200 * 1000000L};
 
-    start(&f);
-    add_token(&f, "dev-1", "tok-1", 60000);
+    start_with_dev1(&f, &p);
     add_token(&f, "prod-1", "tok-2", 60000);
-    p.link = link_as(&f, "", f.agent_key);
-    p.hub_key = f.hub_key;
-    join(&f, p.link, "tok-1");
-    publish(&f, "dev-1", 1);
     pthread_create(&thread, NULL, long_poll, &p);
     /* Wait (up to 5 s, the machine may be busy) until the hub holds it. */
     for (int i = 0; i < 100; i++) {
@@ -318,10 +333,7 @@ static void test_serve__long_poll_answers_on_notify(void)
     nanosleep(&pause, NULL);
     hub_serve_stats(f.serve, &stats);
     GF_ASSERT_INT(stats.waiting, 1);
-    publish(&f, "dev-1", 2);
-    pthread_join(thread, NULL);
-    GF_ASSERT_INT(p.result, 0);
-    GF_ASSERT_INT(p.generation, 2);
+    publish_and_expect_2(&f, &p, thread);
     /* Held through both pauses, answered as soon as its bundle existed. */
     GF_ASSERT(p.took_ms >= 400 && p.took_ms < 4500);
     agent_link_close(p.link);
@@ -337,22 +349,14 @@ static void test_serve__deadline_in_a_pass_waits_for_its_bundle(void)
     pthread_t thread;
     struct hub_serve_stats stats;
 
-    start(&f);
-    add_token(&f, "dev-1", "tok-1", 60000);
-    p.link = link_as(&f, "", f.agent_key);
-    p.hub_key = f.hub_key;
-    join(&f, p.link, "tok-1");
-    publish(&f, "dev-1", 1);
+    start_with_dev1(&f, &p);
     hub_serve_pass(f.serve, 1);
     pthread_create(&thread, NULL, long_poll, &p);
     nanosleep(&(struct timespec){1, 0}, NULL); /* well past its 300 ms */
     hub_serve_stats(f.serve, &stats);
     GF_ASSERT_INT(stats.waiting, 1);
-    publish(&f, "dev-1", 2);
-    pthread_join(thread, NULL);
+    publish_and_expect_2(&f, &p, thread);
     hub_serve_pass(f.serve, 0);
-    GF_ASSERT_INT(p.result, 0);
-    GF_ASSERT_INT(p.generation, 2);
     GF_ASSERT(p.took_ms >= 900);
     agent_link_close(p.link);
     stop(&f);
