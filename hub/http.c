@@ -183,6 +183,35 @@ static void unlist_deferred(hub_http_call *c)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* At stop: the deferred calls not answered yet, each with an extra
+ * reference (set_response drops the deferral's). A call whose answer is
+ * being set right now is left to it: it is no longer marked deferred, only
+ * still listed, and a second answer would have kept the extra reference
+ * and the call for ever. The list's lock keeps every listed call alive.
+ * (A call's lock inside the list's: hub_http_defer() nests them the other
+ * way, but only for a call not listed yet, whose lock this never takes.) */
+static hub_http_call *take_unanswered(hub_http *s)
+{
+    hub_http_call *unanswered = NULL;
+
+    pthread_mutex_lock(&s->lock);
+    hub_http_call *c = s->deferred;
+    s->deferred = NULL;
+    while (c) {
+        hub_http_call *next = c->next_deferred;
+        pthread_mutex_lock(&c->lock);
+        if (c->deferred) {
+            c->refs++;
+            c->next_deferred = unanswered;
+            unanswered = c;
+        }
+        pthread_mutex_unlock(&c->lock);
+        c = next;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return unanswered;
+}
+
 /* Hand the finished response to the call; wake its connection if it waits. */
 static void set_response(hub_http_call *c, unsigned status, struct MHD_Response *res)
 {
@@ -872,16 +901,10 @@ void hub_http_stop(hub_http *s)
     }
     s->streams = NULL;
     pthread_mutex_unlock(&streams_lock);
-    pthread_mutex_lock(&s->lock);
-    hub_http_call *waiting = s->deferred;
-    s->deferred = NULL;
-    pthread_mutex_unlock(&s->lock);
+    hub_http_call *waiting = take_unanswered(s);
     while (waiting) {
         hub_http_call *c = waiting;
         waiting = c->next_deferred;
-        pthread_mutex_lock(&c->lock);
-        c->refs++; /* set_response drops the deferral's reference */
-        pthread_mutex_unlock(&c->lock);
         hub_http_reply_status(c, 503, GF_ERROR, "the hub is stopping");
         /* the extra reference stays: the handler's thread may still answer */
     }
