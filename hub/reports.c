@@ -2,16 +2,16 @@
 #include "reports.h"
 
 #include "gitfleet/error.h"
-#include "gitfleet/hash.h"
+#include "nametab.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct entry {
-    struct entry *next;
-    json_t *report;    /* NULL: none */
-    int report_loaded; /* the store was asked (or a report was put) */
+    struct hub_name_link link; /* first: the table's, named by `name` */
+    json_t *report;            /* NULL: none */
+    int report_loaded;         /* the store was asked (or a report was put) */
     uint64_t desired;
     int desired_loaded;
     json_t *row;      /* status.c's row made from them, NULL: none */
@@ -23,8 +23,7 @@ struct entry {
 struct hub_reports {
     hub_store *store;
     pthread_mutex_t lock;
-    struct entry **buckets;
-    size_t n_buckets, n;
+    struct hub_nametab table;
 };
 
 int hub_reports_new(hub_reports **out, hub_store *store)
@@ -32,11 +31,10 @@ int hub_reports_new(hub_reports **out, hub_store *store)
     hub_reports *r = calloc(1, sizeof(*r));
 
     *out = NULL;
-    if (r == NULL || (r->buckets = calloc(1024, sizeof(*r->buckets))) == NULL) {
+    if (r == NULL || hub_nametab_init(&r->table) < 0) {
         free(r);
         return gf_error_set(GF_ENOMEM, "out of memory");
     }
-    r->n_buckets = 1024;
     r->store = store;
     pthread_mutex_init(&r->lock, NULL);
     *out = r;
@@ -52,68 +50,39 @@ static void drop_row(struct entry *e)
     e->row_text = NULL;
 }
 
+static void entry_free(struct hub_name_link *link, void *arg)
+{
+    struct entry *e = (struct entry *)link;
+
+    (void)arg;
+    json_decref(e->report);
+    drop_row(e);
+    free(e);
+}
+
 void hub_reports_free(hub_reports *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->n_buckets; i++)
-        while (r->buckets[i]) {
-            struct entry *e = r->buckets[i];
-            r->buckets[i] = e->next;
-            json_decref(e->report);
-            drop_row(e);
-            free(e);
-        }
-    free(r->buckets);
+    hub_nametab_drain(&r->table, entry_free, NULL);
+    hub_nametab_release(&r->table);
     pthread_mutex_destroy(&r->lock);
     free(r);
-}
-
-static size_t hash(const char *s, size_t n)
-{
-    return (size_t)(gf_hash_string(s) % n);
-}
-
-static void grow(hub_reports *r)
-{
-    size_t n = r->n_buckets * 2;
-    struct entry **b = calloc(n, sizeof(*b));
-
-    if (b == NULL)
-        return;
-    for (size_t i = 0; i < r->n_buckets; i++)
-        while (r->buckets[i]) {
-            struct entry *e = r->buckets[i];
-            r->buckets[i] = e->next;
-            size_t k = hash(e->name, n);
-            e->next = b[k];
-            b[k] = e;
-        }
-    free(r->buckets);
-    r->buckets = b;
-    r->n_buckets = n;
 }
 
 /* The cluster's entry, created when new; NULL only when out of memory.
  * Caller holds the lock. */
 static struct entry *entry_of(hub_reports *r, const char *cluster)
 {
-    size_t k = hash(cluster, r->n_buckets);
+    struct entry *e = (struct entry *)hub_nametab_find(&r->table, cluster);
 
-    for (struct entry *e = r->buckets[k]; e; e = e->next)
-        if (strcmp(e->name, cluster) == 0)
-            return e;
-    if (r->n >= r->n_buckets) {
-        grow(r);
-        k = hash(cluster, r->n_buckets);
-    }
-    struct entry *e = calloc(1, sizeof(*e) + strlen(cluster) + 1);
-    if (e == NULL)
+    if (e != NULL)
+        return e;
+    if ((e = calloc(1, sizeof(*e) + strlen(cluster) + 1)) == NULL)
         return NULL;
     strcpy(e->name, cluster);
-    e->next = r->buckets[k];
-    r->buckets[k] = e;
-    r->n++;
+    e->link.name = e->name;
+    hub_nametab_insert(&r->table, &e->link);
     return e;
 }
 
