@@ -45,10 +45,9 @@ struct hub_store {
      * hub_store_overrides_may_have(). */
     uint64_t overrides_version;     /* bumped after each write that adds one (atomic) */
     pthread_mutex_t overrides_lock; /* the list below */
-    int overrides_known;            /* the list is that of version overrides_built */
-    uint64_t overrides_built;
-    int overrides_unreadable; /* the query failed: any cluster may have some */
-    char **override_clusters; /* sorted by strcmp */
+    uint64_t overrides_built;       /* the version the list was read at; UINT64_MAX: never */
+    int overrides_unreadable;       /* the query failed: any cluster may have some */
+    char **override_clusters;       /* sorted by strcmp */
     size_t n_override_clusters;
 };
 
@@ -162,6 +161,7 @@ int hub_store_open(hub_store **out, const char *path)
         return gf_error_set(GF_ENOMEM, "out of memory");
     pthread_mutex_init(&store->lock, NULL);
     pthread_mutex_init(&store->overrides_lock, NULL);
+    store->overrides_built = UINT64_MAX;
     if (hub_latest_new(&store->latest, STORE_LATEST_BUDGET) < 0) {
         hub_store_close(store);
         return gf_error_set(GF_ENOMEM, "out of memory");
@@ -1295,7 +1295,7 @@ int hub_store_overrides_may_have(hub_store *store, const char *cluster)
     notice_external_writes(store);
     version = __atomic_load_n(&store->overrides_version, __ATOMIC_ACQUIRE);
     pthread_mutex_lock(&store->overrides_lock);
-    if (!store->overrides_known || store->overrides_built != version) {
+    if (store->overrides_built != version) {
         char **names = NULL;
         size_t n = 0;
         pthread_mutex_lock(&store->lock);
@@ -1306,7 +1306,6 @@ int hub_store_overrides_may_have(hub_store *store, const char *cluster)
         store->n_override_clusters = n;
         store->overrides_unreadable = error < 0; /* then every lookup goes to the tables */
         store->overrides_built = version;
-        store->overrides_known = 1;
     }
     may_have = store->overrides_unreadable ||
                (store->n_override_clusters > 0 &&
