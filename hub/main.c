@@ -2,18 +2,15 @@
 #include "gitfleet/config.h"
 #include "gitfleet/error.h"
 #include "gitfleet/log.h"
+#include "gitfleet/os.h"
 #include "hub.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Read by jemalloc (linked outside sanitizer builds) at its first allocation.
- * A sync pass allocates and frees a whole fleet's renders; with jemalloc's
- * default 10 s decay the pages went back to the kernel between commits and
- * the next pass faulted every one in again (a quarter of the render threads'
- * time at 10,000 clusters). Freed pages are kept a minute instead. */
-const char *malloc_conf = "dirty_decay_ms:60000,muzzy_decay_ms:0";
+/* Read by jemalloc (linked outside sanitizer builds): see gitfleet/os.h. */
+const char *malloc_conf = GF_OS_JEMALLOC_CONF;
 
 #define OPT(name, type, field, min, max, def, help)                                                \
     {                                                                                              \

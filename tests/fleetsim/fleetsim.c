@@ -58,10 +58,9 @@
 #define SIM_REPORT_TRIES  20
 #define SIM_REPORT_NICE   10 /* report workers below the bundle workers: see the top */
 
-/* jemalloc's settings (read at its first allocation): keep freed pages a
- * minute, as the hub does (hub/main.c), so each commit does not fault in
- * again what the one before freed. */
-const char *malloc_conf = "dirty_decay_ms:60000,muzzy_decay_ms:0";
+/* Read by jemalloc (linked outside sanitizer builds): as the hub's, see
+ * gitfleet/os.h. */
+const char *malloc_conf = GF_OS_JEMALLOC_CONF;
 
 struct options {
     const char *hub, *api, *token_file, *out, *prefix;
